@@ -1,0 +1,74 @@
+import { diagnoseSignature } from '../diagnose.ts';
+import { parseJsDomains } from '../domains.ts';
+import { isWxkitError } from '../errors.ts';
+import { normalizeSignUrl } from '../signature.ts';
+import { type CliIO, parseFlags, required, UsageError } from './io.ts';
+import type { TicketSource } from './sign.ts';
+
+export const doctorUsage = `wxkit doctor --url U --signature X --noncestr N --timestamp S [--ticket T] [--app-id A]
+             [--real-auth-url R] [--js-domain D]... [--json]
+  Says why wx.config rejects a signature, in the order of WeChat's checklist. Exit 0 when the
+  signature is right, 1 when it is not, 2 on bad usage. Without --ticket, the configured
+  account's current jsapi_ticket is used.`;
+
+export async function runDoctor(argv: string[], io: CliIO, ticketSource?: TicketSource): Promise<number> {
+  const { values } = parseFlags(argv, {
+    url: { type: 'string' },
+    signature: { type: 'string' },
+    noncestr: { type: 'string' },
+    timestamp: { type: 'string' },
+    ticket: { type: 'string' },
+    'app-id': { type: 'string' },
+    'real-auth-url': { type: 'string' },
+    'js-domain': { type: 'string', multiple: true },
+    json: { type: 'boolean', default: false },
+  });
+  const url = required(values.url, 'url');
+  const signature = required(values.signature, 'signature');
+  const nonceStr = required(values.noncestr, 'noncestr');
+  const timestamp = required(values.timestamp, 'timestamp');
+  for (const [flag, value] of [
+    ['url', url],
+    ['real-auth-url', values['real-auth-url']],
+  ] as const) {
+    if (value === undefined) continue;
+    try {
+      normalizeSignUrl(value);
+    } catch (e) {
+      throw new UsageError(`--${flag}: ${isWxkitError(e) ? e.message : 'invalid URL'}`);
+    }
+  }
+  let ticket = values.ticket;
+  let ticketAppId: string | undefined;
+  if (ticket === undefined) {
+    if (!ticketSource) {
+      throw new UsageError('no --ticket given and no account configured (set WX_APP_ID and WX_APP_SECRET)');
+    }
+    ({ ticket, appId: ticketAppId } = await ticketSource(io));
+  }
+  let jsDomains: ReturnType<typeof parseJsDomains> | undefined;
+  try {
+    jsDomains = values['js-domain'] ? parseJsDomains(values['js-domain']) : undefined;
+  } catch (e) {
+    throw new UsageError(`--js-domain: ${e instanceof Error ? e.message : 'invalid'}`);
+  }
+  const d = diagnoseSignature({
+    url,
+    signature,
+    nonceStr,
+    timestamp,
+    ticket,
+    appId: values['app-id'],
+    ticketAppId,
+    realAuthUrl: values['real-auth-url'],
+    jsDomains,
+  });
+  if (values.json) {
+    io.out(JSON.stringify(d));
+  } else {
+    io.out(`${d.ok ? 'OK' : 'FAIL'} [${d.code}] ${d.en}`);
+    io.out(`${d.ok ? '正确' : '错误'} [${d.code}] ${d.zh}`);
+    for (const extra of d.causes.slice(1)) io.out(`  also [${extra.code}] ${extra.en}`);
+  }
+  return d.ok ? 0 : 1;
+}

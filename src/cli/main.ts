@@ -1,0 +1,67 @@
+import { isWxkitError } from '../errors.ts';
+import { doctorUsage, runDoctor } from './doctor.ts';
+import { type CliIO, UsageError } from './io.ts';
+import { runSign, signUsage } from './sign.ts';
+
+type Command = { usage: string; run: (argv: string[], io: CliIO) => Promise<number> };
+
+/** Every `wxkit` subcommand. Each lives in its own file under src/cli/. */
+export const commands: Record<string, Command> = {
+  sign: { usage: signUsage, run: (argv, io) => runSign(argv, io) },
+  doctor: { usage: doctorUsage, run: (argv, io) => runDoctor(argv, io) },
+};
+
+const VERSION = '0.1.0';
+
+function help(): string {
+  return [
+    'wxkit — WeChat JS-SDK signing, token custody, simulator',
+    '',
+    'Usage: wxkit <command> [options]',
+    '',
+    ...Object.values(commands).map((c) => c.usage),
+    '',
+    'Exit codes: 0 ok, 1 the check or operation failed, 2 bad usage.',
+  ].join('\n');
+}
+
+/** Runs the CLI; returns the exit code. Never throws. */
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const topic = name === 'help' && rest[0] ? commands[rest[0]] : undefined;
+    io.out(topic ? topic.usage : help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out(VERSION);
+    return 0;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) {
+    io.err(`wxkit: unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}.`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`wxkit ${name}: ${e.message}. See: wxkit ${name} --help`);
+      return 2;
+    }
+    if (isWxkitError(e)) {
+      const hint = [e.hint.en, e.hint.zh].filter(Boolean).join(' / ');
+      io.err(
+        `wxkit ${name}: ${e.message}${e.errcode !== undefined ? ` (errcode ${e.errcode})` : ''}${hint ? ` — ${hint}` : ''}`,
+      );
+      return 1;
+    }
+    io.err(`wxkit ${name}: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
+    if (io.env.WXKIT_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
+    return 1;
+  }
+}

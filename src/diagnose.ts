@@ -1,0 +1,474 @@
+import { createHash } from 'node:crypto';
+import { formatJsDomains, type JsDomain, matchJsDomain } from './domains.ts';
+import { normalizeSignUrl, signJssdk } from './signature.ts';
+
+/**
+ * Causes of `config:invalid signature` / `config:invalid url domain`, in the order of WeChat's own
+ * checklist (JS-SDK doc, appendix 5): domain, signature algorithm, nonceStr/timestamp, URL, appId, ticket.
+ */
+export const DIAGNOSIS_CODES = [
+  'ok',
+  'domain_not_bound',
+  'signature_format',
+  'string1_format',
+  'nonce_timestamp_mismatch',
+  'url_hash',
+  'url_encoding',
+  'url_scheme',
+  'url_trailing_slash',
+  'url_landing',
+  'url_share_params',
+  'app_id_mismatch',
+  'stale_ticket',
+  'unknown',
+] as const;
+
+export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number];
+
+/** A ticket the signature may have been made with. */
+export interface KnownTicket {
+  ticket: string;
+  appId?: string | undefined;
+  /** True for a ticket of the same account that has since been replaced. */
+  stale?: boolean | undefined;
+}
+
+/** What the page passed to `wx.config`, what it got back, and what the service knows. */
+export interface DiagnoseInput {
+  /** The URL the page asked to be signed (or its location.href). */
+  url: string;
+  signature: string;
+  nonceStr: string;
+  timestamp: string | number;
+  /** The current jsapi_ticket of the account the page is configured for. */
+  ticket: string;
+  /** The appId the page passed to wx.config. */
+  appId?: string | undefined;
+  /** The appId the ticket belongs to. */
+  ticketAppId?: string | undefined;
+  /** Other tickets to try: earlier ones of this account, other accounts'. */
+  otherTickets?: readonly KnownTicket[] | undefined;
+  /** The URL WeChat verified (debug mode's `realAuthUrl`); on iOS SPAs, the landing URL. */
+  realAuthUrl?: string | undefined;
+  /** The errMsg the page got. */
+  errMsg?: string | undefined;
+  /** The account's JS-safe domains; checked first when given. */
+  jsDomains?: readonly JsDomain[] | undefined;
+  allowLoopback?: boolean | undefined;
+}
+
+export interface DiagnosisCause {
+  code: DiagnosisCode;
+  en: string;
+  zh: string;
+}
+
+export interface Diagnosis {
+  ok: boolean;
+  /** The first failing item of WeChat's checklist, or `ok`. */
+  code: DiagnosisCode;
+  /** One or two plain sentences for the first cause. */
+  en: string;
+  zh: string;
+  /** Every cause found, in checklist order (the first is `code`). */
+  causes: DiagnosisCause[];
+  /** The URL WeChat checks. */
+  expectedUrl: string;
+  /** The signature WeChat expects for that URL with the given nonceStr/timestamp and current ticket. */
+  expectedSignature: string;
+  /** The string the given signature was made from, when wxkit could reconstruct it. */
+  signedString?: string;
+}
+
+type UrlVariant = { url: string; cause: DiagnosisCode | null; detail: string };
+type ParamVariant = { nonceStr: string; timestamp: string; cause: DiagnosisCode | null; detail: string };
+type TicketVariant = { ticket: string; cause: DiagnosisCode | null; detail: string };
+type Format = {
+  cause: DiagnosisCode | null;
+  detail: string;
+  build: (t: string, n: string, s: string, u: string) => string;
+};
+
+const SHARE_PARAMS = [
+  'from',
+  'isappinstalled',
+  'scene',
+  'clicktime',
+  'enterid',
+  'sharer_shareid',
+  'sharer_sharetime',
+];
+
+/**
+ * Recomputes the signature for the variants a page may have signed and names the first cause in
+ * WeChat's checklist order. Pure and offline: the same function backs `POST /jssdk/diagnose` and
+ * `wxkit doctor`.
+ *
+ * @example
+ * const d = diagnoseSignature({ url, signature, nonceStr, timestamp, ticket })
+ * if (!d.ok) console.log(d.en)
+ */
+export function diagnoseSignature(input: DiagnoseInput): Diagnosis {
+  const nonceStr = String(input.nonceStr);
+  const timestamp = String(input.timestamp);
+  const target = safeNormalize(input.realAuthUrl ?? input.url) ?? safeNormalize(input.url) ?? input.url;
+  const expectedSignature = signJssdk({ ticket: input.ticket, nonceStr, timestamp, url: target });
+  const given = input.signature.trim();
+  const result = (causes: DiagnosisCause[], signedString?: string): Diagnosis => {
+    const first = causes[0] ?? okCause();
+    const out: Diagnosis = {
+      ok: causes.length === 0,
+      code: first.code,
+      en: first.en,
+      zh: first.zh,
+      causes,
+      expectedUrl: target,
+      expectedSignature,
+    };
+    if (signedString !== undefined) out.signedString = signedString;
+    return out;
+  };
+
+  if (input.jsDomains && input.jsDomains.length > 0) {
+    const mismatch = matchJsDomain(target, input.jsDomains, { allowLoopback: input.allowLoopback ?? false });
+    if (mismatch) {
+      const host = safeHost(target);
+      const why =
+        mismatch === 'port'
+          ? `uses port ${safePort(target)}; JS-safe domains only work on ports 80 and 443`
+          : mismatch === 'path'
+            ? `has a path outside the bound path prefix`
+            : `is not ${formatJsDomains(input.jsDomains)} or a subdomain of it`;
+      return result([
+        {
+          code: 'domain_not_bound',
+          en: `The page's host ${host} ${why}. Bind it under 公众号设置 → 功能设置 → JS接口安全域名 (at most 3 domains).`,
+          zh: `页面域名 ${host} 不在 JS 接口安全域名中（${formatJsDomains(input.jsDomains)}；仅支持 80/443 端口）。请在「公众号设置 → 功能设置 → JS接口安全域名」中绑定。`,
+        },
+      ]);
+    }
+  }
+
+  if (!/^[0-9a-fA-F]{40}$/.test(given)) {
+    return result([
+      {
+        code: 'signature_format',
+        en: `The signature is not 40 hex characters (got ${given.length}); it must be sha1 of string1 in lowercase hex.`,
+        zh: `签名不是 40 位十六进制（实际 ${given.length} 位）；应为 string1 的 sha1 小写十六进制。`,
+      },
+    ]);
+  }
+  const lower = given.toLowerCase();
+  const caseCause: DiagnosisCause[] =
+    given !== lower
+      ? [
+          {
+            code: 'signature_format',
+            en: 'The signature is in uppercase hex; WeChat compares lowercase hex.',
+            zh: '签名是大写十六进制；微信比较的是小写十六进制。',
+          },
+        ]
+      : [];
+  if (lower === expectedSignature) return result(caseCause);
+
+  const found = search(input, target, nonceStr, timestamp, lower);
+  if (!found) {
+    return result([
+      ...caseCause,
+      {
+        code: 'unknown',
+        en: `No variant of the URL, nonceStr, timestamp or known ticket gives this signature. It was likely made with a ticket wxkit does not know (another appId, or a ticket fetched by another program) — sign on the server that owns the ticket. WeChat checks: ${target}`,
+        zh: `URL、nonceStr、timestamp 与已知 ticket 的各种变体都无法得到该签名。很可能使用了 wxkit 不知道的 ticket（其他 appId 或其他程序获取的 ticket）——请在持有 ticket 的服务上签名。微信校验的 URL：${target}`,
+      },
+    ]);
+  }
+  const causes = [...caseCause, ...found.causes].sort(
+    (a, b) => DIAGNOSIS_CODES.indexOf(a.code) - DIAGNOSIS_CODES.indexOf(b.code),
+  );
+  return result(causes, found.string1);
+}
+
+function search(
+  input: DiagnoseInput,
+  target: string,
+  nonceStr: string,
+  timestamp: string,
+  signature: string,
+): { causes: DiagnosisCause[]; string1: string } | undefined {
+  const urls = urlVariants(input, target);
+  const params = paramVariants(nonceStr, timestamp);
+  const tickets = ticketVariants(input);
+  const formats = formatVariants();
+  // Fewest causes first: a single wrong thing is far likelier than two.
+  let best: { causes: DiagnosisCause[]; string1: string; rank: number } | undefined;
+  for (const f of formats) {
+    for (const t of tickets) {
+      for (const p of params) {
+        for (const u of urls) {
+          const string1 = f.build(t.ticket, p.nonceStr, p.timestamp, u.url);
+          if (sha1Hex(string1) !== signature) continue;
+          const parts = [f, t, p, u].filter((v) => v.cause !== null);
+          const rank = parts.length;
+          if (best && best.rank <= rank) continue;
+          best = {
+            rank,
+            string1,
+            causes: parts.map((v) => describe(v.cause as DiagnosisCode, v.detail, input, target, u.url)),
+          };
+        }
+      }
+    }
+  }
+  return best;
+}
+
+function urlVariants(input: DiagnoseInput, target: string): UrlVariant[] {
+  const out: UrlVariant[] = [{ url: target, cause: null, detail: '' }];
+  const add = (url: string | undefined, cause: DiagnosisCode, detail = '') => {
+    if (url !== undefined && url !== '' && !out.some((v) => v.url === url)) out.push({ url, cause, detail });
+  };
+  for (const raw of [input.url, input.realAuthUrl]) {
+    if (raw === undefined) continue;
+    if (raw.includes('#') && !/^https?%3a/i.test(raw)) add(raw, 'url_hash');
+    if (/^https?%3a/i.test(raw)) add(raw, 'url_encoding', 'whole');
+  }
+  const current = safeNormalize(input.url);
+  if (input.realAuthUrl !== undefined && current !== undefined && current !== target)
+    add(current, 'url_landing');
+  add(encodeURIComponent(target), 'url_encoding', 'whole');
+  add(
+    safe(() => encodeURI(target)),
+    'url_encoding',
+    'double',
+  );
+  add(
+    safe(() => decodeURI(target)),
+    'url_encoding',
+    'decoded',
+  );
+  add(
+    safe(() => decodeURIComponent(target)),
+    'url_encoding',
+    'decoded',
+  );
+  add(
+    target.replace(/^(https?)(?=:)/i, (s) => (s.toLowerCase() === 'http' ? 'https' : 'http')),
+    'url_scheme',
+  );
+  const m = /^(https?:\/\/[^/?]+)(\/[^?]*)?(\?.*)?$/i.exec(target);
+  if (m) {
+    const [, origin = '', path = '', query = ''] = m;
+    if (path === '' || path === '/') add(`${origin}${path === '' ? '/' : ''}${query}`, 'url_trailing_slash');
+    else add(`${origin}${path.endsWith('/') ? path.slice(0, -1) : `${path}/`}${query}`, 'url_trailing_slash');
+    if (query !== '') {
+      const kept = query
+        .slice(1)
+        .split('&')
+        .filter((kv) => !SHARE_PARAMS.includes(kv.split('=')[0] ?? ''));
+      add(`${origin}${path}${kept.length ? `?${kept.join('&')}` : ''}`, 'url_share_params');
+      add(`${origin}${path}`, 'url_share_params');
+    }
+  }
+  return out;
+}
+
+function paramVariants(nonceStr: string, timestamp: string): ParamVariant[] {
+  const out: ParamVariant[] = [{ nonceStr, timestamp, cause: null, detail: '' }];
+  const n = Number(timestamp);
+  const ts = new Set<string>();
+  if (Number.isFinite(n)) {
+    ts.add(String(Math.floor(n / 1000)));
+    ts.add(String(n * 1000));
+    ts.add(String(Math.floor(n)));
+  }
+  ts.add(timestamp.trim());
+  const nonces = new Set([nonceStr, nonceStr.trim(), nonceStr.toLowerCase(), nonceStr.toUpperCase()]);
+  for (const nn of nonces) {
+    for (const t of [timestamp, ...ts]) {
+      if (nn === nonceStr && t === timestamp) continue;
+      if (!out.some((v) => v.nonceStr === nn && v.timestamp === t)) {
+        out.push({ nonceStr: nn, timestamp: t, cause: 'nonce_timestamp_mismatch', detail: `${nn}|${t}` });
+      }
+    }
+  }
+  return out;
+}
+
+function ticketVariants(input: DiagnoseInput): TicketVariant[] {
+  const out: TicketVariant[] = [{ ticket: input.ticket, cause: null, detail: '' }];
+  for (const k of input.otherTickets ?? []) {
+    if (k.ticket === input.ticket || out.some((v) => v.ticket === k.ticket)) continue;
+    const otherApp =
+      k.appId !== undefined && input.ticketAppId !== undefined && k.appId !== input.ticketAppId;
+    out.push({
+      ticket: k.ticket,
+      cause: otherApp ? 'app_id_mismatch' : k.stale ? 'stale_ticket' : 'app_id_mismatch',
+      detail: k.appId ?? '',
+    });
+  }
+  return out;
+}
+
+function formatVariants(): Format[] {
+  return [
+    {
+      cause: null,
+      detail: '',
+      build: (t, n, s, u) => `jsapi_ticket=${t}&noncestr=${n}&timestamp=${s}&url=${u}`,
+    },
+    {
+      cause: 'string1_format',
+      detail: 'camel',
+      build: (t, n, s, u) => `jsapi_ticket=${t}&nonceStr=${n}&timestamp=${s}&url=${u}`,
+    },
+    {
+      cause: 'string1_format',
+      detail: 'order',
+      build: (t, n, s, u) => `noncestr=${n}&jsapi_ticket=${t}&timestamp=${s}&url=${u}`,
+    },
+    {
+      cause: 'string1_format',
+      detail: 'escaped',
+      build: (t, n, s, u) => `jsapi_ticket=${t}&noncestr=${n}&timestamp=${s}&url=${encodeURIComponent(u)}`,
+    },
+  ];
+}
+
+function describe(
+  code: DiagnosisCode,
+  detail: string,
+  input: DiagnoseInput,
+  target: string,
+  signedUrl: string,
+): DiagnosisCause {
+  switch (code) {
+    case 'string1_format': {
+      const what =
+        detail === 'camel'
+          ? [
+              'wrote the key as "nonceStr"; in string1 it is all lowercase "noncestr"',
+              '键名写成了 "nonceStr"，string1 中应全部小写为 "noncestr"',
+            ]
+          : detail === 'order'
+            ? [
+                'put the keys out of order; they must be sorted by ASCII (jsapi_ticket, noncestr, timestamp, url)',
+                '参数顺序错误，必须按 ASCII 排序（jsapi_ticket、noncestr、timestamp、url）',
+              ]
+            : [
+                'URL-escaped the url inside string1; string1 uses raw values, no escaping',
+                '在 string1 中对 url 做了转义；string1 使用原始值，不做转义',
+              ];
+      return {
+        code,
+        en: `The signing code ${what[0]}.`,
+        zh: `签名代码${what[1]}。`,
+      };
+    }
+    case 'nonce_timestamp_mismatch': {
+      const [n = '', t = ''] = detail.split('|');
+      return {
+        code,
+        en: `wx.config got nonceStr=${input.nonceStr} timestamp=${input.timestamp}, but the signature was made with noncestr=${n} timestamp=${t}. Pass wx.config exactly the values that were signed (timestamp in seconds; the key is nonceStr with a capital S).`,
+        zh: `wx.config 收到 nonceStr=${input.nonceStr} timestamp=${input.timestamp}，但签名使用的是 noncestr=${n} timestamp=${t}。请把签名时的值原样传给 wx.config（timestamp 为秒；键名 nonceStr 的 S 大写）。`,
+      };
+    }
+    case 'url_hash':
+      return {
+        code,
+        en: `The signed URL kept the #fragment (${signedUrl}). WeChat checks the URL without '#…': sign location.href.split('#')[0].`,
+        zh: `签名的 URL 带了 # 后的部分（${signedUrl}）。微信校验不含 '#' 的 URL：请对 location.href.split('#')[0] 签名。`,
+      };
+    case 'url_encoding': {
+      const how =
+        detail === 'whole'
+          ? [
+              'was still encodeURIComponent’ed when signed; decode it once on the server',
+              '签名时仍是 encodeURIComponent 编码后的形式；服务端需先解码一次',
+            ]
+          : detail === 'double'
+            ? [
+                'was percent-encoded again before signing (double encoding)',
+                '签名前被再次百分号编码（重复编码）',
+              ]
+            : [
+                'was percent-decoded before signing; WeChat checks it as the page has it',
+                '签名前被百分号解码；微信按页面中的原样校验',
+              ];
+      return {
+        code,
+        en: `The signed URL ${how[0]}. Signed: ${signedUrl} — WeChat checks: ${target}.`,
+        zh: `签名的 URL ${how[1]}。签名用的：${signedUrl}，微信校验的：${target}。`,
+      };
+    }
+    case 'url_scheme':
+      return {
+        code,
+        en: `The URL was signed with the other scheme (${signedUrl}); the page is at ${target}. Behind a proxy, take the scheme from the page, not the request.`,
+        zh: `签名使用了另一种协议（${signedUrl}），页面实际为 ${target}。在反向代理后面时，请以页面 URL 为准，而非后端请求。`,
+      };
+    case 'url_trailing_slash':
+      return {
+        code,
+        en: `The signed URL differs by a trailing slash (${signedUrl} vs ${target}). Sign exactly location.href.split('#')[0].`,
+        zh: `签名 URL 与页面 URL 相差一个结尾斜杠（${signedUrl} 与 ${target}）。请严格对 location.href.split('#')[0] 签名。`,
+      };
+    case 'url_landing':
+      return {
+        code,
+        en: `The page signed its current URL (${signedUrl}) but WeChat verified ${target} — on iOS, WeChat checks the landing URL of a single-page app. Use urlMode 'auto' in wxkit/client (signs the landing URL on iOS).`,
+        zh: `页面对当前 URL（${signedUrl}）签名，但微信校验的是 ${target}——iOS 微信对单页应用校验首次进入的 URL。请在 wxkit/client 中使用 urlMode 'auto'（iOS 上对落地页 URL 签名）。`,
+      };
+    case 'url_share_params':
+      return {
+        code,
+        en: `The signed URL (${signedUrl}) lacks query parameters the page has (${target}); WeChat appends some (from=singlemessage…) when a link is shared. Take the URL at run time in the page.`,
+        zh: `签名的 URL（${signedUrl}）缺少页面上的查询参数（${target}）；分享后微信会追加参数（from=singlemessage 等）。请在页面运行时动态获取 URL。`,
+      };
+    case 'app_id_mismatch':
+      return {
+        code,
+        en: `The signature was made with the ticket of another account${detail ? ` (${detail})` : ''}${input.appId ? `, while wx.config got appId ${input.appId}` : ''}. The appId in wx.config must be the one whose jsapi_ticket signed.`,
+        zh: `签名使用了其他公众号${detail ? `（${detail}）` : ''}的 ticket${input.appId ? `，而 wx.config 的 appId 是 ${input.appId}` : ''}。wx.config 的 appId 必须与签名所用 jsapi_ticket 的 appId 一致。`,
+      };
+    case 'stale_ticket':
+      return {
+        code,
+        en: 'The signature was made with an older jsapi_ticket of this account. Something caches the ticket separately (or another program fetches its own); share one cache.',
+        zh: '签名使用了该公众号较早的 jsapi_ticket。有程序单独缓存了 ticket（或其他程序自行获取）；请共用一个缓存。',
+      };
+    default:
+      return okCause();
+  }
+}
+
+function okCause(): DiagnosisCause {
+  return {
+    code: 'ok',
+    en: 'The signature is right for this URL, nonceStr, timestamp and ticket.',
+    zh: '对该 URL、nonceStr、timestamp 与 ticket，签名正确。',
+  };
+}
+
+function sha1Hex(s: string): string {
+  return createHash('sha1').update(s).digest('hex');
+}
+
+function safe<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
+function safeNormalize(url: string | undefined): string | undefined {
+  return url === undefined ? undefined : safe(() => normalizeSignUrl(url));
+}
+
+function safeHost(url: string): string {
+  return safe(() => new URL(url).host) ?? url;
+}
+
+function safePort(url: string): string {
+  return safe(() => new URL(url).port) ?? '';
+}

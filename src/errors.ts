@@ -1,0 +1,137 @@
+import { describeErrcode, type ErrcodeCategory } from './errcodes.ts';
+
+/** Stable, machine-readable error codes. New codes may be added; existing ones never change meaning. */
+export const ErrorCodes = {
+  /** The URL to sign is not an absolute http(s) URL. */
+  INVALID_URL: 'invalid_url',
+  /** The page's host/path is not one of the account's JS-safe domains. */
+  URL_NOT_ALLOWED: 'url_not_allowed',
+  /** No account with that appId is configured. */
+  UNKNOWN_APP: 'unknown_app',
+  /** WeChat answered with an errcode that retrying will not fix. */
+  WECHAT_ERROR: 'wechat_error',
+  /** WeChat (or the network to it) is unavailable right now; retry later. */
+  UPSTREAM_UNAVAILABLE: 'upstream_unavailable',
+  /** The request or the options are malformed. */
+  INVALID_REQUEST: 'invalid_request',
+  /** The configuration is wrong (missing secret, bad store URL…). */
+  CONFIG_ERROR: 'config_error',
+  /** The shared store (file system, Redis) cannot be reached. */
+  STORE_UNAVAILABLE: 'store_unavailable',
+  /** Authentication failed (bearer key, session, OAuth state). */
+  UNAUTHORIZED: 'unauthorized',
+  /** The caller is not allowed to do this. */
+  FORBIDDEN: 'forbidden',
+  /** The resource does not exist. */
+  NOT_FOUND: 'not_found',
+  /** Too many requests from this client. */
+  RATE_LIMITED: 'rate_limited',
+  /** The request body or URL is larger than allowed. */
+  PAYLOAD_TOO_LARGE: 'payload_too_large',
+  /** The operation was aborted or timed out. */
+  ABORTED: 'aborted',
+  /** A bug in wxkit. Reported as 500 without details. */
+  INTERNAL: 'internal',
+} as const;
+
+/** One of the {@link ErrorCodes} values. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** A hint in the two languages wxkit's users read. */
+export interface Hint {
+  en: string;
+  zh: string;
+}
+
+/** Options for {@link WxkitError}. */
+export interface WxkitErrorOptions {
+  /** WeChat's numeric errcode, when the error comes from WeChat. */
+  errcode?: number;
+  /** WeChat's errmsg, verbatim (it never contains secrets; its `rid` helps WeChat support). */
+  errmsg?: string;
+  /** What to do about it, in plain words. Defaults to the errcode table's hint, if any. */
+  hint?: Hint;
+  /** HTTP status this error maps to when it reaches an HTTP client. */
+  status?: number;
+  /** Seconds after which a retry may succeed (sent as `Retry-After`). */
+  retryAfter?: number;
+  /** The underlying error. */
+  cause?: unknown;
+  /** Extra, non-secret facts for machines (e.g. the configured domains). */
+  details?: Record<string, unknown>;
+}
+
+const DEFAULT_STATUS: Record<ErrorCode, number> = {
+  invalid_url: 400,
+  url_not_allowed: 403,
+  unknown_app: 404,
+  wechat_error: 502,
+  upstream_unavailable: 503,
+  invalid_request: 400,
+  config_error: 500,
+  store_unavailable: 503,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  rate_limited: 429,
+  payload_too_large: 413,
+  aborted: 504,
+  internal: 500,
+};
+
+/**
+ * The one error class wxkit throws. `code` is stable; `errcode`/`errmsg` carry WeChat's answer when
+ * there is one; `hint` says what to do, in English and Chinese.
+ *
+ * @example
+ * try { await wx.jssdkConfig({ url }) } catch (e) {
+ *   if (e instanceof WxkitError && e.code === 'url_not_allowed') console.error(e.hint.en)
+ * }
+ */
+export class WxkitError extends Error {
+  override readonly name = 'WxkitError';
+  readonly code: ErrorCode;
+  readonly errcode: number | undefined;
+  readonly errmsg: string | undefined;
+  readonly hint: Hint;
+  readonly status: number;
+  readonly retryAfter: number | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: WxkitErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.errcode = options.errcode;
+    this.errmsg = options.errmsg;
+    const known = options.errcode === undefined ? undefined : describeErrcode(options.errcode);
+    this.hint = options.hint ?? known?.hint ?? { en: '', zh: '' };
+    this.status = options.status ?? DEFAULT_STATUS[code];
+    this.retryAfter = options.retryAfter;
+    this.details = options.details;
+  }
+
+  /** The errcode's category from the table, if this error carries a WeChat errcode. */
+  get category(): ErrcodeCategory | undefined {
+    return this.errcode === undefined ? undefined : describeErrcode(this.errcode)?.category;
+  }
+
+  /** The JSON body of SPEC §3: `{error:{code,message,hint,wechat?}}`. */
+  toJSON(): { error: Record<string, unknown> } {
+    const error: Record<string, unknown> = {
+      code: this.code,
+      message: this.message,
+      hint: this.hint.en && this.hint.zh ? `${this.hint.en} / ${this.hint.zh}` : this.hint.en || this.hint.zh,
+    };
+    if (this.errcode !== undefined) error.wechat = { errcode: this.errcode, errmsg: this.errmsg ?? '' };
+    if (this.details) Object.assign(error, { details: this.details });
+    return { error };
+  }
+}
+
+/** True when `value` is a {@link WxkitError} (also across duplicated copies of the package). */
+export function isWxkitError(value: unknown): value is WxkitError {
+  return (
+    value instanceof WxkitError ||
+    (value instanceof Error && value.name === 'WxkitError' && typeof (value as WxkitError).code === 'string')
+  );
+}

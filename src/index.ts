@@ -1,0 +1,17 @@
+export type { DiagnoseInput, Diagnosis, DiagnosisCause, DiagnosisCode, KnownTicket } from './diagnose.ts';
+export { DIAGNOSIS_CODES, diagnoseSignature } from './diagnose.ts';
+export type { DomainMismatch, JsDomain, MatchJsDomainOptions } from './domains.ts';
+export { formatJsDomains, isLoopbackHost, matchJsDomain, parseJsDomains } from './domains.ts';
+export type { ErrcodeAction, ErrcodeCategory, ErrcodeInfo } from './errcodes.ts';
+export { actionFor, categoryOf, describeErrcode, ERRCODES } from './errcodes.ts';
+export type { ErrorCode, Hint, WxkitErrorOptions } from './errors.ts';
+export { ErrorCodes, isWxkitError, WxkitError } from './errors.ts';
+export type { BuildJssdkConfigInput, JssdkConfig, SignInput } from './signature.ts';
+export {
+  buildJssdkConfig,
+  createNonce,
+  createTimestamp,
+  jssdkString1,
+  normalizeSignUrl,
+  signJssdk,
+} from './signature.ts';

@@ -1,0 +1,159 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { ErrorCodes, WxkitError } from './errors.ts';
+
+/** What `wx.config` needs, as returned by `jssdkConfig()` and `GET /jssdk/config` (SPEC §3). */
+export interface JssdkConfig {
+  appId: string;
+  /** Integer seconds since the epoch, as signed. */
+  timestamp: number;
+  /** 16 characters of [A-Za-z0-9], as signed. */
+  nonceStr: string;
+  /** Lowercase hex sha1 of string1. */
+  signature: string;
+  jsApiList: string[];
+  openTagList: string[];
+  debug: boolean;
+}
+
+/** The four values WeChat's signature covers. */
+export interface SignInput {
+  ticket: string;
+  nonceStr: string;
+  timestamp: number | string;
+  /** The page URL exactly as WeChat checks it (see {@link normalizeSignUrl}). */
+  url: string;
+}
+
+const WHOLE_ENCODED = /^https?%3a/i;
+const SCHEME = /^https?:\/\/[^/?#\\]/i;
+// Characters location.href never contains raw; their presence means the URL is not a page URL.
+const FORBIDDEN = /[\u0000-\u0020\u007f]/;
+
+/**
+ * Turns what a page sent into the URL WeChat verifies: an absolute http(s) URL, everything from the
+ * first `#` dropped, decoded once when it arrived `encodeURIComponent`'ed as a whole (`http%3A%2F%2F…`).
+ * Nothing else is changed — no re-encoding, no trailing slash, no lowercasing — because WeChat compares
+ * the exact string.
+ *
+ * @throws {WxkitError} `invalid_url` for empty, relative, non-http(s) or malformed URLs.
+ * @example
+ * normalizeSignUrl('https://h5.example.com/a?b=1#/route') // 'https://h5.example.com/a?b=1'
+ * normalizeSignUrl('https%3A%2F%2Fh5.example.com%2Fa')     // 'https://h5.example.com/a'
+ */
+export function normalizeSignUrl(url: unknown): string {
+  if (typeof url !== 'string' || url.length === 0) {
+    throw invalidUrl('The URL to sign is empty; send the page’s location.href.split("#")[0].');
+  }
+  let value = url;
+  if (WHOLE_ENCODED.test(value)) {
+    try {
+      value = decodeURIComponent(value);
+    } catch (cause) {
+      throw invalidUrl('The URL looks encodeURIComponent’ed but does not decode.', cause);
+    }
+  }
+  const hash = value.indexOf('#');
+  if (hash !== -1) value = value.slice(0, hash);
+  if (!SCHEME.test(value)) {
+    throw invalidUrl(
+      `The URL to sign must be absolute http(s), like https://h5.example.com/page; got ${preview(url)}`,
+    );
+  }
+  if (FORBIDDEN.test(value)) {
+    throw invalidUrl('The URL contains spaces or control characters; location.href never does.');
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch (cause) {
+    throw invalidUrl(`The URL to sign is not a valid URL: ${preview(url)}`, cause);
+  }
+  if (parsed.hostname === '' || parsed.username !== '' || parsed.password !== '') {
+    throw invalidUrl('The URL to sign must have a host and no user:password part.');
+  }
+  return value;
+}
+
+/** The string WeChat hashes: `jsapi_ticket=T&noncestr=N&timestamp=S&url=U`, raw values, no escaping. */
+export function jssdkString1(input: SignInput): string {
+  return `jsapi_ticket=${input.ticket}&noncestr=${input.nonceStr}&timestamp=${input.timestamp}&url=${input.url}`;
+}
+
+/**
+ * The `wx.config` signature: lowercase hex sha1 of {@link jssdkString1}. Pure; the URL is used as given
+ * (normalize it first with {@link normalizeSignUrl}).
+ *
+ * @example
+ * signJssdk({ ticket, nonceStr: 'Wm3WZYTPz0wzccnW', timestamp: 1414587457, url: 'http://mp.weixin.qq.com?params=value' })
+ */
+export function signJssdk(input: SignInput): string {
+  return createHash('sha1').update(jssdkString1(input)).digest('hex');
+}
+
+const NONCE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** 16 characters of [A-Za-z0-9] from the CSPRNG, without modulo bias. */
+export function createNonce(length = 16): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      // 248 = 4 * 62: bytes at or above it would favour the first characters.
+      if (byte < 248) out += NONCE_ALPHABET[byte % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+/** Integer seconds since the epoch. */
+export function createTimestamp(nowMs: number = Date.now()): number {
+  return Math.floor(nowMs / 1000);
+}
+
+/** Options for {@link buildJssdkConfig}. */
+export interface BuildJssdkConfigInput {
+  appId: string;
+  ticket: string;
+  /** The page URL; normalized with {@link normalizeSignUrl}. */
+  url: string;
+  jsApiList?: readonly string[] | undefined;
+  openTagList?: readonly string[] | undefined;
+  debug?: boolean | undefined;
+  /** @default createNonce() */
+  nonceStr?: string | undefined;
+  /** @default createTimestamp(now()) */
+  timestamp?: number | undefined;
+  /** Clock in milliseconds. @default Date.now */
+  now?: (() => number) | undefined;
+}
+
+/** Signs a page URL and returns the object to pass to `wx.config`. */
+export function buildJssdkConfig(input: BuildJssdkConfigInput): JssdkConfig {
+  const url = normalizeSignUrl(input.url);
+  const nonceStr = input.nonceStr ?? createNonce();
+  const timestamp = input.timestamp ?? createTimestamp((input.now ?? Date.now)());
+  return {
+    appId: input.appId,
+    timestamp,
+    nonceStr,
+    signature: signJssdk({ ticket: input.ticket, nonceStr, timestamp, url }),
+    jsApiList: [...(input.jsApiList ?? [])],
+    openTagList: [...(input.openTagList ?? [])],
+    debug: input.debug ?? false,
+  };
+}
+
+function invalidUrl(message: string, cause?: unknown): WxkitError {
+  return new WxkitError(ErrorCodes.INVALID_URL, message, {
+    cause,
+    hint: {
+      en: 'Send location.href.split("#")[0] from the page, encodeURIComponent’ed once in a query string.',
+      zh: '请在页面上取 location.href.split("#")[0]，放入查询参数时 encodeURIComponent 一次。',
+    },
+  });
+}
+
+function preview(value: string): string {
+  const clean = value.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return JSON.stringify(clean.length > 80 ? `${clean.slice(0, 80)}…` : clean);
+}

@@ -1,0 +1,32 @@
+import { defineConfig } from 'tsup';
+
+/**
+ * Library entry points (SPEC §5). Each one is added here and in package.json "exports" together,
+ * once it has real content. Shared code is split into chunks so that `instanceof WxkitError` holds
+ * across entry points.
+ */
+export const libraryEntries: Record<string, string> = {
+  index: 'src/index.ts',
+};
+
+export default defineConfig([
+  {
+    entry: libraryEntries,
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: true,
+    splitting: true,
+    target: 'node20',
+    platform: 'node',
+    sourcemap: false,
+    shims: false,
+  },
+  {
+    entry: { cli: 'src/cli/bin.ts' },
+    format: ['esm'],
+    target: 'node20',
+    platform: 'node',
+    splitting: false,
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);
