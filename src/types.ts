@@ -1,0 +1,100 @@
+import type { KnownTicket } from './diagnose.ts';
+import type { JsDomain } from './domains.ts';
+import type { Metrics } from './metrics.ts';
+import type { JssdkConfig } from './signature.ts';
+
+/**
+ * The contract between the credential layer (createWxkit, src/wxkit.ts) and everything that uses an
+ * account: the HTTP service, the CLI, OAuth. One `Wxkit` is one Official Account; several accounts in
+ * one process are several `createWxkit()` results, which may share one store.
+ */
+
+/** `jsapi` for wx.config, `wx_card` for card APIs. */
+export type TicketType = 'jsapi' | 'wx_card';
+
+/** `stable` (POST /cgi-bin/stable_token), `classic` (GET /cgi-bin/token), `remote` (another wxkit). */
+export type TokenMode = 'stable' | 'classic' | 'remote';
+
+/** A credential with its absolute expiry. */
+export interface CredentialValue {
+  value: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/** Options every network-bound call accepts. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
+
+/** Input of {@link Wxkit.jssdkConfig}. */
+export interface JssdkConfigInput extends CallOptions {
+  /** The page URL (location.href; the hash is dropped, a whole-encoded URL decoded once). */
+  url: string;
+  jsApiList?: readonly string[] | undefined;
+  openTagList?: readonly string[] | undefined;
+  debug?: boolean | undefined;
+}
+
+/** A media file downloaded from WeChat. */
+export interface DownloadedMedia {
+  bytes: Uint8Array;
+  contentType: string;
+  /** The file name WeChat suggested (Content-Disposition), if any. */
+  filename?: string | undefined;
+}
+
+/** What is cached for one credential, for `wxkit token status` and /readyz. Never the value itself. */
+export interface CredentialStatus {
+  kind: 'access_token' | 'jsapi_ticket' | 'wx_card_ticket';
+  cached: boolean;
+  /** Milliseconds since the epoch. */
+  fetchedAt?: number | undefined;
+  expiresAt?: number | undefined;
+  /** Where it came from: `stable_token`, `token`, `getticket`, `remote`. */
+  source?: string | undefined;
+}
+
+export interface WxkitStatus {
+  appId: string;
+  tokenMode: TokenMode;
+  /** The store in use, without credentials (`memory`, `file:/path`, `redis://host:port`). */
+  store: string;
+  /** False while the shared store is unreachable (serving from memory). */
+  storeReachable: boolean;
+  /** The last error obtaining a credential, if the latest attempt failed. */
+  lastError?: { code: string; errcode?: number | undefined; message: string } | undefined;
+  credentials: CredentialStatus[];
+}
+
+/** One Official Account, its credentials kept fresh and shared through a store. */
+export interface Wxkit {
+  readonly appId: string;
+  readonly tokenMode: TokenMode;
+  /** The account's JS-safe domains, parsed. */
+  readonly jsDomains: readonly JsDomain[];
+  /** Counters shared with the service's /metrics. */
+  readonly metrics: Metrics;
+  /** Base URLs in use. */
+  readonly apiBase: string;
+  readonly openBase: string;
+
+  accessToken(options?: CallOptions): Promise<string>;
+  accessTokenInfo(options?: CallOptions): Promise<CredentialValue>;
+  ticket(type?: TicketType, options?: CallOptions): Promise<string>;
+  ticketInfo(type?: TicketType, options?: CallOptions): Promise<CredentialValue>;
+  /** Compare-and-invalidate: drops the cached token only if it is still `value`. */
+  invalidateAccessToken(value: string): Promise<boolean>;
+  /** Signs a page URL; the result goes to wx.config as is. */
+  jssdkConfig(input: JssdkConfigInput): Promise<JssdkConfig>;
+  /** Calls a WeChat API with the token (added as access_token query parameter), retrying once on 40001/40014/42001. */
+  request(path: string, init?: RequestInit & CallOptions): Promise<Response>;
+  /** Downloads a temporary media file (`serverId` = media_id); a JSON error from WeChat throws. */
+  downloadMedia(serverId: string, options?: CallOptions): Promise<DownloadedMedia>;
+  /** Tickets the signature may have been made with (current and recent), for diagnosis. */
+  knownTickets(): Promise<KnownTicket[]>;
+  /** What is cached and whether the store is reachable. */
+  status(): Promise<WxkitStatus>;
+  /** Stops timers and closes the store if wxkit opened it. */
+  close(): Promise<void>;
+}
