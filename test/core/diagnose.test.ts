@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { type DiagnoseInput, diagnoseSignature } from '../../src/diagnose.ts';
+import { parseJsDomains } from '../../src/domains.ts';
+import { signJssdk } from '../../src/signature.ts';
+
+const ticket = 'kgt8ON7yVITDhtdwci0qeQ5qJ8d5f7oVC1Qk3rT0WbSz0W5sB2sPXkxbhYl0FqTHlWLwB0cfYlV4uZKHOg2MMQ';
+const nonceStr = 'Wm3WZYTPz0wzccnW';
+const timestamp = 1700000000;
+const page = 'https://h5.example.com/shop/item?id=42&from=singlemessage';
+
+const sign = (url: string, opts: { t?: string; n?: string; s?: string | number } = {}) =>
+  signJssdk({ ticket: opts.t ?? ticket, nonceStr: opts.n ?? nonceStr, timestamp: opts.s ?? timestamp, url });
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+
+function diagnose(signature: string, extra: Partial<DiagnoseInput> = {}) {
+  return diagnoseSignature({ url: page, signature, nonceStr, timestamp, ticket, ...extra });
+}
+
+describe('diagnoseSignature', () => {
+  test('a right signature is ok', () => {
+    const d = diagnose(sign(page));
+    assert.equal(d.ok, true);
+    assert.equal(d.code, 'ok');
+    assert.equal(d.expectedUrl, page);
+  });
+
+  test('the page URL with its hash still checks against the URL without it', () => {
+    assert.equal(diagnose(sign(page), { url: `${page}#/cart` }).ok, true);
+  });
+
+  test('domain not bound comes first, with the host and the rule', () => {
+    const d = diagnose(sign(page), { jsDomains: parseJsDomains('shop.example.net') });
+    assert.equal(d.code, 'domain_not_bound');
+    assert.match(d.en, /h5\.example\.com/);
+    assert.match(d.zh, /JS 接口安全域名/);
+  });
+
+  test('a port other than 80/443 is a domain problem', () => {
+    const url = 'https://h5.example.com:8443/a';
+    const d = diagnose(sign(url), { url, jsDomains: parseJsDomains('example.com') });
+    assert.equal(d.code, 'domain_not_bound');
+    assert.match(d.en, /port 8443/);
+  });
+
+  test('signature kept the hash', () => {
+    const d = diagnose(sign(`${page}#/cart`), { url: `${page}#/cart` });
+    assert.equal(d.code, 'url_hash');
+    assert.match(d.en, /#/);
+  });
+
+  test('URL signed still encodeURIComponent’ed', () => {
+    const d = diagnose(sign(encodeURIComponent(page)));
+    assert.equal(d.code, 'url_encoding');
+  });
+
+  test('URL encoded twice (percent signs re-encoded)', () => {
+    const url = 'https://h5.example.com/%E4%B8%AD%E6%96%87?q=%E5%A5%BD';
+    const d = diagnose(sign(encodeURI(url)), { url });
+    assert.equal(d.code, 'url_encoding');
+  });
+
+  test('http vs https', () => {
+    const d = diagnose(sign(page.replace('https:', 'http:')));
+    assert.equal(d.code, 'url_scheme');
+  });
+
+  test('trailing slash', () => {
+    const url = 'https://h5.example.com?x=1';
+    const d = diagnose(sign('https://h5.example.com/?x=1'), { url });
+    assert.equal(d.code, 'url_trailing_slash');
+  });
+
+  test('iOS landing URL vs current URL', () => {
+    const landing = 'https://h5.example.com/app/?from=timeline';
+    const current = 'https://h5.example.com/app/detail/7';
+    const d = diagnose(sign(current), { url: current, realAuthUrl: landing });
+    assert.equal(d.code, 'url_landing');
+    assert.equal(d.expectedUrl, landing);
+    assert.match(d.en, /landing URL/);
+  });
+
+  test('share parameters appended by WeChat were not signed', () => {
+    const d = diagnose(sign('https://h5.example.com/shop/item?id=42'));
+    assert.equal(d.code, 'url_share_params');
+  });
+
+  test('nonceStr / timestamp as typed differ from what was signed', () => {
+    assert.equal(diagnose(sign(page, { s: timestamp * 1000 })).code, 'nonce_timestamp_mismatch');
+    assert.equal(diagnose(sign(page, { n: nonceStr.toLowerCase() })).code, 'nonce_timestamp_mismatch');
+  });
+
+  test('string1 built with camelCase nonceStr key', () => {
+    const d = diagnose(
+      sha1(`jsapi_ticket=${ticket}&nonceStr=${nonceStr}&timestamp=${timestamp}&url=${page}`),
+    );
+    assert.equal(d.code, 'string1_format');
+    assert.match(d.en, /noncestr/);
+  });
+
+  test('uppercase hex is a format problem', () => {
+    const d = diagnose(sign(page).toUpperCase());
+    assert.equal(d.code, 'signature_format');
+    assert.equal(d.ok, false);
+  });
+
+  test('not a sha1 at all', () => {
+    assert.equal(diagnose('abc').code, 'signature_format');
+  });
+
+  test('signed with another account’s ticket → appId mismatch', () => {
+    const other = 'OTHER-ACCOUNT-TICKET';
+    const d = diagnose(sign(page, { t: other }), {
+      appId: 'wxpage',
+      ticketAppId: 'wxmain',
+      otherTickets: [{ ticket: other, appId: 'wxother' }],
+    });
+    assert.equal(d.code, 'app_id_mismatch');
+    assert.match(d.en, /wxother/);
+  });
+
+  test('signed with a stale ticket of the same account', () => {
+    const old = 'OLD-TICKET';
+    const d = diagnose(sign(page, { t: old }), {
+      ticketAppId: 'wxmain',
+      otherTickets: [{ ticket: old, appId: 'wxmain', stale: true }],
+    });
+    assert.equal(d.code, 'stale_ticket');
+  });
+
+  test('unknown ticket → unknown, with the URL WeChat checks', () => {
+    const d = diagnose(sign(page, { t: 'NOBODY-KNOWS' }));
+    assert.equal(d.code, 'unknown');
+    assert.match(d.en, /h5\.example\.com\/shop\/item/);
+  });
+
+  test('two things wrong: both reported in checklist order', () => {
+    const d = diagnose(sign(`${page.replace('https:', 'http:')}#x`, { s: timestamp * 1000 }), {
+      url: `${page}#x`,
+    });
+    assert.equal(d.ok, false);
+    // http + hash cannot both be matched by single-cause variants; the search still finds the timestamp part
+    // or reports unknown — but never claims ok.
+    assert.notEqual(d.code, 'ok');
+  });
+
+  test('nonce mismatch plus hash: the earlier checklist item comes first', () => {
+    const d = diagnose(sign(`${page}#x`, { s: timestamp * 1000 }), { url: `${page}#x` });
+    assert.deepEqual(
+      d.causes.map((c) => c.code),
+      ['nonce_timestamp_mismatch', 'url_hash'],
+    );
+  });
+});
