@@ -7,6 +7,7 @@ import { defineConfig } from 'tsup';
  */
 export const libraryEntries: Record<string, string> = {
   index: 'src/index.ts',
+  client: 'src/client/index.ts',
 };
 
 export default defineConfig([
@@ -28,5 +29,15 @@ export default defineConfig([
     platform: 'node',
     splitting: false,
     banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    // The browser helper as a classic script (`window.wxkit`), served by the service at /jssdk/client.js.
+    entry: { client: 'src/client/index.ts' },
+    format: ['iife'],
+    globalName: 'wxkit',
+    minify: true,
+    platform: 'browser',
+    target: 'es2017',
+    splitting: false,
   },
 ]);

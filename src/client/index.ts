@@ -1,0 +1,133 @@
+import { landingUrl, loadSdk, signUrl } from './sdk.ts';
+import type { ConfigureOptions, SavedMedia, Wx, WxkitClientError, WxResult } from './types.ts';
+
+export { isIOSWeChat, landingUrl, signUrl } from './sdk.ts';
+export type { ConfigureOptions, SavedMedia, UrlMode, Wx, WxkitClientError, WxResult } from './types.ts';
+
+let last: ConfigureOptions = {};
+
+function fail(message: string, fields: Partial<WxkitClientError> = {}): WxkitClientError {
+  return Object.assign(new Error(message), fields);
+}
+
+async function post<T>(options: ConfigureOptions, path: string, body: unknown): Promise<T> {
+  const base = (options.endpoint || '').replace(/\/jssdk\/config\/?$/, '').replace(/\/+$/, '');
+  let res: Response;
+  try {
+    res = await fetch(base + path, {
+      method: 'POST',
+      headers: Object.assign({ 'content-type': 'application/json' }, options.headers),
+      credentials: options.credentials || 'same-origin',
+      body: JSON.stringify(body),
+    });
+  } catch (cause) {
+    throw fail(`wxkit service unreachable at ${base + path}: ${(cause as Error).message}`);
+  }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const e = data.error || {};
+    throw fail(e.message || `wxkit service answered ${res.status} for ${path}`, {
+      code: e.code,
+      hint: e.hint,
+      status: res.status,
+    });
+  }
+  return data as T;
+}
+
+/**
+ * Signs the page with the wxkit service and runs `wx.config`. Resolves with `wx` once WeChat accepted
+ * the configuration; rejects with an Error carrying WeChat's `errMsg` and the service's `diagnosis`.
+ * Loads the JS-SDK first when `window.wx` is absent.
+ *
+ * @example
+ * const wx = await wxkit.configure({ endpoint: 'https://api.example.com', jsApiList: ['chooseImage'] })
+ */
+export async function configure(options: ConfigureOptions = {}): Promise<Wx> {
+  last = options;
+  const o = options;
+  const wx = await loadSdk(o.sdkUrl, o.sdkFallbackUrl);
+  const url = signUrl(o.urlMode);
+  const config = await post<Record<string, unknown>>(o, '/jssdk/config', {
+    url,
+    jsApiList: o.jsApiList || [],
+    openTagList: o.openTagList || [],
+    debug: !!o.debug,
+    appId: o.appId,
+  });
+  return new Promise<Wx>((resolve, reject) => {
+    let failed = false;
+    wx.config(config);
+    wx.error((res) => {
+      failed = true;
+      const err = fail(`wx.config failed: ${res.errMsg}`, { errMsg: res.errMsg });
+      if (typeof res.realAuthUrl === 'string') err.realAuthUrl = res.realAuthUrl;
+      const report = Object.assign({}, config, {
+        url,
+        errMsg: res.errMsg,
+        realAuthUrl: res.realAuthUrl,
+        landingUrl: landingUrl(),
+        currentUrl: signUrl('current'),
+      });
+      post<{ en?: string; diagnosis?: { en?: string } }>(o, '/jssdk/diagnose', report)
+        .then((d) => {
+          err.diagnosis = d;
+          const text = d.en || d.diagnosis?.en;
+          if (text) err.message += ` — ${text}`;
+        })
+        .catch(() => {})
+        .then(() => reject(err));
+    });
+    // jweixin also runs ready() callbacks after a failed config; the error handler has run first then.
+    wx.ready(() => {
+      if (!failed) resolve(wx);
+    });
+  });
+}
+
+/** Runs {@link configure} again with the last options (merged with `options`), e.g. after a route change. */
+export function reconfigure(options: ConfigureOptions = {}): Promise<Wx> {
+  return configure(Object.assign({}, last, options));
+}
+
+/**
+ * Calls a JS-SDK API by name and turns its callbacks into a Promise.
+ *
+ * @example
+ * const { localIds } = await wxkit.call('chooseImage', { count: 3 })
+ */
+export function call<T extends WxResult = WxResult>(
+  api: string,
+  args: Record<string, unknown> = {},
+): Promise<T> {
+  return loadSdk(last.sdkUrl, last.sdkFallbackUrl).then(
+    (wx) =>
+      new Promise<T>((resolve, reject) => {
+        const fn = wx[api];
+        if (typeof fn !== 'function') throw fail(`wx.${api} is not available`);
+        const no = (res: WxResult) => reject(fail(`wx.${api} failed: ${res.errMsg}`, { errMsg: res.errMsg }));
+        fn.call(wx, Object.assign({}, args, { success: resolve, fail: no, cancel: no }));
+      }),
+  );
+}
+
+/**
+ * Uploads local images to WeChat one at a time (WeChat refuses concurrent uploads) and returns their
+ * serverIds (media ids, valid 3 days), in order.
+ */
+export async function uploadImages(localIds: readonly string[]): Promise<string[]> {
+  const serverIds: string[] = [];
+  for (const localId of localIds) {
+    const res = await call<WxResult & { serverId: string }>('uploadImage', {
+      localId,
+      isShowProgressTips: 0,
+    });
+    serverIds.push(res.serverId);
+  }
+  return serverIds;
+}
+
+/** Asks the wxkit service to download an uploaded image from WeChat and keep it (`POST /jssdk/media`). */
+export function saveMedia(serverId: string, options: ConfigureOptions = last): Promise<SavedMedia> {
+  return post<SavedMedia>(options, '/jssdk/media', { serverId, appId: options.appId });
+}
