@@ -1,0 +1,227 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ErrorCodes, WxkitError } from '../errors.ts';
+import type { Store, StoreClockOptions } from './types.ts';
+
+/** Options for {@link createFileStore}. */
+export interface FileStoreOptions extends StoreClockOptions {
+  /** The directory (created with mode 0700 when absent). Relative paths resolve against `cwd`. */
+  dir: string;
+  /** @default process.cwd() */
+  cwd?: string | undefined;
+}
+
+interface Record_ {
+  v: string;
+  /** Expiry in ms since the epoch, or null. */
+  e: number | null;
+}
+
+// A guard older than this belongs to a process that died inside a few-millisecond critical section.
+const STALE_GUARD_MS = 5_000;
+
+/**
+ * A store in a directory, safe for many processes on one machine: each key is one file named by the
+ * sha256 of the key (no secret ever appears in a file name), written atomically (temp file + rename)
+ * with mode 0600. Locks are `open(…, 'wx')` files holding an owner and a lease expiry; a lock whose
+ * lease ended is taken over. Read-compare-delete steps run under a short per-key guard file so that
+ * two processes never both believe they removed the same value.
+ *
+ * @example
+ * const store = createFileStore({ dir: '.wxkit' });
+ */
+export function createFileStore(options: FileStoreOptions): Store {
+  const dir = resolve(options.cwd ?? process.cwd(), options.dir);
+  const now = options.now ?? Date.now;
+  let ready: Promise<void> | undefined;
+
+  const ensureDir = () => {
+    ready ??= (async () => {
+      try {
+        const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+        if (created !== undefined) await chmod(dir, 0o700);
+      } catch (cause) {
+        ready = undefined;
+        throw unavailable(`cannot create the store directory ${dir}`, cause);
+      }
+    })();
+    return ready;
+  };
+  const pathOf = (key: string, ext: string) =>
+    join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 40)}.${ext}`);
+
+  const readRecord = async (path: string): Promise<Record_ | undefined> => {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if (isCode(e, 'ENOENT')) return undefined;
+      throw unavailable(`cannot read the store directory ${dir}`, e);
+    }
+    try {
+      const r = JSON.parse(text) as Record_;
+      if (typeof r.v !== 'string') return undefined;
+      if (r.e !== null && r.e <= now()) return undefined;
+      return r;
+    } catch {
+      return undefined; // a torn file cannot happen with rename; treat garbage as absent
+    }
+  };
+
+  const writeAtomic = async (path: string, record: Record_) => {
+    const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      const fh = await open(tmp, 'wx', 0o600);
+      try {
+        await fh.writeFile(JSON.stringify(record));
+        await fh.chmod(0o600);
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      throw unavailable(`cannot write to the store directory ${dir}`, e);
+    }
+  };
+
+  const removeFile = async (path: string) => {
+    try {
+      await unlink(path);
+    } catch (e) {
+      if (!isCode(e, 'ENOENT')) throw unavailable(`cannot write to the store directory ${dir}`, e);
+    }
+  };
+
+  /** Runs `fn` while holding the key's guard file: a few milliseconds of mutual exclusion. */
+  const withGuard = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    await ensureDir();
+    const guard = pathOf(key, 'guard');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fh = await open(guard, 'wx', 0o600);
+        await fh.close();
+        break;
+      } catch (e) {
+        if (!isCode(e, 'EEXIST')) throw unavailable(`cannot lock in the store directory ${dir}`, e);
+        const age = await stat(guard).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
+        if (age > STALE_GUARD_MS) await unlink(guard).catch(() => {});
+        else await sleep(Math.min(2 + attempt, 20) * (0.5 + Math.random()));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await unlink(guard).catch(() => {});
+    }
+  };
+
+  return {
+    description: `file:${dir}`,
+    async get(key) {
+      await ensureDir();
+      return (await readRecord(pathOf(key, 'json')))?.v;
+    },
+    async set(key, value, ttlMs) {
+      await withGuard(key, () =>
+        writeAtomic(pathOf(key, 'json'), { v: value, e: ttlMs === undefined ? null : now() + ttlMs }),
+      );
+    },
+    async delete(key) {
+      await withGuard(key, () => removeFile(pathOf(key, 'json')));
+    },
+    async compareAndDelete(key, expected) {
+      return withGuard(key, async () => {
+        const path = pathOf(key, 'json');
+        if ((await readRecord(path))?.v !== expected) return false;
+        await removeFile(path);
+        return true;
+      });
+    },
+    async tryLock(key, leaseMs) {
+      await ensureDir();
+      const path = pathOf(key, 'lock');
+      const owner = randomBytes(12).toString('hex');
+      const body = JSON.stringify({ v: owner, e: now() + leaseMs, pid: process.pid });
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          const fh = await open(path, 'wx', 0o600);
+          try {
+            await fh.writeFile(body);
+          } finally {
+            await fh.close();
+          }
+          return owner;
+        } catch (e) {
+          if (!isCode(e, 'EEXIST')) throw unavailable(`cannot lock in the store directory ${dir}`, e);
+        }
+        // Held. Take it over only if its lease ended (or it is unreadable and old), under the guard
+        // so two waiters cannot both remove it and one remove the other's fresh lock.
+        const removed = await withGuard(key, async () => {
+          const text = await readFile(path, 'utf8').catch((e) => (isCode(e, 'ENOENT') ? null : ''));
+          if (text === null) return true;
+          let expired: boolean;
+          try {
+            const held = JSON.parse(text) as Record_;
+            expired = typeof held.e === 'number' && held.e <= now();
+          } catch {
+            // Created but not yet written, or garbage: stale only once it is older than a guard.
+            const age = await stat(path).then(
+              (s) => Date.now() - s.mtimeMs,
+              () => STALE_GUARD_MS + 1,
+            );
+            expired = age > STALE_GUARD_MS;
+          }
+          if (expired) await removeFile(path);
+          return expired;
+        });
+        if (!removed) return undefined;
+      }
+      return undefined;
+    },
+    async unlock(key, owner) {
+      return withGuard(key, async () => {
+        const path = pathOf(key, 'lock');
+        const text = await readFile(path, 'utf8').catch(() => '');
+        try {
+          if ((JSON.parse(text) as Record_).v !== owner) return false;
+        } catch {
+          return false;
+        }
+        await removeFile(path);
+        return true;
+      });
+    },
+    async ping() {
+      await ensureDir();
+      try {
+        await stat(dir);
+      } catch (cause) {
+        throw unavailable(`the store directory ${dir} is not accessible`, cause);
+      }
+    },
+    async close() {},
+  };
+}
+
+function isCode(e: unknown, code: string): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
+}
+
+function unavailable(message: string, cause: unknown): WxkitError {
+  return new WxkitError(ErrorCodes.STORE_UNAVAILABLE, message, {
+    cause,
+    hint: {
+      en: 'Check that the WXKIT_STORE directory exists and is writable by this user.',
+      zh: '请检查 WXKIT_STORE 目录存在且当前用户可写。',
+    },
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import type { Store, StoreClockOptions } from './types.ts';
+
+interface Entry {
+  value: string;
+  /** Milliseconds since the epoch; Infinity for no expiry. */
+  expiresAt: number;
+}
+
+/**
+ * A store in this process's memory: credentials are shared by every `createWxkit()` given the same
+ * store object, not by other processes. The default for tests and single-process apps.
+ *
+ * @example
+ * const store = createMemoryStore();
+ * const a = createWxkit({ appId: 'wxA', secret: sA, store });
+ * const b = createWxkit({ appId: 'wxB', secret: sB, store });
+ */
+export function createMemoryStore(options: StoreClockOptions = {}): Store {
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+
+  const read = (key: string): Entry | undefined => {
+    const e = entries.get(key);
+    if (e && e.expiresAt <= now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return e;
+  };
+
+  return {
+    description: 'memory',
+    async get(key) {
+      return read(key)?.value;
+    },
+    async set(key, value, ttlMs) {
+      entries.set(key, { value, expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : now() + ttlMs });
+    },
+    async delete(key) {
+      entries.delete(key);
+    },
+    async compareAndDelete(key, expected) {
+      if (read(key)?.value !== expected) return false;
+      entries.delete(key);
+      return true;
+    },
+    async tryLock(key, leaseMs) {
+      if (read(key)) return undefined;
+      const owner = randomBytes(12).toString('hex');
+      entries.set(key, { value: owner, expiresAt: now() + leaseMs });
+      return owner;
+    },
+    async unlock(key, owner) {
+      if (read(key)?.value !== owner) return false;
+      entries.delete(key);
+      return true;
+    },
+    async ping() {},
+    async close() {},
+  };
+}

@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import { ErrorCodes, WxkitError } from '../errors.ts';
+import type { Store } from './types.ts';
+
+/**
+ * The Redis commands wxkit uses, structurally: an ioredis client fits (`GET`, `SET … PX … NX`, `DEL`,
+ * `EVAL`, `PING` through `call`). Bring your own client (Sentinel, Cluster, TLS options) or give a URL.
+ */
+export interface RedisLike {
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  /** ioredis connection state; when present, commands fail fast unless it is `ready`. */
+  readonly status?: string;
+  once?(event: 'ready', listener: () => void): unknown;
+  removeListener?(event: 'ready', listener: () => void): unknown;
+  quit?(): Promise<unknown>;
+  disconnect?(): void;
+}
+
+/** Options for {@link createRedisStore}: a `url` (wxkit connects with ioredis) or your own `client`. */
+export interface RedisStoreOptions {
+  /** `redis://[:password@]host:port/db` or `rediss://…`. */
+  url?: string | undefined;
+  /** A connected client; wxkit does not close it. */
+  client?: RedisLike | undefined;
+  /** Prepended to every key. @default '' */
+  keyPrefix?: string | undefined;
+  /** How long one command may take before the store counts as unreachable. @default 1000 */
+  commandTimeoutMs?: number | undefined;
+}
+
+/**
+ * Compare-and-delete, used for lock release and token invalidation.
+ * KEYS[1] — the key; ARGV[1] — the value it must still hold.
+ * Returns 1 when the key held ARGV[1] and was deleted, else 0.
+ */
+const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/**
+ * A store in Redis, for processes on several machines. Locks are `SET key owner NX PX lease` with a
+ * random owner and released by a compare-and-delete Lua script, so a holder whose lease ended can never
+ * release someone else's lock. Commands fail fast (no offline queue) while Redis is down, so wxkit can
+ * serve from memory and recover when Redis returns. `ioredis` is an optional peer dependency, loaded only
+ * when a URL is given.
+ *
+ * @example
+ * const store = await createRedisStore({ url: 'redis://127.0.0.1:6379' });
+ * const wx = createWxkit({ appId, secret, store });
+ */
+export async function createRedisStore(options: RedisStoreOptions): Promise<Store> {
+  const prefix = options.keyPrefix ?? '';
+  const timeoutMs = options.commandTimeoutMs ?? 1000;
+  let client: RedisLike;
+  let owned = false;
+  let description = 'redis';
+  if (options.client) {
+    client = options.client;
+  } else if (options.url) {
+    description = describeRedisUrl(options.url);
+    client = await connect(options.url, timeoutMs);
+    owned = true;
+  } else {
+    throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createRedisStore needs a url or a client');
+  }
+
+  const waitReady = (): Promise<void> => {
+    if (client.status === undefined || client.status === 'ready') return Promise.resolve();
+    if (client.status === 'end' || client.status === 'close' || !client.once) {
+      return Promise.reject(unavailable(`Redis (${description}) is not connected`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        client.removeListener?.('ready', onReady);
+        reject(unavailable(`Redis (${description}) is not connected`));
+      }, timeoutMs);
+      client.once?.('ready', onReady);
+    });
+  };
+
+  const call = async (command: string, ...args: (string | number)[]): Promise<unknown> => {
+    await waitReady();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        client.call(command, ...args),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(unavailable(`Redis (${description}) did not answer in time`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } catch (e) {
+      if (e instanceof WxkitError) throw e;
+      throw unavailable(`Redis (${description}) failed: ${e instanceof Error ? e.message : String(e)}`, e);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  return {
+    description,
+    async get(key) {
+      const v = await call('GET', prefix + key);
+      return typeof v === 'string' ? v : undefined;
+    },
+    async set(key, value, ttlMs) {
+      if (ttlMs === undefined) await call('SET', prefix + key, value);
+      else await call('SET', prefix + key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+    },
+    async delete(key) {
+      await call('DEL', prefix + key);
+    },
+    async compareAndDelete(key, expected) {
+      return Number(await call('EVAL', COMPARE_AND_DELETE, 1, prefix + key, expected)) === 1;
+    },
+    async tryLock(key, leaseMs) {
+      const owner = randomBytes(12).toString('hex');
+      const r = await call('SET', prefix + key, owner, 'PX', Math.max(1, Math.ceil(leaseMs)), 'NX');
+      return r === 'OK' ? owner : undefined;
+    },
+    async unlock(key, owner) {
+      return Number(await call('EVAL', COMPARE_AND_DELETE, 1, prefix + key, owner)) === 1;
+    },
+    async ping() {
+      await call('PING');
+    },
+    async close() {
+      if (!owned) return;
+      try {
+        await Promise.race([client.quit?.(), new Promise((r) => setTimeout(r, timeoutMs))]);
+      } catch {
+        // already closed
+      }
+      client.disconnect?.();
+    },
+  };
+}
+
+/** `redis://user:pass@host:6379/0` → `redis://host:6379` (no credentials). */
+export function describeRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}`;
+  } catch {
+    return 'redis';
+  }
+}
+
+type IoRedisCtor = new (
+  url: string,
+  options: Record<string, unknown>,
+) => RedisLike & {
+  on(event: 'error', listener: (e: unknown) => void): unknown;
+};
+
+async function connect(url: string, timeoutMs: number): Promise<RedisLike> {
+  let mod: { default?: unknown; Redis?: unknown };
+  try {
+    mod = (await import('ioredis')) as { default?: unknown; Redis?: unknown };
+  } catch (cause) {
+    throw new WxkitError(
+      ErrorCodes.CONFIG_ERROR,
+      'WXKIT_STORE is a Redis URL but the ioredis package is not installed',
+      {
+        cause,
+        hint: { en: 'Run: npm install ioredis', zh: '请执行：npm install ioredis' },
+      },
+    );
+  }
+  const Ctor = (mod.Redis ?? mod.default) as IoRedisCtor;
+  const client = new Ctor(url, {
+    // Fail fast while disconnected so callers fall back to memory instead of queueing.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: Math.max(timeoutMs, 1000),
+    retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    lazyConnect: false,
+  });
+  // ioredis reports connection problems as 'error' events; the store reports them per command.
+  client.on('error', () => {});
+  return client;
+}
+
+function unavailable(message: string, cause?: unknown): WxkitError {
+  return new WxkitError(ErrorCodes.STORE_UNAVAILABLE, message, {
+    cause,
+    hint: {
+      en: 'Redis (WXKIT_STORE) is unreachable; wxkit serves from memory and reconnects by itself.',
+      zh: 'Redis（WXKIT_STORE）不可达；wxkit 暂用内存中的凭据并会自动重连。',
+    },
+  });
+}

@@ -1,0 +1,72 @@
+import { ErrorCodes, WxkitError } from '../errors.ts';
+import { createFileStore } from './file.ts';
+import { createMemoryStore } from './memory.ts';
+import { createRedisStore, describeRedisUrl } from './redis.ts';
+import type { Store } from './types.ts';
+
+/** A parsed `WXKIT_STORE` value. */
+export type StoreSpec = { kind: 'memory' } | { kind: 'file'; dir: string } | { kind: 'redis'; url: string };
+
+/**
+ * Parses `memory`, `file:<dir>` or `redis://…`/`rediss://…`.
+ *
+ * @throws {WxkitError} `config_error` naming the accepted forms (never echoing a Redis password).
+ */
+export function parseStoreSpec(spec: string): StoreSpec {
+  const s = spec.trim();
+  if (s === 'memory') return { kind: 'memory' };
+  if (s.startsWith('file:')) {
+    const dir = s.slice('file:'.length);
+    if (dir === '') throw badSpec('file: needs a directory, e.g. file:.wxkit');
+    return { kind: 'file', dir };
+  }
+  if (/^rediss?:\/\//i.test(s)) {
+    try {
+      new URL(s);
+    } catch {
+      throw badSpec(`${describeRedisUrl(s)} is not a valid Redis URL`);
+    }
+    return { kind: 'redis', url: s };
+  }
+  throw badSpec(`unknown store "${s.replace(/\/\/[^@/]*@/, '//***@').slice(0, 40)}"`);
+}
+
+/** The store description shown in status output, without credentials. */
+export function describeStoreSpec(spec: StoreSpec, cwd = process.cwd()): string {
+  if (spec.kind === 'memory') return 'memory';
+  if (spec.kind === 'file') return createFileStore({ dir: spec.dir, cwd }).description;
+  return describeRedisUrl(spec.url);
+}
+
+/** Options for {@link openStore}. */
+export interface OpenStoreOptions {
+  /** Base for relative `file:` directories. @default process.cwd() */
+  cwd?: string | undefined;
+}
+
+/**
+ * Opens the store a `WXKIT_STORE` string names.
+ *
+ * @example
+ * const store = await openStore('file:.wxkit');
+ */
+export async function openStore(spec: string | StoreSpec, options: OpenStoreOptions = {}): Promise<Store> {
+  const parsed = typeof spec === 'string' ? parseStoreSpec(spec) : spec;
+  switch (parsed.kind) {
+    case 'memory':
+      return createMemoryStore();
+    case 'file':
+      return createFileStore({ dir: parsed.dir, cwd: options.cwd });
+    case 'redis':
+      return createRedisStore({ url: parsed.url });
+  }
+}
+
+function badSpec(message: string): WxkitError {
+  return new WxkitError(ErrorCodes.CONFIG_ERROR, `WXKIT_STORE: ${message}`, {
+    hint: {
+      en: 'Use memory, file:<dir> or redis://host:port (rediss:// for TLS).',
+      zh: '可用值：memory、file:<目录>、redis://host:port（TLS 用 rediss://）。',
+    },
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * The store contract: a few string operations with TTLs and a lease lock. wxkit keeps one record per
+ * (account, credential) in it and takes the lock before asking WeChat, so every process and machine
+ * that shares the store makes one upstream fetch at a time. Implement it to add your own backend; run
+ * the conformance suite (test/stores/conformance.ts) against it.
+ *
+ * Keys are plain strings such as `wxkit:wx123:access_token` (never a secret; stores that turn keys into
+ * file names hash them anyway). Values are opaque strings (wxkit writes JSON).
+ *
+ * @example
+ * const store = createMemoryStore();
+ * const owner = await store.tryLock('k:lock', 10_000);
+ * if (owner) try { await store.set('k', 'v', 60_000) } finally { await store.unlock('k:lock', owner) }
+ */
+export interface Store {
+  /** What the store is, for status and logs, without credentials: `memory`, `file:/abs/dir`, `redis://host:6379`. */
+  readonly description: string;
+  /** The value, or `undefined` when absent or expired. */
+  get(key: string): Promise<string | undefined>;
+  /** Stores `value`; it expires after `ttlMs` milliseconds (never, when omitted). */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Removes the key (no error when absent). */
+  delete(key: string): Promise<void>;
+  /** Removes the key only if it still holds exactly `expected`, atomically. True when it removed it. */
+  compareAndDelete(key: string, expected: string): Promise<boolean>;
+  /**
+   * Takes the lock `key` for `leaseMs` milliseconds if nobody holds it (or the holder's lease ended).
+   * Returns a random owner token to pass to {@link Store.unlock}, or `undefined` when it is held.
+   */
+  tryLock(key: string, leaseMs: number): Promise<string | undefined>;
+  /** Releases the lock if `owner` still holds it (compare-and-delete). True when it released it. */
+  unlock(key: string, owner: string): Promise<boolean>;
+  /** Resolves when the store answers; rejects when it is unreachable. */
+  ping(): Promise<void>;
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}
+
+/** Options shared by the built-in stores. */
+export interface StoreClockOptions {
+  /** Clock for TTLs and leases, in milliseconds. Leases are about real processes: keep the real clock unless testing. @default Date.now */
+  now?: (() => number) | undefined;
+}

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { createFileStore } from '../../src/stores/file.ts';
+import { createMemoryStore } from '../../src/stores/memory.ts';
+import { createRedisStore } from '../../src/stores/redis.ts';
+import { openStore, parseStoreSpec } from '../../src/stores/spec.ts';
+import { storeConformance } from './conformance.ts';
+import { startRedisServer } from './redis-server.ts';
+
+const virtualClock = () => {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    advance: async (ms: number) => {
+      offset += ms;
+    },
+  };
+};
+
+storeConformance('memory', async () => {
+  const clock = virtualClock();
+  return { store: createMemoryStore({ now: clock.now }), advance: clock.advance, close: async () => {} };
+});
+
+storeConformance('file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wxkit-store-'));
+  const clock = virtualClock();
+  return {
+    store: createFileStore({ dir: join(dir, 'store'), now: clock.now }),
+    advance: clock.advance,
+    close: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+storeConformance('redis', async () => {
+  const server = await startRedisServer();
+  const store = await createRedisStore({ url: server.url });
+  return {
+    store,
+    // Redis keeps real time: PX expiry is observed by waiting (never asserted as a duration).
+    advance: (ms) => new Promise((r) => setTimeout(r, ms)),
+    close: async () => {
+      await store.close();
+      await server.stop();
+    },
+  };
+});
+
+describe('file store specifics', () => {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  test('files are 0600 in a 0700 directory and no file name contains the key', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'wxkit-store-'));
+    dirs.push(base);
+    const dir = join(base, 'creds');
+    const store = createFileStore({ dir });
+    const key = 'wxkit:wxSECRETISH:access_token';
+    await store.set(key, 'the-token-value');
+    const owner = await store.tryLock(`${key}:lock`, 10_000);
+    assert.ok(owner);
+    assert.equal((await stat(dir)).mode & 0o777, 0o700);
+    const names = await readdir(dir);
+    assert.ok(names.length >= 2);
+    for (const name of names) {
+      assert.ok(!name.includes('wxSECRETISH') && !name.includes('token'), name);
+      assert.equal((await stat(join(dir, name))).mode & 0o777, 0o600, name);
+    }
+    await store.unlock(`${key}:lock`, owner);
+  });
+
+  test('a relative dir resolves against cwd and is described absolutely', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'wxkit-store-'));
+    dirs.push(base);
+    const store = createFileStore({ dir: '.wxkit', cwd: base });
+    assert.equal(store.description, `file:${join(base, '.wxkit')}`);
+    await store.set('k', 'v');
+    assert.deepEqual(await readdir(join(base, '.wxkit')).then((n) => n.length), 1);
+  });
+
+  test('4 processes incrementing a counter under the lock never lose an update', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'wxkit-store-'));
+    dirs.push(base);
+    const worker = new URL('./fixtures/file-lock-worker.ts', import.meta.url).pathname;
+    const children = Array.from({ length: 4 }, () =>
+      fork(worker, [base, '25'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' }),
+    );
+    const codes = await Promise.all(children.map((c) => once(c, 'exit').then(([code]) => code)));
+    assert.deepEqual(codes, [0, 0, 0, 0]);
+    const store = createFileStore({ dir: base });
+    assert.equal(await store.get('counter'), '100');
+  });
+});
+
+describe('store specs', () => {
+  test('parses memory, file: and redis URLs and rejects the rest without echoing passwords', async () => {
+    assert.deepEqual(parseStoreSpec('memory'), { kind: 'memory' });
+    assert.deepEqual(parseStoreSpec('file:/var/wxkit'), { kind: 'file', dir: '/var/wxkit' });
+    assert.deepEqual(parseStoreSpec('rediss://:pw@h:6380/1'), {
+      kind: 'redis',
+      url: 'rediss://:pw@h:6380/1',
+    });
+    for (const bad of ['', 'file:', 'mongodb://u:hunter2@h', 'redis:/nope']) {
+      assert.throws(
+        () => parseStoreSpec(bad),
+        (e: Error & { code?: string }) => e.code === 'config_error' && !e.message.includes('hunter2'),
+      );
+    }
+    const mem = await openStore('memory');
+    assert.equal(mem.description, 'memory');
+  });
+
+  test('a Redis store describes itself without the password', async () => {
+    const server = await startRedisServer();
+    try {
+      const store = await createRedisStore({ url: `redis://:@127.0.0.1:${server.port}/0` });
+      assert.equal(store.description, `redis://127.0.0.1:${server.port}`);
+      await store.ping();
+      await store.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a Redis store fails fast with store_unavailable while Redis is down, and recovers', async () => {
+    const server = await startRedisServer();
+    const store = await createRedisStore({ url: server.url, commandTimeoutMs: 300 });
+    try {
+      await store.set('k', 'v');
+      await server.stop();
+      await assert.rejects(store.get('k'), (e: Error & { code?: string }) => e.code === 'store_unavailable');
+      await server.start();
+      let ok = false;
+      for (let i = 0; i < 100 && !ok; i++) {
+        ok = await store.ping().then(
+          () => true,
+          () => false,
+        );
+        if (!ok) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(ok, 'reconnected');
+      await store.set('k', 'v2');
+      assert.equal(await store.get('k'), 'v2');
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  });
+});
