@@ -1,0 +1,48 @@
+import { isLoopbackHost, type JsDomain } from '../domains.ts';
+
+/** Which page origins may call the service from a browser. */
+export interface CorsPolicy {
+  allows(origin: string): boolean;
+}
+
+/**
+ * `'*'`, a list of exact origins, or (default) the http and https origins of the accounts' JS-safe
+ * domains and their subdomains on the default ports — the pages that can use the JS-SDK at all.
+ * Sandbox mode adds loopback origins on any port.
+ */
+export function corsPolicy(
+  origins: readonly string[] | '*' | undefined,
+  domains: readonly JsDomain[],
+  sandbox: boolean,
+): CorsPolicy {
+  if (origins === '*') return { allows: () => true };
+  const exact = new Set((origins ?? []).map((o) => o.trim().replace(/\/+$/, '').toLowerCase()));
+  const hosts = origins === undefined ? [...new Set(domains.map((d) => d.host))] : [];
+  const cache = new Map<string, boolean>();
+  return {
+    allows(origin) {
+      const known = cache.get(origin);
+      if (known !== undefined) return known;
+      const ok = decide(origin);
+      if (cache.size < 1000) cache.set(origin, ok);
+      return ok;
+    },
+  };
+  function decide(origin: string): boolean {
+    if (exact.has(origin.toLowerCase())) return true;
+    let u: URL;
+    try {
+      u = new URL(origin);
+    } catch {
+      return false;
+    }
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin !== origin.toLowerCase())
+      return false;
+    if (sandbox && isLoopbackHost(u.hostname)) return true;
+    if (u.port !== '') return false;
+    return hosts.some((h) => u.hostname === h || u.hostname.endsWith(`.${h}`));
+  }
+}
+
+export const CORS_ALLOW_HEADERS = 'Content-Type, Authorization';
+export const CORS_ALLOW_METHODS = 'GET, POST, OPTIONS';

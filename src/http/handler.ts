@@ -1,0 +1,375 @@
+import { ErrorCodes, WxkitError } from '../errors.ts';
+import { Metrics } from '../metrics.ts';
+import type { Wxkit } from '../types.ts';
+import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, type CorsPolicy, corsPolicy } from './cors.ts';
+import { jsonLines, type LogEntry, type LogSink, redact } from './log.ts';
+import { parseJsonObject } from './params.ts';
+import { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
+import { asWxkitError, errorReply, toResponse } from './reply.ts';
+import type { HttpInput, ResolvedHandlerOptions, Route, RouteContext, RouteResult } from './route.ts';
+import { Router } from './router.ts';
+import { routeModules } from './routes/index.ts';
+import { hashApiKeys } from './routes/tokens.ts';
+
+/** Options of {@link createHandler}. */
+export interface HandlerOptions {
+  /** A path prefix to strip before routing, e.g. `/api/wx` under Next.js. @default '' */
+  basePath?: string;
+  /** Sandbox mode: loopback pages (any port) pass the JS-safe-domain check and CORS. @default false */
+  sandbox?: boolean;
+  /**
+   * Page origins allowed by CORS (`WXKIT_CORS_ORIGINS`), or `'*'`.
+   * @default the http and https origins of the accounts' JS-safe domains and their subdomains
+   */
+  corsOrigins?: readonly string[] | '*';
+  /** Bearer keys for `/v1/apps/:appId/…` (`WXKIT_API_KEYS`); the token API answers 404 without them. @default [] */
+  apiKeys?: readonly string[];
+  /** Largest request body accepted, in bytes (413 past it). @default 16384 */
+  maxBodyBytes?: number;
+  /** Longest request target (path + query) accepted, in characters (414 past it). @default 8192 */
+  maxUrlLength?: number;
+  /**
+   * Per-client token bucket (429 with Retry-After past it), or `false`. Clients are told apart by their
+   * address, which a web `Request` does not carry: pass `{ clientIp }` as the handler's second argument
+   * or set `trustProxy`; requests with no known address are not limited.
+   * @default { perSecond: 50, burst: 100 }
+   */
+  rateLimit?: RateLimitOptions | false;
+  /** Take the client address from `X-Forwarded-For`, this many proxies deep (`true` = 1). @default false */
+  trustProxy?: boolean | number;
+  /** Where structured log lines go. @default JSON lines on stdout */
+  log?: LogSink | false;
+  /** Log one line per request (method, route, status, ms). Errors are logged regardless. @default false */
+  logRequests?: boolean;
+  /** The service's public origin (OAuth redirect_uri, media URLs). */
+  publicUrl?: string;
+  /** Signs OAuth session cookies. */
+  sessionSecret?: string;
+  /** Where the browser helper IIFE is. @default dist/client.global.js of this package */
+  clientScriptPath?: string;
+  /** Extra routes, matched like the built-in ones. */
+  routes?: readonly Route[];
+  /** Registry for the service's own metrics. @default a new one */
+  metrics?: Metrics;
+  /** Clock in milliseconds (rate limiting). @default Date.now */
+  now?: () => number;
+  /** Options read by route modules (media, OAuth). */
+  extra?: Record<string, unknown>;
+}
+
+/** Facts about the request that a web `Request` lacks; adapters and the Node server pass them. */
+export interface RequestInfo {
+  clientIp?: string | undefined;
+}
+
+/** Internal entry used by the Node server and adapters: no web Request/Response on the hot path. */
+export const HANDLE_INPUT: unique symbol = Symbol.for('wxkit.handleInput');
+
+/** A web-standard handler, `(Request) => Promise<Response>`. */
+export interface WxkitHandler {
+  (request: Request, info?: RequestInfo): Promise<Response>;
+  /** @internal */
+  [HANDLE_INPUT]: (input: HttpInput) => Promise<RouteResult>;
+  /** The service's own metrics registry. */
+  readonly metrics: Metrics;
+}
+
+const DEFAULT_RATE: RateLimitOptions = { perSecond: 50, burst: 100 };
+
+/**
+ * The wxkit service as one web-standard function: `/jssdk/config`, `/jssdk/diagnose`,
+ * `/jssdk/client.js`, the token API, `/healthz`, `/readyz`, `/metrics` (SPEC §3). Several accounts are
+ * selected by `appId`; the first is the default. Mount it anywhere that speaks `Request`/`Response`
+ * (Hono, Next.js route handlers, Bun, Deno) or through `wxkit/express`, `wxkit/koa`, `wxkit/fastify`.
+ *
+ * @example
+ * import { createWxkit } from 'wxkit'
+ * import { createHandler } from 'wxkit/http'
+ * const handler = createHandler(createWxkit({ appId, secret, jsDomains: ['h5.example.com'] }))
+ * export const GET = handler, POST = handler // Next.js app/api/[...wx]/route.ts with basePath '/api'
+ */
+export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerOptions = {}): WxkitHandler {
+  const accounts: readonly Wxkit[] = Array.isArray(wxkit) ? [...wxkit] : [wxkit as Wxkit];
+  if (accounts.length === 0)
+    throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createHandler needs at least one account.');
+  const byId = new Map(accounts.map((a) => [a.appId, a]));
+  const now = options.now ?? Date.now;
+  const resolved: ResolvedHandlerOptions = {
+    basePath: (options.basePath ?? '').replace(/\/+$/, ''),
+    sandbox: options.sandbox ?? false,
+    apiKeyHashes: hashApiKeys(options.apiKeys ?? []),
+    maxBodyBytes: options.maxBodyBytes ?? 16 * 1024,
+    maxUrlLength: options.maxUrlLength ?? 8 * 1024,
+    publicUrl: options.publicUrl,
+    sessionSecret: options.sessionSecret,
+    clientScriptPath: options.clientScriptPath,
+    now,
+    extra: options.extra ?? {},
+  };
+  const router = new Router([...routeModules.flat(), ...(options.routes ?? [])]);
+  const cors: CorsPolicy = corsPolicy(
+    options.corsOrigins,
+    accounts.flatMap((a) => a.jsDomains),
+    resolved.sandbox,
+  );
+  const limiter =
+    options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? DEFAULT_RATE, now);
+  const trustHops = options.trustProxy === true ? 1 : options.trustProxy || 0;
+  const sink: LogSink | undefined = options.log === false ? undefined : (options.log ?? jsonLines());
+  const logRequests = sink !== undefined && (options.logRequests ?? false);
+  const metrics = options.metrics ?? new Metrics();
+  const state = new Map<string, unknown>();
+  const log = sink
+    ? (entry: Record<string, unknown>) => {
+        try {
+          sink({ time: new Date().toISOString(), level: 'info', msg: '', ...entry } as LogEntry);
+        } catch {
+          // A broken log sink must not break requests.
+        }
+      }
+    : () => {};
+
+  function account(appId?: string): Wxkit {
+    if (appId === undefined || appId === '') return accounts[0] as Wxkit;
+    const found = byId.get(appId);
+    if (found) return found;
+    throw new WxkitError(ErrorCodes.UNKNOWN_APP, `No account ${JSON.stringify(appId)} is configured here.`, {
+      hint: {
+        en: `Configured appIds: ${[...byId.keys()].join(', ')}. Omit appId to use the first.`,
+        zh: `已配置的 appId：${[...byId.keys()].join(', ')}。不传 appId 则使用第一个。`,
+      },
+    });
+  }
+
+  async function handleInput(input: HttpInput): Promise<RouteResult> {
+    const started = performance.now();
+    let routeLabel = 'unmatched';
+    let reply: RouteResult;
+    let route: Route | undefined;
+    let origin: string | undefined;
+    let errorCode: string | undefined;
+    try {
+      if (input.target.length > resolved.maxUrlLength) {
+        throw new WxkitError(
+          ErrorCodes.PAYLOAD_TOO_LARGE,
+          `The request URL is longer than ${resolved.maxUrlLength} characters.`,
+          {
+            status: 414,
+          },
+        );
+      }
+      const url = parseTarget(input.target);
+      let pathname = url.pathname;
+      if (resolved.basePath) {
+        if (pathname !== resolved.basePath && !pathname.startsWith(`${resolved.basePath}/`)) throw notFound();
+        pathname = pathname.slice(resolved.basePath.length) || '/';
+        url.pathname = pathname;
+      }
+      const method = input.method.toUpperCase();
+      origin = input.header('origin');
+      if (method === 'OPTIONS') {
+        const m = router.match('GET', pathname);
+        const known = m.route ?? (m.allow.length > 0 ? m : undefined);
+        if (!known) throw notFound();
+        routeLabel = 'preflight';
+        reply = { status: 204, headers: {}, body: null };
+        if (origin !== undefined && cors.allows(origin)) {
+          reply.headers['access-control-allow-methods'] = CORS_ALLOW_METHODS;
+          reply.headers['access-control-allow-headers'] = CORS_ALLOW_HEADERS;
+          reply.headers['access-control-max-age'] = '600';
+        }
+      } else {
+        const m = router.match(method, pathname);
+        if (!m.route) {
+          if (m.allow.length === 0) throw notFound();
+          throw new WxkitError(ErrorCodes.INVALID_REQUEST, `${method} is not allowed on ${pathname}.`, {
+            status: 405,
+            details: { allow: m.allow.join(', ') },
+          });
+        }
+        route = m.route;
+        routeLabel = route.path;
+        if (limiter && route.rateLimit !== false) {
+          const ip = clientIp(input, trustHops);
+          if (ip !== undefined) {
+            const wait = limiter.take(ip);
+            if (wait > 0) {
+              throw new WxkitError(ErrorCodes.RATE_LIMITED, 'Too many requests from this client.', {
+                retryAfter: wait,
+                hint: {
+                  en: 'Slow down and retry after Retry-After seconds.',
+                  zh: '请求过于频繁，请在 Retry-After 秒后重试。',
+                },
+              });
+            }
+          }
+        }
+        const ctx: RouteContext = {
+          input,
+          method,
+          url,
+          params: m.params,
+          accounts,
+          account,
+          json: async () => parseJsonObject(await readBody(input, resolved.maxBodyBytes)),
+          body: () => readBody(input, resolved.maxBodyBytes),
+          options: resolved,
+          state,
+          metrics,
+          log,
+        };
+        reply = await route.handle(ctx);
+      }
+    } catch (e) {
+      const err = asWxkitError(e);
+      errorCode = err.code;
+      if (err.code === ErrorCodes.INTERNAL) {
+        const cause = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        log({ level: 'error', msg: 'internal error', route: routeLabel, error: redact(cause).slice(0, 500) });
+      }
+      reply = errorReply(err);
+    }
+    if (origin !== undefined && route?.cors !== false && cors.allows(origin)) {
+      reply = withHeaders(reply, { 'access-control-allow-origin': origin, vary: 'Origin' });
+    }
+    const status = reply.status;
+    const seconds = (performance.now() - started) / 1000;
+    metrics.inc(
+      'wxkit_http_requests_total',
+      { route: routeLabel, status },
+      1,
+      'HTTP requests by route and status.',
+    );
+    metrics.observe(
+      'wxkit_http_request_duration_seconds',
+      seconds,
+      { route: routeLabel },
+      'HTTP request latency.',
+    );
+    if (logRequests || status >= 500) {
+      const entry: Record<string, unknown> = {
+        level: status >= 500 ? 'error' : 'info',
+        msg: 'request',
+        method: input.method,
+        route: routeLabel,
+        status,
+        ms: Math.round(seconds * 1e4) / 10,
+      };
+      if (errorCode) entry.code = errorCode;
+      log(entry);
+    }
+    return reply;
+  }
+
+  const handler = (async (request: Request, info?: RequestInfo): Promise<Response> => {
+    const input = webInput(request, info);
+    const reply = await handleInput(input);
+    return toResponse(reply, request.method === 'HEAD');
+  }) as WxkitHandler;
+  Object.defineProperty(handler, HANDLE_INPUT, { value: handleInput });
+  Object.defineProperty(handler, 'metrics', { value: metrics, enumerable: true });
+  return handler;
+}
+
+function notFound(): WxkitError {
+  return new WxkitError(ErrorCodes.NOT_FOUND, 'No such endpoint.', {
+    hint: {
+      en: 'Endpoints: /jssdk/config, /jssdk/diagnose, /jssdk/client.js, /healthz, /readyz, /metrics.',
+      zh: '可用接口：/jssdk/config、/jssdk/diagnose、/jssdk/client.js、/healthz、/readyz、/metrics。',
+    },
+  });
+}
+
+const BASE = 'http://wxkit.invalid';
+
+function parseTarget(target: string): URL {
+  try {
+    // Origin-form targets are appended (not resolved) so `//evil.com/x` stays a path.
+    return target.charCodeAt(0) === 47 ? new URL(BASE + target) : new URL(target);
+  } catch {
+    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The request URL is malformed.');
+  }
+}
+
+function withHeaders(reply: RouteResult, headers: Record<string, string>): RouteResult {
+  if (!(reply instanceof Response)) {
+    Object.assign(reply.headers, headers);
+    return reply;
+  }
+  try {
+    for (const [k, v] of Object.entries(headers)) reply.headers.set(k, v);
+    return reply;
+  } catch {
+    const copy = new Response(reply.body, reply);
+    for (const [k, v] of Object.entries(headers)) copy.headers.set(k, v);
+    return copy;
+  }
+}
+
+/** The client address, `hops` proxies deep into X-Forwarded-For when proxies are trusted. */
+export function clientIp(input: HttpInput, hops: number): string | undefined {
+  if (hops > 0) {
+    const xff = input.header('x-forwarded-for');
+    if (xff) {
+      const list = xff.split(',').map((s) => s.trim());
+      const picked = list[Math.max(0, list.length - hops)];
+      if (picked) return picked;
+    }
+  }
+  return input.clientIp;
+}
+
+async function readBody(input: HttpInput, limit: number): Promise<Uint8Array> {
+  const length = input.header('content-length');
+  if (length !== undefined && (!/^\d+$/.test(length) || Number(length) > limit)) {
+    if (!/^\d+$/.test(length))
+      throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'Content-Length is malformed.');
+    throw tooLarge(limit);
+  }
+  return input.readBody(limit);
+}
+
+export function tooLarge(limit: number): WxkitError {
+  return new WxkitError(ErrorCodes.PAYLOAD_TOO_LARGE, `The request body is larger than ${limit} bytes.`, {
+    status: 413,
+  });
+}
+
+function webInput(request: Request, info: RequestInfo | undefined): HttpInput {
+  const clientIp = typeof info?.clientIp === 'string' ? info.clientIp : undefined;
+  return {
+    method: request.method,
+    target: request.url,
+    header: (name) => request.headers.get(name) ?? undefined,
+    clientIp,
+    request,
+    async readBody(limit) {
+      if (!request.body) return new Uint8Array(0);
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      const reader = request.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > limit) {
+          await reader.cancel().catch(() => {});
+          throw tooLarge(limit);
+        }
+        chunks.push(value);
+      }
+      return concat(chunks, size);
+    },
+  };
+}
+
+export function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+import { ErrorCodes, WxkitError } from '../errors.ts';
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const MAX_LIST = 200;
+
+export function invalidRequest(message: string, hint?: { en: string; zh: string }): WxkitError {
+  return new WxkitError(ErrorCodes.INVALID_REQUEST, message, hint ? { hint } : {});
+}
+
+/**
+ * Query parameters, strictly: bad percent-encoding, duplicates of known names and (unless `_`-prefixed)
+ * unknown names are refused — an unknown name is almost always the tail of a page URL that was not
+ * encodeURIComponent'ed (`?url=https://a/p?x=1&y=2`), which would otherwise be signed silently wrong.
+ */
+export function readQuery(search: string, known: ReadonlySet<string>): Map<string, string> {
+  const out = new Map<string, string>();
+  if (search.length <= 1) return out;
+  for (const part of search.slice(1).split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const rawKey = eq === -1 ? part : part.slice(0, eq);
+    const rawValue = eq === -1 ? '' : part.slice(eq + 1);
+    const key = decode(rawKey);
+    const value = decode(rawValue);
+    if (key.startsWith('_')) continue;
+    if (!known.has(key)) {
+      throw invalidRequest(`Unknown query parameter ${JSON.stringify(key.slice(0, 40))}.`, {
+        en: `Known parameters: ${[...known].join(', ')}. If it belongs to the page URL, encodeURIComponent the url value.`,
+        zh: `可用参数：${[...known].join(', ')}。若它属于页面 URL，请对 url 的值做 encodeURIComponent。`,
+      });
+    }
+    if (out.has(key)) throw invalidRequest(`Query parameter ${key} is given more than once.`);
+    out.set(key, value);
+  }
+  return out;
+}
+
+function decode(raw: string): string {
+  if (raw.indexOf('%') === -1 && raw.indexOf('+') === -1) return raw;
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    throw invalidRequest('The query string has bad percent-encoding.', {
+      en: 'Encode each value once with encodeURIComponent.',
+      zh: '请对每个参数值只做一次 encodeURIComponent。',
+    });
+  }
+}
+
+/** A list of JS-SDK API or open-tag names from `a,b` or `["a","b"]`. */
+export function readNameList(value: unknown, field: string): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  const items = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
+  if (!Array.isArray(items)) throw invalidRequest(`${field} must be an array of names or a comma list.`);
+  if (items.length > MAX_LIST) throw invalidRequest(`${field} has more than ${MAX_LIST} entries.`);
+  const out: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string' || !NAME.test(item)) {
+      throw invalidRequest(
+        `${field} contains ${JSON.stringify(String(item).slice(0, 40))}, which is not an API name.`,
+      );
+    }
+    out.push(item);
+  }
+  return out;
+}
+
+/** `1/true/0/false` (query) or a JSON boolean. */
+export function readBoolean(value: unknown, field: string): boolean {
+  if (value === undefined || value === null || value === '') return false;
+  if (typeof value === 'boolean') return value;
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw invalidRequest(`${field} must be true/false or 1/0.`);
+}
+
+/** An optional string field. */
+export function readString(value: unknown, field: string, max = 8192): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw invalidRequest(`${field} must be a string.`);
+  if (value.length > max) throw invalidRequest(`${field} is longer than ${max} characters.`);
+  return value;
+}
+
+/** An appId: `wx` + 16 hex in production; anything printable and short is accepted (the simulator's ids). */
+export function readAppId(value: unknown): string | undefined {
+  const s = readString(value, 'appId', 64);
+  if (s === undefined || s === '') return undefined;
+  if (!/^[A-Za-z0-9_-]+$/.test(s)) throw invalidRequest('appId must be letters, digits, _ or -.');
+  return s;
+}
+
+/** Parses a JSON body that must be an object, refusing prototype-polluting keys anywhere. */
+export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw invalidRequest('The body is not valid UTF-8.');
+  }
+  if (text.trim() === '') throw invalidRequest('The body is empty; send a JSON object.');
+  let value: unknown;
+  try {
+    value = JSON.parse(text, (key, v) => {
+      if (FORBIDDEN_KEYS.has(key)) throw new SyntaxError('forbidden key');
+      return v;
+    });
+  } catch (e) {
+    if (e instanceof SyntaxError && e.message === 'forbidden key') {
+      throw invalidRequest('The body contains a __proto__, constructor or prototype key.');
+    }
+    throw invalidRequest('The body is not valid JSON.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidRequest('The body must be a JSON object.');
+  }
+  return value as Record<string, unknown>;
+}

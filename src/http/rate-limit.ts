@@ -1,0 +1,62 @@
+/** Token-bucket limits per client address. */
+export interface RateLimitOptions {
+  /** Sustained requests per second per client. */
+  perSecond: number;
+  /** Bucket size: requests a client may send at once. @default 2 × perSecond */
+  burst?: number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+const MAX_CLIENTS = 50_000;
+
+/** A token bucket per key; no timers (buckets refill lazily from `now()`), bounded memory. */
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly rate: number;
+  private readonly burst: number;
+
+  constructor(
+    options: RateLimitOptions,
+    private readonly now: () => number,
+  ) {
+    this.rate = options.perSecond / 1000;
+    this.burst = options.burst ?? Math.max(1, options.perSecond * 2);
+  }
+
+  /** 0 when allowed (a token is taken), else seconds until one is available. */
+  take(key: string): number {
+    const now = this.now();
+    let b = this.buckets.get(key);
+    if (!b) {
+      if (this.buckets.size >= MAX_CLIENTS) this.prune(now);
+      b = { tokens: this.burst, at: now };
+      this.buckets.set(key, b);
+    } else {
+      b.tokens = Math.min(this.burst, b.tokens + (now - b.at) * this.rate);
+      b.at = now;
+    }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil((1 - b.tokens) / this.rate / 1000);
+  }
+
+  private prune(now: number): void {
+    for (const [k, b] of this.buckets) {
+      if (b.tokens + (now - b.at) * this.rate >= this.burst) this.buckets.delete(k);
+    }
+    // Everyone is active: forget the oldest rather than grow without bound.
+    if (this.buckets.size >= MAX_CLIENTS) {
+      let n = this.buckets.size - MAX_CLIENTS / 2;
+      for (const k of this.buckets.keys()) {
+        if (n-- <= 0) break;
+        this.buckets.delete(k);
+      }
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
+
+/**
+ * What a route returns when it does not need a full web `Response`: plain data that the web handler
+ * turns into a `Response` and the Node server writes straight to the socket, so the hot path
+ * (`/jssdk/config`) allocates no Request/Response objects under `wxkit serve`.
+ */
+export interface Reply {
+  status: number;
+  /** Header names in lowercase. An array sends the header several times (Set-Cookie). */
+  headers: Record<string, string | string[]>;
+  body: string | Uint8Array | null;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** A JSON reply. */
+export function json(status: number, value: unknown, headers?: Record<string, string | string[]>): Reply {
+  return {
+    status,
+    headers: headers ? { 'content-type': JSON_TYPE, ...headers } : { 'content-type': JSON_TYPE },
+    body: JSON.stringify(value),
+  };
+}
+
+/** A reply with a body of the given type. */
+export function send(
+  status: number,
+  body: string | Uint8Array | null,
+  contentType: string,
+  headers: Record<string, string | string[]> = {},
+): Reply {
+  return { status, headers: { 'content-type': contentType, ...headers }, body };
+}
+
+/** Turns anything thrown into a {@link WxkitError}; unknown errors become `internal` without details. */
+export function asWxkitError(error: unknown): WxkitError {
+  if (isWxkitError(error)) return error;
+  return new WxkitError(ErrorCodes.INTERNAL, 'Internal error; the service logged the details.', {
+    cause: error,
+    hint: {
+      en: 'This is a bug in wxkit; please report it with the log line.',
+      zh: '这是 wxkit 的缺陷，请附上日志报告。',
+    },
+  });
+}
+
+/** The one place errors become HTTP: SPEC §3's JSON body, the error's status, Retry-After. */
+export function errorReply(error: WxkitError): Reply {
+  const headers: Record<string, string> = { 'content-type': JSON_TYPE, 'cache-control': 'no-store' };
+  if (error.retryAfter !== undefined)
+    headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfter)));
+  else if (error.status === 503) headers['retry-after'] = '5';
+  if (error.status === 401) headers['www-authenticate'] = 'Bearer realm="wxkit"';
+  const extra = error.details?.allow;
+  if (error.status === 405 && typeof extra === 'string') headers.allow = extra;
+  return { status: error.status, headers, body: JSON.stringify(error.toJSON()) };
+}
+
+/** A web `Response` from a {@link Reply} (or the `Response` a route returned). */
+export function toResponse(reply: Reply | Response, head = false): Response {
+  if (reply instanceof Response) return head ? new Response(null, reply) : reply;
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(reply.headers)) {
+    if (Array.isArray(v)) for (const item of v) headers.append(k, item);
+    else headers.set(k, v);
+  }
+  const noBody = head || reply.status === 204 || reply.status === 304;
+  return new Response(noBody ? null : (reply.body as BodyInit | null), { status: reply.status, headers });
+}

@@ -1,0 +1,76 @@
+import type { Metrics } from '../metrics.ts';
+import type { Wxkit } from '../types.ts';
+import type { Reply } from './reply.ts';
+
+/**
+ * A request as the handler sees it, whether it came as a web `Request` or a Node `IncomingMessage`.
+ * Routes read it through {@link RouteContext}.
+ */
+export interface HttpInput {
+  method: string;
+  /** Path and query as received (`/jssdk/config?url=…`), or an absolute URL. */
+  target: string;
+  /** A header value (lowercase name); several values joined with `, `. */
+  header(name: string): string | undefined;
+  /** The peer address (after trusted proxies), when known. */
+  clientIp: string | undefined;
+  /** Reads the whole body, failing with `payload_too_large` past `limit` bytes. */
+  readBody(limit: number): Promise<Uint8Array>;
+  /** The original web Request, when the input came as one. */
+  request?: Request | undefined;
+}
+
+/** The options after defaults, as routes see them. */
+export interface ResolvedHandlerOptions {
+  basePath: string;
+  sandbox: boolean;
+  apiKeyHashes: readonly Buffer[];
+  maxBodyBytes: number;
+  maxUrlLength: number;
+  publicUrl: string | undefined;
+  sessionSecret: string | undefined;
+  clientScriptPath: string | undefined;
+  now: () => number;
+  /** Anything else the caller passed (route modules may read their own options here). */
+  extra: Readonly<Record<string, unknown>>;
+}
+
+export interface RouteContext {
+  readonly input: HttpInput;
+  readonly method: string;
+  /** The parsed URL, with the handler's base path already removed from `pathname`. */
+  readonly url: URL;
+  /** `:name` segments of the route path, decoded. */
+  readonly params: Readonly<Record<string, string>>;
+  /** Every configured account; the first is the default. */
+  readonly accounts: readonly Wxkit[];
+  /** The account with this appId (the default one when `appId` is undefined or ''). @throws unknown_app */
+  account(appId?: string): Wxkit;
+  /** The body as a JSON object (size-limited, UTF-8, no `__proto__`/`constructor` keys). @throws invalid_request */
+  json(): Promise<Record<string, unknown>>;
+  /** The raw body, size-limited. */
+  body(): Promise<Uint8Array>;
+  readonly options: ResolvedHandlerOptions;
+  /** Per-handler state shared by route modules (a media cache, session keys…). */
+  readonly state: Map<string, unknown>;
+  /** The service's own metrics (request counts and latency live here too). */
+  readonly metrics: Metrics;
+  /** Writes one structured log line (no-op when logging is off). Never pass secrets. */
+  log(entry: Record<string, unknown>): void;
+}
+
+/** What a route answers: a plain {@link Reply} (cheapest) or any web `Response`. */
+export type RouteResult = Reply | Response;
+
+/**
+ * One endpoint. `path` is literal segments and `:name` parameters (`/v1/apps/:appId/access_token`).
+ */
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  path: string;
+  handle(ctx: RouteContext): RouteResult | Promise<RouteResult>;
+  /** Send CORS headers for the allowed page origins. @default true */
+  cors?: boolean;
+  /** Count this route against the per-client rate limit. @default true */
+  rateLimit?: boolean;
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes, WxkitError } from '../../errors.ts';
+import { send } from '../reply.ts';
+import type { Route, RouteContext } from '../route.ts';
+
+interface Script {
+  path: string;
+  mtimeMs: number;
+  body: Uint8Array;
+  etag: string;
+}
+
+const STATE_KEY = 'client.js';
+
+function hereDir(): string | undefined {
+  try {
+    const url = import.meta.url;
+    if (typeof url === 'string' && url.startsWith('file:')) return dirname(fileURLToPath(url));
+  } catch {
+    // CommonJS build: import.meta is empty.
+  }
+  return typeof __dirname === 'string' ? __dirname : undefined;
+}
+
+/** dist/client.global.js next to the built module, else in the package root above the module. */
+function findScript(explicit: string | undefined): string | undefined {
+  if (explicit) return existsSync(explicit) ? explicit : undefined;
+  let dir = hereDir();
+  for (let i = 0; dir && i < 6; i++) {
+    for (const candidate of [join(dir, 'client.global.js'), join(dir, 'dist', 'client.global.js')]) {
+      if (existsSync(candidate)) return candidate;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
+}
+
+function load(ctx: RouteContext): Script {
+  const cached = ctx.state.get(STATE_KEY) as Script | undefined;
+  const path = cached?.path ?? findScript(ctx.options.clientScriptPath);
+  if (!path) {
+    throw new WxkitError(
+      ErrorCodes.CONFIG_ERROR,
+      'The browser helper is not built (dist/client.global.js is missing).',
+      {
+        status: 503,
+        hint: {
+          en: 'Run `npm run build` in the wxkit package.',
+          zh: '请在 wxkit 包中运行 `npm run build`。',
+        },
+      },
+    );
+  }
+  const mtimeMs = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+  if (cached && cached.mtimeMs === mtimeMs) return cached;
+  const body = readFileSync(path);
+  const script = {
+    path,
+    mtimeMs: mtimeMs ?? 0,
+    body,
+    etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 27)}"`,
+  };
+  ctx.state.set(STATE_KEY, script);
+  return script;
+}
+
+function client(ctx: RouteContext) {
+  const script = load(ctx);
+  const headers = { etag: script.etag, 'cache-control': 'public, max-age=300, must-revalidate' };
+  const inm = ctx.input.header('if-none-match');
+  if (inm && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === script.etag)) {
+    return { status: 304, headers, body: null };
+  }
+  return send(200, script.body, 'text/javascript; charset=utf-8', headers);
+}
+
+/** `GET /jssdk/client.js`: the browser helper IIFE (`window.wxkit`). */
+export const routes: readonly Route[] = [{ method: 'GET', path: '/jssdk/client.js', handle: client }];

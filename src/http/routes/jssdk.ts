@@ -1,0 +1,155 @@
+import { diagnoseSignature, type KnownTicket } from '../../diagnose.ts';
+import { formatJsDomains, matchJsDomain } from '../../domains.ts';
+import { ErrorCodes, WxkitError } from '../../errors.ts';
+import { normalizeSignUrl } from '../../signature.ts';
+import type { Wxkit } from '../../types.ts';
+import { invalidRequest, readAppId, readBoolean, readNameList, readQuery, readString } from '../params.ts';
+import { json } from '../reply.ts';
+import type { Route, RouteContext } from '../route.ts';
+
+const CONFIG_QUERY = new Set(['url', 'apis', 'jsApiList', 'openTags', 'openTagList', 'debug', 'appId']);
+const NO_STORE = { 'cache-control': 'no-store' };
+
+interface ConfigRequest {
+  url: unknown;
+  jsApiList: string[];
+  openTagList: string[];
+  debug: boolean;
+  appId: string | undefined;
+}
+
+function fromQuery(ctx: RouteContext): ConfigRequest {
+  const q = readQuery(ctx.url.search, CONFIG_QUERY);
+  if (q.has('apis') && q.has('jsApiList')) throw invalidRequest('Give apis or jsApiList, not both.');
+  if (q.has('openTags') && q.has('openTagList'))
+    throw invalidRequest('Give openTags or openTagList, not both.');
+  return {
+    url: q.get('url'),
+    jsApiList: readNameList(q.get('apis') ?? q.get('jsApiList'), 'apis'),
+    openTagList: readNameList(q.get('openTags') ?? q.get('openTagList'), 'openTags'),
+    debug: readBoolean(q.get('debug'), 'debug'),
+    appId: readAppId(q.get('appId')),
+  };
+}
+
+async function fromBody(ctx: RouteContext): Promise<ConfigRequest> {
+  const b = await ctx.json();
+  return {
+    url: b.url,
+    jsApiList: readNameList(b.jsApiList ?? b.apis, 'jsApiList'),
+    openTagList: readNameList(b.openTagList ?? b.openTags, 'openTagList'),
+    debug: readBoolean(b.debug, 'debug'),
+    appId: readAppId(b.appId),
+  };
+}
+
+const domainText = new WeakMap<Wxkit, string>();
+
+/** Refuses a page whose host WeChat would refuse (`config:invalid url domain`), naming what is bound. */
+export function checkDomain(account: Wxkit, url: string, allowLoopback: boolean): void {
+  const mismatch = matchJsDomain(url, account.jsDomains, { allowLoopback });
+  if (mismatch === null) return;
+  let bound = domainText.get(account);
+  if (bound === undefined) {
+    bound = formatJsDomains(account.jsDomains) || '(none)';
+    domainText.set(account, bound);
+  }
+  const page = new URL(url);
+  const why =
+    mismatch === 'port'
+      ? `uses port ${page.port}; WeChat only accepts JS-safe domains on ports 80 and 443`
+      : mismatch === 'path'
+        ? `has a path outside the bound path prefix`
+        : `is neither a bound JS-safe domain nor a subdomain of one`;
+  throw new WxkitError(
+    ErrorCodes.URL_NOT_ALLOWED,
+    `The page host ${page.host} ${why}. Bound JS-safe domains of ${account.appId}: ${bound}.`,
+    {
+      hint: {
+        en: `Serve the page from ${bound} (or a subdomain) on port 80/443, or add its domain under 公众号设置 → 功能设置 → JS接口安全域名 and to WX_JS_DOMAINS.`,
+        zh: `请在 ${bound}（或其子域名）的 80/443 端口提供页面，或在「公众号设置 → 功能设置 → JS接口安全域名」及 WX_JS_DOMAINS 中添加该域名。`,
+      },
+      details: { domains: account.jsDomains.map((d) => d.host + d.path), host: page.host, reason: mismatch },
+    },
+  );
+}
+
+async function config(ctx: RouteContext) {
+  const req = ctx.method === 'POST' ? await fromBody(ctx) : fromQuery(ctx);
+  if (req.url === undefined) {
+    throw new WxkitError(ErrorCodes.INVALID_URL, 'The url parameter is missing.', {
+      hint: {
+        en: 'Pass url=encodeURIComponent(location.href.split("#")[0]).',
+        zh: '请传 url=encodeURIComponent(location.href.split("#")[0])。',
+      },
+    });
+  }
+  const url = normalizeSignUrl(req.url);
+  const account = ctx.account(req.appId);
+  checkDomain(account, url, ctx.options.sandbox);
+  const signed = await account.jssdkConfig({
+    url,
+    jsApiList: req.jsApiList,
+    openTagList: req.openTagList,
+    debug: req.debug,
+  });
+  return json(200, signed, NO_STORE);
+}
+
+async function diagnose(ctx: RouteContext) {
+  const b = await ctx.json();
+  const url = readString(b.url, 'url');
+  const signature = readString(b.signature, 'signature', 200);
+  const nonceStr = readString(b.nonceStr ?? b.noncestr, 'nonceStr', 200);
+  const ts = b.timestamp;
+  if (url === undefined || signature === undefined || nonceStr === undefined || ts === undefined) {
+    throw invalidRequest(
+      'Send what the page passed to wx.config: url, signature, nonceStr, timestamp (and appId).',
+    );
+  }
+  if (
+    !(typeof ts === 'number' && Number.isSafeInteger(ts)) &&
+    !(typeof ts === 'string' && /^\d{1,12}$/.test(ts))
+  ) {
+    throw invalidRequest('timestamp must be integer seconds.');
+  }
+  const appId = readAppId(b.appId);
+  const realAuthUrl = readString(b.realAuthUrl, 'realAuthUrl');
+  const errMsg = readString(b.errMsg, 'errMsg', 1000);
+  const account =
+    appId !== undefined && ctx.accounts.some((a) => a.appId === appId) ? ctx.account(appId) : ctx.account();
+  const ticket = await account.ticket('jsapi');
+  const others: KnownTicket[] = [];
+  for (const a of ctx.accounts)
+    for (const t of await a.knownTickets()) if (t.ticket !== ticket) others.push(t);
+  const report = diagnoseSignature({
+    url,
+    signature,
+    nonceStr,
+    timestamp: ts,
+    ticket,
+    appId,
+    ticketAppId: account.appId,
+    otherTickets: others,
+    realAuthUrl,
+    errMsg,
+    jsDomains: account.jsDomains,
+    allowLoopback: ctx.options.sandbox,
+  });
+  // The diagnosis may quote string1, which holds a ticket: tickets never leave the service.
+  let text = JSON.stringify({ appId: account.appId, ...report });
+  for (const t of [ticket, ...others.map((o) => o.ticket)])
+    if (t) text = text.split(t).join('<jsapi_ticket>');
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE },
+    body: text,
+  };
+}
+
+/** `GET|POST /jssdk/config`, `POST /jssdk/diagnose`. */
+export const routes: readonly Route[] = [
+  { method: 'GET', path: '/jssdk/config', handle: config },
+  { method: 'POST', path: '/jssdk/config', handle: config },
+  { method: 'POST', path: '/jssdk/diagnose', handle: diagnose },
+];
