@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { asRecord, json, parseJson, type SimContext, type SimRoute } from '../http.ts';
+import type { SimPlatform, SimState } from '../state.ts';
+import { testImage } from './png.ts';
+import { bridgeScript } from './script.ts';
+import { verifyBridgeConfig } from './verify.ts';
+
+/**
+ * The JS bridge's side in the simulator: `/jweixin.js` and the endpoints its `wx.*` functions call.
+ * A successful `wx.config` gets a bridge token; `chooseImage`/`getLocalImgData`/`uploadImage` need
+ * it, so a page can only use what a verified configuration allows, as in WeChat.
+ */
+
+interface LocalImage {
+  appId: string;
+  bytes: Buffer;
+}
+
+interface BridgeData {
+  /** Bridge token → appId of the verified configuration. */
+  sessions: Map<string, string>;
+  /** localId → image chosen by `chooseImage` (the "photo album" of the simulated phone). */
+  images: Map<string, LocalImage>;
+  seed: number;
+}
+
+const MAX_ENTRIES = 1000;
+const bridges = new WeakMap<SimState, BridgeData>();
+
+function bridgeOf(state: SimState): BridgeData {
+  let data = bridges.get(state);
+  if (!data) {
+    data = { sessions: new Map(), images: new Map(), seed: randomBytes(2).readUInt16BE(0) };
+    bridges.set(state, data);
+  }
+  return data;
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.set(key, value);
+  if (map.size > MAX_ENTRIES) map.delete(map.keys().next().value as string);
+}
+
+function platformOf(value: unknown, state: SimState): SimPlatform {
+  return value === 'ios' || value === 'android' ? value : state.platform;
+}
+
+async function body(req: Request): Promise<Record<string, unknown>> {
+  return asRecord(parseJson(await req.text())) ?? {};
+}
+
+/** The appId of the verified configuration the request's token belongs to, else an error answer. */
+function session(ctx: SimContext, b: Record<string, unknown>): string | Response {
+  const appId = typeof b.token === 'string' ? bridgeOf(ctx.state).sessions.get(b.token) : undefined;
+  return appId ?? json({ errMsg: 'permission denied' });
+}
+
+const script: SimRoute = {
+  path: '/jweixin.js',
+  methods: ['GET'],
+  cors: true,
+  handler: (_req, ctx) =>
+    new Response(bridgeScript(platformOf(ctx.url.searchParams.get('platform'), ctx.state), ctx.baseUrl), {
+      headers: {
+        'content-type': 'text/javascript; charset=utf-8',
+        // The platform is baked in and may be switched through /__sim/platform.
+        'cache-control': 'no-store',
+      },
+    }),
+};
+
+const config: SimRoute = {
+  path: '/__sim/bridge/config',
+  methods: ['POST'],
+  cors: true,
+  handler: async (req, ctx) => {
+    const b = await body(req);
+    const result = verifyBridgeConfig(ctx.state, b);
+    if (result.errMsg !== 'config:ok') return json(result);
+    const token = randomBytes(18).toString('base64url');
+    remember(bridgeOf(ctx.state).sessions, token, String(b.appId));
+    return json({ ...result, token });
+  },
+};
+
+const choose: SimRoute = {
+  path: '/__sim/bridge/choose',
+  methods: ['POST'],
+  cors: true,
+  handler: async (req, ctx) => {
+    const b = await body(req);
+    const appId = session(ctx, b);
+    if (appId instanceof Response) return appId;
+    const count = Math.max(1, Math.min(9, Math.floor(Number(b.count)) || 9));
+    const bridge = bridgeOf(ctx.state);
+    const prefix =
+      platformOf(b.platform, ctx.state) === 'ios' ? 'wxLocalResource://' : 'weixin://resourceid/';
+    const localIds: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const localId = prefix + randomBytes(12).toString('hex');
+      bridge.seed = (bridge.seed + 1) % 0x10000;
+      remember(bridge.images, localId, { appId, bytes: testImage(bridge.seed) });
+      localIds.push(localId);
+    }
+    return json({ localIds });
+  },
+};
+
+function image(ctx: SimContext, b: Record<string, unknown>, appId: string): LocalImage | undefined {
+  const img = typeof b.localId === 'string' ? bridgeOf(ctx.state).images.get(b.localId) : undefined;
+  return img && img.appId === appId ? img : undefined;
+}
+
+const local: SimRoute = {
+  path: '/__sim/bridge/local',
+  methods: ['POST'],
+  cors: true,
+  handler: async (req, ctx) => {
+    const b = await body(req);
+    const appId = session(ctx, b);
+    if (appId instanceof Response) return appId;
+    const img = image(ctx, b, appId);
+    if (!img) return json({ errMsg: 'fail, invalid localId' });
+    // iOS answers with a data: URL, Android with bare base64 — pages must handle both.
+    const base64 = img.bytes.toString('base64');
+    const ios = platformOf(b.platform, ctx.state) === 'ios';
+    return json({ localData: ios ? `data:image/png;base64,${base64}` : base64 });
+  },
+};
+
+const upload: SimRoute = {
+  path: '/__sim/bridge/upload',
+  methods: ['POST'],
+  cors: true,
+  handler: async (req, ctx) => {
+    const b = await body(req);
+    const appId = session(ctx, b);
+    if (appId instanceof Response) return appId;
+    const img = image(ctx, b, appId);
+    if (!img) return json({ errMsg: 'fail, invalid localId' });
+    const serverId = ctx.state.addMedia(appId, {
+      bytes: new Uint8Array(img.bytes),
+      contentType: 'image/png',
+      type: 'image',
+    });
+    return json({ serverId });
+  },
+};
+
+/** `/jweixin.js` (also at jweixin-1.6.0.js's own path) and the bridge endpoints. */
+export const bridgeRoutes: SimRoute[] = [
+  script,
+  { ...script, path: '/open/js/jweixin-1.6.0.js' },
+  config,
+  choose,
+  local,
+  upload,
+];
