@@ -7,6 +7,7 @@ import { defineConfig } from 'tsup';
  */
 export const libraryEntries: Record<string, string> = {
   index: 'src/index.ts',
+  simulator: 'src/simulator/index.ts',
   client: 'src/client/index.ts',
 };
 

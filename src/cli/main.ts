@@ -2,6 +2,7 @@ import { isWxkitError } from '../errors.ts';
 import { doctorUsage, runDoctor } from './doctor.ts';
 import { type CliIO, UsageError } from './io.ts';
 import { runSign, signUsage } from './sign.ts';
+import { runSimulator, simulatorUsage } from './simulator.ts';
 
 type Command = { usage: string; run: (argv: string[], io: CliIO) => Promise<number> };
 
@@ -9,6 +10,7 @@ type Command = { usage: string; run: (argv: string[], io: CliIO) => Promise<numb
 export const commands: Record<string, Command> = {
   sign: { usage: signUsage, run: (argv, io) => runSign(argv, io) },
   doctor: { usage: doctorUsage, run: (argv, io) => runDoctor(argv, io) },
+  simulator: { usage: simulatorUsage, run: (argv, io) => runSimulator(argv, io) },
 };
 
 const VERSION = '0.1.0';

@@ -1,0 +1,223 @@
+import { asRecord, json, parseJson, type SimRoute } from './http.ts';
+import { SANDBOX_APP_ID, SIM_LIMITS, type SimFault, type SimState } from './state.ts';
+
+/**
+ * The control API (SPEC §7): `/__sim/stats`, `/__sim/reset`, `/__sim/clock`, `/__sim/faults`,
+ * `/__sim/rotate`, `/__sim/platform`, `/__sim/apps`. Answers cross-origin requests. Bad input gets
+ * HTTP 400 `{"error":{"code":"invalid_request","message"}}`.
+ */
+
+/** Daily quotas a fault can spend at once (`{"exhaustQuota":"/cgi-bin/token"}`). */
+const DAILY_QUOTAS: Record<string, number> = {
+  '/cgi-bin/token': SIM_LIMITS.classicDailyQuota,
+  '/cgi-bin/stable_token': SIM_LIMITS.stableDailyQuota,
+  '/cgi-bin/ticket/getticket': SIM_LIMITS.ticketDailyQuota,
+};
+
+class BadInput extends Error {}
+
+function bad(message: string): Response {
+  return json({ error: { code: 'invalid_request', message } }, 400);
+}
+
+async function body(req: Request): Promise<Record<string, unknown>> {
+  const text = await req.text();
+  if (text.trim() === '') return {};
+  const value = asRecord(parseJson(text));
+  if (!value) throw new BadInput('body must be a JSON object');
+  return value;
+}
+
+function faultsView(state: SimState) {
+  return { faults: state.faults, ipWhitelist: state.ipWhitelist };
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1;
+}
+
+/**
+ * Applies one fault description. Throws {@link BadInput} for anything it does not understand, so a
+ * typo never silently injects nothing.
+ */
+function applyFault(state: SimState, input: Record<string, unknown>): void {
+  const known = new Set([
+    'path',
+    'errcode',
+    'times',
+    'latencyMs',
+    'drop',
+    'ipWhitelist',
+    'exhaustQuota',
+    'appId',
+  ]);
+  for (const k of Object.keys(input)) if (!known.has(k)) throw new BadInput(`unknown fault field "${k}"`);
+  const { path, errcode, times, latencyMs, drop, ipWhitelist, exhaustQuota, appId } = input;
+  if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
+    throw new BadInput('path must start with /');
+  }
+  if (times !== undefined && !isCount(times)) throw new BadInput('times must be an integer ≥ 1');
+  if (appId !== undefined && (typeof appId !== 'string' || !state.app(appId))) {
+    throw new BadInput('appId is not a simulated account');
+  }
+  let did = false;
+  if ('ipWhitelist' in input) {
+    if (
+      ipWhitelist !== null &&
+      !(Array.isArray(ipWhitelist) && ipWhitelist.every((ip) => typeof ip === 'string'))
+    ) {
+      throw new BadInput('ipWhitelist must be an array of IP strings or null');
+    }
+    state.ipWhitelist = ipWhitelist === null ? null : [...(ipWhitelist as string[])];
+    did = true;
+  }
+  if (exhaustQuota !== undefined) {
+    const limit = typeof exhaustQuota === 'string' ? DAILY_QUOTAS[exhaustQuota] : undefined;
+    if (limit === undefined) {
+      throw new BadInput(`exhaustQuota must be one of ${Object.keys(DAILY_QUOTAS).join(', ')}`);
+    }
+    state.exhaustDaily(exhaustQuota as string, limit, appId as string | undefined);
+    did = true;
+  }
+  const fault: SimFault = {};
+  if (path !== undefined) fault.path = path as string;
+  if (times !== undefined) fault.times = times as number;
+  if (latencyMs !== undefined) {
+    if (
+      typeof latencyMs !== 'number' ||
+      !Number.isFinite(latencyMs) ||
+      latencyMs < 0 ||
+      latencyMs > 120_000
+    ) {
+      throw new BadInput('latencyMs must be 0…120000');
+    }
+    fault.latencyMs = latencyMs;
+  }
+  if (drop !== undefined) {
+    if (drop !== true) throw new BadInput('drop must be true');
+    fault.drop = true;
+  }
+  if (errcode !== undefined) {
+    if (typeof errcode !== 'number' || !Number.isInteger(errcode) || errcode === 0) {
+      throw new BadInput('errcode must be a non-zero integer');
+    }
+    if (fault.drop) throw new BadInput('a fault either drops or answers an errcode, not both');
+    fault.errcode = errcode;
+  }
+  if (fault.latencyMs !== undefined || fault.drop || fault.errcode !== undefined) {
+    state.faults.push(fault);
+    did = true;
+  }
+  if (!did) throw new BadInput('no fault given (errcode, latencyMs, drop, ipWhitelist or exhaustQuota)');
+}
+
+/** The control operations, shared by the HTTP API and `startSimulator()`'s methods. */
+export function setFaults(state: SimState, input: unknown): void {
+  const list = Array.isArray(input) ? input : [input];
+  if (list.length === 0) throw new BadInput('no fault given');
+  for (const item of list) {
+    const rec = asRecord(item);
+    if (!rec) throw new BadInput('each fault must be a JSON object');
+    applyFault(state, rec);
+  }
+}
+
+export { BadInput as SimControlError };
+
+function guard(fn: (req: Request, state: SimState) => Promise<Response> | Response) {
+  return async (req: Request, ctx: { state: SimState }) => {
+    try {
+      return await fn(req, ctx.state);
+    } catch (e) {
+      if (e instanceof BadInput) return bad(e.message);
+      throw e;
+    }
+  };
+}
+
+export const controlRoutes: SimRoute[] = [
+  {
+    path: '/__sim/stats',
+    methods: ['GET'],
+    cors: true,
+    handler: (_req, { state }) => json({ calls: state.calls, now: state.now(), platform: state.platform }),
+  },
+  {
+    path: '/__sim/reset',
+    methods: ['POST'],
+    cors: true,
+    handler: (_req, { state }) => {
+      state.resetCounts();
+      return json({ calls: state.calls });
+    },
+  },
+  {
+    path: '/__sim/clock',
+    methods: ['GET', 'POST'],
+    cors: true,
+    handler: guard(async (req, state) => {
+      if (req.method === 'GET') return json({ now: state.now() });
+      const { advance } = await body(req);
+      if (typeof advance !== 'number' || !Number.isFinite(advance) || advance < 0) {
+        throw new BadInput('advance must be a number of seconds ≥ 0');
+      }
+      return json({ now: state.advance(advance) });
+    }),
+  },
+  {
+    path: '/__sim/faults',
+    methods: ['GET', 'POST', 'DELETE'],
+    cors: true,
+    handler: guard(async (req, state) => {
+      if (req.method === 'DELETE') state.clearFaults();
+      else if (req.method === 'POST') {
+        const text = await req.text();
+        const input = parseJson(text);
+        if (input === undefined) throw new BadInput('body must be a JSON object or array');
+        setFaults(state, input);
+      }
+      return json(faultsView(state));
+    }),
+  },
+  {
+    path: '/__sim/rotate',
+    methods: ['POST'],
+    cors: true,
+    handler: guard(async (req, state) => {
+      const { appId = state.apps.keys().next().value } = await body(req);
+      const app = typeof appId === 'string' ? state.app(appId) : undefined;
+      if (!app) throw new BadInput('appId is not a simulated account');
+      const t = state.issueClassicToken(app);
+      return json({ appId: app.appId, access_token: t.value, expires_in: t.expiresIn });
+    }),
+  },
+  {
+    path: '/__sim/platform',
+    methods: ['GET', 'POST'],
+    cors: true,
+    handler: guard(async (req, state) => {
+      if (req.method === 'POST') {
+        const { platform } = await body(req);
+        if (platform !== 'ios' && platform !== 'android')
+          throw new BadInput('platform must be "ios" or "android"');
+        state.platform = platform;
+      }
+      return json({ platform: state.platform });
+    }),
+  },
+  {
+    path: '/__sim/apps',
+    methods: ['GET'],
+    cors: true,
+    handler: (_req, { state }) =>
+      json({
+        apps: [...state.apps.values()].map((a) => ({
+          appId: a.appId,
+          // Only the sandbox account's published secret is shown; secrets passed in are not echoed.
+          ...(a.appId === SANDBOX_APP_ID ? { secret: a.secret } : {}),
+          jsDomains: a.jsDomains,
+          users: a.users.map((u) => ({ openid: u.openid, nickname: u.nickname })),
+        })),
+      }),
+  },
+];

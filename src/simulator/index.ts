@@ -1,0 +1,159 @@
+import { ErrorCodes, WxkitError } from '../errors.ts';
+import { SimControlError, setFaults } from './control.ts';
+import { simRoutes } from './routes.ts';
+import { createDispatch, listen } from './server.ts';
+import { SANDBOX_APP_ID, SANDBOX_SECRET, type SimAppConfig, type SimPlatform, SimState } from './state.ts';
+
+/** Options of {@link startSimulator}. */
+export interface SimulatorOptions {
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @default 0 */
+  port?: number;
+  /**
+   * The accounts it accepts: objects, or `'APPID:SECRET'` strings. Without any, one sandbox account
+   * ({@link SANDBOX_APP_ID} / {@link SANDBOX_SECRET}) with JS-safe domains `localhost,127.0.0.1`.
+   */
+  apps?: ReadonlyArray<SimAppConfig | string>;
+  /** JS-safe domains of accounts that have none of their own. @default ['localhost', '127.0.0.1'] */
+  jsDomains?: string[];
+  /** The client platform the JS bridge imitates. @default 'android' */
+  platform?: SimPlatform;
+  /** Caller IPs allowed to fetch tokens; `null` turns the whitelist off. @default null */
+  ipWhitelist?: string[] | null;
+  /** Initial virtual time in epoch seconds. @default the real time */
+  now?: number;
+}
+
+/** A fault for {@link Simulator.setFaults}; same fields as `POST /__sim/faults`. */
+export interface SimulatorFault {
+  path?: string;
+  errcode?: number;
+  times?: number;
+  latencyMs?: number;
+  drop?: true;
+  ipWhitelist?: string[] | null;
+  /** Spend today's quota of this endpoint (`/cgi-bin/token`, `/cgi-bin/stable_token`, `/cgi-bin/ticket/getticket`). */
+  exhaustQuota?: string;
+  appId?: string;
+}
+
+/** A running simulator. Its methods do what the `/__sim/*` control API does. */
+export interface Simulator {
+  /** Base URL, e.g. `http://127.0.0.1:9100`; use it as `WX_API_BASE` and `WX_OPEN_BASE`. */
+  url: string;
+  port: number;
+  apps: Array<{ appId: string; secret: string; jsDomains: string[] }>;
+  /** Calls per path since start or the last reset, like `GET /__sim/stats`. */
+  stats(): { calls: Record<string, number> };
+  /** Zeroes the call counts. */
+  reset(): void;
+  /** Moves the virtual clock; returns the new time (epoch seconds). */
+  advance(seconds: number): number;
+  /** The virtual time, epoch seconds. */
+  now(): number;
+  setPlatform(platform: SimPlatform): void;
+  setFaults(faults: SimulatorFault | SimulatorFault[]): void;
+  /** Removes faults and restores the IP whitelist given at start. */
+  clearFaults(): void;
+  /** Issues a new classic token as if another service called /cgi-bin/token; the old one dies 5 minutes later. */
+  rotate(appId?: string): string;
+  /** The in-memory state, for route modules and white-box tests. */
+  state: SimState;
+  close(): Promise<void>;
+}
+
+function parseApps(options: SimulatorOptions): SimAppConfig[] {
+  const input = options.apps ?? [];
+  if (input.length === 0) return [{ appId: SANDBOX_APP_ID, secret: SANDBOX_SECRET }];
+  const apps: SimAppConfig[] = [];
+  for (const entry of input) {
+    let app: SimAppConfig;
+    if (typeof entry === 'string') {
+      const i = entry.indexOf(':');
+      if (i <= 0 || i === entry.length - 1) {
+        throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'an app must be given as APPID:SECRET');
+      }
+      app = { appId: entry.slice(0, i), secret: entry.slice(i + 1) };
+    } else app = entry;
+    if (!/^[\w-]{1,64}$/.test(app.appId) || app.secret === '') {
+      throw new WxkitError(ErrorCodes.CONFIG_ERROR, `invalid simulated app "${app.appId}"`);
+    }
+    if (apps.some((a) => a.appId === app.appId)) {
+      throw new WxkitError(ErrorCodes.CONFIG_ERROR, `app "${app.appId}" is given twice`);
+    }
+    apps.push(app);
+  }
+  return apps;
+}
+
+/**
+ * Starts the WeChat simulator: `/cgi-bin/*` token, ticket and media APIs with WeChat's rules on a
+ * virtual clock, the OAuth pages, the JS bridge, and the `/__sim/*` control API.
+ *
+ * @example
+ * const sim = await startSimulator({ apps: ['wxabc:secret'] });
+ * const res = await fetch(`${sim.url}/cgi-bin/token?grant_type=client_credential&appid=wxabc&secret=secret`);
+ * sim.advance(7200); // the token has now expired
+ * await sim.close();
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const apps = parseApps(options);
+  const state = new SimState({
+    apps,
+    ...(options.jsDomains ? { jsDomains: options.jsDomains } : {}),
+    ...(options.platform ? { platform: options.platform } : {}),
+    ...(options.ipWhitelist !== undefined ? { ipWhitelist: options.ipWhitelist } : {}),
+    ...(options.now !== undefined ? { now: options.now } : {}),
+  });
+  const http = await listen(
+    state,
+    (base) => createDispatch(state, simRoutes, base),
+    options.host ?? '127.0.0.1',
+    options.port ?? 0,
+  );
+  return {
+    url: http.url,
+    port: http.port,
+    apps: [...state.apps.values()].map((a) => ({ appId: a.appId, secret: a.secret, jsDomains: a.jsDomains })),
+    stats: () => ({ calls: { ...state.calls } }),
+    reset: () => state.resetCounts(),
+    advance: (seconds) => state.advance(seconds),
+    now: () => state.now(),
+    setPlatform: (platform) => {
+      if (platform !== 'ios' && platform !== 'android')
+        throw new TypeError('platform must be ios or android');
+      state.platform = platform;
+    },
+    setFaults: (faults) => {
+      try {
+        setFaults(state, faults);
+      } catch (e) {
+        if (e instanceof SimControlError) throw new TypeError(e.message);
+        throw e;
+      }
+    },
+    clearFaults: () => state.clearFaults(),
+    rotate: (appId) => {
+      const app = state.app(appId ?? apps[0]?.appId ?? '');
+      if (!app) throw new TypeError(`unknown appId ${appId}`);
+      return state.issueClassicToken(app).value;
+    },
+    state,
+    close: () => http.close(),
+  };
+}
+
+export type { SimContext, SimHandler, SimRoute } from './http.ts';
+export { errmsgFor, json, wechatError } from './http.ts';
+export type {
+  SimApp,
+  SimAppConfig,
+  SimFault,
+  SimMedia,
+  SimPlatform,
+  SimTicketType,
+  SimUser,
+  TokenCheck,
+} from './state.ts';
+export { SANDBOX_APP_ID, SANDBOX_SECRET, SIM_LIMITS, SimState } from './state.ts';

@@ -1,0 +1,18 @@
+import { bridgeRoutes } from './bridge/routes.ts';
+import { controlRoutes } from './control.ts';
+import type { SimRoute } from './http.ts';
+import { mediaRoutes } from './media.ts';
+import { ticketRoutes } from './ticket.ts';
+import { tokenRoutes } from './token.ts';
+
+/**
+ * Every endpoint the simulator serves. A route module exports a `SimRoute[]` (see http.ts) and is
+ * added here with ONE line. Exact paths win over `/*` prefixes; otherwise the first match wins.
+ */
+export const simRoutes: readonly SimRoute[] = [
+  ...tokenRoutes,
+  ...ticketRoutes,
+  ...mediaRoutes,
+  ...controlRoutes,
+  ...bridgeRoutes,
+];
