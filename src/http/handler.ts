@@ -6,7 +6,14 @@ import { jsonLines, type LogEntry, type LogSink, redact } from './log.ts';
 import { parseJsonObject } from './params.ts';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
 import { asWxkitError, errorReply, toResponse } from './reply.ts';
-import type { HttpInput, ResolvedHandlerOptions, Route, RouteContext, RouteResult } from './route.ts';
+import {
+  type HttpInput,
+  type ResolvedHandlerOptions,
+  type Route,
+  type RouteContext,
+  type RouteResult,
+  UNMATCHED,
+} from './route.ts';
 import { Router } from './router.ts';
 import { routeModules } from './routes/index.ts';
 import { hashApiKeys } from './routes/tokens.ts';
@@ -69,7 +76,7 @@ export const HANDLE_INPUT: unique symbol = Symbol.for('wxkit.handleInput');
 export interface WxkitHandler {
   (request: Request, info?: RequestInfo): Promise<Response>;
   /** @internal */
-  [HANDLE_INPUT]: (input: HttpInput) => Promise<RouteResult>;
+  [HANDLE_INPUT]: (input: HttpInput) => Promise<RouteResult | typeof UNMATCHED>;
   /** The service's own metrics registry. */
   readonly metrics: Metrics;
 }
@@ -141,7 +148,7 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
     });
   }
 
-  async function handleInput(input: HttpInput): Promise<RouteResult> {
+  async function handleInput(input: HttpInput): Promise<RouteResult | typeof UNMATCHED> {
     const started = performance.now();
     let routeLabel = 'unmatched';
     let reply: RouteResult;
@@ -161,7 +168,10 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
       const url = parseTarget(input.target);
       let pathname = url.pathname;
       if (resolved.basePath) {
-        if (pathname !== resolved.basePath && !pathname.startsWith(`${resolved.basePath}/`)) throw notFound();
+        if (pathname !== resolved.basePath && !pathname.startsWith(`${resolved.basePath}/`)) {
+          if (input.passThrough) return UNMATCHED;
+          throw notFound();
+        }
         pathname = pathname.slice(resolved.basePath.length) || '/';
         url.pathname = pathname;
       }
@@ -170,7 +180,10 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
       if (method === 'OPTIONS') {
         const m = router.match('GET', pathname);
         const known = m.route ?? (m.allow.length > 0 ? m : undefined);
-        if (!known) throw notFound();
+        if (!known) {
+          if (input.passThrough) return UNMATCHED;
+          throw notFound();
+        }
         routeLabel = 'preflight';
         reply = { status: 204, headers: {}, body: null };
         if (origin !== undefined && cors.allows(origin)) {
@@ -181,6 +194,7 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
       } else {
         const m = router.match(method, pathname);
         if (!m.route) {
+          if (m.allow.length === 0 && input.passThrough) return UNMATCHED;
           if (m.allow.length === 0) throw notFound();
           throw new WxkitError(ErrorCodes.INVALID_REQUEST, `${method} is not allowed on ${pathname}.`, {
             status: 405,
@@ -263,7 +277,7 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
 
   const handler = (async (request: Request, info?: RequestInfo): Promise<Response> => {
     const input = webInput(request, info);
-    const reply = await handleInput(input);
+    const reply = (await handleInput(input)) as RouteResult;
     return toResponse(reply, request.method === 'HEAD');
   }) as WxkitHandler;
   Object.defineProperty(handler, HANDLE_INPUT, { value: handleInput });

@@ -18,7 +18,12 @@ export interface HttpInput {
   readBody(limit: number): Promise<Uint8Array>;
   /** The original web Request, when the input came as one. */
   request?: Request | undefined;
+  /** Middleware mounts: answer {@link UNMATCHED} instead of 404 when no route matches, so the app goes on. */
+  passThrough?: boolean | undefined;
 }
+
+/** What the handler answers a pass-through input no route matches. */
+export const UNMATCHED: unique symbol = Symbol.for('wxkit.unmatched');
 
 /** The options after defaults, as routes see them. */
 export interface ResolvedHandlerOptions {

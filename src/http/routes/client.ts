@@ -73,7 +73,7 @@ function client(ctx: RouteContext) {
   const script = load(ctx);
   const headers = { etag: script.etag, 'cache-control': 'public, max-age=300, must-revalidate' };
   const inm = ctx.input.header('if-none-match');
-  if (inm && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === script.etag)) {
+  if (inm?.split(',').some((t) => t.trim().replace(/^W\//, '') === script.etag)) {
     return { status: 304, headers, body: null };
   }
   return send(200, script.body, 'text/javascript; charset=utf-8', headers);

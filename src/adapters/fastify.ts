@@ -1,0 +1,37 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { HandlerOptions, WxkitHandler } from '../http/handler.ts';
+import type { Wxkit } from '../types.ts';
+import { handleNode, toHandler } from './node.ts';
+
+/**
+ * The wxkit service as a Fastify plugin. Register it with or without a `prefix`; inside its own
+ * encapsulated scope it turns off Fastify's body parsers so wxkit reads (and size-limits) the body.
+ *
+ * @example
+ * import Fastify from 'fastify'
+ * import { createWxkit } from 'wxkit'
+ * import { createFastifyPlugin } from 'wxkit/fastify'
+ * const app = Fastify()
+ * await app.register(createFastifyPlugin(createWxkit({ appId, secret, jsDomains: ['h5.example.com'] })), { prefix: '/wx' })
+ */
+export function createFastifyPlugin(
+  wxkit: Wxkit | readonly Wxkit[] | WxkitHandler,
+  options?: HandlerOptions,
+): FastifyPluginAsync {
+  const handler = toHandler(wxkit, options);
+  return async (fastify) => {
+    fastify.removeAllContentTypeParsers();
+    fastify.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    const prefix = fastify.prefix;
+    fastify.route({
+      method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+      url: '/*',
+      async handler(request, reply) {
+        reply.hijack();
+        const raw = request.raw.url ?? '/';
+        const target = prefix && raw.startsWith(prefix) ? raw.slice(prefix.length) || '/' : raw;
+        await handleNode(handler, request.raw, reply.raw, { target });
+      },
+    });
+  };
+}

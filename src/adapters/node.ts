@@ -1,0 +1,191 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import {
+  concat,
+  createHandler,
+  HANDLE_INPUT,
+  type HandlerOptions,
+  tooLarge,
+  type WxkitHandler,
+} from '../http/handler.ts';
+import { type HttpInput, type RouteResult, UNMATCHED } from '../http/route.ts';
+import type { Wxkit } from '../types.ts';
+
+/**
+ * The one converter between Node's `IncomingMessage`/`ServerResponse` and the handler. The Express,
+ * Koa and Fastify adapters and `wxkit serve` all go through {@link handleNode}.
+ */
+
+/** Options for mounting the handler in a Node framework. */
+export interface NodeMountOptions {
+  /** The body a body-parser already consumed (`req.body`); re-serialized as JSON when it is an object. */
+  parsedBody?: unknown;
+  /** Let the framework go on (`next()`) when no wxkit route matches. */
+  passThrough?: boolean;
+  /** Path and query to route on, when the framework rewrote `req.url`. @default req.url */
+  target?: string;
+}
+
+/** A handler built from accounts, or one built already. */
+export function toHandler(
+  source: Wxkit | readonly Wxkit[] | WxkitHandler,
+  options?: HandlerOptions,
+): WxkitHandler {
+  if (typeof source === 'function' && HANDLE_INPUT in source) return source;
+  return createHandler(source as Wxkit | readonly Wxkit[], options);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function readStream(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    if (req.readableEnded) return resolve(new Uint8Array(0));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.resume(); // drain without keeping it, so the connection can answer 413
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(concat(chunks, size));
+    };
+    const onError = (e: unknown) => {
+      cleanup();
+      reject(e);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onError);
+  });
+}
+
+/** The handler's view of a Node request. */
+export function nodeInput(req: IncomingMessage, options: NodeMountOptions = {}): HttpInput {
+  const parsed = options.parsedBody;
+  return {
+    method: req.method ?? 'GET',
+    target: options.target ?? req.url ?? '/',
+    header: (name) => header(req, name),
+    clientIp: req.socket?.remoteAddress,
+    passThrough: options.passThrough,
+    readBody(limit) {
+      if (parsed !== undefined && (req.readableEnded || req.readableFlowing !== null)) {
+        const bytes =
+          parsed instanceof Uint8Array
+            ? parsed
+            : Buffer.from(typeof parsed === 'string' ? parsed : (JSON.stringify(parsed) ?? ''));
+        return bytes.length > limit ? Promise.reject(tooLarge(limit)) : Promise.resolve(bytes);
+      }
+      return readStream(req, limit);
+    },
+  };
+}
+
+/** Writes a handler result to a Node response. */
+export async function writeResult(res: ServerResponse, result: RouteResult, head: boolean): Promise<void> {
+  if (!(result instanceof Response)) {
+    res.writeHead(result.status, result.headers);
+    const noBody = head || result.status === 204 || result.status === 304;
+    res.end(noBody ? undefined : (result.body ?? undefined));
+    return;
+  }
+  await sendWebResponse(res, result, head);
+}
+
+/** Writes a web `Response` (any body, streaming) to a Node response. */
+export async function sendWebResponse(res: ServerResponse, response: Response, head = false): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((v, k) => {
+    if (k !== 'set-cookie') headers[k] = v;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  res.writeHead(response.status, headers);
+  if (head || !response.body) {
+    res.end();
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const body = Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);
+    body.on('error', (e) => {
+      res.destroy(e);
+      reject(e);
+    });
+    res.on('finish', () => resolve());
+    res.on('close', () => resolve());
+    body.pipe(res);
+  });
+}
+
+/** A web `Request` from a Node request (for handlers without the internal fast path). */
+export function toWebRequest(req: IncomingMessage, base = 'http://localhost'): Request {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined || k.startsWith(':')) continue;
+    if (Array.isArray(v)) for (const item of v) headers.append(k, item);
+    else headers.set(k, v);
+  }
+  const host = header(req, 'host');
+  const origin = host ? `http://${host}` : base;
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  const init: RequestInit & { duplex?: 'half' } = { method, headers };
+  if (hasBody) {
+    init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
+    init.duplex = 'half';
+  }
+  let url: URL;
+  try {
+    url = new URL(`${origin}${req.url ?? '/'}`);
+  } catch {
+    url = new URL(`${base}${req.url ?? '/'}`);
+  }
+  return new Request(url, init);
+}
+
+/**
+ * Serves one Node request with the handler. Resolves `false` (nothing written) when `passThrough` is
+ * set and no wxkit route matches, so the framework can go on; `true` once the answer is written.
+ */
+export async function handleNode(
+  handler: WxkitHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: NodeMountOptions = {},
+): Promise<boolean> {
+  const result = await handler[HANDLE_INPUT](nodeInput(req, options));
+  if (result === UNMATCHED) return false;
+  await writeResult(res, result, req.method === 'HEAD');
+  return true;
+}
+
+/** A `(req, res)` listener for `http.createServer`. */
+export function nodeListener(handler: WxkitHandler): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handleNode(handler, req, res).catch(() => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        res.end('{"error":{"code":"internal","message":"Internal error.","hint":""}}');
+      } else res.destroy();
+    });
+  };
+}
