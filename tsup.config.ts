@@ -9,6 +9,10 @@ export const libraryEntries: Record<string, string> = {
   index: 'src/index.ts',
   simulator: 'src/simulator/index.ts',
   client: 'src/client/index.ts',
+  http: 'src/http/index.ts',
+  express: 'src/adapters/express.ts',
+  koa: 'src/adapters/koa.ts',
+  fastify: 'src/adapters/fastify.ts',
 };
 
 export default defineConfig([
