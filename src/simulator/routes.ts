@@ -2,6 +2,7 @@ import { bridgeRoutes } from './bridge/routes.ts';
 import { controlRoutes } from './control.ts';
 import type { SimRoute } from './http.ts';
 import { mediaRoutes } from './media.ts';
+import { oauthRoutes } from './oauth.ts';
 import { ticketRoutes } from './ticket.ts';
 import { tokenRoutes } from './token.ts';
 
@@ -15,4 +16,5 @@ export const simRoutes: readonly SimRoute[] = [
   ...mediaRoutes,
   ...controlRoutes,
   ...bridgeRoutes,
+  ...oauthRoutes,
 ];

@@ -1,0 +1,109 @@
+import { ErrorCodes, WxkitError } from '../errors.ts';
+import type { CallOptions } from '../types.ts';
+import { buildAuthorizeUrl, DEFAULT_OPEN_BASE } from './authorize.ts';
+import { exchangeOnce } from './exchange.ts';
+import {
+  authCheckRequest,
+  codeExchangeRequest,
+  DEFAULT_API_BASE,
+  type OAuthRequestContext,
+  refreshTokenRequest,
+  userinfoRequest,
+} from './requests.ts';
+import { processAuthCheckResponse, processTokenResponse, processUserinfoResponse } from './responses.ts';
+import { createMemoryOAuthStore, type OAuthStore } from './store.ts';
+import type { OAuthClient, OAuthToken } from './types.ts';
+
+/** Options of {@link createOAuthClient}. */
+export interface OAuthClientOptions {
+  appId: string;
+  /** The account's AppSecret; only ever sent to `apiBase`. Needed for exchange and refresh. */
+  secret?: string | undefined;
+  /** @default 'https://api.weixin.qq.com' */
+  apiBase?: string | undefined;
+  /** Base of the authorize page. @default 'https://open.weixin.qq.com' */
+  openBase?: string | undefined;
+  /**
+   * Where code-exchange results are shared so a code is exchanged once across processes. Use the
+   * same store as the rest of wxkit when several instances serve the callback.
+   * @default an in-process memory store
+   */
+  store?: OAuthStore | undefined;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch | undefined;
+  /** Clock in milliseconds. @default Date.now */
+  now?: (() => number) | undefined;
+  /** How long an exchange result is kept for a repeated callback. @default 300_000 (a code's lifetime) */
+  exchangeResultTtlMs?: number | undefined;
+}
+
+/**
+ * Web authorization (网页授权) for one account. `createWxkit()` builds one as `wx.oauth`; use this
+ * directly when you only need OAuth.
+ *
+ * @example
+ * const oauth = createOAuthClient({ appId: 'wx123', secret: process.env.WX_APP_SECRET! })
+ * res.redirect(oauth.authorizeUrl({ redirectUri: 'https://h5.example.com/cb', scope: 'snsapi_userinfo', state }))
+ * const token = await oauth.exchangeCode(code)
+ */
+export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
+  if (!options.appId) throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'OAuth needs the account’s appId.');
+  // Without a secret (remote token mode) the authorize URL still works; exchanges fail clearly.
+  const secret = (): string => {
+    if (options.secret) return options.secret;
+    throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'OAuth code exchange needs the account’s AppSecret.', {
+      hint: {
+        en: 'Set WX_APP_SECRET on the instance that runs /oauth/callback (remote token mode has no secret).',
+        zh: '请在处理 /oauth/callback 的实例上设置 WX_APP_SECRET（remote 模式没有 secret）。',
+      },
+    });
+  };
+  const now = options.now ?? Date.now;
+  const store = options.store ?? createMemoryOAuthStore({ now });
+  const inflight = new Map<string, Promise<OAuthToken>>();
+  const ctx = (call?: CallOptions): OAuthRequestContext => ({
+    apiBase: options.apiBase ?? DEFAULT_API_BASE,
+    fetch: options.fetch,
+    signal: call?.signal,
+  });
+  return {
+    appId: options.appId,
+    authorizeUrl(input) {
+      return buildAuthorizeUrl({
+        ...input,
+        appId: options.appId,
+        openBase: options.openBase ?? DEFAULT_OPEN_BASE,
+      });
+    },
+    exchangeCode(code, call) {
+      if (typeof code !== 'string' || code === '' || code.length > 512) {
+        return Promise.reject(
+          new WxkitError(ErrorCodes.INVALID_REQUEST, 'The OAuth callback has no usable code.', {
+            errcode: 41008,
+          }),
+        );
+      }
+      return exchangeOnce(
+        code,
+        async () =>
+          processTokenResponse(
+            await codeExchangeRequest(ctx(call), { appId: options.appId, secret: secret(), code }),
+            now,
+          ),
+        { store, appId: options.appId, resultTtlMs: options.exchangeResultTtlMs, inflight },
+      );
+    },
+    async refresh(refreshToken, call) {
+      return processTokenResponse(
+        await refreshTokenRequest(ctx(call), { appId: options.appId, refreshToken }),
+        now,
+      );
+    },
+    async userinfo(input) {
+      return processUserinfoResponse(await userinfoRequest(ctx(input), input));
+    },
+    async checkAccessToken(input) {
+      return processAuthCheckResponse(await authCheckRequest(ctx(input), input));
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { type ErrorCode, isWxkitError, WxkitError } from '../errors.ts';
+import type { OAuthStore } from './store.ts';
+import type { OAuthToken } from './types.ts';
+
+/** How {@link exchangeOnce} shares one code exchange between callers. */
+export interface ExchangeOnceOptions {
+  store: OAuthStore;
+  /** Namespaces keys per account. */
+  appId: string;
+  /** How long the first result is kept for repeated callbacks (a code lives 5 minutes). @default 300_000 */
+  resultTtlMs?: number | undefined;
+  /** Lease of the cross-process lock; bounds how long a crashed holder blocks others. @default 15_000 */
+  lockTtlMs?: number | undefined;
+  /** How long a second process waits for the first one's result. @default 15_000 */
+  waitMs?: number | undefined;
+  /** @default 50 */
+  pollMs?: number | undefined;
+  /** @default setTimeout-based */
+  sleep?: ((ms: number) => Promise<void>) | undefined;
+  /** In-process single-flight table, one per client (so two clients behave like two processes). */
+  inflight: Map<string, Promise<OAuthToken>>;
+}
+
+type Stored =
+  | { ok: true; token: OAuthToken }
+  | {
+      ok: false;
+      error: { code: ErrorCode; message: string; errcode?: number; errmsg?: string; status: number };
+    };
+
+/** The store key part for a code: hashed, so codes never appear in keys (file names, Redis keys). */
+export function codeKey(appId: string, code: string): string {
+  return createHash('sha256').update(`${appId}\n${code}`).digest('hex').slice(0, 40);
+}
+
+/**
+ * Runs `exchange` at most once per (appId, code): concurrent callers in this process share one promise;
+ * callers in other processes wait on a lock in the store and read the first result from it. WeChat
+ * errors (40029, 40163…) are remembered too, so the second caller gets the same answer; network errors
+ * are not (the code may still be good).
+ */
+export function exchangeOnce(
+  code: string,
+  exchange: () => Promise<OAuthToken>,
+  options: ExchangeOnceOptions,
+): Promise<OAuthToken> {
+  const key = codeKey(options.appId, code);
+  const running = options.inflight.get(key);
+  if (running) return running;
+  const promise = run(key, exchange, options).finally(() => options.inflight.delete(key));
+  options.inflight.set(key, promise);
+  return promise;
+}
+
+async function run(
+  key: string,
+  exchange: () => Promise<OAuthToken>,
+  o: ExchangeOnceOptions,
+): Promise<OAuthToken> {
+  const resultKey = `oauth:code:${key}`;
+  const lockKey = `oauth:code-lock:${key}`;
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const waitMs = o.waitMs ?? 15_000;
+  const pollMs = o.pollMs ?? 50;
+  let waited = 0;
+  for (;;) {
+    const cached = await read(o.store, resultKey);
+    if (cached) return settle(cached);
+    const owner = await o.store.tryLock(lockKey, o.lockTtlMs ?? 15_000);
+    if (owner !== undefined) {
+      try {
+        // Another process may have finished between our read and our lock.
+        const again = await read(o.store, resultKey);
+        if (again) return settle(again);
+        let stored: Stored;
+        try {
+          stored = { ok: true, token: await exchange() };
+        } catch (e) {
+          if (!isWxkitError(e) || e.errcode === undefined) throw e;
+          stored = {
+            ok: false,
+            error: {
+              code: e.code,
+              message: e.message,
+              errcode: e.errcode,
+              ...(e.errmsg === undefined ? {} : { errmsg: e.errmsg }),
+              status: e.status,
+            },
+          };
+        }
+        await o.store.set(resultKey, JSON.stringify(stored), o.resultTtlMs ?? 300_000);
+        return settle(stored);
+      } finally {
+        await o.store.unlock(lockKey, owner).catch(() => false);
+      }
+    }
+    if (waited >= waitMs) {
+      throw new WxkitError('upstream_unavailable', 'Another instance is still exchanging this OAuth code.', {
+        retryAfter: 1,
+      });
+    }
+    await sleep(pollMs);
+    waited += pollMs;
+  }
+}
+
+async function read(store: OAuthStore, key: string): Promise<Stored | undefined> {
+  const raw = await store.get(key);
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw) as Stored;
+  } catch {
+    return undefined;
+  }
+}
+
+function settle(stored: Stored): OAuthToken {
+  if (stored.ok) return stored.token;
+  const { code, message, errcode, errmsg, status } = stored.error;
+  throw new WxkitError(code, message, {
+    status,
+    ...(errcode === undefined ? {} : { errcode }),
+    ...(errmsg === undefined ? {} : { errmsg }),
+  });
+}
