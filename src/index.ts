@@ -6,6 +6,33 @@ export type { ErrcodeAction, ErrcodeCategory, ErrcodeInfo } from './errcodes.ts'
 export { actionFor, categoryOf, describeErrcode, ERRCODES } from './errcodes.ts';
 export type { ErrorCode, Hint, WxkitErrorOptions } from './errors.ts';
 export { ErrorCodes, isWxkitError, WxkitError } from './errors.ts';
+export { buildAuthorizeUrl, DEFAULT_OPEN_BASE } from './oauth/authorize.ts';
+export type { OAuthClientOptions } from './oauth/client.ts';
+export { createOAuthClient } from './oauth/client.ts';
+export type { OAuthRequestContext } from './oauth/requests.ts';
+export {
+  authCheckRequest,
+  codeExchangeRequest,
+  refreshTokenRequest,
+  userinfoRequest,
+} from './oauth/requests.ts';
+export {
+  processAuthCheckResponse,
+  processTokenResponse,
+  processUserinfoResponse,
+} from './oauth/responses.ts';
+export type { OAuthStore } from './oauth/store.ts';
+export type {
+  AuthorizeUrlInput,
+  CheckAccessTokenInput,
+  OAuthClient,
+  OAuthLang,
+  OAuthScope,
+  OAuthToken,
+  OAuthUserinfo,
+  UserinfoInput,
+} from './oauth/types.ts';
+export { OAUTH_SCOPES } from './oauth/types.ts';
 export type { BuildJssdkConfigInput, JssdkConfig, SignInput } from './signature.ts';
 export {
   buildJssdkConfig,
