@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type Browser, chromium } from 'playwright-core';
+import { configureIn, openPage } from './page.ts';
+import { CHROMIUM, chromiumArgs, type Stack, startStack } from './stack.ts';
+
+const SDK = 'http://sim.example/jweixin.js';
+const ANDROID = `${SDK}?platform=android`;
+const IOS = `${SDK}?platform=ios`;
+
+describe('wxkit.configure in Chromium against the simulated WeChat bridge', () => {
+  let stack: Stack;
+  let browser: Browser;
+  before(async () => {
+    stack = await startStack();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(stack.hostRules) });
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  const pages = [
+    'http://h5.example.com/shop/item?id=42&from=singlemessage&isappinstalled=0',
+    'http://h5.example.com/页面/详情?名字=张三&q=a%20b&emoji=✓#/hash/路由?x=1',
+    'http://h5.example.com/#/only-a-hash',
+  ];
+  for (const [platform, sdkUrl] of [
+    ['Android', ANDROID],
+    ['iOS', IOS],
+  ] as const) {
+    for (const url of pages) {
+      test(`${platform}: configure succeeds on ${url}`, async () => {
+        const { context, page } = await openPage(browser, url);
+        try {
+          const out = await configureIn(page, { sdkUrl, jsApiList: ['chooseImage'] });
+          assert.deepEqual(out, { ok: true });
+          const ios = await page.evaluate(
+            () => (window as { __wxjs_is_wkwebview?: boolean }).__wxjs_is_wkwebview,
+          );
+          assert.equal(ios === true, platform === 'iOS');
+        } finally {
+          await context.close();
+        }
+      });
+    }
+
+    test(`${platform}: a single-page app after pushState configures with urlMode 'auto'`, async () => {
+      const { context, page } = await openPage(browser, 'http://h5.example.com/spa/?from=timeline');
+      try {
+        assert.deepEqual(await configureIn(page, { sdkUrl, jsApiList: ['chooseImage'] }), { ok: true });
+        await page.evaluate(() => history.pushState({}, '', '/spa/orders/7?tab=已付款#top'));
+        const again = await page.evaluate(async () => {
+          const api = (window as unknown as { wxkit: typeof import('../../src/client/index.ts') }).wxkit;
+          await api.reconfigure();
+          return api.signUrl('auto');
+        });
+        assert.equal(
+          again,
+          platform === 'iOS'
+            ? 'http://h5.example.com/spa/?from=timeline'
+            : 'http://h5.example.com/spa/orders/7?tab=%E5%B7%B2%E4%BB%98%E6%AC%BE',
+        );
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  test("iOS: the same SPA with urlMode 'current' fails with config:invalid signature (landing URL enforced)", async () => {
+    const { context, page } = await openPage(browser, 'http://h5.example.com/spa/?from=timeline');
+    try {
+      await page.evaluate(() => history.pushState({}, '', '/spa/orders/7'));
+      const out = await configureIn(page, { sdkUrl: IOS, urlMode: 'current', debug: true });
+      assert.equal(out.ok, false);
+      assert.equal(out.errMsg, 'config:invalid signature');
+      assert.equal(out.realAuthUrl, 'http://h5.example.com/spa/?from=timeline');
+      assert.match(out.message ?? '', /config:invalid signature/);
+      assert.equal(out.diagnosis?.code, 'url_landing', JSON.stringify(out.diagnosis));
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("Android: the same SPA with urlMode 'landing' fails: Android verifies the current URL", async () => {
+    const { context, page } = await openPage(browser, 'http://h5.example.com/spa/');
+    try {
+      await page.evaluate(() => history.pushState({}, '', '/spa/orders/7'));
+      const out = await configureIn(page, { sdkUrl: ANDROID, urlMode: 'landing' });
+      assert.equal(out.errMsg, 'config:invalid signature');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a page on a domain the simulated account does not bind gets config:invalid url domain', async () => {
+    const { context, page } = await openPage(browser, 'http://other.example/promo?id=1');
+    try {
+      const out = await configureIn(page, { sdkUrl: ANDROID, debug: true });
+      assert.equal(out.ok, false);
+      assert.equal(out.errMsg, 'config:invalid url domain');
+      assert.match(out.message ?? '', /invalid url domain/);
+      assert.equal(out.realAuthUrl, 'http://other.example/promo?id=1');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a page on a domain the service does not know is refused before wx.config, naming the domains', async () => {
+    const { context, page } = await openPage(browser, 'http://third.example/x');
+    try {
+      const out = await configureIn(page, { sdkUrl: ANDROID });
+      assert.equal(out.ok, false);
+      assert.equal(out.code, 'url_not_allowed');
+      assert.equal(out.status, 403);
+      assert.match(out.message ?? '', /third\.example/);
+      assert.match(out.message ?? '', /h5\.example\.com/);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('page, service and simulator on three origins: helper and signature from svc.example, bridge from sim.example', async () => {
+    const { context, page } = await openPage(browser, 'http://h5.example.com/three/origins?x=1');
+    try {
+      await page.evaluate(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const w = window as unknown as { wxkit?: unknown };
+            delete w.wxkit;
+            const s = document.createElement('script');
+            s.src = 'http://svc.example/jssdk/client.js';
+            s.onload = () => resolve();
+            s.onerror = () => reject(new Error('client.js did not load'));
+            document.head.appendChild(s);
+          }),
+      );
+      const out = await configureIn(page, {
+        endpoint: 'http://svc.example',
+        sdkUrl: ANDROID,
+        jsApiList: ['chooseImage'],
+      });
+      assert.deepEqual(out, { ok: true });
+      const base = await page.evaluate(
+        () => (window as unknown as { wx: { __simulator: { base: string } } }).wx.__simulator.base,
+      );
+      assert.equal(base, 'http://sim.example');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the platform set through POST /__sim/platform is baked into /jweixin.js; a failing sdkUrl falls back', async () => {
+    const set = (platform: string) =>
+      fetch(`${stack.sim.url}/__sim/platform`, { method: 'POST', body: JSON.stringify({ platform }) });
+    assert.equal((await set('ios')).status, 200);
+    const { context, page } = await openPage(browser, 'http://h5.example.com/spa/');
+    try {
+      await page.evaluate(() => history.pushState({}, '', '/spa/next'));
+      const out = await configureIn(page, { sdkUrl: 'http://sim.example/missing.js', sdkFallbackUrl: SDK });
+      assert.deepEqual(out, { ok: true });
+      assert.equal(
+        await page.evaluate(() => (window as { __wxjs_is_wkwebview?: boolean }).__wxjs_is_wkwebview),
+        true,
+      );
+    } finally {
+      await context.close();
+      await set('android');
+    }
+  });
+});

@@ -1,0 +1,156 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHandler, type WxkitHandler } from '../../src/http/handler.ts';
+import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import type { Wxkit } from '../../src/types.ts';
+import { createWxkit } from './temp-account.ts';
+
+/**
+ * The three parties of a real deployment on three origins: the page (`h5.example.com`, also
+ * `other.example`), the wxkit service (`svc.example`, plus the same handler mounted on the page's own
+ * server under /jssdk), and the WeChat simulator (`sim.example`). Chromium maps those names to local
+ * ports with --host-resolver-rules, so pages really live at http://h5.example.com/….
+ */
+
+export const APP_ID = 'wxb0a1c2d3e4f50607';
+export const SECRET = 'browser-test-secret';
+export const CHROMIUM = '/usr/bin/chromium';
+
+export interface Stack {
+  sim: Simulator;
+  account: Wxkit;
+  handler: WxkitHandler;
+  mediaDir: string;
+  pagePort: number;
+  servicePort: number;
+  hostRules: string;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** JS-safe domains the simulator binds for the account. @default ['h5.example.com'] */
+  simDomains?: string[];
+  /** JS-safe domains the service knows. @default ['h5.example.com', 'other.example'] */
+  serviceDomains?: string[];
+}
+
+async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+  const body =
+    chunks.length > 0 && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : null;
+  return new Request(new URL(req.url ?? '/', origin), { method: req.method ?? 'GET', headers, body });
+}
+
+async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
+}
+
+/** The test page: loads the helper from the service, leaves everything else to page.evaluate. */
+export function pageHtml(title: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>
+<script src="/jssdk/client.js"></script></head><body><h1>${title}</h1></body></html>`;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (browser tests need it).`,
+    );
+  }
+  if (!existsSync(new URL('../../dist/client.global.js', import.meta.url))) {
+    throw new Error('dist/client.global.js is missing: run `npx tsup` first (npm test does).');
+  }
+  const sim = await startSimulator({
+    apps: [{ appId: APP_ID, secret: SECRET, jsDomains: options.simDomains ?? ['h5.example.com'] }],
+  });
+  const account = createWxkit({
+    appId: APP_ID,
+    secret: SECRET,
+    apiBase: sim.url,
+    openBase: sim.url,
+    store: 'memory',
+    jsDomains: options.serviceDomains ?? ['h5.example.com', 'other.example'],
+  });
+  const mediaDir = mkdtempSync(join(tmpdir(), 'wxkit-browser-media-'));
+  const handler = createHandler(account, { extra: { mediaDir }, log: false, rateLimit: false });
+  const page = createServer(async (req, res) => {
+    try {
+      if (req.url?.startsWith('/jssdk/')) {
+        await writeResponse(res, await handler(await toRequest(req, `http://${req.headers.host}`)));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(pageHtml(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
+    } catch (e) {
+      res.writeHead(500).end(String(e));
+    }
+  });
+  const service = createServer(async (req, res) => {
+    try {
+      await writeResponse(res, await handler(await toRequest(req, `http://${req.headers.host}`)));
+    } catch (e) {
+      res.writeHead(500).end(String(e));
+    }
+  });
+  const pagePort = await listen(page);
+  const servicePort = await listen(service);
+  const hostRules = [
+    `MAP h5.example.com 127.0.0.1:${pagePort}`,
+    `MAP other.example 127.0.0.1:${pagePort}`,
+    `MAP third.example 127.0.0.1:${pagePort}`,
+    `MAP svc.example 127.0.0.1:${servicePort}`,
+    `MAP sim.example 127.0.0.1:${sim.port}`,
+  ].join(', ');
+  return {
+    sim,
+    account,
+    handler,
+    mediaDir,
+    pagePort,
+    servicePort,
+    hostRules,
+    async close() {
+      page.closeAllConnections();
+      service.closeAllConnections();
+      await Promise.all([
+        new Promise((r) => page.close(r)),
+        new Promise((r) => service.close(r)),
+        account.close(),
+        sim.close(),
+      ]);
+      rmSync(mediaDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Chromium flags for the tests (DEVELOPERS.md) plus the host mapping. */
+export function chromiumArgs(hostRules: string): string[] {
+  return [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--host-resolver-rules=${hostRules}`,
+  ];
+}
+
+/** Bytes of a file in dist/, for size checks. */
+export function distFile(name: string): Buffer {
+  return readFileSync(new URL(`../../dist/${name}`, import.meta.url));
+}
