@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function run(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  return { child, out: () => out, err: () => err };
+}
+
+test('wxkit simulator prints its URL and accounts, serves tokens, and exits 0 on SIGTERM', async (t) => {
+  const p = run(['simulator', '--port', '0', '--app', 'wxabc:secret', '--js-domain', 'h5.example.com']);
+  t.after(() => {
+    if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = () => {
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(p.out());
+      if (m?.[1] && p.out().includes('wxabc')) resolve(m[1]);
+    };
+    p.child.stdout.on('data', onData);
+    p.child.once('exit', (code) => reject(new Error(`exited ${code}: ${p.err()}`)));
+  });
+  assert.match(p.out(), /account wxabc .*js domains h5\.example\.com/);
+  assert.ok(!p.out().includes('secret secret'), 'a secret passed in is not echoed');
+  const res = await fetch(`${url}/cgi-bin/token?grant_type=client_credential&appid=wxabc&secret=secret`);
+  const body = (await res.json()) as { access_token?: string; expires_in?: number };
+  assert.equal(typeof body.access_token, 'string');
+  assert.equal(body.expires_in, 7200);
+  const apps = (await (await fetch(`${url}/__sim/apps`)).json()) as { apps: Array<{ jsDomains: string[] }> };
+  assert.deepEqual(apps.apps[0]?.jsDomains, ['h5.example.com']);
+  p.child.kill('SIGTERM');
+  const [code] = await once(p.child, 'exit');
+  assert.equal(code, 0, p.err());
+  assert.equal(p.err(), '');
+});
+
+test('wxkit simulator without --app prints the sandbox account', async (t) => {
+  const p = run(['simulator', '--port', '0', '--platform', 'ios']);
+  t.after(() => {
+    if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    p.child.stdout.on('data', () => {
+      if (p.out().includes('account ')) resolve();
+    });
+    p.child.once('exit', (code) => reject(new Error(`exited ${code}: ${p.err()}`)));
+  });
+  assert.match(p.out(), /account wx5andb0x00000001 {2}secret \S+ {2}js domains localhost,127\.0\.0\.1/);
+  assert.match(p.out(), /platform ios/);
+  p.child.kill('SIGINT');
+  const [code] = await once(p.child, 'exit');
+  assert.equal(code, 0);
+});
+
+test('bad flags exit 2 with one line', async () => {
+  for (const args of [
+    ['--platform', 'windows'],
+    ['--port', 'abc'],
+    ['--app', 'nosecret'],
+    ['--bogus'],
+    ['--js-domain', 'a.com,b.com'],
+  ]) {
+    const p = run(['simulator', ...args]);
+    const [code] = await once(p.child, 'exit');
+    assert.equal(code, 2, `${args.join(' ')}: ${p.err()}`);
+    assert.equal(p.err().trim().split('\n').length, 1, p.err());
+    assert.match(p.err(), /^wxkit simulator: /);
+  }
+});
