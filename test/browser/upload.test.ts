@@ -118,13 +118,14 @@ describe('choose → upload → save in Chromium', () => {
           count: 1,
         });
         const denied = await api.uploadImages(localIds).catch((e: { errMsg: string }) => e.errMsg);
-        const save = await api
-          .saveMedia('NoSuchMediaId123')
-          .catch((e: { code: string; status: number; message: string }) => ({
+        const save = await api.saveMedia('NoSuchMediaId123').then(
+          () => ({ code: 'saved', status: 201, message: '' }),
+          (e: { code: string; status: number; message: string }) => ({
             code: e.code,
             status: e.status,
             message: e.message,
-          }));
+          }),
+        );
         return { denied, save };
       });
       assert.equal(out.denied, 'uploadImage:permission denied');
