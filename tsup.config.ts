@@ -8,6 +8,7 @@ import { defineConfig } from 'tsup';
 export const libraryEntries: Record<string, string> = {
   index: 'src/index.ts',
   simulator: 'src/simulator/index.ts',
+  stores: 'src/stores/index.ts',
   client: 'src/client/index.ts',
   http: 'src/http/index.ts',
   express: 'src/adapters/express.ts',

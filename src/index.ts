@@ -1,3 +1,4 @@
+export type { CustodyTiming } from './credentials/custody.ts';
 export type { DiagnoseInput, Diagnosis, DiagnosisCause, DiagnosisCode, KnownTicket } from './diagnose.ts';
 export { DIAGNOSIS_CODES, diagnoseSignature } from './diagnose.ts';
 export type { DomainMismatch, JsDomain, MatchJsDomainOptions } from './domains.ts';
@@ -42,3 +43,17 @@ export {
   normalizeSignUrl,
   signJssdk,
 } from './signature.ts';
+export type { Store } from './stores/types.ts';
+export type {
+  CallOptions,
+  CredentialStatus,
+  CredentialValue,
+  DownloadedMedia,
+  JssdkConfigInput,
+  TicketType,
+  TokenMode,
+  Wxkit,
+  WxkitStatus,
+} from './types.ts';
+export type { WxkitInstance, WxkitLogger, WxkitOptions } from './wxkit.ts';
+export { createWxkit } from './wxkit.ts';

@@ -1,0 +1,492 @@
+import { ErrorCodes, WxkitError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Store } from '../stores/types.ts';
+import { type Fetched, failureKind } from './upstream.ts';
+
+/** What is kept in the store for one credential (JSON). */
+export interface CredentialRecord {
+  value: string;
+  /** ms since the epoch, wxkit's clock. */
+  expiresAt: number;
+  fetchedAt: number;
+  source: string;
+  /** Set when the upstream handed back the value we already had: asking again before it expires is useless. */
+  sameUntil?: number;
+  /** The value this one replaced (for diagnosing signatures made with a stale ticket). */
+  previous?: string;
+}
+
+/** A remembered failure (negative cache / backoff), shared through the store. */
+interface FailureRecord {
+  code: string;
+  message: string;
+  errcode?: number;
+  errmsg?: string;
+  status: number;
+  /** Do not ask upstream again before this time (ms, wxkit's clock). */
+  until: number;
+  failures: number;
+}
+
+/** Tunables, all in milliseconds. */
+export interface CustodyTiming {
+  /** Refresh in the background once this little lifetime is left. */
+  refreshAheadMs: number;
+  /** A credential with less lifetime than this is not handed out (a fresh fetch is made). */
+  expirySkewMs: number;
+  /** Lease of the store lock held while fetching. */
+  lockLeaseMs: number;
+  /** How long a caller waits for another process's fetch before giving up. */
+  lockWaitMs: number;
+  /** How often a process re-reads the store behind its memory copy (to notice another process's refresh). */
+  recheckMs: number;
+  /** Config errors and quota (45009) are remembered this long. */
+  negativeCacheMs: number;
+  /** Transient failures back off from this… */
+  backoffBaseMs: number;
+  /** …doubling up to this. */
+  backoffCapMs: number;
+  /** While the store is unreachable, probe it at most this often (real time). */
+  storeProbeMs: number;
+}
+
+export const DEFAULT_TIMING: CustodyTiming = {
+  // stable_token rotates when 300 s are left; below that both modes get a genuinely new value.
+  refreshAheadMs: 290_000,
+  expirySkewMs: 30_000,
+  lockLeaseMs: 20_000,
+  lockWaitMs: 25_000,
+  recheckMs: 30_000,
+  negativeCacheMs: 30_000,
+  backoffBaseMs: 1_000,
+  backoffCapMs: 60_000,
+  storeProbeMs: 1_000,
+};
+
+/** Shared by the credentials of one account: the store (and whether it answers), clock, metrics. */
+export class StoreLink {
+  reachable = true;
+  private store: Store | undefined;
+  private opening: Promise<Store> | undefined;
+  private nextProbe = 0;
+  private openError: unknown;
+
+  constructor(
+    private readonly open: () => Promise<Store>,
+    private readonly probeMs: number,
+    private readonly onChange: (reachable: boolean, error?: unknown) => void,
+  ) {}
+
+  /** The store, or `undefined` while it is unreachable (then callers coordinate in-process only). */
+  async get(): Promise<Store | undefined> {
+    if (this.openError) throw this.openError;
+    if (!this.store) {
+      this.opening ??= this.open().then(
+        (s) => {
+          this.store = s;
+          return s;
+        },
+        (e) => {
+          if (e instanceof WxkitError && e.code === ErrorCodes.CONFIG_ERROR) this.openError = e;
+          this.opening = undefined;
+          throw e;
+        },
+      );
+      try {
+        await this.opening;
+      } catch (e) {
+        if (this.openError) throw e;
+        this.fail(e);
+        return undefined;
+      }
+    }
+    if (this.reachable) return this.store;
+    if (Date.now() < this.nextProbe) return undefined;
+    this.nextProbe = Date.now() + this.probeMs;
+    try {
+      await this.store?.ping();
+      this.reachable = true;
+      this.onChange(true);
+      return this.store;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Runs a store operation; a failure marks the store unreachable and yields `undefined`. */
+  async run<T>(op: (store: Store) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
+    const store = await this.get();
+    if (!store) return { ok: false };
+    try {
+      return { ok: true, value: await op(store) };
+    } catch (e) {
+      this.fail(e);
+      return { ok: false };
+    }
+  }
+
+  /** Pings the store now (status, readiness). */
+  async probe(): Promise<boolean> {
+    this.nextProbe = 0;
+    const store = await this.get().catch(() => undefined);
+    if (!store) return false;
+    try {
+      await store.ping();
+      return true;
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+  }
+
+  opened(): Store | undefined {
+    return this.store;
+  }
+
+  private fail(e: unknown): void {
+    this.nextProbe = Date.now() + this.probeMs;
+    if (this.reachable) {
+      this.reachable = false;
+      this.onChange(false, e);
+    }
+  }
+}
+
+export interface CustodyDeps {
+  appId: string;
+  /** `access_token`, `jsapi_ticket`, `wx_card_ticket`. */
+  kind: string;
+  link: StoreLink;
+  now: () => number;
+  metrics: Metrics;
+  timing: CustodyTiming;
+  /** Asks upstream once; throws a WxkitError on failure. */
+  fetch: (previous: CredentialRecord | undefined) => Promise<Fetched>;
+  onError?: (e: WxkitError | undefined) => void;
+}
+
+/**
+ * Custody of one credential of one account: memory copy, single-flight in the process, a lock in the
+ * store across processes with a re-check after taking it, refresh-ahead in the background, a negative
+ * cache and exponential backoff shared through the store.
+ */
+export class Custody {
+  readonly key: string;
+  private mem: CredentialRecord | undefined;
+  private memCheckedAt = 0;
+  private failure: FailureRecord | undefined;
+  private inflight: Promise<CredentialRecord> | undefined;
+  private nextAheadAt = 0;
+  private rechecking = false;
+  /** Earlier values seen by this process, newest first (for diagnosis). */
+  readonly history: string[] = [];
+
+  constructor(private readonly d: CustodyDeps) {
+    this.key = `wxkit:${d.appId}:${d.kind}`;
+  }
+
+  /** The current credential; waits only when no usable one is held. */
+  async get(): Promise<CredentialRecord> {
+    const now = this.d.now();
+    const m = this.mem;
+    if (m && this.usable(m, now)) {
+      this.d.metrics.inc(
+        'wxkit_cache_hits_total',
+        { appid: this.d.appId, credential: this.d.kind },
+        1,
+        HELP.hits,
+      );
+      if (this.needsRefresh(m, now)) {
+        if (now >= this.nextAheadAt && !this.inflight) {
+          this.nextAheadAt = now + 5_000;
+          this.flight(true).catch(() => {});
+        }
+      } else if (now - this.memCheckedAt >= this.d.timing.recheckMs) {
+        this.recheck();
+      }
+      return m;
+    }
+    return this.flight(false);
+  }
+
+  /** The cached record without fetching (memory, else store). */
+  async peek(): Promise<CredentialRecord | undefined> {
+    const r = await this.d.link.run((s) => s.get(this.key));
+    if (r.ok) return parseRecord(r.value) ?? undefined;
+    return this.mem;
+  }
+
+  /** The last failure, if it still blocks upstream calls. */
+  activeFailure(): WxkitError | undefined {
+    return this.failure && this.failure.until > this.d.now()
+      ? toError(this.failure, this.d.now())
+      : undefined;
+  }
+
+  /**
+   * Compare-and-invalidate: drops `value` from memory and from the store only if it is still the
+   * current one. True when the store (or, while it is down, memory) held it.
+   */
+  async invalidate(value: string): Promise<boolean> {
+    let dropped = false;
+    if (this.mem?.value === value) {
+      this.remember(this.mem.value);
+      this.mem = undefined;
+      dropped = true;
+    }
+    const r = await this.d.link.run(async (s) => {
+      const raw = await s.get(this.key);
+      const rec = parseRecord(raw);
+      if (!rec || rec.value !== value || raw === undefined) return false;
+      return s.compareAndDelete(this.key, raw);
+    });
+    return r.ok ? r.value : dropped;
+  }
+
+  /** Drops whatever is cached (memory and store) and any remembered failure. */
+  async clear(): Promise<void> {
+    if (this.mem) this.remember(this.mem.value);
+    this.mem = undefined;
+    this.failure = undefined;
+    await this.d.link.run(async (s) => {
+      await s.delete(this.key);
+      await s.delete(`${this.key}:error`);
+    });
+  }
+
+  private usable(r: CredentialRecord, now: number): boolean {
+    const left = r.expiresAt - now;
+    return left > this.d.timing.expirySkewMs || (r.sameUntil !== undefined && left > 0);
+  }
+
+  private needsRefresh(r: CredentialRecord, now: number): boolean {
+    return r.sameUntil === undefined && r.expiresAt - now <= this.d.timing.refreshAheadMs;
+  }
+
+  private flight(ahead: boolean): Promise<CredentialRecord> {
+    if (!this.inflight) {
+      this.inflight = this.obtain(ahead).finally(() => {
+        this.inflight = undefined;
+      });
+    }
+    return this.inflight;
+  }
+
+  private recheck(): void {
+    if (this.rechecking) return;
+    this.rechecking = true;
+    this.memCheckedAt = this.d.now();
+    this.d.link
+      .run((s) => s.get(this.key))
+      .then((r) => {
+        const rec = r.ok ? parseRecord(r.value) : undefined;
+        if (rec && rec.value !== this.mem?.value && this.usable(rec, this.d.now()) && !this.inflight)
+          this.adopt(rec);
+      })
+      .finally(() => {
+        this.rechecking = false;
+      });
+  }
+
+  private async obtain(ahead: boolean): Promise<CredentialRecord> {
+    const good = (r: CredentialRecord | undefined): r is CredentialRecord => {
+      if (!r) return false;
+      const now = this.d.now();
+      return ahead ? this.usable(r, now) && !this.needsRefresh(r, now) : this.usable(r, now);
+    };
+    const first = await this.readShared();
+    if (first === 'unreachable') return this.fetchAndSave(false);
+    if (good(first.rec)) return this.adopt(first.rec);
+    this.throwIfFailing();
+
+    const owner = await this.acquire(good);
+    if (typeof owner !== 'string') return owner.rec ? this.adopt(owner.rec) : this.fetchAndSave(false);
+    try {
+      const again = await this.readShared();
+      if (again !== 'unreachable') {
+        if (good(again.rec)) return this.adopt(again.rec);
+        this.throwIfFailing();
+      }
+      return await this.fetchAndSave(again !== 'unreachable');
+    } finally {
+      await this.d.link.run((s) => s.unlock(`${this.key}:lock`, owner));
+    }
+  }
+
+  /** Reads the record and the failure record; `unreachable` when the store does not answer. */
+  private async readShared(): Promise<{ rec: CredentialRecord | undefined } | 'unreachable'> {
+    const r = await this.d.link.run(
+      async (s) => [await s.get(this.key), await s.get(`${this.key}:error`)] as const,
+    );
+    if (!r.ok) {
+      this.throwIfFailing();
+      return 'unreachable';
+    }
+    const [raw, rawErr] = r.value;
+    const failure = parseFailure(rawErr);
+    if (failure && failure.until > this.d.now()) this.failure = failure;
+    this.memCheckedAt = this.d.now();
+    return { rec: parseRecord(raw) };
+  }
+
+  /** Takes the store lock; returns the owner, or a record another process stored while we waited. */
+  private async acquire(
+    good: (r: CredentialRecord | undefined) => r is CredentialRecord,
+  ): Promise<string | { rec: CredentialRecord | undefined }> {
+    const lockKey = `${this.key}:lock`;
+    const deadline = Date.now() + this.d.timing.lockWaitMs;
+    let waited = false;
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.d.link.run((s) => s.tryLock(lockKey, this.d.timing.lockLeaseMs));
+      if (!r.ok) return { rec: undefined }; // store went away: coordinate in-process only
+      if (r.value !== undefined) return r.value;
+      if (!waited) {
+        waited = true;
+        this.d.metrics.inc(
+          'wxkit_lock_waits_total',
+          { appid: this.d.appId, credential: this.d.kind },
+          1,
+          HELP.waits,
+        );
+      }
+      if (Date.now() > deadline) {
+        throw new WxkitError(
+          ErrorCodes.UPSTREAM_UNAVAILABLE,
+          `Another process has been fetching the ${this.d.kind} for too long`,
+          { retryAfter: 1 },
+        );
+      }
+      await sleep(Math.min(15 * 1.5 ** Math.min(attempt, 6), 150) * (0.5 + Math.random()));
+      const seen = await this.readShared();
+      if (seen === 'unreachable') return { rec: undefined };
+      if (good(seen.rec)) return { rec: seen.rec };
+      this.throwIfFailing();
+    }
+  }
+
+  private async fetchAndSave(shared: boolean): Promise<CredentialRecord> {
+    const now0 = this.d.now();
+    const previous = this.mem;
+    let fetched: Fetched;
+    try {
+      fetched = await this.d.fetch(previous);
+    } catch (e) {
+      const err =
+        e instanceof WxkitError
+          ? e
+          : new WxkitError(ErrorCodes.INTERNAL, 'Obtaining a credential failed unexpectedly', { cause: e });
+      if (failureKind(err) !== 'token-invalid') await this.rememberFailure(err, shared);
+      this.d.onError?.(err);
+      throw err;
+    }
+    const now = this.d.now();
+    const rec: CredentialRecord = {
+      value: fetched.value,
+      expiresAt: fetched.expiresAt,
+      fetchedAt: now0,
+      source: fetched.source,
+    };
+    const old = previous ?? this.mem;
+    if (old && old.value === fetched.value) {
+      if (fetched.expiresAt <= old.expiresAt + 1_000) rec.sameUntil = fetched.expiresAt;
+      if (old.previous !== undefined) rec.previous = old.previous;
+    } else if (old) {
+      rec.previous = old.value;
+    }
+    this.d.metrics.inc(
+      'wxkit_refresh_total',
+      { appid: this.d.appId, credential: this.d.kind },
+      1,
+      HELP.refresh,
+    );
+    this.failure = undefined;
+    this.d.onError?.(undefined);
+    const ttl = Math.max(1_000, rec.expiresAt - now);
+    await this.d.link.run(async (s) => {
+      await s.set(this.key, JSON.stringify(rec), ttl);
+      await s.delete(`${this.key}:error`);
+    });
+    return this.adopt(rec);
+  }
+
+  private async rememberFailure(err: WxkitError, shared: boolean): Promise<void> {
+    const now = this.d.now();
+    const failures = (this.failure?.failures ?? 0) + 1;
+    const transient = failureKind(err) === 'transient';
+    const t = this.d.timing;
+    const delay = transient
+      ? Math.min(t.backoffCapMs, t.backoffBaseMs * 2 ** Math.min(failures - 1, 20))
+      : t.negativeCacheMs;
+    const rec: FailureRecord = {
+      code: err.code,
+      message: err.message,
+      status: err.status,
+      until: now + delay,
+      failures,
+      ...(err.errcode === undefined ? {} : { errcode: err.errcode }),
+      ...(err.errmsg === undefined ? {} : { errmsg: err.errmsg }),
+    };
+    this.failure = rec;
+    Object.defineProperty(err, 'retryAfter', { value: Math.max(1, Math.ceil(delay / 1000)) });
+    if (shared) await this.d.link.run((s) => s.set(`${this.key}:error`, JSON.stringify(rec), delay));
+  }
+
+  private throwIfFailing(): void {
+    const e = this.activeFailure();
+    if (e) throw e;
+  }
+
+  private adopt(rec: CredentialRecord): CredentialRecord {
+    if (this.mem && this.mem.value !== rec.value) this.remember(this.mem.value);
+    this.mem = rec;
+    this.memCheckedAt = this.d.now();
+    return rec;
+  }
+
+  private remember(value: string): void {
+    if (this.history[0] === value) return;
+    this.history.unshift(value);
+    this.history.length = Math.min(this.history.length, 5);
+  }
+}
+
+const HELP = {
+  hits: 'Credential requests served from the process memory copy.',
+  waits: 'Times a process waited for another holder of the refresh lock.',
+  refresh: 'Credentials obtained from upstream.',
+};
+
+function parseRecord(raw: string | undefined): CredentialRecord | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const r = JSON.parse(raw) as CredentialRecord;
+    return typeof r.value === 'string' && typeof r.expiresAt === 'number' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseFailure(raw: string | undefined): FailureRecord | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const r = JSON.parse(raw) as FailureRecord;
+    return typeof r.until === 'number' && typeof r.code === 'string' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function toError(f: FailureRecord, now: number): WxkitError {
+  const retryAfter = Math.max(1, Math.ceil((f.until - now) / 1000));
+  return new WxkitError(f.code as WxkitError['code'], f.message, {
+    status: f.status,
+    retryAfter,
+    ...(f.errcode === undefined ? {} : { errcode: f.errcode }),
+    ...(f.errmsg === undefined ? {} : { errmsg: f.errmsg }),
+    details: { cachedFailure: true },
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
