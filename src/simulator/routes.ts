@@ -1,3 +1,4 @@
+import { accountRoutes } from './account.ts';
 import { bridgeRoutes } from './bridge/routes.ts';
 import { controlRoutes } from './control.ts';
 import type { SimRoute } from './http.ts';
@@ -14,6 +15,7 @@ export const simRoutes: readonly SimRoute[] = [
   ...tokenRoutes,
   ...ticketRoutes,
   ...mediaRoutes,
+  ...accountRoutes,
   ...controlRoutes,
   ...bridgeRoutes,
   ...oauthRoutes,

@@ -256,6 +256,17 @@ export class SimState {
     return true;
   }
 
+  /** Calls counted today against the daily quota of `path`. */
+  usedDaily(app: SimApp, path: string): number {
+    return app.quota.get(`${path}|d${this.day()}`) ?? 0;
+  }
+
+  /** Resets today's daily quotas of an account (`/cgi-bin/clear_quota`). */
+  clearDaily(app: SimApp): void {
+    const suffix = `|d${this.day()}`;
+    for (const key of [...app.quota.keys()]) if (key.endsWith(suffix)) app.quota.delete(key);
+  }
+
   /** Spends the rest of today's quota of `path` (for every app, or one), as a fault. */
   exhaustDaily(path: string, limit: number, appId?: string): void {
     for (const app of this.apps.values()) {
