@@ -1,6 +1,7 @@
 import { isWxkitError } from '../errors.ts';
 import { doctorUsage, runDoctor } from './doctor.ts';
 import { type CliIO, UsageError } from './io.ts';
+import { runServe, serveUsage } from './serve.ts';
 import { runSign, signUsage } from './sign.ts';
 import { runSimulator, simulatorUsage } from './simulator.ts';
 
@@ -8,6 +9,7 @@ type Command = { usage: string; run: (argv: string[], io: CliIO) => Promise<numb
 
 /** Every `wxkit` subcommand. Each lives in its own file under src/cli/. */
 export const commands: Record<string, Command> = {
+  serve: { usage: serveUsage, run: (argv, io) => runServe(argv, io) },
   sign: { usage: signUsage, run: (argv, io) => runSign(argv, io) },
   doctor: { usage: doctorUsage, run: (argv, io) => runDoctor(argv, io) },
   simulator: { usage: simulatorUsage, run: (argv, io) => runSimulator(argv, io) },

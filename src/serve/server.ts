@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { handleNode } from '../adapters/node.ts';
-import type { WxkitHandler } from '../http/handler.ts';
+import { HANDLE_INPUT, type WxkitHandler } from '../http/handler.ts';
 
 /** A listening wxkit server. */
 export interface RunningServer {
@@ -23,13 +23,22 @@ const BAD_REQUEST_BODY = JSON.stringify({
 
 /**
  * Serves the handler on `host:port` with Node's http server. Malformed requests that Node's parser
- * refuses (CRLF or NUL in the request line, bad headers) still get the JSON error shape.
+ * refuses (CRLF or NUL in the request line, bad headers) still get the JSON error shape. `handler` may
+ * be a function returning the handler, for handlers that need the bound port first.
  */
-export function listen(handler: WxkitHandler, host: string, port: number): Promise<RunningServer> {
+export function listen(
+  handler: WxkitHandler | (() => WxkitHandler),
+  host: string,
+  port: number,
+): Promise<RunningServer> {
+  const current =
+    typeof handler === 'function' && !(HANDLE_INPUT in handler)
+      ? (handler as () => WxkitHandler)
+      : () => handler as WxkitHandler;
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 });
   const inflight = new Set<Promise<unknown>>();
   server.on('request', (req, res) => {
-    const p = handleNode(handler, req, res)
+    const p = handleNode(current(), req, res)
       .catch(() => {
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });

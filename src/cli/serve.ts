@@ -1,0 +1,175 @@
+import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCodes, WxkitError } from '../errors.ts';
+import { readServiceSettings } from '../serve/config.ts';
+import { isSandbox, SANDBOX_SIMULATOR_ENV, type Service, startService } from '../serve/service.ts';
+import { SANDBOX_APP_ID, startSimulator } from '../simulator/index.ts';
+import { type CliIO, parseFlags, UsageError } from './io.ts';
+
+export const serveUsage = `wxkit serve [--host 127.0.0.1] [--port 3000] [--workers N]
+  The signing service: /jssdk/config, /jssdk/diagnose, /jssdk/client.js, /jssdk/media, /oauth/*,
+  the token API, /healthz, /readyz, /metrics. Configured by WX_APP_ID, WX_APP_SECRET, WX_JS_DOMAINS,
+  WXKIT_STORE… (see docs/service.md). Without WX_APP_ID it runs in sandbox mode against an in-process
+  WeChat simulator and serves a demo page at /. --workers N runs N processes sharing the store.`;
+
+const SESSION_WARNING =
+  'warning: WXKIT_SESSION_SECRET is not set; OAuth sessions are signed with a random key and end when the service restarts.';
+
+function waitForStop(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return new Promise(() => {});
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+function banner(
+  io: CliIO,
+  url: string,
+  sandbox: boolean,
+  simulatorUrl: string | undefined,
+  describe: string,
+): void {
+  if (sandbox) {
+    io.out(
+      `wxkit serve: SANDBOX MODE — no WX_APP_ID is set, so wxkit runs against an in-process WeChat simulator (${simulatorUrl}, account ${SANDBOX_APP_ID}).`,
+    );
+    io.out(`  Open ${url}/ for the demo page.`);
+    io.out(
+      '  To go live: set WX_APP_ID, WX_APP_SECRET and WX_JS_DOMAINS (and WXKIT_PUBLIC_URL, WXKIT_STORE), then run wxkit serve again.',
+    );
+  } else {
+    io.out(`wxkit serve: ${describe}`);
+  }
+  io.out(`wxkit serve listening on ${url}`);
+}
+
+async function describeAccounts(service: Service): Promise<string> {
+  const parts: string[] = [];
+  for (const a of service.accounts) {
+    const status = await a.status().catch(() => undefined);
+    const domains = a.jsDomains.map((d) => d.host + d.path).join(',') || 'none';
+    parts.push(
+      `account ${a.appId} (${a.tokenMode} tokens, store ${status?.store ?? '?'}, JS-safe domains ${domains})`,
+    );
+  }
+  return parts.join('; ');
+}
+
+async function runSingle(
+  io: CliIO,
+  flags: { host?: string | undefined; port?: string | undefined },
+): Promise<number> {
+  const service = await startService({
+    env: io.env,
+    cwd: io.cwd,
+    flags,
+    logLine: (l) => io.out(l.trimEnd()),
+  });
+  if (cluster.isWorker) {
+    cluster.worker?.send({ wxkit: 'listening', url: service.url });
+  } else {
+    banner(io, service.url, service.sandbox, service.simulatorUrl, await describeAccounts(service));
+    if (service.generatedSessionSecret) io.err(SESSION_WARNING);
+  }
+  await waitForStop(io.stopSignal);
+  await service.close();
+  return 0;
+}
+
+async function runPrimary(
+  io: CliIO,
+  workers: number,
+  flags: { host?: string | undefined; port?: string | undefined },
+): Promise<number> {
+  const settings = readServiceSettings(io.env, flags); // config errors: one line, before forking
+  const sandbox = isSandbox(io.env);
+  const env: Record<string, string> = {};
+  let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
+  let tempStore: string | undefined;
+  if (sandbox) {
+    simulator = await startSimulator({ host: '127.0.0.1', port: 0 });
+    env[SANDBOX_SIMULATOR_ENV] = simulator.url;
+    if (!io.env.WXKIT_STORE) {
+      tempStore = mkdtempSync(join(tmpdir(), 'wxkit-sandbox-'));
+      env.WXKIT_STORE = `file:${tempStore}`;
+    }
+  }
+  const generatedSecret = !settings.sessionSecret;
+  if (generatedSecret) env.WXKIT_SESSION_SECRET = randomBytes(32).toString('base64url');
+  let stopping = false;
+  let listeningUrl: string | undefined;
+  let restarts = 0;
+  const exits: Promise<void>[] = [];
+  let failure: ((code: number) => void) | undefined;
+  const failed = new Promise<number>((resolve) => {
+    failure = resolve;
+  });
+  const fork = () => {
+    const worker: Worker = cluster.fork({ ...io.env, ...env });
+    let listening = false;
+    worker.on('message', (m: { wxkit?: string; url?: string }) => {
+      if (m?.wxkit !== 'listening') return;
+      listening = true;
+      if (listeningUrl === undefined && m.url) {
+        listeningUrl = m.url;
+        banner(io, m.url, sandbox, simulator?.url, `${workers} workers, account ${io.env.WX_APP_ID}`);
+        if (generatedSecret) io.err(SESSION_WARNING);
+      }
+    });
+    exits.push(
+      new Promise((resolve) =>
+        worker.on('exit', (code) => {
+          resolve();
+          if (stopping) return;
+          if (!listening) {
+            failure?.(code || 1); // a worker that cannot start (bad config, port in use) stops the service
+            return;
+          }
+          if (++restarts <= 20) {
+            io.err(`wxkit serve: worker ${worker.process.pid} exited (code ${code}); starting another`);
+            fork();
+          }
+        }),
+      ),
+    );
+  };
+  for (let i = 0; i < workers; i++) fork();
+  const code = await Promise.race([waitForStop(io.stopSignal).then(() => 0), failed]);
+  stopping = true;
+  for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+  await Promise.all(exits);
+  await simulator?.close();
+  if (tempStore) rmSync(tempStore, { recursive: true, force: true });
+  return code;
+}
+
+export async function runServe(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(argv, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    workers: { type: 'string' },
+  });
+  const workersText = values.workers ?? '1';
+  if (!/^\d{1,2}$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 64) {
+    throw new UsageError('--workers must be a number from 1 to 64');
+  }
+  if (values.port !== undefined && !/^\d{1,5}$/.test(values.port))
+    throw new UsageError('--port must be a number');
+  const flags = { host: values.host, port: values.port };
+  const workers = Number(workersText);
+  if (workers > 1 && cluster.isPrimary) return runPrimary(io, workers, flags);
+  try {
+    return await runSingle(io, flags);
+  } catch (e) {
+    if (e instanceof WxkitError || e instanceof UsageError) throw e;
+    throw new WxkitError(
+      ErrorCodes.CONFIG_ERROR,
+      `cannot start: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
