@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ErrorCodes, WxkitError } from '../../errors.ts';
+import { ErrorCodes, isWxkitError, WxkitError } from '../../errors.ts';
 import type { DownloadedMedia, Wxkit } from '../../types.ts';
 import { invalidRequest, readAppId, readString } from '../params.ts';
 import { json, send } from '../reply.ts';
@@ -101,7 +101,19 @@ async function download(
     const meta = await readJson<Meta>(join(opts.dir, `${known.id}.json`));
     if (meta) return { id: known.id, ...meta };
   }
-  const media = await account.downloadMedia(serverId);
+  const media = await account.downloadMedia(serverId).catch((e: unknown) => {
+    // SPEC §3: WeChat refusing the media is a 502 `wechat_error` here, whatever status the library chose.
+    if (isWxkitError(e) && e.code === ErrorCodes.WECHAT_ERROR && e.status !== 502) {
+      throw new WxkitError(ErrorCodes.WECHAT_ERROR, e.message, {
+        ...(e.errcode === undefined ? {} : { errcode: e.errcode }),
+        ...(e.errmsg === undefined ? {} : { errmsg: e.errmsg }),
+        hint: e.hint,
+        status: 502,
+        cause: e,
+      });
+    }
+    throw e;
+  });
   rejectJsonError(media, serverId);
   if (media.bytes.length === 0) {
     throw new WxkitError(ErrorCodes.WECHAT_ERROR, `WeChat returned an empty file for media ${serverId}.`);
