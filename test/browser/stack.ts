@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createHandler, type WxkitHandler } from '../../src/http/handler.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import type { Wxkit } from '../../src/types.ts';
-import { createWxkit } from './temp-account.ts';
+import { createWxkit } from '../../src/wxkit.ts';
 
 /**
  * The three parties of a real deployment on three origins: the page (`h5.example.com`, also
