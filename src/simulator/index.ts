@@ -108,7 +108,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const http = await listen(
     state,
-    (base) => createDispatch(state, simRoutes, base),
+    (base, closing) => createDispatch(state, simRoutes, base, closing),
     options.host ?? '127.0.0.1',
     options.port ?? 0,
   );

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errmsgFor, json, type SimContext, type SimRoute, wechatError } from './http.ts';
 import type { SimState } from './state.ts';
 
@@ -47,6 +48,7 @@ export function createDispatch(
   state: SimState,
   routes: readonly SimRoute[],
   baseUrl: () => string,
+  closing?: AbortSignal,
 ): SimDispatch {
   return async (req, { ip }) => {
     let url: URL;
@@ -62,7 +64,14 @@ export function createDispatch(
     if (!isControl(path)) {
       state.count(path);
       const fault = state.takeFaults(path);
-      if (fault.latencyMs > 0) await new Promise((r) => setTimeout(r, fault.latencyMs));
+      if (fault.latencyMs > 0) {
+        // A pending delay must not keep a closed simulator's process alive.
+        const slept = await sleep(fault.latencyMs, undefined, closing ? { signal: closing } : {}).then(
+          () => true,
+          () => false,
+        );
+        if (!slept) return 'drop';
+      }
       if (fault.drop) return 'drop';
       if (fault.errcode !== undefined) {
         const res = wechatError(state, fault.errcode);
@@ -161,12 +170,13 @@ export interface SimHttpServer {
 /** Serves `dispatch` over `node:http` on `host:port` (port 0 = a free port). */
 export async function listen(
   state: SimState,
-  dispatch: (baseUrl: () => string) => SimDispatch,
+  dispatch: (baseUrl: () => string, closing: AbortSignal) => SimDispatch,
   host: string,
   port: number,
 ): Promise<SimHttpServer> {
   let base = '';
-  const handle = dispatch(() => base);
+  const closing = new AbortController();
+  const handle = dispatch(() => base, closing.signal);
   const server = createServer((req, res) => {
     void (async () => {
       const ip = req.socket.remoteAddress ?? '';
@@ -233,6 +243,7 @@ export async function listen(
     port: addr.port,
     close: () =>
       new Promise<void>((resolve) => {
+        closing.abort();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

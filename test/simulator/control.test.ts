@@ -220,6 +220,18 @@ describe('control API', () => {
   });
 });
 
+test('close() ends delayed requests instead of waiting out their latency', async () => {
+  const sim = await start();
+  sim.setFaults({ latencyMs: 60_000 });
+  const pending = fetch(
+    `${sim.url}/cgi-bin/token?grant_type=client_credential&appid=${APP}&secret=${SECRET}`,
+  );
+  await new Promise((r) => setImmediate(r));
+  while ((sim.stats().calls['/cgi-bin/token'] ?? 0) === 0) await new Promise((r) => setTimeout(r, 5));
+  await sim.close();
+  await assert.rejects(pending, /fetch failed/);
+});
+
 describe('never crashes on bad input', () => {
   let sim: Simulator;
   before(async () => {
