@@ -1,3 +1,5 @@
+export type { AccountConfig, WxkitConfig, WxkitConfigFile } from './config.ts';
+export { accountOptions, loadConfig } from './config.ts';
 export type { CustodyTiming } from './credentials/custody.ts';
 export type { DiagnoseInput, Diagnosis, DiagnosisCause, DiagnosisCode, KnownTicket } from './diagnose.ts';
 export { DIAGNOSIS_CODES, diagnoseSignature } from './diagnose.ts';

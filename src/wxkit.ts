@@ -94,6 +94,8 @@ export interface WxkitInstance extends Wxkit {
    * `force` in `stable` mode it sends `force_refresh` (limited by WeChat to 20 a day) — only on request.
    */
   refresh(options?: { force?: boolean | undefined }): Promise<void>;
+  /** Forgets the cached access_token and tickets (memory and store); the next call fetches. */
+  clearCache(): Promise<void>;
 }
 
 const DEFAULT_API_BASE = 'https://api.weixin.qq.com';
@@ -510,11 +512,15 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       } satisfies WxkitStatus;
     },
 
-    async refresh(opts) {
+    async clearCache() {
       ensureOpen();
       await token.clear();
       await tickets.jsapi.clear();
       await tickets.wx_card.clear();
+    },
+
+    async refresh(opts) {
+      await wx.clearCache();
       forceNext = opts?.force === true && o.tokenMode === 'stable';
       await token.get();
     },

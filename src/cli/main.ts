@@ -4,15 +4,17 @@ import { type CliIO, UsageError } from './io.ts';
 import { runServe, serveUsage } from './serve.ts';
 import { runSign, signUsage } from './sign.ts';
 import { runSimulator, simulatorUsage } from './simulator.ts';
+import { runToken, ticketSourceFromConfig, tokenUsage } from './token.ts';
 
 type Command = { usage: string; run: (argv: string[], io: CliIO) => Promise<number> };
 
 /** Every `wxkit` subcommand. Each lives in its own file under src/cli/. */
 export const commands: Record<string, Command> = {
   serve: { usage: serveUsage, run: (argv, io) => runServe(argv, io) },
-  sign: { usage: signUsage, run: (argv, io) => runSign(argv, io) },
-  doctor: { usage: doctorUsage, run: (argv, io) => runDoctor(argv, io) },
+  sign: { usage: signUsage, run: (argv, io) => runSign(argv, io, ticketSourceFromConfig) },
+  doctor: { usage: doctorUsage, run: (argv, io) => runDoctor(argv, io, ticketSourceFromConfig) },
   simulator: { usage: simulatorUsage, run: (argv, io) => runSimulator(argv, io) },
+  token: { usage: tokenUsage, run: (argv, io) => runToken(argv, io) },
 };
 
 const VERSION = '0.1.0';

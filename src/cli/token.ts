@@ -1,0 +1,119 @@
+import { accountOptions, loadConfig, type WxkitConfig } from '../config.ts';
+import { ErrorCodes, WxkitError } from '../errors.ts';
+import type { CredentialStatus, WxkitStatus } from '../types.ts';
+import { createWxkit } from '../wxkit.ts';
+import { type CliIO, parseFlags, UsageError } from './io.ts';
+import type { TicketSource } from './sign.ts';
+
+export const tokenUsage = `wxkit token [status|refresh|invalidate] [--app-id A] [--force] [--json]
+  status (default): what is cached for each configured account — age, time left, source, whether
+  the store (WXKIT_STORE) answers. Never prints a token, ticket or secret.
+  refresh: drops the cached token and tickets and fetches a new token now (--force: in stable mode,
+  send force_refresh — WeChat allows 20 a day).
+  invalidate: drops the cached token and tickets; the next call fetches.`;
+
+const ACTIONS = new Set(['status', 'refresh', 'invalidate']);
+
+export async function runToken(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      'app-id': { type: 'string' },
+      force: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    true,
+  );
+  const action = positionals[0] ?? 'status';
+  if (!ACTIONS.has(action) || positionals.length > 1) {
+    throw new UsageError(
+      `unknown action "${positionals.join(' ').slice(0, 30)}"; use status, refresh or invalidate`,
+    );
+  }
+  if (values.force && action !== 'refresh') throw new UsageError('--force only goes with refresh');
+  const config = loadConfig(io.env, io.cwd);
+  const accounts = selectAccounts(config, values['app-id']);
+  let failed = false;
+  const report: unknown[] = [];
+  for (const account of accounts) {
+    const wx = createWxkit(accountOptions(config, account, io.cwd));
+    try {
+      if (action === 'refresh') await wx.refresh({ force: values.force });
+      if (action === 'invalidate') await wx.clearCache();
+      const status = await wx.status();
+      if (!status.storeReachable) failed = true;
+      if (values.json) report.push(status);
+      else printStatus(io, status, action);
+    } finally {
+      await wx.close();
+    }
+  }
+  if (values.json) io.out(JSON.stringify(report.length === 1 ? report[0] : report));
+  return failed ? 1 : 0;
+}
+
+/** The current jsapi_ticket of the configured account, for `wxkit sign` and `wxkit doctor` without --ticket. */
+export const ticketSourceFromConfig: TicketSource = async (io) => {
+  const config = loadConfig(io.env, io.cwd);
+  if (config.sandbox) {
+    throw new UsageError('no --ticket given and no account configured (set WX_APP_ID and WX_APP_SECRET)');
+  }
+  const account = selectAccounts(config, io.env.WXKIT_APP_ID?.trim() || undefined)[0]!;
+  const wx = createWxkit(accountOptions(config, account, io.cwd));
+  try {
+    return { ticket: await wx.ticket('jsapi'), appId: account.appId };
+  } finally {
+    await wx.close();
+  }
+};
+
+function selectAccounts(config: WxkitConfig, appId: string | undefined) {
+  if (config.sandbox) {
+    throw new WxkitError(
+      ErrorCodes.CONFIG_ERROR,
+      'no account configured: set WX_APP_ID and WX_APP_SECRET, or accounts in wxkit.config.json',
+    );
+  }
+  if (appId === undefined) return config.accounts;
+  const found = config.accounts.filter((a) => a.appId === appId);
+  if (found.length === 0) {
+    throw new UsageError(
+      `--app-id ${appId.slice(0, 40)} is not configured (${config.accounts.map((a) => a.appId).join(', ')})`,
+    );
+  }
+  return found;
+}
+
+function printStatus(io: CliIO, status: WxkitStatus, action: string): void {
+  const done = action === 'refresh' ? ' — refreshed' : action === 'invalidate' ? ' — cache dropped' : '';
+  io.out(
+    `${status.appId} (${status.tokenMode} mode, store ${status.store}${status.storeReachable ? '' : ' — UNREACHABLE'})${done}`,
+  );
+  const now = Date.now();
+  for (const c of status.credentials) io.out(`  ${describe(c, now)}`);
+  if (status.lastError) {
+    const code = status.lastError.errcode === undefined ? '' : ` (errcode ${status.lastError.errcode})`;
+    io.out(`  last error: ${status.lastError.message}${code}`);
+  }
+}
+
+function describe(c: CredentialStatus, now: number): string {
+  const name = c.kind.padEnd(15);
+  if (c.expiresAt === undefined) return `${name}not cached`;
+  const left = c.expiresAt - now;
+  const age = c.fetchedAt === undefined ? '' : `  age ${duration(now - c.fetchedAt)}`;
+  const state = left > 0 ? `expires in ${duration(left)}` : `expired ${duration(-left)} ago`;
+  return `${name}${c.cached ? 'cached' : 'stale '}${age}  ${state}  source ${c.source ?? '?'}`;
+}
+
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h > 0
+    ? `${h}h${String(m).padStart(2, '0')}m`
+    : m > 0
+      ? `${m}m${String(sec).padStart(2, '0')}s`
+      : `${sec}s`;
+}

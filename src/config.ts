@@ -1,0 +1,338 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { ErrorCodes, WxkitError } from './errors.ts';
+import { describeStoreSpec, parseStoreSpec } from './stores/spec.ts';
+import type { TokenMode } from './types.ts';
+import type { WxkitOptions } from './wxkit.ts';
+
+/** One configured Official Account. */
+export interface AccountConfig {
+  appId: string;
+  /** Absent in `remote` mode. */
+  secret?: string | undefined;
+  tokenMode: TokenMode;
+  /** JS-safe domains (host or host/path). */
+  jsDomains: string[];
+  remoteUrl?: string | undefined;
+  remoteKey?: string | undefined;
+}
+
+/** The validated configuration of the service and CLI (SPEC §2). */
+export interface WxkitConfig {
+  /** No account configured: `wxkit serve` runs against an in-process simulator. */
+  sandbox: boolean;
+  accounts: AccountConfig[];
+  tokenMode: TokenMode;
+  apiBase: string;
+  openBase: string;
+  /** `WXKIT_STORE` as given (may contain a Redis password: pass it on, never print it). */
+  store: string;
+  /** The store without credentials, for logs. */
+  storeDescription: string;
+  /** Default JS-safe domains (accounts without their own list use these). */
+  jsDomains: string[];
+  remoteUrl?: string | undefined;
+  remoteKey?: string | undefined;
+  /** Bearer keys allowed on the token API; empty = token API off. */
+  apiKeys: string[];
+  /** Undefined when unset (the service then generates one and warns). */
+  sessionSecret?: string | undefined;
+  /** The service's public origin, no trailing slash. */
+  publicUrl: string;
+  /** True when `publicUrl` was derived from host and port rather than configured. */
+  publicUrlDefaulted: boolean;
+  host: string;
+  port: number;
+  /** Where settings came from: `env`, and the config file path when one was read. */
+  sources: string[];
+}
+
+/** The shape of `wxkit.config.json`. Every field is optional; the environment wins over the file. */
+export interface WxkitConfigFile {
+  accounts?: Array<{
+    appId: string;
+    secret?: string;
+    /** Name of an environment variable holding the secret (keeps it out of the file). */
+    secretEnv?: string;
+    tokenMode?: TokenMode;
+    jsDomains?: string[] | string;
+    remoteUrl?: string;
+    remoteKey?: string;
+    remoteKeyEnv?: string;
+  }>;
+  tokenMode?: TokenMode;
+  apiBase?: string;
+  openBase?: string;
+  store?: string;
+  jsDomains?: string[] | string;
+  remoteUrl?: string;
+  remoteKey?: string;
+  apiKeys?: string[] | string;
+  sessionSecret?: string;
+  publicUrl?: string;
+  host?: string;
+  port?: number | string;
+}
+
+const FILE_KEYS = new Set([
+  '$schema',
+  'accounts',
+  'tokenMode',
+  'apiBase',
+  'openBase',
+  'store',
+  'jsDomains',
+  'remoteUrl',
+  'remoteKey',
+  'apiKeys',
+  'sessionSecret',
+  'publicUrl',
+  'host',
+  'port',
+]);
+const ACCOUNT_KEYS = new Set([
+  'appId',
+  'secret',
+  'secretEnv',
+  'tokenMode',
+  'jsDomains',
+  'remoteUrl',
+  'remoteKey',
+  'remoteKeyEnv',
+]);
+
+/**
+ * Reads the configuration from the environment and, when present, `wxkit.config.json` in `cwd` (or the
+ * file named by `WXKIT_CONFIG`). The environment wins over the file; `WX_APP_ID`/`WX_APP_SECRET` add (or
+ * replace) one account next to the file's `accounts`.
+ *
+ * @throws {WxkitError} `config_error` with a one-line message naming the variable or field (never a secret).
+ * @example
+ * const config = loadConfig(process.env, process.cwd());
+ * const accounts = config.accounts.map((a) => createWxkit(accountOptions(config, a)));
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
+  const sources = ['env'];
+  const file = readConfigFile(env, cwd, sources);
+  const e = (name: string) => {
+    const v = env[name]?.trim();
+    return v === '' ? undefined : v;
+  };
+
+  const tokenMode = checkMode(e('WX_TOKEN_MODE') ?? file.tokenMode ?? 'stable', 'WX_TOKEN_MODE');
+  const apiBase = checkUrl(e('WX_API_BASE') ?? file.apiBase ?? 'https://api.weixin.qq.com', 'WX_API_BASE');
+  const openBase = checkUrl(
+    e('WX_OPEN_BASE') ?? file.openBase ?? 'https://open.weixin.qq.com',
+    'WX_OPEN_BASE',
+  );
+  const store = e('WXKIT_STORE') ?? file.store ?? 'file:.wxkit';
+  const storeDescription = describeStoreSpec(parseStoreSpec(store), cwd);
+  const remoteUrlRaw = e('WXKIT_REMOTE_URL') ?? file.remoteUrl;
+  const remoteUrl = remoteUrlRaw === undefined ? undefined : checkUrl(remoteUrlRaw, 'WXKIT_REMOTE_URL');
+  const remoteKey = e('WXKIT_REMOTE_KEY') ?? file.remoteKey;
+  const apiKeys = list(e('WXKIT_API_KEYS') ?? file.apiKeys);
+  const sessionSecret = e('WXKIT_SESSION_SECRET') ?? file.sessionSecret;
+  const host = e('HOST') ?? file.host ?? '127.0.0.1';
+  const portText = String(e('PORT') ?? file.port ?? '3000');
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw configError(`PORT must be a number from 0 to 65535; got ${JSON.stringify(portText.slice(0, 20))}`);
+  }
+  const port = Number(portText);
+  const publicRaw = e('WXKIT_PUBLIC_URL') ?? file.publicUrl;
+  const publicUrl =
+    publicRaw === undefined ? `http://localhost:${port}` : checkUrl(publicRaw, 'WXKIT_PUBLIC_URL');
+
+  const accounts: AccountConfig[] = [];
+  const add = (a: AccountConfig) => {
+    const i = accounts.findIndex((x) => x.appId === a.appId);
+    if (i === -1) accounts.push(a);
+    else accounts[i] = a;
+  };
+  for (const [i, raw] of (file.accounts ?? []).entries()) {
+    const where = `wxkit.config.json accounts[${i}]`;
+    if (typeof raw !== 'object' || raw === null) throw configError(`${where} must be an object`);
+    for (const k of Object.keys(raw)) {
+      if (!ACCOUNT_KEYS.has(k)) throw configError(`${where}: unknown field "${k.slice(0, 30)}"`);
+    }
+    const appId = checkAppId(raw.appId, `${where}.appId`);
+    const mode = checkMode(raw.tokenMode ?? tokenMode, `${where}.tokenMode`);
+    const secret = raw.secretEnv ? env[raw.secretEnv] : raw.secret;
+    if (raw.secretEnv && !secret)
+      throw configError(`${where}: the variable ${raw.secretEnv} (secretEnv) is not set`);
+    const rKey = raw.remoteKeyEnv ? env[raw.remoteKeyEnv] : (raw.remoteKey ?? remoteKey);
+    const rUrl = raw.remoteUrl === undefined ? remoteUrl : checkUrl(raw.remoteUrl, `${where}.remoteUrl`);
+    add(
+      checkAccount(
+        {
+          appId,
+          secret: secret || undefined,
+          tokenMode: mode,
+          jsDomains: raw.jsDomains === undefined ? [] : list(raw.jsDomains),
+          remoteUrl: rUrl,
+          remoteKey: rKey || undefined,
+        },
+        where,
+      ),
+    );
+  }
+  const envAppId = e('WX_APP_ID');
+  if (envAppId !== undefined) {
+    add(
+      checkAccount(
+        {
+          appId: checkAppId(envAppId, 'WX_APP_ID'),
+          secret: e('WX_APP_SECRET'),
+          tokenMode,
+          jsDomains: [],
+          remoteUrl,
+          remoteKey,
+        },
+        'WX_APP_ID',
+      ),
+    );
+  } else if (e('WX_APP_SECRET') !== undefined && accounts.length === 0) {
+    throw configError('WX_APP_SECRET is set but WX_APP_ID is not');
+  }
+
+  const sandbox = accounts.length === 0;
+  const domainsRaw = e('WX_JS_DOMAINS') ?? file.jsDomains;
+  const jsDomains =
+    domainsRaw !== undefined
+      ? list(domainsRaw)
+      : publicRaw !== undefined
+        ? [new URL(publicUrl).hostname]
+        : sandbox
+          ? ['localhost', '127.0.0.1']
+          : [];
+  for (const a of accounts) if (a.jsDomains.length === 0) a.jsDomains = [...jsDomains];
+
+  return {
+    sandbox,
+    accounts,
+    tokenMode,
+    apiBase,
+    openBase,
+    store,
+    storeDescription,
+    jsDomains,
+    remoteUrl,
+    remoteKey,
+    apiKeys,
+    sessionSecret,
+    publicUrl,
+    publicUrlDefaulted: publicRaw === undefined,
+    host,
+    port,
+    sources,
+  };
+}
+
+/**
+ * The {@link WxkitOptions} for one configured account (add `metrics`, `logger` as needed).
+ *
+ * @example
+ * const wx = createWxkit({ ...accountOptions(config, config.accounts[0]), logger: console })
+ */
+export function accountOptions(config: WxkitConfig, account: AccountConfig, cwd?: string): WxkitOptions {
+  return {
+    appId: account.appId,
+    secret: account.secret,
+    tokenMode: account.tokenMode,
+    apiBase: config.apiBase,
+    openBase: config.openBase,
+    store: config.store,
+    cwd,
+    jsDomains: account.jsDomains,
+    remoteUrl: account.remoteUrl,
+    remoteKey: account.remoteKey,
+  };
+}
+
+function readConfigFile(env: NodeJS.ProcessEnv, cwd: string, sources: string[]): WxkitConfigFile {
+  const named = env.WXKIT_CONFIG?.trim();
+  const path = named ? (isAbsolute(named) ? named : join(cwd, named)) : join(cwd, 'wxkit.config.json');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (!named && (e as { code?: string }).code === 'ENOENT') return {};
+    throw configError(`cannot read the config file ${path} (${(e as { code?: string }).code ?? 'error'})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw configError(`${path} is not valid JSON: ${e instanceof Error ? e.message.slice(0, 120) : ''}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw configError(`${path} must hold a JSON object`);
+  }
+  for (const k of Object.keys(data)) {
+    if (!FILE_KEYS.has(k)) throw configError(`${path}: unknown field "${k.slice(0, 30)}"`);
+  }
+  const f = data as WxkitConfigFile;
+  if (f.accounts !== undefined && !Array.isArray(f.accounts))
+    throw configError(`${path}: accounts must be an array`);
+  for (const k of [
+    'tokenMode',
+    'apiBase',
+    'openBase',
+    'store',
+    'remoteUrl',
+    'remoteKey',
+    'sessionSecret',
+    'publicUrl',
+    'host',
+  ] as const) {
+    if (f[k] !== undefined && typeof f[k] !== 'string') throw configError(`${path}: ${k} must be a string`);
+  }
+  sources.push(path);
+  return f;
+}
+
+function checkAccount(a: AccountConfig, where: string): AccountConfig {
+  if (a.tokenMode === 'remote') {
+    if (!a.remoteUrl || !a.remoteKey) {
+      throw configError(`${where}: remote token mode needs WXKIT_REMOTE_URL and WXKIT_REMOTE_KEY`);
+    }
+  } else if (!a.secret) {
+    throw configError(`${where}: the AppSecret of ${a.appId} is missing (WX_APP_SECRET)`);
+  }
+  return a;
+}
+
+function checkAppId(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value.trim())) {
+    throw configError(`${where} must be an AppID like wx1234567890abcdef`);
+  }
+  return value.trim();
+}
+
+function checkMode(value: unknown, where: string): TokenMode {
+  if (value === 'stable' || value === 'classic' || value === 'remote') return value;
+  throw configError(
+    `${where} must be stable, classic or remote; got ${JSON.stringify(String(value).slice(0, 20))}`,
+  );
+}
+
+function checkUrl(value: string, where: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(value);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password) {
+    throw configError(`${where} must be an http(s) URL without credentials`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function list(value: string | readonly string[] | undefined): string[] {
+  const items = typeof value === 'string' ? value.split(',') : [...(value ?? [])];
+  return items.map((s) => String(s).trim()).filter(Boolean);
+}
+
+function configError(message: string): WxkitError {
+  return new WxkitError(ErrorCodes.CONFIG_ERROR, message);
+}
