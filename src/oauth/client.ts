@@ -68,6 +68,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   });
   return {
     appId: options.appId,
+    store,
     authorizeUrl(input) {
       return buildAuthorizeUrl({
         ...input,

@@ -8,6 +8,8 @@ export interface OAuthRequestContext {
   /** @default globalThis.fetch */
   fetch?: typeof fetch | undefined;
   signal?: AbortSignal | undefined;
+  /** Gives up on WeChat after this many milliseconds. @default 8000 */
+  timeoutMs?: number | undefined;
 }
 
 /** WeChat's API host. */

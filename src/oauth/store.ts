@@ -58,3 +58,32 @@ export function createMemoryOAuthStore(options: { now?: (() => number) | undefin
     },
   };
 }
+
+/** The shape of a store link that may be down (createWxkit's StoreLink.run). */
+export type StoreRunner = <T>(
+  op: (store: OAuthStore) => Promise<T>,
+) => Promise<{ ok: true; value: T } | { ok: false }>;
+
+/**
+ * An {@link OAuthStore} over a shared store that may become unreachable: operations go to the shared
+ * store while it answers and to an in-process memory store while it does not (degrade, don't die —
+ * logins keep working on this instance, only cross-instance sharing pauses).
+ */
+export function linkedOAuthStore(
+  run: StoreRunner,
+  options: { now?: (() => number) | undefined } = {},
+): OAuthStore {
+  const fallback = createMemoryOAuthStore(options);
+  const via = async <T>(op: (store: OAuthStore) => Promise<T>): Promise<T> => {
+    const r = await run(op);
+    return r.ok ? r.value : op(fallback);
+  };
+  return {
+    get: (key) => via((s) => s.get(key)),
+    set: (key, value, ttlMs) => via((s) => s.set(key, value, ttlMs)),
+    delete: (key) => via((s) => s.delete(key)),
+    compareAndDelete: (key, expected) => via((s) => s.compareAndDelete(key, expected)),
+    tryLock: (key, leaseMs) => via((s) => s.tryLock(key, leaseMs)),
+    unlock: (key, owner) => via((s) => s.unlock(key, owner)),
+  };
+}

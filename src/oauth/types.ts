@@ -1,4 +1,5 @@
 import type { CallOptions } from '../types.ts';
+import type { OAuthStore } from './store.ts';
 
 /**
  * `snsapi_base`: silent, gives the openid only. `snsapi_userinfo`: asks the user on a consent page and
@@ -87,6 +88,8 @@ export interface CheckAccessTokenInput extends CallOptions {
  */
 export interface OAuthClient {
   readonly appId: string;
+  /** Where code-exchange results (and the service's login state and sessions) are shared. */
+  readonly store: OAuthStore;
   /** `https://open.weixin.qq.com/connect/oauth2/authorize?…#wechat_redirect` (base from `openBase`). */
   authorizeUrl(input: AuthorizeUrlInput): string;
   /**

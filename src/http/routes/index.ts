@@ -12,6 +12,7 @@ import { routes as client } from './client.ts';
 import { routes as health } from './health.ts';
 import { routes as jssdk } from './jssdk.ts';
 import { routes as media } from './media.ts';
+import { routes as oauth } from './oauth.ts';
 import { routes as tokens } from './tokens.ts';
 
-export const routeModules: readonly (readonly Route[])[] = [jssdk, media, client, tokens, health];
+export const routeModules: readonly (readonly Route[])[] = [jssdk, media, client, tokens, health, oauth];
