@@ -1,7 +1,8 @@
 /**
  * The sandbox demo page served at `/`: plain HTML and inline JS, no framework. It loads the browser
  * helper from `/jssdk/client.js` and the simulator's `/jweixin.js`, configures the JS-SDK through the
- * service and shows each step's state.
+ * service, then chooses → uploads → saves images, showing each step's state (`data-state` on each
+ * `.state` element: idle, pending, ok, error — the browser tests read it).
  */
 export interface DemoPageOptions {
   /** The simulator's base URL (serves `/jweixin.js`). */
@@ -25,11 +26,15 @@ export function demoPage(options: DemoPageOptions): string {
 <title>wxkit sandbox</title>
 <style>
   body { font: 15px/1.5 system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
-  h1 { font-size: 1.4rem; } code { background: #f3f3f3; padding: 0 .25em; }
-  .state { padding: .6rem .8rem; border-radius: 6px; background: #f5f5f5; margin: .5rem 0; }
-  .ok { background: #e7f7ea; } .fail { background: #fdecec; }
+  h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; } code { background: #f3f3f3; padding: 0 .25em; }
+  .state { padding: .45rem .8rem; border-radius: 6px; background: #f5f5f5; margin: .35rem 0; }
+  .state[data-state=ok] { background: #e7f7ea; } .state[data-state=error] { background: #fdecec; }
+  .state[data-state=pending] { background: #fff7e0; }
   pre { white-space: pre-wrap; word-break: break-all; font-size: 13px; }
-  button { font: inherit; padding: .3rem .9rem; }
+  button { font: inherit; padding: .3rem .9rem; margin: .3rem .3rem .3rem 0; }
+  .images { display: flex; gap: .5rem; flex-wrap: wrap; min-height: 1rem; }
+  .images figure { margin: 0; font-size: 11px; text-align: center; }
+  .images img { width: 72px; height: 72px; border-radius: 4px; display: block; }
 </style>
 </head>
 <body>
@@ -37,38 +42,113 @@ export function demoPage(options: DemoPageOptions): string {
 <p>This page runs against the offline WeChat simulator (account <code>${escapeHtml(options.appId)}</code>).
 It asks this service to sign its URL (<code>/jssdk/config</code>) and calls <code>wx.config</code> with the
 simulator's JS-SDK, which verifies the signature exactly as WeChat does.</p>
+
 <section id="jssdk">
-  <h2>JS-SDK</h2>
+  <h2>1. Configure the JS-SDK</h2>
   <div id="config-state" class="state" data-state="pending">wx.config: configuring…</div>
   <pre id="config-detail"></pre>
   <button id="reconfigure" type="button">Configure again</button>
 </section>
+
+<section id="media">
+  <h2>2. Choose → upload → save images</h2>
+  <button id="run-images" type="button" disabled>Choose 3 images and upload them</button>
+  <div id="choose-state" class="state" data-state="idle">wx.chooseImage: not started</div>
+  <div id="chosen" class="images"></div>
+  <div id="upload-state" class="state" data-state="idle">wx.uploadImage (one at a time): not started</div>
+  <div id="save-state" class="state" data-state="idle">POST /jssdk/media (the service downloads each from WeChat): not started</div>
+  <div id="saved" class="images"></div>
+</section>
+
 <script src="/jssdk/client.js"></script>
 <script>
 (function () {
-  var stateEl = document.getElementById('config-state');
-  var detailEl = document.getElementById('config-detail');
-  function show(state, text, detail) {
-    stateEl.dataset.state = state;
-    stateEl.className = 'state ' + (state === 'ready' ? 'ok' : state === 'error' ? 'fail' : '');
-    stateEl.textContent = text;
-    detailEl.textContent = detail ? JSON.stringify(detail, null, 2) : '';
+  var kit = window.wxkit;
+  var $ = function (id) { return document.getElementById(id); };
+  function show(id, state, text) {
+    var el = $(id);
+    el.dataset.state = state;
+    el.textContent = text;
   }
-  function run() {
-    show('pending', 'wx.config: configuring…');
-    if (!window.wxkit) {
-      show('error', 'The browser helper did not load (is dist/client.global.js built?).');
+  function figure(target, src, caption) {
+    var f = document.createElement('figure');
+    var img = document.createElement('img');
+    img.src = src;
+    img.alt = caption;
+    f.appendChild(img);
+    f.appendChild(document.createTextNode(caption));
+    $(target).appendChild(f);
+  }
+  function configure() {
+    show('config-state', 'pending', 'wx.config: configuring…');
+    $('config-detail').textContent = '';
+    if (!kit) {
+      show('config-state', 'error', 'The browser helper did not load (is dist/client.global.js built?).');
       return;
     }
-    window.wxkit
-      .configure({ sdkUrl: ${sdkUrl}, jsApiList: ['chooseImage', 'uploadImage', 'getLocalImgData'] })
-      .then(function () { show('ready', 'wx.config: ready — the signature was accepted.'); })
+    kit
+      .configure({ sdkUrl: ${sdkUrl}, jsApiList: ['chooseImage', 'uploadImage', 'getLocalImgData', 'previewImage'] })
+      .then(function () {
+        show('config-state', 'ok', 'wx.config: ready — the signature of ' + kit.signUrl() + ' was accepted.');
+        $('run-images').disabled = false;
+      })
       .catch(function (e) {
-        show('error', 'wx.config failed: ' + (e && (e.errMsg || e.message)), { code: e && e.code, hint: e && e.hint, diagnosis: e && e.diagnosis });
+        show('config-state', 'error', 'wx.config failed: ' + (e.errMsg || e.message));
+        $('config-detail').textContent = JSON.stringify({ code: e.code, hint: e.hint, diagnosis: e.diagnosis }, null, 2);
       });
   }
-  document.getElementById('reconfigure').addEventListener('click', run);
-  run();
+  function images() {
+    var count = 3;
+    $('run-images').disabled = true;
+    $('chosen').textContent = '';
+    $('saved').textContent = '';
+    show('upload-state', 'idle', 'wx.uploadImage (one at a time): waiting');
+    show('save-state', 'idle', 'POST /jssdk/media: waiting');
+    show('choose-state', 'pending', 'wx.chooseImage: choosing ' + count + ' images…');
+    var step = 'choose-state';
+    kit
+      .call('chooseImage', { count: count, sizeType: ['compressed'], sourceType: ['album'] })
+      .then(function (res) {
+        show('choose-state', 'ok', 'wx.chooseImage: ' + res.localIds.length + ' local ids');
+        return res.localIds.reduce(function (p, localId) {
+          return p.then(function () {
+            return kit.call('getLocalImgData', { localId: localId }).then(function (d) {
+              var data = d.localData.indexOf('data:') === 0 ? d.localData : 'data:image/png;base64,' + d.localData;
+              figure('chosen', data, localId.slice(-6));
+            });
+          });
+        }, Promise.resolve()).then(function () { return res.localIds; });
+      })
+      .then(function (localIds) {
+        step = 'upload-state';
+        show(step, 'pending', 'wx.uploadImage: uploading ' + localIds.length + ' images, one at a time…');
+        return kit.uploadImages(localIds);
+      })
+      .then(function (serverIds) {
+        show('upload-state', 'ok', 'wx.uploadImage: ' + serverIds.length + ' serverIds (media ids, valid 3 days)');
+        step = 'save-state';
+        show(step, 'pending', 'POST /jssdk/media: saving…');
+        var saved = [];
+        return serverIds.reduce(function (p, serverId) {
+          return p.then(function () {
+            return kit.saveMedia(serverId).then(function (m) {
+              saved.push(m);
+              figure('saved', m.url, m.size + ' B');
+            });
+          });
+        }, Promise.resolve()).then(function () { return saved; });
+      })
+      .then(function (saved) {
+        show('save-state', 'ok', 'POST /jssdk/media: ' + saved.length + ' files saved by the service (shown below)');
+      })
+      .catch(function (e) {
+        show(step, 'error', 'Failed: ' + (e.errMsg || e.message));
+      })
+      .then(function () { $('run-images').disabled = false; });
+  }
+  $('reconfigure').addEventListener('click', configure);
+  $('run-images').addEventListener('click', images);
+  configure();
 })();
 </script>
 </body>

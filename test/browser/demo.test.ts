@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Browser, chromium } from 'playwright-core';
+import { type Service, startService } from '../../src/serve/service.ts';
+import { CHROMIUM, chromiumArgs } from './stack.ts';
+
+const ARTIFACTS = new URL('../../test-results/', import.meta.url).pathname;
+
+describe('wxkit serve sandbox demo page in Chromium', () => {
+  let service: Service;
+  let browser: Browser;
+  let dir: string;
+  let previousMediaDir: string | undefined;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wxkit-demo-'));
+    previousMediaDir = process.env.WXKIT_MEDIA_DIR;
+    process.env.WXKIT_MEDIA_DIR = join(dir, 'media');
+    service = await startService({
+      env: { PORT: '0', HOST: '127.0.0.1', WXKIT_STORE: 'memory', WXKIT_LOG: 'off' },
+      cwd: dir,
+      logLine: () => {},
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: chromiumArgs('MAP unused.example 127.0.0.1'),
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await service?.close();
+    if (previousMediaDir === undefined) delete process.env.WXKIT_MEDIA_DIR;
+    else process.env.WXKIT_MEDIA_DIR = previousMediaDir;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('configure → choose 3 → upload → save, every step visible; screenshot kept in test-results/demo.png', async () => {
+    assert.equal(service.sandbox, true);
+    const context = await browser.newContext({ viewport: { width: 760, height: 900 } });
+    try {
+      const page = await context.newPage();
+      await page.goto(`http://localhost:${service.port}/?from=singlemessage`);
+      await page.waitForSelector('#config-state[data-state=ok]', { timeout: 20_000 });
+      await page.click('#run-images');
+      await page.waitForSelector('#save-state[data-state=ok], .state[data-state=error]', { timeout: 30_000 });
+      const states = await page.$$eval('.state', (els) =>
+        els.map((e) => `${e.id}=${(e as HTMLElement).dataset.state}: ${e.textContent}`),
+      );
+      for (const s of states) assert.match(s, /=ok:/, states.join('\n'));
+      const sizes = await page.$$eval('#saved img, #chosen img', (imgs) =>
+        (imgs as HTMLImageElement[]).map((img) => (img.complete ? img.naturalWidth : -1)),
+      );
+      assert.deepEqual(sizes, [96, 96, 96, 96, 96, 96]);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'demo.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+});
