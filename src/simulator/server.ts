@@ -197,7 +197,9 @@ export async function listen(
         }
         let request: Request;
         try {
-          request = new Request(new URL(req.url ?? '/', base), {
+          // Origin-form targets are joined as text: `//x/y` is a path here, not a host.
+          const target = req.url ?? '/';
+          request = new Request(new URL(target.startsWith('/') ? base + target : target), {
             method,
             headers: toHeaders(req),
             ...(body && body.length > 0 ? { body: new Uint8Array(body) as Uint8Array<ArrayBuffer> } : {}),

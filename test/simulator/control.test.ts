@@ -240,7 +240,15 @@ describe('never crashes on bad input', () => {
   after(() => sim.close());
 
   test('unknown paths: HTTP 404 with a WeChat-shaped body', async () => {
-    for (const path of ['/', '/nope', '/cgi-bin/nope', '/cgi-bin/token/extra', '/__sim/nope', '/%zz']) {
+    for (const path of [
+      '/',
+      '/nope',
+      '/cgi-bin/nope',
+      '/cgi-bin/token/extra',
+      '/__sim/nope',
+      '/%zz',
+      '//cgi-bin/token',
+    ]) {
       const res = await fetch(`${sim.url}${path}`);
       assert.equal(res.status, 404, path);
       const body = (await res.json()) as { errcode: number };
