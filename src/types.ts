@@ -1,6 +1,7 @@
 import type { KnownTicket } from './diagnose.ts';
 import type { JsDomain } from './domains.ts';
 import type { Metrics } from './metrics.ts';
+import type { OAuthClient } from './oauth/types.ts';
 import type { JssdkConfig } from './signature.ts';
 
 /**
@@ -78,6 +79,8 @@ export interface Wxkit {
   /** Base URLs in use. */
   readonly apiBase: string;
   readonly openBase: string;
+  /** Web OAuth (网页授权): authorize URL, code exchange (once per code), refresh, userinfo, sns/auth. */
+  readonly oauth: OAuthClient;
 
   accessToken(options?: CallOptions): Promise<string>;
   accessTokenInfo(options?: CallOptions): Promise<CredentialValue>;

@@ -17,6 +17,8 @@ import { formatJsDomains, isLoopbackHost, type JsDomain, matchJsDomain, parseJsD
 import { actionFor, describeErrcode } from './errcodes.ts';
 import { ErrorCodes, WxkitError } from './errors.ts';
 import { Metrics } from './metrics.ts';
+import { createOAuthClient } from './oauth/client.ts';
+import { linkedOAuthStore } from './oauth/store.ts';
 import { buildJssdkConfig, normalizeSignUrl } from './signature.ts';
 import { describeStoreSpec, openStore, parseStoreSpec } from './stores/spec.ts';
 import type { Store } from './stores/types.ts';
@@ -366,6 +368,16 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     metrics,
     apiBase: o.apiBase,
     openBase: o.openBase,
+    oauth: createOAuthClient({
+      appId: o.appId,
+      secret: o.secret,
+      apiBase: o.apiBase,
+      openBase: o.openBase,
+      fetch: fetchImpl,
+      now,
+      // Shared through the account's store (so a code is exchanged once across instances); in memory while it is down.
+      store: linkedOAuthStore((op) => link.run(op), { now }),
+    }),
 
     async accessToken(call) {
       return (await wx.accessTokenInfo(call)).value;

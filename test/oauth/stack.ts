@@ -1,8 +1,6 @@
 // A real stack for OAuth tests: the simulator, createWxkit accounts and the service over HTTP, plus a
 // tiny cookie jar so each test is one "browser".
 import { createHandler } from '../../src/http/handler.ts';
-import { createOAuthClient } from '../../src/oauth/client.ts';
-import type { OAuthClient } from '../../src/oauth/types.ts';
 import { listen, type RunningServer } from '../../src/serve/server.ts';
 import type { Simulator } from '../../src/simulator/index.ts';
 import type { Store } from '../../src/stores/types.ts';
@@ -33,14 +31,6 @@ export async function startService(
     openBase: sim.url,
     store,
     jsDomains: ['localhost'],
-  });
-  const withOAuth = wx as Wxkit & { oauth?: OAuthClient };
-  withOAuth.oauth ??= createOAuthClient({
-    appId: APP,
-    secret: SECRET,
-    apiBase: sim.url,
-    openBase: sim.url,
-    store,
   });
   let url = '';
   const server = await listen(
