@@ -168,4 +168,29 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
       await set('android');
     }
   });
+
+  test('custom headers (a CSRF token) reach the service on config and on diagnose', async () => {
+    const { context, page } = await openPage(browser, 'http://h5.example.com/headers');
+    try {
+      stack.seen.length = 0;
+      await page.evaluate(() => history.pushState({}, '', '/headers/next'));
+      const headers = { 'X-CSRF-Token': 'csrf-123' };
+      const out = await configureIn(page, {
+        sdkUrl: IOS,
+        urlMode: 'current',
+        headers,
+        credentials: 'same-origin',
+      });
+      assert.equal(out.errMsg, 'config:invalid signature');
+      const posts = stack.seen
+        .filter((r) => r.method === 'POST')
+        .map((r) => [r.path, r.headers['x-csrf-token']]);
+      assert.deepEqual(posts, [
+        ['/jssdk/config', 'csrf-123'],
+        ['/jssdk/diagnose', 'csrf-123'],
+      ]);
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -27,6 +27,8 @@ export interface Stack {
   pagePort: number;
   servicePort: number;
   hostRules: string;
+  /** Method, path and headers of every /jssdk request the page's own server received. */
+  seen: Array<{ method: string; path: string; headers: IncomingMessage['headers'] }>;
   close(): Promise<void>;
 }
 
@@ -86,9 +88,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const mediaDir = mkdtempSync(join(tmpdir(), 'wxkit-browser-media-'));
   const handler = createHandler(account, { extra: { mediaDir }, log: false, rateLimit: false });
+  const seen: Stack['seen'] = [];
   const page = createServer(async (req, res) => {
     try {
       if (req.url?.startsWith('/jssdk/')) {
+        seen.push({ method: req.method ?? '', path: req.url, headers: req.headers });
         await writeResponse(res, await handler(await toRequest(req, `http://${req.headers.host}`)));
         return;
       }
@@ -122,6 +126,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     pagePort,
     servicePort,
     hostRules,
+    seen,
     async close() {
       page.closeAllConnections();
       service.closeAllConnections();
