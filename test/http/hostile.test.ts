@@ -419,7 +419,7 @@ test('hostile inputs get the documented 4xx JSON error, never a 500 or a stack t
         const res = await fetch(`${server.url}${c.path}`, {
           method: c.method ?? 'GET',
           headers: { 'content-type': 'application/json', ...(c.headers ?? {}) },
-          ...(c.body !== undefined ? { body: c.body } : {}),
+          ...(c.body !== undefined ? { body: c.body as BodyInit } : {}),
         });
         status = res.status;
         text = await res.text();
