@@ -372,13 +372,15 @@ export class SimState {
   ): string {
     const app = this.apps.get(appId);
     if (!app) throw new Error(`unknown appId ${appId}`);
+    const now = this.now();
+    for (const [id, m] of app.media) if (now >= m.createdAt + SIM_LIMITS.mediaLifetime) app.media.delete(id);
     const mediaId = token(48);
     const record: SimMedia = {
       mediaId,
       type: media.type ?? (media.contentType.startsWith('audio/') ? 'voice' : 'image'),
       bytes: media.bytes,
       contentType: media.contentType,
-      createdAt: this.now(),
+      createdAt: now,
     };
     if (media.filename !== undefined) record.filename = media.filename;
     app.media.set(mediaId, record);
