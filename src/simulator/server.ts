@@ -148,10 +148,12 @@ function toHeaders(req: IncomingMessage): Headers {
 }
 
 async function writeResponse(res: ServerResponse, response: Response, close = false): Promise<void> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => {
-    headers[k] = v;
+    if (k !== 'set-cookie') headers[k] = v;
   });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
   if (close) headers.connection = 'close';
   const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
   if (body && headers['content-length'] === undefined) headers['content-length'] = String(body.length);

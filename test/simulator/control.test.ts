@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Simulator } from '../../src/simulator/index.ts';
+import { createDispatch, listen } from '../../src/simulator/server.ts';
+import { SimState } from '../../src/simulator/state.ts';
 import {
   APP,
   APP2,
@@ -312,4 +314,33 @@ describe('never crashes on bad input', () => {
     }
     assert.equal(typeof (await classicToken(sim)).access_token, 'string');
   });
+});
+
+test('route modules can set several cookies and redirect (as the OAuth pages do)', async () => {
+  const state = new SimState({ apps: [] });
+  const route = {
+    path: '/x/*',
+    methods: ['GET'],
+    handler: () => {
+      const headers = new Headers({ location: '/back' });
+      headers.append('set-cookie', 'a=1; Path=/');
+      headers.append('set-cookie', 'b=2; Path=/');
+      return new Response(null, { status: 302, headers });
+    },
+  };
+  const http = await listen(
+    state,
+    (base, closing) => createDispatch(state, [route], base, closing),
+    '127.0.0.1',
+    0,
+  );
+  try {
+    const res = await fetch(`${http.url}/x/anything`, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), '/back');
+    assert.deepEqual(res.headers.getSetCookie(), ['a=1; Path=/', 'b=2; Path=/']);
+    assert.deepEqual(state.calls, { '/x/anything': 1 });
+  } finally {
+    await http.close();
+  }
 });
