@@ -1,3 +1,4 @@
+import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { SimControlError, setFaults } from './control.ts';
 import { simRoutes } from './routes.ts';
@@ -63,7 +64,20 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
+/** WeChat's own rule for JS-safe domains: host or host/path entries, at most 3 per account. */
+function checkJsDomains(domains: readonly string[] | undefined, owner: string): void {
+  if (domains === undefined) return;
+  parseJsDomains(domains);
+  if (domains.length > 3) {
+    throw new WxkitError(
+      ErrorCodes.CONFIG_ERROR,
+      `${owner} has ${domains.length} JS-safe domains; WeChat allows 3`,
+    );
+  }
+}
+
 function parseApps(options: SimulatorOptions): SimAppConfig[] {
+  checkJsDomains(options.jsDomains, 'jsDomains');
   const input = options.apps ?? [];
   if (input.length === 0) return [{ appId: SANDBOX_APP_ID, secret: SANDBOX_SECRET }];
   const apps: SimAppConfig[] = [];
@@ -79,6 +93,7 @@ function parseApps(options: SimulatorOptions): SimAppConfig[] {
     if (!/^[\w-]{1,64}$/.test(app.appId) || app.secret === '') {
       throw new WxkitError(ErrorCodes.CONFIG_ERROR, `invalid simulated app "${app.appId}"`);
     }
+    checkJsDomains(app.jsDomains, `app "${app.appId}"`);
     if (apps.some((a) => a.appId === app.appId)) {
       throw new WxkitError(ErrorCodes.CONFIG_ERROR, `app "${app.appId}" is given twice`);
     }

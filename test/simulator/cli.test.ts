@@ -74,6 +74,9 @@ test('bad flags exit 2 with one line', async () => {
     ['--app', 'nosecret'],
     ['--bogus'],
     ['--js-domain', 'a.com,b.com'],
+    ['--js-domain', 'a.com:8080'],
+    ['--js-domain', 'a.com', '--js-domain', 'b.com', '--js-domain', 'c.com', '--js-domain', 'd.com'],
+    ['--app', 'wxa:s', '--app', 'wxa:t'],
   ]) {
     const p = run(['simulator', ...args]);
     const [code] = await once(p.child, 'exit');
