@@ -193,4 +193,54 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
       await context.close();
     }
   });
+
+  test('checkJsApi, share setters and ready() after a failed config behave as in jweixin', async () => {
+    const { context, page } = await openPage(browser, 'http://h5.example.com/share?id=9');
+    try {
+      const jsApiList = ['updateAppMessageShareData', 'checkJsApi'];
+      assert.deepEqual(await configureIn(page, { sdkUrl: ANDROID, jsApiList }), { ok: true });
+      const out = await page.evaluate(async () => {
+        const api = (window as unknown as { wxkit: typeof import('../../src/client/index.ts') }).wxkit;
+        const check = await api.call('checkJsApi', { jsApiList: ['chooseImage', 'noSuchApi'] });
+        const share = await api.call('updateAppMessageShareData', { title: '标题', link: location.href });
+        const denied = await api
+          .call('updateTimelineShareData', { title: 't' })
+          .catch((e: { errMsg: string }) => e.errMsg);
+        const wx = (
+          window as unknown as {
+            wx: {
+              config(c: unknown): void;
+              error(fn: () => void): void;
+              ready(fn: () => void): void;
+              __simulator: { share: Record<string, { title: string }> };
+            };
+          }
+        ).wx;
+        // A failed config still runs ready() callbacks after error() — the helper must not resolve then.
+        const order: string[] = [];
+        await new Promise<void>((resolve) => {
+          wx.config({ appId: 'wxnope', timestamp: 1, nonceStr: 'n', signature: 's' });
+          wx.error(() => order.push('error'));
+          wx.ready(() => {
+            order.push('ready');
+            resolve();
+          });
+        });
+        return {
+          check,
+          share: share.errMsg,
+          stored: wx.__simulator.share.updateAppMessageShareData?.title,
+          denied,
+          order,
+        };
+      });
+      assert.deepEqual(out.check.checkResult, { chooseImage: true, noSuchApi: false });
+      assert.equal(out.share, 'updateAppMessageShareData:ok');
+      assert.equal(out.stored, '标题');
+      assert.equal(out.denied, 'updateTimelineShareData:permission denied');
+      assert.deepEqual(out.order, ['error', 'ready']);
+    } finally {
+      await context.close();
+    }
+  });
 });

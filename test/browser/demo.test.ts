@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
 import { type Service, startService } from '../../src/serve/service.ts';
-import { CHROMIUM, chromiumArgs } from './stack.ts';
+import { CHROMIUM, chromiumArgs, requireChromium } from './stack.ts';
 
 const ARTIFACTS = new URL('../../test-results/', import.meta.url).pathname;
 
@@ -15,6 +15,7 @@ describe('wxkit serve sandbox demo page in Chromium', () => {
   let dir: string;
   let previousMediaDir: string | undefined;
   before(async () => {
+    requireChromium();
     dir = mkdtempSync(join(tmpdir(), 'wxkit-demo-'));
     previousMediaDir = process.env.WXKIT_MEDIA_DIR;
     process.env.WXKIT_MEDIA_DIR = join(dir, 'media');

@@ -66,12 +66,17 @@ export function pageHtml(title: string): string {
 <script src="/jssdk/client.js"></script></head><body><h1>${title}</h1></body></html>`;
 }
 
-export async function startStack(options: StackOptions = {}): Promise<Stack> {
+/** Browser tests run, never skip: without Chromium they fail with the command that installs it. */
+export function requireChromium(): void {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (browser tests need it).`,
     );
   }
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  requireChromium();
   if (!existsSync(new URL('../../dist/client.global.js', import.meta.url))) {
     throw new Error('dist/client.global.js is missing: run `npx tsup` first (npm test does).');
   }
