@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isLoopbackHost } from '../../domains.ts';
 import { ErrorCodes, WxkitError } from '../../errors.ts';
 import { createMemoryOAuthStore, type OAuthStore } from '../../oauth/store.ts';
 import { OAUTH_SCOPES, type OAuthClient, type OAuthScope } from '../../oauth/types.ts';
@@ -99,8 +100,35 @@ function storeOf(ctx: RouteContext): OAuthStore {
   return store;
 }
 
+/** The origin the browser used: the web Request's, else the Host header (http). */
+function requestOrigin(ctx: RouteContext): string | undefined {
+  const url = ctx.input.request?.url;
+  if (url) {
+    try {
+      return new URL(url).origin;
+    } catch {
+      // fall through to the Host header
+    }
+  }
+  const host = ctx.input.header('host');
+  if (!host || !/^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/.test(host))
+    return undefined;
+  return `http://${host}`;
+}
+
+/** Where WeChat sends the browser back: WXKIT_PUBLIC_URL (set it in production), else the request's origin. */
 function publicBase(ctx: RouteContext): string {
-  return (ctx.options.publicUrl ?? ctx.url.origin).replace(/\/+$/, '');
+  const base = ctx.options.publicUrl ?? requestOrigin(ctx);
+  if (!base) {
+    throw new WxkitError(
+      ErrorCodes.CONFIG_ERROR,
+      'The service does not know its public URL for the OAuth callback.',
+      {
+        hint: { en: 'Set WXKIT_PUBLIC_URL (publicUrl).', zh: '请设置 WXKIT_PUBLIC_URL（publicUrl）。' },
+      },
+    );
+  }
+  return base.replace(/\/+$/, '');
 }
 
 function cookieSettings(ctx: RouteContext): CookieSettings {
@@ -154,6 +182,20 @@ function redirect(location: string, cookies: string[] = []): Reply {
 const stateKey = (id: string) => `wxkit:oauth:state:${id}`;
 
 async function login(ctx: RouteContext): Promise<Reply> {
+  // Sandbox: a page opened as 127.0.0.1 while the public URL says localhost would set the login cookie
+  // on one host and receive the callback on the other; send the browser to the public host first.
+  const publicOrigin = ctx.options.publicUrl ? new URL(ctx.options.publicUrl).origin : undefined;
+  const origin = requestOrigin(ctx);
+  if (
+    ctx.options.sandbox &&
+    publicOrigin !== undefined &&
+    origin !== undefined &&
+    publicOrigin !== origin &&
+    isLoopbackHost(new URL(publicOrigin).hostname) &&
+    isLoopbackHost(new URL(origin).hostname)
+  ) {
+    return redirect(`${publicOrigin}${ctx.options.basePath}${ctx.url.pathname}${ctx.url.search}`);
+  }
   const q = readQuery(ctx.url.search, LOGIN_QUERY);
   const returnTo = safeReturnTo(q.get('returnTo'));
   const opts = routeOptions(ctx);

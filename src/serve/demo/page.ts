@@ -1,3 +1,5 @@
+import { demoLoginSection } from './login.ts';
+
 /**
  * The sandbox demo page served at `/`: plain HTML and inline JS, no framework. It loads the browser
  * helper from `/jssdk/client.js` and the simulator's `/jweixin.js`, configures the JS-SDK through the
@@ -59,6 +61,7 @@ simulator's JS-SDK, which verifies the signature exactly as WeChat does.</p>
   <div id="save-state" class="state" data-state="idle">POST /jssdk/media (the service downloads each from WeChat): not started</div>
   <div id="saved" class="images"></div>
 </section>
+${demoLoginSection()}
 
 <script src="/jssdk/client.js"></script>
 <script>
