@@ -243,4 +243,21 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
       await context.close();
     }
   });
+
+  test('the ESM build (wxkit/client) works in the browser as a module', async () => {
+    const { context, page } = await openPage(browser, 'http://h5.example.com/esm?x=1#/a');
+    try {
+      const out = await page.evaluate(async (sdkUrl) => {
+        const mod = (await import('/esm/client.js' as string)) as typeof import('../../src/client/index.ts');
+        await mod.configure({ sdkUrl, jsApiList: ['chooseImage'] });
+        return { landing: mod.landingUrl(), url: mod.signUrl('auto') };
+      }, IOS);
+      assert.deepEqual(out, {
+        landing: 'http://h5.example.com/esm?x=1',
+        url: 'http://h5.example.com/esm?x=1',
+      });
+    } finally {
+      await context.close();
+    }
+  });
 });

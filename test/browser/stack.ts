@@ -101,6 +101,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         await writeResponse(res, await handler(await toRequest(req, `http://${req.headers.host}`)));
         return;
       }
+      if (req.url === '/esm/client.js') {
+        // The ESM build, as a bundler-free <script type="module"> would import it.
+        res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+        res.end(distFile('client.js'));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(pageHtml(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
     } catch (e) {
