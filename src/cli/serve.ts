@@ -75,6 +75,8 @@ async function runSingle(
   }
   await waitForStop(io.stopSignal);
   await service.close();
+  // The IPC channel to the primary would keep a worker alive.
+  if (cluster.isWorker) cluster.worker?.disconnect();
   return 0;
 }
 

@@ -99,6 +99,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const sink: LogSink = jsonLines(options.logLine);
   const metrics = new Metrics();
   const sandbox = isSandbox(env);
+  const tokenMode = tokenModeOf(env); // every configuration error before anything is started
   let simulator: Simulator | undefined;
   let simulatorUrl: string | undefined;
   let accounts: Wxkit[];
@@ -110,20 +111,26 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       simulatorUrl = simulator.url;
     }
     const sim = simulatorUrl;
-    const account = createWxkit({
-      appId: SANDBOX_APP_ID,
-      secret: SANDBOX_SECRET,
-      tokenMode: tokenModeOf(env),
-      apiBase: sim,
-      openBase: sim,
-      // A sandbox restart brings a new simulator whose tickets differ: never reuse a cached one.
-      store: env.WXKIT_STORE || 'memory',
-      cwd,
-      jsDomains: env.WX_JS_DOMAINS?.trim() || 'localhost,127.0.0.1',
-      allowLoopback: true,
-      metrics,
-      logger: loggerFor(sink),
-    });
+    let account: Wxkit;
+    try {
+      account = createWxkit({
+        appId: SANDBOX_APP_ID,
+        secret: SANDBOX_SECRET,
+        tokenMode,
+        apiBase: sim,
+        openBase: sim,
+        // A sandbox restart brings a new simulator whose tickets differ: never reuse a cached one.
+        store: env.WXKIT_STORE || 'memory',
+        cwd,
+        jsDomains: env.WX_JS_DOMAINS?.trim() || 'localhost,127.0.0.1',
+        allowLoopback: true,
+        metrics,
+        logger: loggerFor(sink),
+      });
+    } catch (e) {
+      await simulator?.close();
+      throw e;
+    }
     accounts = [account];
     const page = demoPage({ simulatorUrl: sim, appId: SANDBOX_APP_ID });
     extraRoutes.push({

@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** tsx by absolute URL, so the CLI runs from source in any working directory. */
+const TSX = import.meta.resolve('tsx');
 
 /** A `wxkit serve` child process. */
 export interface ServeProcess {
@@ -23,7 +25,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 /** Runs the CLI from source; resolves with its exit code and output (for start failures). */
 export function runCli(args: string[], env: Record<string, string>, cwd = ROOT) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/bin.ts`, ...args], {
+    const child = spawn(process.execPath, ['--import', TSX, `${ROOT}src/cli/bin.ts`, ...args], {
       cwd,
       env: { ...cleanEnv(), ...env },
     });
@@ -49,7 +51,7 @@ export function startServe(
   args: string[] = [],
   cwd = ROOT,
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/bin.ts`, 'serve', ...args], {
+  const child = spawn(process.execPath, ['--import', TSX, `${ROOT}src/cli/bin.ts`, 'serve', ...args], {
     cwd,
     env: { ...cleanEnv(), PORT: '0', ...env },
   });
