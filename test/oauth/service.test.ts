@@ -79,6 +79,9 @@ describe('OAuth through the service, over HTTP', () => {
     assert.equal(c1.split(';')[0], c2.split(';')[0]);
     assert.equal((sim.stats().calls['/sns/oauth2/access_token'] ?? 0) - before, 1);
     assert.equal((await b.me(svc)).status, 200);
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    assert.match(metrics, /wxkit_oauth_logins_total\{result="replayed_callback"\} [1-9]/);
+    assert.match(metrics, /wxkit_oauth_logins_total\{result="ok"\} [1-9]/);
   });
 
   test('two callbacks with the same code at once both log the user in', async () => {

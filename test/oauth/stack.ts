@@ -1,6 +1,6 @@
 // A real stack for OAuth tests: the simulator, createWxkit accounts and the service over HTTP, plus a
 // tiny cookie jar so each test is one "browser".
-import { createHandler } from '../../src/http/handler.ts';
+import { createHandler, type WxkitHandler } from '../../src/http/handler.ts';
 import { listen, type RunningServer } from '../../src/serve/server.ts';
 import type { Simulator } from '../../src/simulator/index.ts';
 import type { Store } from '../../src/stores/types.ts';
@@ -32,22 +32,25 @@ export async function startService(
     store,
     jsDomains: ['localhost'],
   });
-  let url = '';
-  const server = await listen(
-    () =>
-      createHandler(wx, {
+  let handler: WxkitHandler | undefined;
+  // The handler needs the bound port (its public URL); it is built once, on the first request.
+  const server: RunningServer = await listen(
+    () => {
+      handler ??= createHandler(wx, {
         sandbox: true,
-        publicUrl: url,
+        publicUrl: server.url,
         sessionSecret: options.sessionSecret ?? SESSION_SECRET,
         log: false,
         rateLimit: false,
         ...(options.now ? { now: options.now } : {}),
         ...(options.extra ? { extra: options.extra } : {}),
-      }),
+      });
+      return handler;
+    },
     '127.0.0.1',
     0,
   );
-  url = server.url;
+  const url = server.url;
   return {
     url,
     wx,

@@ -179,6 +179,15 @@ function redirect(location: string, cookies: string[] = []): Reply {
   return { status: 302, headers, body: null };
 }
 
+function countLogin(ctx: RouteContext, result: string): void {
+  ctx.metrics.inc(
+    'wxkit_oauth_logins_total',
+    { result },
+    1,
+    'OAuth callbacks by result (ok, replayed_callback, denied, snapshot_user).',
+  );
+}
+
 const stateKey = (id: string) => `wxkit:oauth:state:${id}`;
 
 async function login(ctx: RouteContext): Promise<Reply> {
@@ -290,6 +299,7 @@ async function callback(ctx: RouteContext): Promise<Reply> {
   if (!code) {
     // The user pressed 拒绝 / Deny on the consent page: WeChat comes back with the state only.
     await claimState(store, id, 'denied');
+    countLogin(ctx, 'denied');
     return redirect(withQuery(record.returnTo, 'oauth_error', 'access_denied'));
   }
   if (code.length > 512) throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The OAuth code is too long.');
@@ -297,7 +307,10 @@ async function callback(ctx: RouteContext): Promise<Reply> {
   await claimState(store, id, codeHash);
   const client = oauthOf(ctx.account(record.appId));
   const token = await client.exchangeCode(code);
-  if (token.isSnapshotUser) return snapshotRefusal(ctx);
+  if (token.isSnapshotUser) {
+    countLogin(ctx, 'snapshot_user');
+    return snapshotRefusal(ctx);
+  }
 
   const opts = routeOptions(ctx);
   const codeSessionKey = `wxkit:oauth:code-session:${codeHash}`;
@@ -326,7 +339,8 @@ async function callback(ctx: RouteContext): Promise<Reply> {
     }
     sid = await createSession(store, data, opts.sessionTtlMs);
     await store.set(codeSessionKey, sid, CODE_SESSION_TTL_MS);
-  }
+    countLogin(ctx, 'ok');
+  } else countLogin(ctx, 'replayed_callback');
   const cookie = serializeCookie(
     sessionCookieName(settings),
     signSessionId(secret, sid),
