@@ -294,7 +294,12 @@ async function callback(ctx: RouteContext): Promise<Reply> {
   const raw = await store.get(stateKey(id));
   if (raw === undefined)
     throw stateError(ErrorCodes.UNAUTHORIZED, 'state_unknown', 'The OAuth state is unknown or expired.');
-  const record = JSON.parse(raw) as LoginRecord;
+  let record: LoginRecord;
+  try {
+    record = JSON.parse(raw) as LoginRecord;
+  } catch {
+    throw stateError(ErrorCodes.UNAUTHORIZED, 'state_unknown', 'The OAuth state is unknown or expired.');
+  }
   const code = q.get('code');
   if (!code) {
     // The user pressed 拒绝 / Deny on the consent page: WeChat comes back with the state only.
