@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../config.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
-import { readServiceSettings } from '../serve/config.ts';
-import { isSandbox, SANDBOX_SIMULATOR_ENV, type Service, startService } from '../serve/service.ts';
+import { SANDBOX_SIMULATOR_ENV, type Service, serviceSettings, startService } from '../serve/service.ts';
 import { SANDBOX_APP_ID, startSimulator } from '../simulator/index.ts';
 import { type CliIO, parseFlags, UsageError } from './io.ts';
 
@@ -85,8 +85,9 @@ async function runPrimary(
   workers: number,
   flags: { host?: string | undefined; port?: string | undefined },
 ): Promise<number> {
-  const settings = readServiceSettings(io.env, flags); // config errors: one line, before forking
-  const sandbox = isSandbox(io.env);
+  const config = loadConfig(io.env, io.cwd); // config errors: one line, before forking
+  const settings = serviceSettings(config, io.env, flags);
+  const sandbox = config.sandbox;
   const env: Record<string, string> = {};
   let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
   let tempStore: string | undefined;
@@ -116,7 +117,13 @@ async function runPrimary(
       listening = true;
       if (listeningUrl === undefined && m.url) {
         listeningUrl = m.url;
-        banner(io, m.url, sandbox, simulator?.url, `${workers} workers, account ${io.env.WX_APP_ID}`);
+        banner(
+          io,
+          m.url,
+          sandbox,
+          simulator?.url,
+          `${workers} workers, accounts ${config.accounts.map((a) => a.appId).join(', ')} (store ${config.storeDescription})`,
+        );
         if (generatedSecret) io.err(SESSION_WARNING);
       }
     });

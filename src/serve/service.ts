@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { accountOptions, loadConfig, type WxkitConfig } from '../config.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { createHandler, type WxkitHandler } from '../http/handler.ts';
 import { jsonLines, type LogSink } from '../http/log.ts';
@@ -6,7 +7,7 @@ import { send } from '../http/reply.ts';
 import type { Route } from '../http/route.ts';
 import { Metrics } from '../metrics.ts';
 import { SANDBOX_APP_ID, SANDBOX_SECRET, type Simulator, startSimulator } from '../simulator/index.ts';
-import type { TokenMode, Wxkit } from '../types.ts';
+import type { Wxkit } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
 import { readServiceSettings, type ServiceSettings } from './config.ts';
 import { demoPage } from './demo/page.ts';
@@ -39,53 +40,30 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/** True when no account is configured: `wxkit serve` then runs against an in-process simulator. */
-export function isSandbox(env: NodeJS.ProcessEnv): boolean {
-  return !env.WX_APP_ID?.trim();
-}
-
-function tokenModeOf(env: NodeJS.ProcessEnv): TokenMode {
-  const mode = (env.WX_TOKEN_MODE ?? 'stable').trim();
-  if (mode !== 'stable' && mode !== 'classic' && mode !== 'remote') {
-    throw new WxkitError(
-      ErrorCodes.CONFIG_ERROR,
-      `WX_TOKEN_MODE must be stable, classic or remote; got ${JSON.stringify(mode.slice(0, 20))}`,
-    );
-  }
-  return mode;
-}
-
-function configuredAccounts(
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-  settings: ServiceSettings,
-  metrics: Metrics,
-  log: LogSink,
-): Wxkit[] {
-  const publicHost = settings.publicUrl ? new URL(settings.publicUrl).hostname : undefined;
-  const jsDomains = env.WX_JS_DOMAINS?.trim() || publicHost || '';
-  return [
-    createWxkit({
-      appId: (env.WX_APP_ID ?? '').trim(),
-      secret: env.WX_APP_SECRET,
-      tokenMode: tokenModeOf(env),
-      apiBase: env.WX_API_BASE || undefined,
-      openBase: env.WX_OPEN_BASE || undefined,
-      store: env.WXKIT_STORE || 'file:.wxkit',
-      cwd,
-      jsDomains,
-      remoteUrl: env.WXKIT_REMOTE_URL || undefined,
-      remoteKey: env.WXKIT_REMOTE_KEY || undefined,
-      metrics,
-      logger: loggerFor(log),
-    }),
-  ];
-}
-
 function loggerFor(log: LogSink) {
   return {
     warn: (message: string) => log({ time: new Date().toISOString(), level: 'warn', msg: message }),
     info: (message: string) => log({ time: new Date().toISOString(), level: 'info', msg: message }),
+  };
+}
+
+/**
+ * The service's settings: loadConfig's (environment and wxkit.config.json) plus the service-only
+ * variables, flags winning over both.
+ */
+export function serviceSettings(
+  config: WxkitConfig,
+  env: NodeJS.ProcessEnv,
+  flags: { host?: string | undefined; port?: string | undefined } = {},
+): ServiceSettings {
+  const own = readServiceSettings(env, flags);
+  return {
+    ...own,
+    host: flags.host ?? config.host,
+    port: flags.port !== undefined ? own.port : config.port,
+    apiKeys: config.apiKeys,
+    publicUrl: config.publicUrlDefaulted ? undefined : config.publicUrl,
+    sessionSecret: config.sessionSecret,
   };
 }
 
@@ -95,11 +73,13 @@ function loggerFor(log: LogSink) {
  */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { env, cwd } = options;
-  const settings = readServiceSettings(env, options.flags);
+  // Every configuration error surfaces here, before anything is started.
+  const config = loadConfig(env, cwd);
+  const settings = serviceSettings(config, env, options.flags);
   const sink: LogSink = jsonLines(options.logLine);
   const metrics = new Metrics();
-  const sandbox = isSandbox(env);
-  const tokenMode = tokenModeOf(env); // every configuration error before anything is started
+  const sandbox = config.sandbox;
+  const tokenMode = config.tokenMode;
   let simulator: Simulator | undefined;
   let simulatorUrl: string | undefined;
   let accounts: Wxkit[];
@@ -122,7 +102,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         // A sandbox restart brings a new simulator whose tickets differ: never reuse a cached one.
         store: env.WXKIT_STORE || 'memory',
         cwd,
-        jsDomains: env.WX_JS_DOMAINS?.trim() || 'localhost,127.0.0.1',
+        jsDomains: config.jsDomains,
         allowLoopback: true,
         metrics,
         logger: loggerFor(sink),
@@ -140,7 +120,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       handle: () => send(200, page, 'text/html; charset=utf-8', { 'cache-control': 'no-store' }),
     });
   } else {
-    accounts = configuredAccounts(env, cwd, settings, metrics, sink);
+    accounts = config.accounts.map((a) =>
+      createWxkit({ ...accountOptions(config, a, cwd), metrics, logger: loggerFor(sink) }),
+    );
   }
   const generatedSessionSecret = settings.sessionSecret === undefined;
   const sessionSecret = settings.sessionSecret ?? randomBytes(32).toString('base64url');
