@@ -57,9 +57,22 @@ export async function configure(options: ConfigureOptions = {}): Promise<Wx> {
   });
   return new Promise<Wx>((resolve, reject) => {
     let failed = false;
+    const limit = o.timeout === undefined ? 15000 : o.timeout;
+    const timer =
+      limit > 0 &&
+      setTimeout(() => {
+        failed = true;
+        reject(
+          fail(`wx.config got no answer in ${limit} ms (is the page open inside WeChat?)`, {
+            code: 'timeout',
+          }),
+        );
+      }, limit);
     wx.config(config);
     wx.error((res) => {
+      if (failed) return;
       failed = true;
+      if (timer) clearTimeout(timer);
       const err = fail(`wx.config failed: ${res.errMsg}`, { errMsg: res.errMsg });
       if (typeof res.realAuthUrl === 'string') err.realAuthUrl = res.realAuthUrl;
       const report = Object.assign({}, config, {
@@ -80,7 +93,9 @@ export async function configure(options: ConfigureOptions = {}): Promise<Wx> {
     });
     // jweixin also runs ready() callbacks after a failed config; the error handler has run first then.
     wx.ready(() => {
-      if (!failed) resolve(wx);
+      if (failed) return;
+      if (timer) clearTimeout(timer);
+      resolve(wx);
     });
   });
 }

@@ -32,6 +32,12 @@ export interface ConfigureOptions {
   credentials?: RequestCredentials;
   /** The account to sign for, when the service holds several. */
   appId?: string;
+  /**
+   * Milliseconds to wait for WeChat's answer to `wx.config` before rejecting with `code: 'timeout'`.
+   * Outside WeChat the real JS-SDK never answers; this turns that into an error. `0` waits forever.
+   * @default 15000
+   */
+  timeout?: number;
 }
 
 /** The part of the JS-SDK's `wx` object the helper relies on; every other API is reachable by name. */

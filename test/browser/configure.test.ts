@@ -260,4 +260,20 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
       await context.close();
     }
   });
+
+  test('a JS-SDK that never answers (a page outside WeChat) rejects with code timeout', async () => {
+    const { context, page } = await openPage(browser, 'http://h5.example.com/outside-wechat');
+    try {
+      // What the real jweixin does outside WeChat: wx.config waits for a bridge that never comes.
+      await page.evaluate(() => {
+        (window as unknown as { wx: unknown }).wx = { config() {}, ready() {}, error() {} };
+      });
+      const out = await configureIn(page, { timeout: 200 });
+      assert.equal(out.ok, false);
+      assert.equal(out.code, 'timeout');
+      assert.match(out.message ?? '', /inside WeChat/);
+    } finally {
+      await context.close();
+    }
+  });
 });
