@@ -1,6 +1,6 @@
 import { parseJsDomains } from '../domains.ts';
 import type { SimContext, SimRoute } from './http.ts';
-import { isSnapshotUser, issueOAuthCode, type SimOAuthUser } from './oauth.ts';
+import { isSnapshotUser, issueOAuthCode } from './oauth.ts';
 import type { SimApp } from './state.ts';
 
 /**
@@ -118,7 +118,7 @@ function cookie(req: Request, name: string): string | undefined {
 }
 
 function consentPage(ctx: SimContext, params: AuthorizeParams, remembered: string | undefined): Response {
-  const users = params.app.users as SimOAuthUser[];
+  const users = params.app.users;
   const chosen =
     users.find((u) => u.openid === remembered) ?? users.find((u) => !isSnapshotUser(u)) ?? users[0];
   const hidden = (name: string, value: string) =>
@@ -153,7 +153,7 @@ const authorize: SimRoute = {
     const remembered = cookie(req, USER_COOKIE);
     if (params.scope === 'snsapi_userinfo') return consentPage(ctx, params, remembered);
     // snsapi_base is silent: the WeChat client's current user, without a page.
-    const users = params.app.users as SimOAuthUser[];
+    const users = params.app.users;
     const user =
       users.find((u) => u.openid === remembered) ?? users.find((u) => !isSnapshotUser(u)) ?? users[0];
     const code = issueOAuthCode(ctx.state, {
@@ -174,10 +174,7 @@ const confirm: SimRoute = {
     if (params instanceof Response) return params;
     if (form.get('action') !== 'allow') return backTo(params, undefined);
     const openid = form.get('openid') ?? '';
-    const user =
-      openid === '__snapshot__'
-        ? 'snapshot'
-        : (params.app.users as SimOAuthUser[]).find((u) => u.openid === openid);
+    const user = openid === '__snapshot__' ? 'snapshot' : params.app.users.find((u) => u.openid === openid);
     if (user === undefined) return errorPage(40003, 'invalid openid / 没有这个模拟用户');
     const code = issueOAuthCode(ctx.state, { appId: params.app.appId, user, scope: params.scope });
     const remember =

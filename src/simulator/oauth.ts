@@ -10,13 +10,6 @@ import type { SimState, SimUser } from './state.ts';
  * and snsapi_base-like rights only.
  */
 
-/** A user as the OAuth pages read it: {@link SimUser} plus the optional OAuth-only fields. */
-export type SimOAuthUser = SimUser & {
-  privilege?: string[];
-  /** 1 (or true): this "user" is a timeline-snapshot visitor. */
-  is_snapshotuser?: number | boolean;
-};
-
 /** WeChat's documented OAuth lifetimes, in seconds. */
 export const SIM_OAUTH_LIMITS = { code: 300, accessToken: 7200, refreshToken: 30 * 86400 } as const;
 
@@ -71,8 +64,8 @@ function fail(ctx: SimContext, errcode: number): Response {
 }
 
 /** True when the user stands for a timeline-snapshot visitor. */
-export function isSnapshotUser(user: SimOAuthUser): boolean {
-  return user.is_snapshotuser === 1 || user.is_snapshotuser === true;
+export function isSnapshotUser(user: SimUser): boolean {
+  return user.is_snapshotuser === 1;
 }
 
 /** The virtual openid a snapshot visitor gets (stable per account, never a real user's). */
@@ -86,7 +79,7 @@ export function snapshotOpenid(appId: string): string {
  */
 export function issueOAuthCode(
   state: SimState,
-  input: { appId: string; user: SimOAuthUser | 'snapshot'; scope: 'snsapi_base' | 'snsapi_userinfo' },
+  input: { appId: string; user: SimUser | 'snapshot'; scope: 'snsapi_base' | 'snsapi_userinfo' },
 ): string {
   const snapshot = input.user === 'snapshot' || isSnapshotUser(input.user);
   const code = randomBytes(16).toString('hex');
@@ -212,7 +205,7 @@ const userinfo: SimRoute = {
     const t = checkUserToken(ctx);
     if (t instanceof Response) return t;
     if (t.scope !== 'snsapi_userinfo' || t.snapshot) return fail(ctx, 48001);
-    const user = ctx.state.app(t.appId)?.users.find((u) => u.openid === t.openid) as SimOAuthUser | undefined;
+    const user = ctx.state.app(t.appId)?.users.find((u) => u.openid === t.openid);
     if (!user) return fail(ctx, 40003);
     const langParam = ctx.url.searchParams.get('lang') ?? 'zh_CN';
     const lang = ['zh_CN', 'zh_TW', 'en'].includes(langParam) ? langParam : 'zh_CN';

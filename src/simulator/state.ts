@@ -19,6 +19,10 @@ export interface SimUser {
   country?: string;
   headimgurl?: string;
   unionid?: string;
+  /** `/sns/userinfo` privilege list (e.g. `chinaunicom`). */
+  privilege?: string[];
+  /** 1: a timeline-snapshot visitor (朋友圈快照页): virtual openid, snsapi_base rights only. */
+  is_snapshotuser?: 0 | 1;
 }
 
 /** One simulated Official Account as configured. */

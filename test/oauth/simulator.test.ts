@@ -178,6 +178,35 @@ describe('simulated authorize page', () => {
     });
   });
 
+  test('a configured user marked is_snapshotuser: 1 is a snapshot visitor, even with snsapi_base', async () => {
+    const snap = await startSimulator({
+      apps: [
+        {
+          appId: 'wxsnap00000000001',
+          secret: 's',
+          users: [{ openid: 'oSnapUser', nickname: 'Snap', is_snapshotuser: 1 }],
+        },
+      ],
+    });
+    try {
+      const c = createOAuthClient({
+        appId: 'wxsnap00000000001',
+        secret: 's',
+        apiBase: snap.url,
+        openBase: snap.url,
+      });
+      const res = await fetch(c.authorizeUrl({ redirectUri: REDIRECT, scope: 'snsapi_base', state: 'x' }), {
+        redirect: 'manual',
+      });
+      const code = new URL(res.headers.get('location') ?? '').searchParams.get('code') ?? '';
+      const token = await c.exchangeCode(code);
+      assert.equal(token.isSnapshotUser, true);
+      assert.equal(token.openid, 'oSnapUser');
+    } finally {
+      await snap.close();
+    }
+  });
+
   test('bad parameters get WeChat’s error page', async () => {
     const cases: Array<[string, string]> = [
       [authorizeUrl('snsapi_base').replace(`appid=${APP}`, 'appid=wxnosuchapp'), '40013'],
