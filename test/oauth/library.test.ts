@@ -8,7 +8,7 @@ import {
   processTokenResponse,
   processUserinfoResponse,
 } from '../../src/oauth/responses.ts';
-import { createMemoryOAuthStore } from '../../src/oauth/store.ts';
+import { createMemoryOAuthStore, linkedOAuthStore, type OAuthStore } from '../../src/oauth/store.ts';
 
 const jsonResponse = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
@@ -263,5 +263,56 @@ describe('exchangeCode runs once per code', () => {
       client.authorizeUrl({ redirectUri: 'https://a.example/cb' }),
       /^https:\/\/open\.weixin\.qq\.com\//,
     );
+  });
+});
+
+describe('store link and cancellation', () => {
+  test('linkedOAuthStore uses the shared store while it answers and memory while it does not', async () => {
+    const shared = createMemoryOAuthStore();
+    let up = true;
+    const store = linkedOAuthStore(async <T>(op: (s: OAuthStore) => Promise<T>) =>
+      up ? { ok: true as const, value: await op(shared) } : { ok: false as const },
+    );
+    await store.set('a', '1', 60_000);
+    assert.equal(await shared.get('a'), '1');
+    up = false;
+    await store.set('b', '2', 60_000);
+    assert.equal(await store.get('b'), '2');
+    assert.equal(await shared.get('b'), undefined);
+    const owner = await store.tryLock('l', 1000);
+    assert.ok(owner);
+    assert.equal(await store.tryLock('l', 1000), undefined);
+    assert.equal(await store.unlock('l', owner), true);
+  });
+
+  test('an aborted exchange is `aborted`, and the code is not remembered as failed', async () => {
+    let calls = 0;
+    const slow: typeof fetch = (_url, init) =>
+      new Promise((resolve, reject) => {
+        calls++;
+        if (calls > 1) {
+          resolve(
+            new Response(
+              JSON.stringify({
+                access_token: 'A',
+                expires_in: 7200,
+                refresh_token: 'R',
+                openid: 'o',
+                scope: 'snsapi_base',
+              }),
+            ),
+          );
+          return;
+        }
+        // like fetch: an already-aborted signal rejects at once, a later abort rejects then
+        if (init?.signal?.aborted) reject(init.signal.reason);
+        else init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+      });
+    const client = createOAuthClient({ appId: 'wx1', secret: 's', fetch: slow });
+    const controller = new AbortController();
+    const pending = client.exchangeCode('C9', { signal: controller.signal });
+    controller.abort();
+    await assert.rejects(pending, { code: 'aborted' });
+    assert.equal((await client.exchangeCode('C9')).accessToken, 'A');
   });
 });
