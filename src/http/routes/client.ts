@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ErrorCodes, WxkitError } from '../../errors.ts';
 import { send } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
@@ -15,27 +14,39 @@ interface Script {
 
 const STATE_KEY = 'client.js';
 
-function hereDir(): string | undefined {
-  try {
-    const url = import.meta.url;
-    if (typeof url === 'string' && url.startsWith('file:')) return dirname(fileURLToPath(url));
-  } catch {
-    // CommonJS build: import.meta is empty.
+/**
+ * Directories to search upward for `client.global.js` / `dist/client.global.js`: this module's own file
+ * (read from a stack frame, because `import.meta` cannot appear in the CommonJS build), the running
+ * script (`dist/cli.js` under `wxkit serve`), and the working directory.
+ */
+function startDirs(): string[] {
+  const dirs: string[] = [];
+  const frame = /(?:file:\/\/)?(\/[^():]+\.[cm]?[jt]s):\d+:\d+/.exec(new Error().stack?.split('\n')[1] ?? '');
+  if (frame?.[1]) dirs.push(dirname(decodeURIComponent(frame[1])));
+  const script = process.argv[1];
+  if (script) {
+    try {
+      dirs.push(dirname(realpathSync(script)));
+    } catch {
+      // not a file (node -e)
+    }
   }
-  return typeof __dirname === 'string' ? __dirname : undefined;
+  dirs.push(process.cwd());
+  return dirs;
 }
 
-/** dist/client.global.js next to the built module, else in the package root above the module. */
+/** dist/client.global.js next to the built module, else in the package root above it. */
 function findScript(explicit: string | undefined): string | undefined {
   if (explicit) return existsSync(explicit) ? explicit : undefined;
-  let dir = hereDir();
-  for (let i = 0; dir && i < 6; i++) {
-    for (const candidate of [join(dir, 'client.global.js'), join(dir, 'dist', 'client.global.js')]) {
-      if (existsSync(candidate)) return candidate;
+  for (let dir of startDirs()) {
+    for (let i = 0; i < 6; i++) {
+      for (const candidate of [join(dir, 'client.global.js'), join(dir, 'dist', 'client.global.js')]) {
+        if (existsSync(candidate)) return candidate;
+      }
+      const parent = dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
     }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
   }
   return undefined;
 }
