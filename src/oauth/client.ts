@@ -1,4 +1,5 @@
-import { ErrorCodes, WxkitError } from '../errors.ts';
+import { ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
 import type { CallOptions } from '../types.ts';
 import { buildAuthorizeUrl, DEFAULT_OPEN_BASE } from './authorize.ts';
 import { exchangeOnce } from './exchange.ts';
@@ -33,6 +34,8 @@ export interface OAuthClientOptions {
   fetch?: typeof fetch | undefined;
   /** Clock in milliseconds. @default Date.now */
   now?: (() => number) | undefined;
+  /** Counts calls to WeChat as `wxkit_upstream_calls_total{endpoint, errcode}` (what createWxkit shares with /metrics). */
+  metrics?: Metrics | undefined;
   /** How long an exchange result is kept for a repeated callback. @default 300_000 (a code's lifetime) */
   exchangeResultTtlMs?: number | undefined;
 }
@@ -61,6 +64,17 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   const now = options.now ?? Date.now;
   const store = options.store ?? createMemoryOAuthStore({ now });
   const inflight = new Map<string, Promise<OAuthToken>>();
+  const counted = async <T>(endpoint: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      const value = await run();
+      options.metrics?.inc(UPSTREAM, { endpoint, errcode: 0 }, 1, UPSTREAM_HELP);
+      return value;
+    } catch (e) {
+      const errcode = isWxkitError(e) && e.errcode !== undefined ? e.errcode : 'network';
+      options.metrics?.inc(UPSTREAM, { endpoint, errcode }, 1, UPSTREAM_HELP);
+      throw e;
+    }
+  };
   const ctx = (call?: CallOptions): OAuthRequestContext => ({
     apiBase: options.apiBase ?? DEFAULT_API_BASE,
     fetch: options.fetch,
@@ -86,25 +100,36 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       }
       return exchangeOnce(
         code,
-        async () =>
-          processTokenResponse(
-            await codeExchangeRequest(ctx(call), { appId: options.appId, secret: secret(), code }),
-            now,
+        () =>
+          counted('/sns/oauth2/access_token', async () =>
+            processTokenResponse(
+              await codeExchangeRequest(ctx(call), { appId: options.appId, secret: secret(), code }),
+              now,
+            ),
           ),
         { store, appId: options.appId, resultTtlMs: options.exchangeResultTtlMs, inflight },
       );
     },
     async refresh(refreshToken, call) {
-      return processTokenResponse(
-        await refreshTokenRequest(ctx(call), { appId: options.appId, refreshToken }),
-        now,
+      return counted('/sns/oauth2/refresh_token', async () =>
+        processTokenResponse(
+          await refreshTokenRequest(ctx(call), { appId: options.appId, refreshToken }),
+          now,
+        ),
       );
     },
     async userinfo(input) {
-      return processUserinfoResponse(await userinfoRequest(ctx(input), input));
+      return counted('/sns/userinfo', async () =>
+        processUserinfoResponse(await userinfoRequest(ctx(input), input)),
+      );
     },
     async checkAccessToken(input) {
-      return processAuthCheckResponse(await authCheckRequest(ctx(input), input));
+      return counted('/sns/auth', async () =>
+        processAuthCheckResponse(await authCheckRequest(ctx(input), input)),
+      );
     },
   };
 }
+
+const UPSTREAM = 'wxkit_upstream_calls_total';
+const UPSTREAM_HELP = 'Calls to WeChat (or the central wxkit) by endpoint and errcode (0 = success).';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { WxkitError } from '../../src/errors.ts';
+import { Metrics } from '../../src/metrics.ts';
 import { buildAuthorizeUrl } from '../../src/oauth/authorize.ts';
 import { createOAuthClient } from '../../src/oauth/client.ts';
 import {
@@ -234,10 +235,16 @@ describe('exchangeCode runs once per code', () => {
       calls++;
       return jsonResponse({ errcode: 40029, errmsg: 'invalid code' });
     };
-    const client = createOAuthClient({ appId: 'wx1', secret: 's', fetch: failing });
+    const metrics = new Metrics();
+    const client = createOAuthClient({ appId: 'wx1', secret: 's', fetch: failing, metrics });
     await assert.rejects(client.exchangeCode('BAD'), { errcode: 40029 });
     await assert.rejects(client.exchangeCode('BAD'), { errcode: 40029, code: 'unauthorized' });
     assert.equal(calls, 1);
+    // one upstream call counted, by endpoint and errcode
+    assert.equal(
+      metrics.get('wxkit_upstream_calls_total', { endpoint: '/sns/oauth2/access_token', errcode: 40029 }),
+      1,
+    );
 
     let n = 0;
     const flaky: typeof fetch = async () => {
