@@ -4,7 +4,11 @@
  * script, no framework; every value reaches the page through `textContent`.
  */
 export function demoLoginSection(): string {
-  return `<section id="login">
+  return `<style>
+  #login-state { padding: .6rem .8rem; border-radius: 6px; background: #f5f5f5; margin: .5rem 0; }
+  #login-state.ok { background: #e7f7ea; } #login-state.fail { background: #fdecec; }
+</style>
+<section id="login">
   <h2>网页授权 / Web OAuth</h2>
   <div id="login-state" class="login" data-state="checking">Checking the session…</div>
   <pre id="login-user"></pre>
