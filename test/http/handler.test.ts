@@ -122,6 +122,14 @@ describe('/jssdk/config', () => {
     );
     assert.equal(path.status, 403);
     assert.match((await errorOf(path)).message, /path prefix/);
+    const evil = await get(
+      f.handler,
+      `/jssdk/config?url=${encodeURIComponent('https://h5.example.com.evil.com/')}`,
+    );
+    const evilErr = await errorOf(evil);
+    assert.match(evilErr.message, /page host h5\.example\.com\.evil\.com /);
+    assert.match(evilErr.message, /ports 80 and 443 only/, 'the port rule is always named');
+    assert.deepEqual((evilErr.details as { domains: string[] }).domains, ['h5.example.com']);
     const loop = await get(f.handler, `/jssdk/config?url=${encodeURIComponent('http://127.0.0.1:5173/')}`);
     assert.equal(loop.status, 403, 'loopback is only exempt in sandbox mode');
   });

@@ -63,7 +63,7 @@ export function checkDomain(account: Wxkit, url: string, allowLoopback: boolean)
         : `is neither a bound JS-safe domain nor a subdomain of one`;
   throw new WxkitError(
     ErrorCodes.URL_NOT_ALLOWED,
-    `The page host ${page.host} ${why}. Bound JS-safe domains of ${account.appId}: ${bound}.`,
+    `The page host ${page.host} ${why}. Bound JS-safe domains of ${account.appId}: ${bound}. WeChat accepts a bound domain and its subdomains, on ports 80 and 443 only.`,
     {
       hint: {
         en: `Serve the page from ${bound} (or a subdomain) on port 80/443, or add its domain under 公众号设置 → 功能设置 → JS接口安全域名 and to WX_JS_DOMAINS.`,
