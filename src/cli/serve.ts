@@ -99,6 +99,11 @@ async function runPrimary(
       env.WXKIT_STORE = `file:${tempStore}`;
     }
   }
+  if (!sandbox && config.store === 'memory') {
+    io.err(
+      `warning: WXKIT_STORE=memory with ${workers} workers: each process keeps its own tokens; use file: or redis:// to share them.`,
+    );
+  }
   const generatedSecret = !settings.sessionSecret;
   if (generatedSecret) env.WXKIT_SESSION_SECRET = randomBytes(32).toString('base64url');
   let stopping = false;

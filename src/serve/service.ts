@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { accountOptions, loadConfig, type WxkitConfig } from '../config.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { createHandler, type WxkitHandler } from '../http/handler.ts';
-import { jsonLines, type LogSink } from '../http/log.ts';
+import { jsonLines, type LogSink, redact } from '../http/log.ts';
 import { send } from '../http/reply.ts';
 import type { Route } from '../http/route.ts';
 import { Metrics } from '../metrics.ts';
@@ -76,7 +76,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // Every configuration error surfaces here, before anything is started.
   const config = loadConfig(env, cwd);
   const settings = serviceSettings(config, env, options.flags);
-  const sink: LogSink = jsonLines(options.logLine);
+  const lines = jsonLines(options.logLine);
+  // WXKIT_LOG: `all` every line, `errors` warnings and errors only, `off` nothing.
+  const sink: LogSink = (entry) => {
+    if (settings.log === 'all' || (settings.log === 'errors' && entry.level !== 'info')) lines(entry);
+  };
   const metrics = new Metrics();
   const sandbox = config.sandbox;
   const tokenMode = config.tokenMode;
@@ -155,6 +159,24 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     routes: extraRoutes,
     metrics,
   });
+  // Fetch the credentials now, so a wrong secret or a missing IP-whitelist entry shows at start and
+  // the first page does not wait. Never blocks serving; failures are retried by the next request.
+  for (const a of accounts) {
+    a.ticket('jsapi').then(
+      () => sink({ time: new Date().toISOString(), level: 'info', msg: 'credentials ready', appId: a.appId }),
+      (e: unknown) => {
+        const err = e as { code?: unknown; errcode?: unknown; message?: unknown };
+        sink({
+          time: new Date().toISOString(),
+          level: 'warn',
+          msg: `cannot obtain the credentials of ${a.appId} yet: ${redact(String(err.message ?? e))}`,
+          appId: a.appId,
+          ...(typeof err.code === 'string' ? { code: err.code } : {}),
+          ...(typeof err.errcode === 'number' ? { errcode: err.errcode } : {}),
+        });
+      },
+    );
+  }
   let closing: Promise<void> | undefined;
   return {
     url: server.url,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -68,20 +68,28 @@ describe('wxkit serve in sandbox mode (no WX_APP_ID)', () => {
 describe('graceful shutdown', () => {
   test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
     const serve = await startServe({ WXKIT_LOG: 'off' }, [], cwd);
-    const simUrl = /simulator \((http:\/\/[^,]+),/.exec(serve.stdout())?.[1];
-    assert.ok(simUrl);
-    // Slow WeChat down so the first (cold) signing request is still running when SIGTERM arrives.
-    const fault = await fetch(`${simUrl}/__sim/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ latencyMs: 1500 }),
+    const { port } = new URL(serve.url);
+    // A request whose body is still arriving when SIGTERM comes.
+    const body = JSON.stringify({ url: 'http://localhost/page' });
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (c) => {
+        text += c;
+      });
+      socket.on('close', () => resolve(text));
     });
-    assert.equal(fault.status, 200);
-    const inflight = fetch(`${serve.url}/jssdk/config?url=${encodeURIComponent('http://localhost/')}`);
+    socket.write(
+      `POST /jssdk/config HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+    );
     await new Promise((r) => setTimeout(r, 300));
     const code = serve.stop();
-    const res = await inflight;
-    assert.equal(res.status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    socket.end(body.slice(10));
+    const text = await answer;
+    assert.match(text, /^HTTP\/1\.1 200 /, text);
+    assert.match(text, /"signature":"[0-9a-f]{40}"/);
     assert.equal(await code, 0);
     await assert.rejects(fetch(`${serve.url}/healthz`), 'no longer accepting');
   });
