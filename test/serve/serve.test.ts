@@ -4,6 +4,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { startSimulator } from '../../src/simulator/index.ts';
 import { runCli, type ServeProcess, startServe } from './spawn.ts';
 
 let cwd: string;
@@ -137,6 +138,39 @@ describe('start errors', () => {
 });
 
 describe('--workers', () => {
+  test('N processes sharing a file store fetch the token and the ticket once', async () => {
+    const sim = await startSimulator({
+      apps: [{ appId: 'wxc0ffee0000000001', secret: 'workers-secret', jsDomains: ['h5.example.com'] }],
+    });
+    const store = mkdtempSync(join(tmpdir(), 'wxkit-workers-store-'));
+    const serve = await startServe(
+      {
+        WX_APP_ID: 'wxc0ffee0000000001',
+        WX_APP_SECRET: 'workers-secret',
+        WX_API_BASE: sim.url,
+        WX_JS_DOMAINS: 'h5.example.com',
+        WXKIT_STORE: `file:${store}`,
+        WXKIT_LOG: 'off',
+        WXKIT_RATE_LIMIT: 'off',
+        WXKIT_SESSION_SECRET: 'workers-test-secret-0123456789abcdef',
+      },
+      ['--workers', '2'],
+      cwd,
+    );
+    try {
+      const url = `${serve.url}/jssdk/config?url=${encodeURIComponent('https://h5.example.com/p')}`;
+      const results = await Promise.all(Array.from({ length: 200 }, () => fetch(url).then((r) => r.status)));
+      assert.deepEqual(new Set(results), new Set([200]));
+      const calls = sim.stats().calls;
+      assert.equal(calls['/cgi-bin/stable_token'], 1, JSON.stringify(calls));
+      assert.equal(calls['/cgi-bin/ticket/getticket'], 1, JSON.stringify(calls));
+    } finally {
+      assert.equal(await serve.stop(), 0);
+      await sim.close();
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
+
   test('N processes serve the same port and stop together on SIGTERM', async () => {
     const serve = await startServe(
       { WXKIT_LOG: 'off', WXKIT_SESSION_SECRET: 'workers-test-secret-0123456789abcdef' },
