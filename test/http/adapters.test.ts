@@ -11,6 +11,7 @@ import Koa from 'koa';
 import { createExpressMiddleware } from '../../src/adapters/express.ts';
 import { createFastifyPlugin } from '../../src/adapters/fastify.ts';
 import { createKoaMiddleware } from '../../src/adapters/koa.ts';
+import { sendWebResponse, toWebRequest } from '../../src/adapters/node.ts';
 import { createHandler, type WxkitHandler } from '../../src/http/handler.ts';
 import { listen, type RunningServer } from '../../src/serve/server.ts';
 import { signJssdk } from '../../src/signature.ts';
@@ -42,6 +43,12 @@ before(async () => {
   handler = createHandler(f.a, { rateLimit: false, log: false, apiKeys: [API_KEY] });
   const standalone: RunningServer = await listen(handler, '127.0.0.1', 0);
   mounts.push({ name: 'node:http', url: standalone.url, close: () => standalone.close() });
+
+  // The pure web path: IncomingMessage → Request → handler → Response → ServerResponse.
+  const web = createServer((req, res) => {
+    void handler(toWebRequest(req)).then((response) => sendWebResponse(res, response, req.method === 'HEAD'));
+  });
+  mounts.push({ name: 'web Request/Response', url: await listenNode(web), close: () => closeNode(web) });
 
   const app = express();
   app.get('/app-route', (_req, res) => {
@@ -190,7 +197,7 @@ async function answer(base: string, path: string, init?: RequestInit) {
   return { status: res.status, headers, body };
 }
 
-describe('the same handler in node:http, Express, Koa, Fastify and wxkit serve', () => {
+describe('the same handler in node:http, web Request/Response, Express, Koa, Fastify and wxkit serve', () => {
   test('gives identical answers to the same requests', async () => {
     for (const r of requests) {
       const answers = [];
