@@ -214,6 +214,14 @@ describe('/jssdk/diagnose', () => {
     assert.equal(report.ok, false);
     assert.equal(report.code, 'url_hash');
     assert.ok(!text.includes(ticket), 'the ticket never leaves the service');
+    const outside = await post(f.handler, '/jssdk/diagnose', { url: 'https://evil.example.net/', ...good });
+    const outsideReport = (await outside.json()) as { code: string; expectedSignature?: string };
+    assert.equal(outsideReport.code, 'domain_not_bound');
+    assert.equal(
+      outsideReport.expectedSignature,
+      undefined,
+      'no signature for pages outside the JS-safe domains',
+    );
     const bad = await post(f.handler, '/jssdk/diagnose', { url: 'https://h5.example.com/' });
     assert.equal(bad.status, 400);
     assert.equal((await errorOf(bad)).code, 'invalid_request');

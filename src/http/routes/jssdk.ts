@@ -136,8 +136,13 @@ async function diagnose(ctx: RouteContext) {
     jsDomains: account.jsDomains,
     allowLoopback: ctx.options.sandbox,
   });
+  // A page outside the JS-safe domains gets no signature from here either (no allow-list bypass).
+  const out: Record<string, unknown> = { appId: account.appId, ...report };
+  if (matchJsDomain(report.expectedUrl, account.jsDomains, { allowLoopback: ctx.options.sandbox }) !== null) {
+    delete out.expectedSignature;
+  }
   // The diagnosis may quote string1, which holds a ticket: tickets never leave the service.
-  let text = JSON.stringify({ appId: account.appId, ...report });
+  let text = JSON.stringify(out);
   for (const t of [ticket, ...others.map((o) => o.ticket)])
     if (t) text = text.split(t).join('<jsapi_ticket>');
   return {
