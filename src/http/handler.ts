@@ -206,7 +206,7 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
         if (limiter && route.rateLimit !== false) {
           const ip = clientIp(input, trustHops);
           if (ip !== undefined) {
-            const wait = limiter.take(ip);
+            const wait = limiter.take(ip, route.rateLimitCost ?? 1);
             if (wait > 0) {
               throw new WxkitError(ErrorCodes.RATE_LIMITED, 'Too many requests from this client.', {
                 retryAfter: wait,

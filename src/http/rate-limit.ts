@@ -27,8 +27,8 @@ export class RateLimiter {
     this.burst = options.burst ?? Math.max(1, options.perSecond * 2);
   }
 
-  /** 0 when allowed (a token is taken), else seconds until one is available. */
-  take(key: string): number {
+  /** 0 when allowed (`cost` tokens are taken), else seconds until enough are available. */
+  take(key: string, cost = 1): number {
     const now = this.now();
     let b = this.buckets.get(key);
     if (!b) {
@@ -39,11 +39,12 @@ export class RateLimiter {
       b.tokens = Math.min(this.burst, b.tokens + (now - b.at) * this.rate);
       b.at = now;
     }
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    const need = Math.min(cost, this.burst);
+    if (b.tokens >= need) {
+      b.tokens -= need;
       return 0;
     }
-    return Math.ceil((1 - b.tokens) / this.rate / 1000);
+    return Math.ceil((need - b.tokens) / this.rate / 1000);
   }
 
   private prune(now: number): void {

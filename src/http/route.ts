@@ -78,4 +78,6 @@ export interface Route {
   cors?: boolean;
   /** Count this route against the per-client rate limit. @default true */
   rateLimit?: boolean;
+  /** Tokens one request takes from the client's bucket (expensive routes take more). @default 1 */
+  rateLimitCost?: number;
 }

@@ -372,6 +372,10 @@ describe('service endpoints', () => {
     assert.equal(limited.headers.get('retry-after'), '1');
     assert.equal((await errorOf(limited)).code, 'rate_limited');
     assert.equal((await hit('10.0.0.2')).status, 200, 'other clients are not affected');
+    // A diagnosis is expensive: it takes a whole bucket here.
+    const diag = new Request('http://svc.test/jssdk/diagnose', { method: 'POST', body: '{}' });
+    assert.equal((await handler(diag, { clientIp: '10.0.0.3' })).status, 400);
+    assert.equal((await hit('10.0.0.3')).status, 429);
     assert.equal(
       (await handler(new Request('http://svc.test/healthz'), { clientIp: '10.0.0.1' })).status,
       200,

@@ -156,5 +156,6 @@ async function diagnose(ctx: RouteContext) {
 export const routes: readonly Route[] = [
   { method: 'GET', path: '/jssdk/config', handle: config },
   { method: 'POST', path: '/jssdk/config', handle: config },
-  { method: 'POST', path: '/jssdk/diagnose', handle: diagnose },
+  // A diagnosis recomputes a few hundred signatures: it costs ten requests' worth of the rate limit.
+  { method: 'POST', path: '/jssdk/diagnose', handle: diagnose, rateLimitCost: 10 },
 ];
