@@ -52,6 +52,8 @@ export function errorReply(error: WxkitError): Reply {
     headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfter)));
   else if (error.status === 503) headers['retry-after'] = '5';
   if (error.status === 401) headers['www-authenticate'] = 'Bearer realm="wxkit"';
+  // Stop reading an oversized upload instead of draining it.
+  if (error.status === 413) headers.connection = 'close';
   const extra = error.details?.allow;
   if (error.status === 405 && typeof extra === 'string') headers.allow = extra;
   return { status: error.status, headers, body: JSON.stringify(error.toJSON()) };
