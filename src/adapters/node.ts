@@ -103,9 +103,17 @@ export function nodeInput(req: IncomingMessage, options: NodeMountOptions = {}):
 /** Writes a handler result to a Node response. */
 export async function writeResult(res: ServerResponse, result: RouteResult, head: boolean): Promise<void> {
   if (!(result instanceof Response)) {
+    const body = result.body;
+    const noBody = result.status === 204 || result.status === 304;
+    // writeHead sends the header block as given: without a length Node would fall back to chunked
+    // encoding (an extra write per response).
+    if (!noBody && !('content-length' in result.headers)) {
+      result.headers['content-length'] = String(
+        body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
+      );
+    }
     res.writeHead(result.status, result.headers);
-    const noBody = head || result.status === 204 || result.status === 304;
-    res.end(noBody ? undefined : (result.body ?? undefined));
+    res.end(head || noBody || body === null ? undefined : body);
     return;
   }
   await sendWebResponse(res, result, head);

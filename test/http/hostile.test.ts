@@ -106,6 +106,12 @@ const cases: Case[] = [
     code: 'payload_too_large',
   },
   {
+    name: 'announced 100 MB upload',
+    raw: 'POST /jssdk/config HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{"url":',
+    status: 413,
+    code: 'payload_too_large',
+  },
+  {
     name: 'URL over 8 KB',
     path: `/jssdk/config?url=${GOOD}&_pad=${'x'.repeat(10_000)}`,
     status: 414,
