@@ -1,8 +1,9 @@
 import { diagnoseSignature, type KnownTicket } from '../../diagnose.ts';
 import { formatJsDomains, matchJsDomain } from '../../domains.ts';
 import { ErrorCodes, WxkitError } from '../../errors.ts';
-import { normalizeSignUrl } from '../../signature.ts';
+import { buildJssdkConfig, normalizeSignUrl } from '../../signature.ts';
 import type { Wxkit } from '../../types.ts';
+import { pooledNonce } from '../nonce.ts';
 import { invalidRequest, readAppId, readBoolean, readNameList, readQuery, readString } from '../params.ts';
 import { json } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
@@ -87,11 +88,17 @@ async function config(ctx: RouteContext) {
   const url = normalizeSignUrl(req.url);
   const account = ctx.account(req.appId);
   checkDomain(account, url, ctx.options.sandbox);
-  const signed = await account.jssdkConfig({
+  // Same result as account.jssdkConfig(), without its second normalization and domain check and with
+  // a pooled nonce: this is the service's hot path (see bench/serve.ts).
+  const signed = buildJssdkConfig({
+    appId: account.appId,
+    ticket: await account.ticket('jsapi'),
     url,
     jsApiList: req.jsApiList,
     openTagList: req.openTagList,
     debug: req.debug,
+    nonceStr: pooledNonce(),
+    now: ctx.options.now,
   });
   return json(200, signed, NO_STORE);
 }
