@@ -100,6 +100,9 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
   if (accounts.length === 0)
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createHandler needs at least one account.');
   const byId = new Map(accounts.map((a) => [a.appId, a]));
+  if (byId.size !== accounts.length) {
+    throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createHandler got the same appId twice.');
+  }
   const now = options.now ?? Date.now;
   const resolved: ResolvedHandlerOptions = {
     basePath: (options.basePath ?? '').replace(/\/+$/, ''),

@@ -384,6 +384,11 @@ describe('service endpoints', () => {
     assert.equal((await hit('10.0.0.1')).status, 200);
   });
 
+  test('refuses no accounts or the same appId twice', () => {
+    assert.throws(() => createHandler([], { log: false }), { code: 'config_error' });
+    assert.throws(() => createHandler([f.a, f.a], { log: false }), { code: 'config_error' });
+  });
+
   test('basePath mounts the routes under a prefix (Next.js, Hono)', async () => {
     const handler = createHandler(f.a, { log: false, basePath: '/api/wx/' });
     assert.equal((await get(handler, '/api/wx/healthz')).status, 200);
