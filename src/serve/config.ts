@@ -1,7 +1,7 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { HandlerOptions } from '../http/handler.ts';
 
-/** The service's own settings (SPEC §2), read from the environment. Account settings come from loadConfig. */
+/** What `wxkit serve` runs with: loadConfig's listen address, keys and URLs plus the service-only variables. */
 export interface ServiceSettings {
   host: string;
   port: number;
@@ -26,22 +26,16 @@ function list(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
+/** The service-only settings (the rest comes from loadConfig). */
+export type ServiceOnlySettings = Pick<ServiceSettings, 'corsOrigins' | 'rateLimit' | 'trustProxy' | 'log'>;
+
 /**
- * `HOST`, `PORT`, `WXKIT_API_KEYS`, `WXKIT_CORS_ORIGINS`, `WXKIT_RATE_LIMIT` (requests/second per
- * client, `off`), `WXKIT_TRUST_PROXY` (hops), `WXKIT_LOG` (`all`|`errors`|`off`), `WXKIT_PUBLIC_URL`,
- * `WXKIT_SESSION_SECRET`. Flags (`--host`, `--port`) win over the environment.
+ * `WXKIT_CORS_ORIGINS`, `WXKIT_RATE_LIMIT` (requests/second per client, or `off`), `WXKIT_TRUST_PROXY`
+ * (proxy hops) and `WXKIT_LOG` (`all`|`errors`|`off`): what `wxkit serve` reads beyond loadConfig.
  *
  * @throws {WxkitError} `config_error` naming the variable.
  */
-export function readServiceSettings(
-  env: NodeJS.ProcessEnv,
-  flags: { host?: string | undefined; port?: string | undefined } = {},
-): ServiceSettings {
-  const host = flags.host ?? env.HOST ?? '127.0.0.1';
-  const portText = flags.port ?? env.PORT ?? '3000';
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
-    throw configError(`PORT must be a number from 0 to 65535; got ${JSON.stringify(portText.slice(0, 20))}`);
-  }
+export function readServiceSettings(env: NodeJS.ProcessEnv): ServiceOnlySettings {
   const cors = env.WXKIT_CORS_ORIGINS?.trim();
   let corsOrigins: ServiceSettings['corsOrigins'];
   if (cors === '*') corsOrigins = '*';
@@ -85,26 +79,5 @@ export function readServiceSettings(
   if (logText !== 'all' && logText !== 'errors' && logText !== 'off') {
     throw configError('WXKIT_LOG must be all, errors or off');
   }
-  const publicUrl = env.WXKIT_PUBLIC_URL?.trim() || undefined;
-  if (publicUrl) {
-    let ok = false;
-    try {
-      const u = new URL(publicUrl);
-      ok = u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw configError('WXKIT_PUBLIC_URL must be an http(s) origin like https://wx.example.com');
-  }
-  return {
-    host,
-    port: Number(portText),
-    apiKeys: list(env.WXKIT_API_KEYS),
-    corsOrigins,
-    rateLimit,
-    trustProxy,
-    log: logText,
-    publicUrl: publicUrl?.replace(/\/+$/, ''),
-    sessionSecret: env.WXKIT_SESSION_SECRET || undefined,
-  };
+  return { corsOrigins, rateLimit, trustProxy, log: logText };
 }

@@ -56,11 +56,14 @@ export function serviceSettings(
   env: NodeJS.ProcessEnv,
   flags: { host?: string | undefined; port?: string | undefined } = {},
 ): ServiceSettings {
-  const own = readServiceSettings(env, flags);
+  const own = readServiceSettings(env);
+  if (flags.port !== undefined && (!/^\d{1,5}$/.test(flags.port) || Number(flags.port) > 65535)) {
+    throw new WxkitError(ErrorCodes.CONFIG_ERROR, '--port must be a number from 0 to 65535');
+  }
   return {
     ...own,
     host: flags.host ?? config.host,
-    port: flags.port !== undefined ? own.port : config.port,
+    port: flags.port !== undefined ? Number(flags.port) : config.port,
     apiKeys: config.apiKeys,
     publicUrl: config.publicUrlDefaulted ? undefined : config.publicUrl,
     sessionSecret: config.sessionSecret,
