@@ -384,6 +384,26 @@ describe('service endpoints', () => {
     assert.equal((await hit('10.0.0.1')).status, 200);
   });
 
+  test('X-Forwarded-For decides the client only behind a trusted proxy', async () => {
+    const url = `http://svc.test/jssdk/config?url=${encodeURIComponent('https://h5.example.com/')}`;
+    const send = (h: ReturnType<typeof createHandler>, xff: string) =>
+      h(new Request(url, { headers: { 'x-forwarded-for': xff } }), { clientIp: '10.9.9.9' }).then(
+        (r) => r.status,
+      );
+    const direct = createHandler(f.a, { log: false, rateLimit: { perSecond: 1, burst: 1 }, now: () => 0 });
+    assert.equal(await send(direct, '1.1.1.1'), 200);
+    assert.equal(await send(direct, '2.2.2.2'), 429, 'a spoofed header does not buy a new bucket');
+    const proxied = createHandler(f.a, {
+      log: false,
+      rateLimit: { perSecond: 1, burst: 1 },
+      trustProxy: 1,
+      now: () => 0,
+    });
+    assert.equal(await send(proxied, 'spoofed, 1.1.1.1'), 200);
+    assert.equal(await send(proxied, 'spoofed, 2.2.2.2'), 200, 'the address the proxy saw');
+    assert.equal(await send(proxied, 'other, 1.1.1.1'), 429, 'the client-supplied part is ignored');
+  });
+
   test('refuses no accounts or the same appId twice', () => {
     assert.throws(() => createHandler([], { log: false }), { code: 'config_error' });
     assert.throws(() => createHandler([f.a, f.a], { log: false }), { code: 'config_error' });
