@@ -74,7 +74,8 @@ export const HANDLE_INPUT: unique symbol = Symbol.for('wxkit.handleInput');
 
 /** A web-standard handler, `(Request) => Promise<Response>`. */
 export interface WxkitHandler {
-  (request: Request, info?: RequestInfo): Promise<Response>;
+  /** `info` may be anything a host passes as second argument (Next.js' route context, Hono's env). */
+  (request: Request, info?: RequestInfo | object): Promise<Response>;
   /** @internal */
   [HANDLE_INPUT]: (input: HttpInput) => Promise<RouteResult | typeof UNMATCHED>;
   /** The service's own metrics registry. */
@@ -278,7 +279,7 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
     return reply;
   }
 
-  const handler = (async (request: Request, info?: RequestInfo): Promise<Response> => {
+  const handler = (async (request: Request, info?: RequestInfo | object): Promise<Response> => {
     const input = webInput(request, info);
     const reply = (await handleInput(input)) as RouteResult;
     return toResponse(reply, request.method === 'HEAD');
@@ -352,8 +353,9 @@ export function tooLarge(limit: number): WxkitError {
   });
 }
 
-function webInput(request: Request, info: RequestInfo | undefined): HttpInput {
-  const clientIp = typeof info?.clientIp === 'string' ? info.clientIp : undefined;
+function webInput(request: Request, info: RequestInfo | object | undefined): HttpInput {
+  const given = (info as RequestInfo | undefined)?.clientIp;
+  const clientIp = typeof given === 'string' ? given : undefined;
   return {
     method: request.method,
     target: request.url,
