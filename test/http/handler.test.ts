@@ -404,6 +404,32 @@ describe('service endpoints', () => {
     assert.equal(await send(proxied, 'other, 1.1.1.1'), 429, 'the client-supplied part is ignored');
   });
 
+  test('an unexpected error is a 500 internal without details, logged without secrets', async () => {
+    const logs: Record<string, unknown>[] = [];
+    const handler = createHandler(f.a, {
+      log: (e) => logs.push(e),
+      routes: [
+        {
+          method: 'GET',
+          path: '/boom',
+          handle: () => {
+            throw new TypeError('fetch failed for /cgi-bin/x?access_token=SECRET-TOKEN-123');
+          },
+        },
+      ],
+    });
+    const res = await get(handler, '/boom');
+    assert.equal(res.status, 500);
+    const text = await res.text();
+    assert.deepEqual(JSON.parse(text).error.code, 'internal');
+    assert.ok(!text.includes('SECRET') && !text.includes('TypeError') && !text.includes('cgi-bin'));
+    const line = logs.find((l) => l.msg === 'internal error');
+    assert.ok(line, 'logged');
+    assert.match(String(line.error), /TypeError: fetch failed .*access_token=<redacted>/);
+    assert.ok(!JSON.stringify(logs).includes('SECRET-TOKEN-123'));
+    assert.equal((await get(handler, '/healthz')).status, 200, 'still serving');
+  });
+
   test('refuses no accounts or the same appId twice', () => {
     assert.throws(() => createHandler([], { log: false }), { code: 'config_error' });
     assert.throws(() => createHandler([f.a, f.a], { log: false }), { code: 'config_error' });
