@@ -163,10 +163,12 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     endpoint: string,
     base: string,
     makeRequest: () => Request,
-    interpret: (res: Response) => Promise<T>,
+    interpret: (res: Response, sentAt: number) => Promise<T>,
   ): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       let res: Response;
+      // Lifetimes count from when the request left: conservative, whatever the answer's latency.
+      const sentAt = now();
       try {
         res = await fetchImpl(makeRequest(), { signal: AbortSignal.timeout(fetchTimeoutMs) });
       } catch (e) {
@@ -179,7 +181,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
         throw err;
       }
       try {
-        const value = await interpret(res);
+        const value = await interpret(res, sentAt);
         metrics.inc('wxkit_upstream_calls_total', { endpoint, errcode: 0 }, 1, UPSTREAM_HELP);
         return value;
       } catch (e) {
@@ -209,7 +211,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
         '/cgi-bin/token',
         o.apiBase,
         () => classicTokenRequest(input),
-        (res) => processTokenResponse(res, now(), 'token'),
+        (res, sentAt) => processTokenResponse(res, sentAt, 'token'),
       );
     }
     const force = forceNext;
@@ -218,7 +220,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       '/cgi-bin/stable_token',
       o.apiBase,
       () => stableTokenRequest(input, force),
-      (res) => processTokenResponse(res, now(), 'stable_token'),
+      (res, sentAt) => processTokenResponse(res, sentAt, 'stable_token'),
     );
   };
 
@@ -262,7 +264,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
           '/cgi-bin/ticket/getticket',
           o.apiBase,
           () => ticketRequest(o.apiBase, t, type),
-          (res) => processTicketResponse(res, now()),
+          (res, sentAt) => processTicketResponse(res, sentAt),
         );
       } catch (e) {
         if (failureKind(e) === 'token-invalid') await invalidateAccessToken(t);

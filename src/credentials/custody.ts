@@ -178,6 +178,10 @@ export class Custody {
   private inflight: Promise<CredentialRecord> | undefined;
   private nextAheadAt = 0;
   private rechecking = false;
+  /** Bumped whenever the memory copy changes, so a slow background read never overwrites a newer state. */
+  private generation = 0;
+  /** Values this process invalidated: never adopted again from the store (only from upstream). */
+  private readonly dead: string[] = [];
   /** Earlier values seen by this process, newest first (for diagnosis). */
   readonly history: string[] = [];
 
@@ -206,6 +210,9 @@ export class Custody {
       }
       return m;
     }
+    const r = await this.flight(false);
+    if (this.usable(r, this.d.now())) return r;
+    // We joined a flight that started before the clock passed this value's end: one more, never a loop.
     return this.flight(false);
   }
 
@@ -229,9 +236,14 @@ export class Custody {
    */
   async invalidate(value: string): Promise<boolean> {
     let dropped = false;
+    if (!this.dead.includes(value)) {
+      this.dead.unshift(value);
+      this.dead.length = Math.min(this.dead.length, 4);
+    }
     if (this.mem?.value === value) {
       this.remember(this.mem.value);
       this.mem = undefined;
+      this.generation++;
       dropped = true;
     }
     const r = await this.d.link.run(async (s) => {
@@ -247,6 +259,7 @@ export class Custody {
   async clear(): Promise<void> {
     if (this.mem) this.remember(this.mem.value);
     this.mem = undefined;
+    this.generation++;
     this.failure = undefined;
     await this.d.link.run(async (s) => {
       await s.delete(this.key);
@@ -256,7 +269,9 @@ export class Custody {
 
   private usable(r: CredentialRecord, now: number): boolean {
     const left = r.expiresAt - now;
-    return left > this.d.timing.expirySkewMs || (r.sameUntil !== undefined && left > 0);
+    // A value upstream re-issued unchanged is used nearly to its end (asking again returns it again),
+    // but never in its last seconds: clocks differ a little between us and WeChat.
+    return left > this.d.timing.expirySkewMs || (r.sameUntil !== undefined && left > 2_000);
   }
 
   private needsRefresh(r: CredentialRecord, now: number): boolean {
@@ -276,12 +291,22 @@ export class Custody {
     if (this.rechecking) return;
     this.rechecking = true;
     this.memCheckedAt = this.d.now();
+    const generation = this.generation;
     this.d.link
       .run((s) => s.get(this.key))
       .then((r) => {
         const rec = r.ok ? parseRecord(r.value) : undefined;
-        if (rec && rec.value !== this.mem?.value && this.usable(rec, this.d.now()) && !this.inflight)
+        if (
+          rec &&
+          generation === this.generation &&
+          !this.inflight &&
+          rec.value !== this.mem?.value &&
+          !this.dead.includes(rec.value) &&
+          rec.expiresAt >= (this.mem?.expiresAt ?? 0) &&
+          this.usable(rec, this.d.now())
+        ) {
           this.adopt(rec);
+        }
       })
       .finally(() => {
         this.rechecking = false;
@@ -290,7 +315,7 @@ export class Custody {
 
   private async obtain(ahead: boolean): Promise<CredentialRecord> {
     const good = (r: CredentialRecord | undefined): r is CredentialRecord => {
-      if (!r) return false;
+      if (!r || this.dead.includes(r.value)) return false;
       const now = this.d.now();
       return ahead ? this.usable(r, now) && !this.needsRefresh(r, now) : this.usable(r, now);
     };
@@ -393,6 +418,9 @@ export class Custody {
     } else if (old) {
       rec.previous = old.value;
     }
+    // Upstream handed it out again (stable mode returns the same token while valid): it is alive.
+    const deadAt = this.dead.indexOf(rec.value);
+    if (deadAt !== -1) this.dead.splice(deadAt, 1);
     this.d.metrics.inc(
       'wxkit_refresh_total',
       { appid: this.d.appId, credential: this.d.kind },
@@ -439,6 +467,7 @@ export class Custody {
   private adopt(rec: CredentialRecord): CredentialRecord {
     if (this.mem && this.mem.value !== rec.value) this.remember(this.mem.value);
     this.mem = rec;
+    this.generation++;
     this.memCheckedAt = this.d.now();
     return rec;
   }

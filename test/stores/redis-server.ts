@@ -8,7 +8,7 @@ export interface RedisServer {
   port: number;
   /** Stops the server (SIGTERM) and waits for it to exit. */
   stop(): Promise<void>;
-  /** Starts it again on the same port (empty, no persistence). */
+  /** Starts it again on the same port (empty, no persistence); no-op while it runs. */
   start(): Promise<void>;
 }
 
@@ -25,6 +25,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) return; // already running
     const proc = spawn(
       '/usr/bin/redis-server',
       [
