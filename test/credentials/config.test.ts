@@ -3,8 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { main } from '../../src/cli/main.ts';
 import { runToken, ticketSourceFromConfig } from '../../src/cli/token.ts';
 import { accountOptions, loadConfig } from '../../src/config.ts';
+import { signJssdk } from '../../src/signature.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 
 const APP = { appId: 'wxc0nf1g00000001', secret: 'config-secret-value-1' };
@@ -181,5 +183,26 @@ describe('wxkit token and the sign ticket source', () => {
     await assert.rejects(runToken([], io({}).io), { code: 'config_error' });
     await assert.rejects(ticketSourceFromConfig(io({}).io), { name: 'UsageError' });
     await assert.rejects(runToken(['--app-id', 'wxnope'], io(env()).io), { name: 'UsageError' });
+  });
+
+  test('through the CLI: exit codes, one-line errors, sign with the configured account', async () => {
+    const noAccount = io({});
+    assert.equal(await main(['token'], noAccount.io), 1);
+    assert.equal(noAccount.err.length, 1);
+    assert.match(noAccount.err[0]!, /no account configured/);
+    assert.equal(await main(['token', 'bogus'], io(env()).io), 2);
+    const badStore = io({ ...env(), WXKIT_STORE: 'redis://:hunter2@' });
+    assert.equal(await main(['token'], badStore.io), 1);
+    assert.ok(!badStore.err.join('').includes('hunter2'));
+    const sign = io(env());
+    const url = 'https://h5.example.com/a';
+    assert.equal(
+      await main(['sign', '--url', url, '--noncestr', 'abc', '--timestamp', '1', '--json'], sign.io),
+      0,
+    );
+    const out = JSON.parse(sign.out.join(''));
+    const ticket = sim.state.currentTicket(APP.appId)!;
+    assert.equal(out.appId, APP.appId);
+    assert.equal(out.signature, signJssdk({ ticket, nonceStr: 'abc', timestamp: 1, url }));
   });
 });

@@ -80,7 +80,7 @@ describe('createWxkit against the simulator', () => {
     const served = await wx.accessToken();
     assert.equal(served, t1.value, 'the current token is served without waiting');
     let next = served;
-    for (let i = 0; i < 200 && next === t1.value; i++) {
+    for (let i = 0; i < 2000 && next === t1.value; i++) {
       await new Promise((r) => setTimeout(r, 5));
       next = await wx.accessToken();
     }
