@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { handleNode } from '../adapters/node.ts';
 import { HANDLE_INPUT, type WxkitHandler } from '../http/handler.ts';
@@ -36,17 +36,21 @@ export function listen(
       ? (handler as () => WxkitHandler)
       : () => handler as WxkitHandler;
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 });
-  const inflight = new Set<Promise<unknown>>();
+  let active = 0;
+  let onIdle: (() => void) | undefined;
+  const done = () => {
+    if (--active === 0) onIdle?.();
+  };
+  const failed = (res: ServerResponse) => {
+    if (!res.headersSent) {
+      res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+      res.end('{"error":{"code":"internal","message":"Internal error.","hint":""}}');
+    } else res.destroy();
+    done();
+  };
   server.on('request', (req, res) => {
-    const p = handleNode(current(), req, res)
-      .catch(() => {
-        if (!res.headersSent) {
-          res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-          res.end('{"error":{"code":"internal","message":"Internal error.","hint":""}}');
-        } else res.destroy();
-      })
-      .finally(() => inflight.delete(p));
-    inflight.add(p);
+    active++;
+    handleNode(current(), req, res).then(done, () => failed(res));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') {
@@ -80,9 +84,9 @@ export function listen(
               clearTimeout(timer);
               done();
             });
-            server.closeIdleConnections();
             // Connections that finish their in-flight request are closed as they go idle.
-            void Promise.allSettled([...inflight]).then(() => server.closeIdleConnections());
+            onIdle = () => server.closeIdleConnections();
+            if (active === 0) onIdle();
           }),
       });
     });
