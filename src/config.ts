@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { ErrorCodes, WxkitError } from './errors.ts';
+import { describeRedisTopology, type RedisNode, type RedisTopology } from './stores/redis.ts';
 import { describeStoreSpec, parseStoreSpec } from './stores/spec.ts';
 import type { TokenMode } from './types.ts';
 import type { WxkitOptions } from './wxkit.ts';
@@ -29,6 +30,8 @@ export interface WxkitConfig {
   store: string;
   /** The store without credentials, for logs. */
   storeDescription: string;
+  /** Redis Sentinel/Cluster from the config file's `redis` field (then `store` is `redis`). */
+  redis?: RedisTopology | undefined;
   /** Default JS-safe domains (accounts without their own list use these). */
   jsDomains: string[];
   remoteUrl?: string | undefined;
@@ -64,6 +67,11 @@ export interface WxkitConfigFile {
   apiBase?: string;
   openBase?: string;
   store?: string;
+  /**
+   * Redis Sentinel or Cluster (SPEC §2: "via config file"); `store` must then be `redis` or absent.
+   * `passwordEnv` names a variable holding the password.
+   */
+  redis?: RedisTopology & { passwordEnv?: string };
   jsDomains?: string[] | string;
   remoteUrl?: string;
   remoteKey?: string;
@@ -81,6 +89,7 @@ const FILE_KEYS = new Set([
   'apiBase',
   'openBase',
   'store',
+  'redis',
   'jsDomains',
   'remoteUrl',
   'remoteKey',
@@ -125,8 +134,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     e('WX_OPEN_BASE') ?? file.openBase ?? 'https://open.weixin.qq.com',
     'WX_OPEN_BASE',
   );
-  const store = e('WXKIT_STORE') ?? file.store ?? 'file:.wxkit';
-  const storeDescription = describeStoreSpec(parseStoreSpec(store), cwd);
+  const envStore = e('WXKIT_STORE');
+  const redis =
+    envStore === undefined && file.redis !== undefined ? checkTopology(file.redis, env) : undefined;
+  if (redis && file.store !== undefined && file.store !== 'redis') {
+    throw configError('wxkit.config.json: with a "redis" field, "store" must be "redis" or absent');
+  }
+  const store = envStore ?? (redis ? 'redis' : (file.store ?? 'file:.wxkit'));
+  const storeDescription = redis
+    ? describeRedisTopology(redis)
+    : describeStoreSpec(parseStoreSpec(store), cwd);
   const remoteUrlRaw = e('WXKIT_REMOTE_URL') ?? file.remoteUrl;
   const remoteUrl = remoteUrlRaw === undefined ? undefined : checkUrl(remoteUrlRaw, 'WXKIT_REMOTE_URL');
   const remoteKey = e('WXKIT_REMOTE_KEY') ?? file.remoteKey;
@@ -214,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     openBase,
     store,
     storeDescription,
+    ...(redis ? { redis } : {}),
     jsDomains,
     remoteUrl,
     remoteKey,
@@ -240,7 +258,7 @@ export function accountOptions(config: WxkitConfig, account: AccountConfig, cwd?
     tokenMode: account.tokenMode,
     apiBase: config.apiBase,
     openBase: config.openBase,
-    store: config.store,
+    store: config.redis ? { kind: 'redis', topology: config.redis } : config.store,
     cwd,
     jsDomains: account.jsDomains,
     remoteUrl: account.remoteUrl,
@@ -288,6 +306,55 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string, sources: string[]):
   }
   sources.push(path);
   return f;
+}
+
+function checkTopology(raw: unknown, env: NodeJS.ProcessEnv): RedisTopology {
+  const where = 'wxkit.config.json redis';
+  if (typeof raw !== 'object' || raw === null) throw configError(`${where} must be an object`);
+  const r = raw as Record<string, unknown>;
+  const known = new Set(['sentinels', 'name', 'cluster', 'username', 'password', 'passwordEnv', 'db', 'tls']);
+  for (const k of Object.keys(r))
+    if (!known.has(k)) throw configError(`${where}: unknown field "${k.slice(0, 30)}"`);
+  const nodes = (v: unknown, field: string) => {
+    if (v === undefined) return undefined;
+    const ok =
+      Array.isArray(v) &&
+      v.length > 0 &&
+      v.every(
+        (n) =>
+          typeof n === 'object' &&
+          n !== null &&
+          typeof (n as RedisNode).host === 'string' &&
+          Number.isInteger((n as RedisNode).port) &&
+          (n as RedisNode).port > 0 &&
+          (n as RedisNode).port < 65536,
+      );
+    if (!ok) throw configError(`${where}.${field} must be a list of {"host","port"}`);
+    return (v as RedisNode[]).map((n) => ({ host: n.host, port: n.port }));
+  };
+  const sentinels = nodes(r.sentinels, 'sentinels');
+  const cluster = nodes(r.cluster, 'cluster');
+  if (!sentinels === !cluster)
+    throw configError(`${where} needs either "sentinels" (with "name") or "cluster"`);
+  for (const k of ['name', 'username', 'password', 'passwordEnv'] as const) {
+    if (r[k] !== undefined && typeof r[k] !== 'string') throw configError(`${where}.${k} must be a string`);
+  }
+  if (r.db !== undefined && !(Number.isInteger(r.db) && (r.db as number) >= 0)) {
+    throw configError(`${where}.db must be a database number`);
+  }
+  if (r.tls !== undefined && typeof r.tls !== 'boolean')
+    throw configError(`${where}.tls must be true or false`);
+  const password = r.passwordEnv ? env[r.passwordEnv as string] : (r.password as string | undefined);
+  if (r.passwordEnv && !password)
+    throw configError(`${where}: the variable ${r.passwordEnv} (passwordEnv) is not set`);
+  return {
+    ...(sentinels ? { sentinels, name: (r.name as string | undefined) ?? 'mymaster' } : {}),
+    ...(cluster ? { cluster } : {}),
+    ...(r.username === undefined ? {} : { username: r.username as string }),
+    ...(password === undefined ? {} : { password }),
+    ...(r.db === undefined ? {} : { db: r.db as number }),
+    ...(r.tls === undefined ? {} : { tls: r.tls as boolean }),
+  };
 }
 
 function checkAccount(a: AccountConfig, where: string): AccountConfig {

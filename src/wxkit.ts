@@ -20,7 +20,7 @@ import { Metrics } from './metrics.ts';
 import { createOAuthClient } from './oauth/client.ts';
 import { linkedOAuthStore } from './oauth/store.ts';
 import { buildJssdkConfig, normalizeSignUrl } from './signature.ts';
-import { describeStoreSpec, openStore, parseStoreSpec } from './stores/spec.ts';
+import { describeStoreSpec, openStore, parseStoreSpec, type StoreSpec } from './stores/spec.ts';
 import type { Store } from './stores/types.ts';
 import type {
   CallOptions,
@@ -57,11 +57,11 @@ export interface WxkitOptions {
   openBase?: string | undefined;
   /**
    * Where credentials are shared: `memory`, `file:<dir>`, `redis://…`/`rediss://…`, or a {@link Store}
-   * object (share one object between accounts; keys are namespaced by appId). A store given as an
-   * object is not closed by `close()`.
+   * object (share one object between accounts; keys are namespaced by appId; not closed by `close()`),
+   * or a parsed {@link StoreSpec} (e.g. Redis Sentinel/Cluster from `wxkit.config.json`).
    * @default 'memory'
    */
-  store?: string | Store | undefined;
+  store?: string | Store | StoreSpec | undefined;
   /** Base for a relative `file:` store. @default process.cwd() */
   cwd?: string | undefined;
   /** The account's JS-safe domains (host or host/path). When empty, `jssdkConfig` does not check domains. */
@@ -126,20 +126,20 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
   const jsDomains = parseJsDomains(options.jsDomains ?? []);
   const allowLoopback = options.allowLoopback ?? isLoopbackUrl(o.apiBase);
   const storeOption = options.store ?? 'memory';
-  const ownsStore = typeof storeOption === 'string';
-  const storeDescription =
+  const spec: StoreSpec | undefined =
     typeof storeOption === 'string'
-      ? describeStoreSpec(parseStoreSpec(storeOption), options.cwd)
-      : storeOption.description;
+      ? parseStoreSpec(storeOption)
+      : 'kind' in storeOption
+        ? storeOption
+        : undefined;
+  const ownsStore = spec !== undefined;
+  const storeDescription = spec ? describeStoreSpec(spec, options.cwd) : (storeOption as Store).description;
   let lastError: WxkitStatus['lastError'];
   let forceNext = false;
   let closed = false;
 
   const link = new StoreLink(
-    () =>
-      typeof storeOption === 'string'
-        ? openStore(storeOption, { cwd: options.cwd })
-        : Promise.resolve(storeOption),
+    () => (spec ? openStore(spec, { cwd: options.cwd }) : Promise.resolve(storeOption as Store)),
     timing.storeProbeMs,
     (reachable) => {
       logger?.warn(

@@ -16,10 +16,33 @@ export interface RedisLike {
   disconnect?(): void;
 }
 
-/** Options for {@link createRedisStore}: a `url` (wxkit connects with ioredis) or your own `client`. */
+/** A host and port of a Sentinel or Cluster node. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** Redis Sentinel or Cluster, as `wxkit.config.json`'s `redis` field gives them. */
+export interface RedisTopology {
+  /** Sentinels to ask for the master `name`. */
+  sentinels?: RedisNode[] | undefined;
+  /** The Sentinel master name. @default 'mymaster' */
+  name?: string | undefined;
+  /** Cluster seed nodes (instead of sentinels). */
+  cluster?: RedisNode[] | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+  db?: number | undefined;
+  /** Connect with TLS. */
+  tls?: boolean | undefined;
+}
+
+/** Options for {@link createRedisStore}: a `url` or a `topology` (wxkit connects with ioredis), or your own `client`. */
 export interface RedisStoreOptions {
   /** `redis://[:password@]host:port/db` or `rediss://…`. */
   url?: string | undefined;
+  /** Sentinel or Cluster. */
+  topology?: RedisTopology | undefined;
   /** A connected client; wxkit does not close it. */
   client?: RedisLike | undefined;
   /** Prepended to every key. @default '' */
@@ -61,8 +84,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     description = describeRedisUrl(options.url);
     client = await connect(options.url, timeoutMs);
     owned = true;
+  } else if (options.topology) {
+    description = describeRedisTopology(options.topology);
+    client = await connect(options.topology, timeoutMs);
+    owned = true;
   } else {
-    throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createRedisStore needs a url or a client');
+    throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createRedisStore needs a url, a topology or a client');
   }
 
   const waitReady = (): Promise<void> => {
@@ -153,21 +180,24 @@ export function describeRedisUrl(url: string): string {
   }
 }
 
-type IoRedisCtor = new (
-  url: string,
-  options: Record<string, unknown>,
-) => RedisLike & {
-  on(event: 'error', listener: (e: unknown) => void): unknown;
-};
+/** `redis-sentinel://mymaster (2 sentinels)` / `redis-cluster://host:port (3 nodes)`, no credentials. */
+export function describeRedisTopology(t: RedisTopology): string {
+  const first = t.cluster?.[0];
+  if (first) return `redis-cluster://${first.host}:${first.port} (${t.cluster?.length} nodes)`;
+  return `redis-sentinel://${t.name ?? 'mymaster'} (${t.sentinels?.length ?? 0} sentinels)`;
+}
 
-async function connect(url: string, timeoutMs: number): Promise<RedisLike> {
-  let mod: { default?: unknown; Redis?: unknown };
+type Evented = RedisLike & { on(event: 'error', listener: (e: unknown) => void): unknown };
+type IoRedisCtor = new (...args: unknown[]) => Evented;
+
+async function connect(target: string | RedisTopology, timeoutMs: number): Promise<RedisLike> {
+  let mod: { default?: unknown; Redis?: unknown; Cluster?: unknown };
   try {
-    mod = (await import('ioredis')) as { default?: unknown; Redis?: unknown };
+    mod = (await import('ioredis')) as typeof mod;
   } catch (cause) {
     throw new WxkitError(
       ErrorCodes.CONFIG_ERROR,
-      'WXKIT_STORE is a Redis URL but the ioredis package is not installed',
+      'The store is Redis but the ioredis package is not installed',
       {
         cause,
         hint: { en: 'Run: npm install ioredis', zh: '请执行：npm install ioredis' },
@@ -175,14 +205,42 @@ async function connect(url: string, timeoutMs: number): Promise<RedisLike> {
     );
   }
   const Ctor = (mod.Redis ?? mod.default) as IoRedisCtor;
-  const client = new Ctor(url, {
+  const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000);
+  const base = {
     // Fail fast while disconnected so callers fall back to memory instead of queueing.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: Math.max(timeoutMs, 1000),
-    retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    retryStrategy,
     lazyConnect: false,
-  });
+  };
+  let client: Evented;
+  if (typeof target === 'string') {
+    client = new Ctor(target, base);
+  } else {
+    const auth = {
+      ...(target.username === undefined ? {} : { username: target.username }),
+      ...(target.password === undefined ? {} : { password: target.password }),
+      ...(target.db === undefined ? {} : { db: target.db }),
+      ...(target.tls ? { tls: {} } : {}),
+    };
+    if (target.cluster?.length) {
+      const Cluster = mod.Cluster as IoRedisCtor;
+      client = new Cluster(target.cluster, {
+        enableOfflineQueue: false,
+        clusterRetryStrategy: retryStrategy,
+        redisOptions: { ...base, ...auth },
+      });
+    } else {
+      client = new Ctor({
+        ...base,
+        ...auth,
+        sentinels: target.sentinels ?? [],
+        name: target.name ?? 'mymaster',
+        sentinelRetryStrategy: retryStrategy,
+      });
+    }
+  }
   // ioredis reports connection problems as 'error' events; the store reports them per command.
   client.on('error', () => {});
   return client;

@@ -1,11 +1,15 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { createFileStore } from './file.ts';
 import { createMemoryStore } from './memory.ts';
-import { createRedisStore, describeRedisUrl } from './redis.ts';
+import { createRedisStore, describeRedisTopology, describeRedisUrl, type RedisTopology } from './redis.ts';
 import type { Store } from './types.ts';
 
 /** A parsed `WXKIT_STORE` value. */
-export type StoreSpec = { kind: 'memory' } | { kind: 'file'; dir: string } | { kind: 'redis'; url: string };
+export type StoreSpec =
+  | { kind: 'memory' }
+  | { kind: 'file'; dir: string }
+  | { kind: 'redis'; url: string }
+  | { kind: 'redis'; topology: RedisTopology };
 
 /**
  * Parses `memory`, `file:<dir>` or `redis://…`/`rediss://…`.
@@ -35,7 +39,7 @@ export function parseStoreSpec(spec: string): StoreSpec {
 export function describeStoreSpec(spec: StoreSpec, cwd = process.cwd()): string {
   if (spec.kind === 'memory') return 'memory';
   if (spec.kind === 'file') return createFileStore({ dir: spec.dir, cwd }).description;
-  return describeRedisUrl(spec.url);
+  return 'topology' in spec ? describeRedisTopology(spec.topology) : describeRedisUrl(spec.url);
 }
 
 /** Options for {@link openStore}. */
@@ -58,7 +62,9 @@ export async function openStore(spec: string | StoreSpec, options: OpenStoreOpti
     case 'file':
       return createFileStore({ dir: parsed.dir, cwd: options.cwd });
     case 'redis':
-      return createRedisStore({ url: parsed.url });
+      return 'topology' in parsed
+        ? createRedisStore({ topology: parsed.topology })
+        : createRedisStore({ url: parsed.url });
   }
 }
 

@@ -8,6 +8,8 @@ import { runToken, ticketSourceFromConfig } from '../../src/cli/token.ts';
 import { accountOptions, loadConfig } from '../../src/config.ts';
 import { signJssdk } from '../../src/signature.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { createWxkit } from '../../src/wxkit.ts';
+import { startRedisServer, startSentinel } from '../stores/redis-server.ts';
 
 const APP = { appId: 'wxc0nf1g00000001', secret: 'config-secret-value-1' };
 let dir: string;
@@ -127,6 +129,71 @@ describe('loadConfig', () => {
     await writeFile(join(d, 'wxkit.config.json'), '{"acounts": []}');
     assert.throws(() => loadConfig({}, d), configErr(/unknown field "acounts"/));
     assert.throws(() => loadConfig({ WXKIT_CONFIG: 'missing.json' }, d), configErr(/cannot read/));
+  });
+});
+
+describe('Redis Sentinel from wxkit.config.json', () => {
+  test('a redis field (sentinels) becomes the store of every account; WXKIT_STORE still wins', async () => {
+    const server = await startRedisServer();
+    const sentinel = await startSentinel(server);
+    const d = await mkdtemp(join(dir, 'sentinel-'));
+    try {
+      await writeFile(
+        join(d, 'wxkit.config.json'),
+        JSON.stringify({
+          accounts: [{ appId: APP.appId, secretEnv: 'S' }],
+          apiBase: sim.url,
+          redis: {
+            sentinels: [{ host: '127.0.0.1', port: sentinel.port }],
+            name: 'mymaster',
+            passwordEnv: 'NOPE_UNSET_OK',
+          },
+        }),
+      );
+      assert.throws(() => loadConfig({ S: APP.secret }, d), configErr(/NOPE_UNSET_OK/));
+      await writeFile(
+        join(d, 'wxkit.config.json'),
+        JSON.stringify({
+          accounts: [{ appId: APP.appId, secretEnv: 'S' }],
+          apiBase: sim.url,
+          redis: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'mymaster' },
+        }),
+      );
+      const c = loadConfig({ S: APP.secret }, d);
+      assert.equal(c.storeDescription, 'redis-sentinel://mymaster (1 sentinels)');
+      assert.equal(loadConfig({ S: APP.secret, WXKIT_STORE: 'memory' }, d).storeDescription, 'memory');
+      const [a, b] = [0, 1].map(() => createWxkit(accountOptions(c, c.accounts[0]!, d)));
+      sim.advance(8000);
+      sim.reset();
+      const [t1, t2] = await Promise.all([a!.ticket(), b!.ticket()]);
+      assert.equal(t1, t2);
+      assert.equal(sim.stats().calls['/cgi-bin/ticket/getticket'], 1, 'shared through Redis via Sentinel');
+      const st = await a!.status();
+      assert.equal(st.storeReachable, true);
+      assert.equal(st.store, 'redis-sentinel://mymaster (1 sentinels)');
+      await Promise.all([a!.close(), b!.close()]);
+    } finally {
+      await sentinel.stop();
+      await server.stop();
+    }
+  });
+
+  test('a malformed redis field is a config error', async () => {
+    const d = await mkdtemp(join(dir, 'badredis-'));
+    for (const redis of [
+      { sentinels: [] },
+      { cluster: [{ host: 'h' }] },
+      { sentinels: [{ host: 'h', port: 1 }], extra: 1 },
+      {},
+    ]) {
+      await writeFile(join(d, 'wxkit.config.json'), JSON.stringify({ redis }));
+      assert.throws(() => loadConfig({}, d), configErr(/redis/));
+    }
+    await writeFile(
+      join(d, 'wxkit.config.json'),
+      JSON.stringify({ store: 'memory', redis: { cluster: [{ host: 'h', port: 7000 }] } }),
+    );
+    assert.throws(() => loadConfig({}, d), configErr(/"store" must be "redis"/));
   });
 });
 

@@ -72,3 +72,42 @@ export async function startRedisServer(): Promise<RedisServer> {
     },
   };
 }
+
+/** A redis-server in Sentinel mode watching `master` as `mymaster`; stop() ends it and removes its config. */
+export async function startSentinel(master: RedisServer): Promise<{ port: number; stop(): Promise<void> }> {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'wxkit-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  await writeFile(
+    conf,
+    `port ${port}\nbind 127.0.0.1\nprotected-mode no\nsentinel monitor mymaster 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds mymaster 60000\n`,
+  );
+  const proc = spawn('/usr/bin/redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('+monitor master mymaster')) {
+        proc.stdout?.off('data', onData);
+        proc.stdout?.resume();
+        resolve();
+      }
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.resume();
+    proc.once('exit', (code) => reject(new Error(`redis sentinel exited (${code}): ${out.slice(-300)}`)));
+  });
+  return {
+    port,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        await once(proc, 'exit');
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

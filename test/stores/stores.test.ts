@@ -10,7 +10,7 @@ import { createMemoryStore } from '../../src/stores/memory.ts';
 import { createRedisStore } from '../../src/stores/redis.ts';
 import { openStore, parseStoreSpec } from '../../src/stores/spec.ts';
 import { storeConformance } from './conformance.ts';
-import { startRedisServer } from './redis-server.ts';
+import { startRedisServer, startSentinel } from './redis-server.ts';
 
 const virtualClock = () => {
   let offset = 0;
@@ -46,6 +46,24 @@ storeConformance('redis', async () => {
     advance: (ms) => new Promise((r) => setTimeout(r, ms)),
     close: async () => {
       await store.close();
+      await server.stop();
+    },
+  };
+});
+
+storeConformance('redis through Sentinel', async () => {
+  const server = await startRedisServer();
+  const sentinel = await startSentinel(server);
+  const store = await createRedisStore({
+    topology: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'mymaster' },
+  });
+  assert.equal(store.description, 'redis-sentinel://mymaster (1 sentinels)');
+  return {
+    store,
+    advance: (ms) => new Promise((r) => setTimeout(r, ms)),
+    close: async () => {
+      await store.close();
+      await sentinel.stop();
       await server.stop();
     },
   };
