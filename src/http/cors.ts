@@ -3,6 +3,11 @@ import { isLoopbackHost, type JsDomain } from '../domains.ts';
 /** Which page origins may call the service from a browser. */
 export interface CorsPolicy {
   allows(origin: string): boolean;
+  /**
+   * Whether allowed origins may send cookies (`credentials: 'include'`). True for listed or derived
+   * origins; never for `'*'`, which would let any site read a logged-in user's `/oauth/me`.
+   */
+  readonly credentials: boolean;
 }
 
 /**
@@ -15,11 +20,12 @@ export function corsPolicy(
   domains: readonly JsDomain[],
   sandbox: boolean,
 ): CorsPolicy {
-  if (origins === '*') return { allows: () => true };
+  if (origins === '*') return { allows: () => true, credentials: false };
   const exact = new Set((origins ?? []).map((o) => o.trim().replace(/\/+$/, '').toLowerCase()));
   const hosts = origins === undefined ? [...new Set(domains.map((d) => d.host))] : [];
   const cache = new Map<string, boolean>();
   return {
+    credentials: true,
     allows(origin) {
       const known = cache.get(origin);
       if (known !== undefined) return known;
@@ -45,4 +51,15 @@ export function corsPolicy(
 }
 
 export const CORS_ALLOW_HEADERS = 'Content-Type, Authorization';
+
+const HEADER_LIST = /^[A-Za-z0-9-]+(?:\s*,\s*[A-Za-z0-9-]+){0,19}$/;
+
+/**
+ * The headers a preflight allows: those the page asks for (custom CSRF headers, for instance) when they
+ * are plain header names, else the defaults.
+ */
+export function allowedRequestHeaders(requested: string | undefined): string {
+  const list = requested?.trim();
+  return list && list.length <= 400 && HEADER_LIST.test(list) ? list : CORS_ALLOW_HEADERS;
+}
 export const CORS_ALLOW_METHODS = 'GET, POST, OPTIONS';

@@ -1,7 +1,7 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { Metrics } from '../metrics.ts';
 import type { Wxkit } from '../types.ts';
-import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, type CorsPolicy, corsPolicy } from './cors.ts';
+import { allowedRequestHeaders, CORS_ALLOW_METHODS, type CorsPolicy, corsPolicy } from './cors.ts';
 import { jsonLines, type LogEntry, type LogSink, redact } from './log.ts';
 import { parseJsonObject } from './params.ts';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
@@ -192,7 +192,9 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
         reply = { status: 204, headers: {}, body: null };
         if (origin !== undefined && cors.allows(origin)) {
           reply.headers['access-control-allow-methods'] = CORS_ALLOW_METHODS;
-          reply.headers['access-control-allow-headers'] = CORS_ALLOW_HEADERS;
+          reply.headers['access-control-allow-headers'] = allowedRequestHeaders(
+            input.header('access-control-request-headers'),
+          );
           reply.headers['access-control-max-age'] = '600';
         }
       } else {
@@ -248,7 +250,16 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
       reply = errorReply(err);
     }
     if (origin !== undefined && route?.cors !== false && cors.allows(origin)) {
-      reply = withHeaders(reply, { 'access-control-allow-origin': origin, vary: 'Origin' });
+      reply = withHeaders(
+        reply,
+        cors.credentials
+          ? {
+              'access-control-allow-origin': origin,
+              'access-control-allow-credentials': 'true',
+              vary: 'Origin',
+            }
+          : { 'access-control-allow-origin': origin, vary: 'Origin' },
+      );
     }
     const status = reply.status;
     const seconds = (performance.now() - started) / 1000;

@@ -354,6 +354,32 @@ describe('service endpoints', () => {
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://admin.example.net');
   });
 
+  test('CORS: cross-origin pages may send custom headers and cookies, but never under "*"', async () => {
+    const preflight = (handler: typeof f.handler, requested: string) =>
+      handler(
+        new Request('http://svc.test/jssdk/media', {
+          method: 'OPTIONS',
+          headers: {
+            origin: 'https://h5.example.com',
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': requested,
+          },
+        }),
+      );
+    const pre = await preflight(f.handler, 'content-type, x-csrf-token');
+    assert.equal(pre.headers.get('access-control-allow-headers'), 'content-type, x-csrf-token');
+    assert.equal(pre.headers.get('access-control-allow-credentials'), 'true');
+    const junk = await preflight(f.handler, 'x-a, set-cookie: y');
+    assert.equal(junk.headers.get('access-control-allow-headers'), 'Content-Type, Authorization');
+    const url = `/jssdk/config?url=${encodeURIComponent('https://h5.example.com/')}`;
+    const ok = await get(f.handler, url, { origin: 'https://h5.example.com' });
+    assert.equal(ok.headers.get('access-control-allow-credentials'), 'true');
+    const any = createHandler(f.a, { log: false, corsOrigins: '*' });
+    const star = await get(any, url, { origin: 'https://anyone.example' });
+    assert.equal(star.headers.get('access-control-allow-origin'), 'https://anyone.example');
+    assert.equal(star.headers.get('access-control-allow-credentials'), null);
+  });
+
   test('rate limit: a token bucket per client, 429 with Retry-After, refilled by the clock', async () => {
     let now = 1_000_000;
     const handler = createHandler(f.a, { log: false, rateLimit: { perSecond: 2, burst: 3 }, now: () => now });

@@ -3,7 +3,6 @@ import { formatJsDomains, matchJsDomain } from '../../domains.ts';
 import { ErrorCodes, WxkitError } from '../../errors.ts';
 import { buildJssdkConfig, normalizeSignUrl } from '../../signature.ts';
 import type { Wxkit } from '../../types.ts';
-import { pooledNonce } from '../nonce.ts';
 import { invalidRequest, readAppId, readBoolean, readNameList, readQuery, readString } from '../params.ts';
 import { json } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
@@ -88,8 +87,8 @@ async function config(ctx: RouteContext) {
   const url = normalizeSignUrl(req.url);
   const account = ctx.account(req.appId);
   checkDomain(account, url, ctx.options.sandbox);
-  // Same result as account.jssdkConfig(), without its second normalization and domain check and with
-  // a pooled nonce: this is the service's hot path (see bench/serve.ts).
+  // Same result as account.jssdkConfig(), without its second normalization and domain check of the
+  // same URL: this is the service's hot path (see bench/serve.ts).
   const signed = buildJssdkConfig({
     appId: account.appId,
     ticket: await account.ticket('jsapi'),
@@ -97,7 +96,6 @@ async function config(ctx: RouteContext) {
     jsApiList: req.jsApiList,
     openTagList: req.openTagList,
     debug: req.debug,
-    nonceStr: pooledNonce(),
     now: ctx.options.now,
   });
   return json(200, signed, NO_STORE);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pooledNonce } from '../../src/http/nonce.ts';
+import { createNonce } from '../../src/signature.ts';
 
-test('pooled nonces are 16 characters of [A-Za-z0-9], distinct across pool refills, every character used', () => {
+test('nonces are 16 characters of [A-Za-z0-9], distinct across pool refills, every character used', () => {
   const seen = new Set<string>();
   const chars = new Map<string, number>();
   for (let i = 0; i < 5000; i++) {
-    const n = pooledNonce();
+    const n = createNonce();
     assert.match(n, /^[A-Za-z0-9]{16}$/);
     seen.add(n);
     for (const c of n) chars.set(c, (chars.get(c) ?? 0) + 1);
