@@ -142,6 +142,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     () => (spec ? openStore(spec, { cwd: options.cwd }) : Promise.resolve(storeOption as Store)),
     timing.storeProbeMs,
     (reachable) => {
+      if (closed) return;
       logger?.warn(
         reachable
           ? `wxkit: store ${storeDescription} is reachable again; coordinating through it`

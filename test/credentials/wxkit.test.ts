@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signJssdk } from '../../src/signature.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
@@ -197,6 +200,30 @@ describe('createWxkit against the simulator', () => {
     assert.equal(e.code, 'upstream_unavailable');
     assert.ok(!e.message.includes(APP.secret) && !e.message.includes('appid='));
     await wx.close();
+  });
+
+  test('a store that never answers (Redis down from the start, unwritable directory): calls still succeed', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'wxkit-'));
+    const notADir = join(tmp, 'a-file');
+    await writeFile(notADir, '');
+    for (const store of ['redis://127.0.0.1:9', `file:${notADir}/store`]) {
+      fresh();
+      const warnings: string[] = [];
+      const wx = wxkit({
+        store,
+        logger: { warn: (m) => warnings.push(m) },
+        timing: { storeProbeMs: 60_000 },
+      });
+      const tokens = await Promise.all(Array.from({ length: 100 }, () => wx.accessToken()));
+      assert.equal(new Set(tokens).size, 1);
+      assert.equal(calls('/cgi-bin/stable_token'), 1, `${store}: single-flight in the process`);
+      const st = await wx.status();
+      assert.equal(st.storeReachable, false, store);
+      assert.ok(warnings.some((w) => /unreachable; serving from memory/.test(w)));
+      assert.ok(warnings.every((w) => !w.includes(APP.secret)));
+      await wx.close();
+    }
+    await rm(tmp, { recursive: true, force: true });
   });
 
   test('several accounts share one store object without mixing credentials', async () => {
