@@ -179,8 +179,7 @@ the simulator counted.
 |---:|---:|---|---:|---:|---:|---:|
 ${rows.map((r) => `| ${r.n} | ${r.processes} | ${storeName(r.store)} | **${r.token}** | **${r.ticket}** | ${r.failed} | ${r.ms.toFixed(0)} |`).join('\n')}
 
-¹ From "go" to the last answer, including each process's first store access (the Redis rows include loading
-ioredis and connecting, about 100 ms per process on these cores).
+¹ From "go" to the last answer; each process had connected to its store (and loaded ioredis) before "go".
 
 For contrast, a signer without custody (fetch a token and a ticket per request, as many hand-written
 examples do): ${naive.map((r) => `N=${r.n} → ${r.token} token + ${r.ticket} ticket calls`).join('; ')} — against a real

@@ -150,6 +150,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       );
     },
   );
+  if (ownsStore) link.warm();
   const onError = (e: WxkitError | undefined) => {
     lastError = e && {
       code: e.code,
@@ -543,7 +544,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     async close() {
       if (closed) return;
       closed = true;
-      if (ownsStore) await link.opened()?.close();
+      if (ownsStore) await link.close();
     },
   };
   return wx;

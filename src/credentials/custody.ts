@@ -139,6 +139,17 @@ export class StoreLink {
     }
   }
 
+  /** Starts opening the store now (loading ioredis and connecting take a moment); errors surface on use. */
+  warm(): void {
+    this.get().catch(() => {});
+  }
+
+  /** Closes the store, also one still opening. */
+  async close(): Promise<void> {
+    const store = this.store ?? (await this.opening?.catch(() => undefined));
+    await store?.close();
+  }
+
   opened(): Store | undefined {
     return this.store;
   }
