@@ -230,8 +230,8 @@ export class Custody {
   /** The cached record without fetching (memory, else store). */
   async peek(): Promise<CredentialRecord | undefined> {
     const r = await this.d.link.run((s) => s.get(this.key));
-    if (r.ok) return parseRecord(r.value) ?? undefined;
-    return this.mem;
+    // The store's copy, else this process's (e.g. a Redis that restarted empty while we keep serving).
+    return (r.ok ? parseRecord(r.value) : undefined) ?? this.mem;
   }
 
   /** The last failure, if it still blocks upstream calls. */
