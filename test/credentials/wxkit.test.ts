@@ -276,6 +276,28 @@ describe('createWxkit against the simulator', () => {
     await wx.close();
   });
 
+  test('wx_card ticket is kept apart from jsapi; after a ticket expires the old one is known as stale', async () => {
+    fresh();
+    const wx = wxkit();
+    const [jsapi, card] = await Promise.all([wx.ticket('jsapi'), wx.ticket('wx_card')]);
+    assert.notEqual(jsapi, card);
+    assert.equal(card, sim.state.currentTicket(APP.appId, 'wx_card'));
+    await assert.rejects(wx.ticket('nope' as 'jsapi'), { code: 'invalid_request' });
+    sim.advance(7200);
+    const next = await wx.ticket('jsapi');
+    assert.notEqual(next, jsapi);
+    assert.equal(next, sim.state.currentTicket(APP.appId));
+    const known = await wx.knownTickets();
+    assert.deepEqual(
+      known.map((k) => [k.ticket, k.stale]),
+      [
+        [next, false],
+        [jsapi, true],
+      ],
+    );
+    await wx.close();
+  });
+
   test('jssdkConfig checks the JS-safe domain and the URL', async () => {
     const wx = wxkit({ allowLoopback: false });
     await assert.rejects(
