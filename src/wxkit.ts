@@ -143,6 +143,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     timing.storeProbeMs,
     (reachable) => {
       if (closed) return;
+      if (reachable) for (const c of [token, tickets.jsapi, tickets.wx_card]) void c.resync();
       logger?.warn(
         reachable
           ? `wxkit: store ${storeDescription} is reachable again; coordinating through it`

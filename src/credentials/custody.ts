@@ -266,6 +266,27 @@ export class Custody {
     return r.ok ? r.value : dropped;
   }
 
+  /**
+   * After the store comes back (Redis restarted empty): puts this process's valid copy into the store if
+   * it holds none, under the lock, so processes converge on one value again.
+   */
+  async resync(): Promise<void> {
+    const m = this.mem;
+    if (!m || !this.usable(m, this.d.now())) return;
+    const lockKey = `${this.key}:lock`;
+    await this.d.link.run(async (s) => {
+      const owner = await s.tryLock(lockKey, this.d.timing.lockLeaseMs);
+      if (owner === undefined) return;
+      try {
+        if ((await s.get(this.key)) === undefined) {
+          await s.set(this.key, JSON.stringify(m), Math.max(1_000, m.expiresAt - this.d.now()));
+        }
+      } finally {
+        await s.unlock(lockKey, owner);
+      }
+    });
+  }
+
   /** Drops whatever is cached (memory and store) and any remembered failure. */
   async clear(): Promise<void> {
     if (this.mem) this.remember(this.mem.value);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signJssdk } from '../../src/signature.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { createRedisStore } from '../../src/stores/redis.ts';
 import { type RedisServer, startRedisServer } from '../stores/redis-server.ts';
 import { type Reply, startWorkers, stopWorkers } from './processes.ts';
 
@@ -237,6 +238,23 @@ describe('several processes sharing a store', () => {
           if (!reachable) await new Promise((r) => setTimeout(r, 50));
         }
         assert.ok(reachable, 'the store is reachable again');
+      }
+      // The processes put their copies back into the empty Redis: a newcomer finds them there.
+      const probe = await createRedisStore({ url: redis.url });
+      let back = false;
+      for (let i = 0; i < 100 && !back; i++) {
+        back = (await probe.get(`wxkit:${APP.appId}:jsapi_ticket`)) !== undefined;
+        if (!back) await new Promise((r) => setTimeout(r, 50));
+      }
+      await probe.close();
+      assert.ok(back, 'a process wrote its ticket back');
+      sim.reset();
+      const [late] = await startWorkers(sim, 1, { ...base(), store: redis.url });
+      try {
+        assertSignaturesVerify([await late!.send({ cmd: 'config', n: 10, url: PAGE })], 10);
+        assert.equal(calls('/cgi-bin/ticket/getticket'), 0, 'the newcomer used the written-back ticket');
+      } finally {
+        await stopWorkers([late!]);
       }
       sim.advance(8000);
       sim.reset();
