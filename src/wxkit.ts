@@ -380,6 +380,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       openBase: o.openBase,
       fetch: fetchImpl,
       now,
+      metrics,
       // Shared through the account's store (so a code is exchanged once across instances); in memory while it is down.
       store: linkedOAuthStore((op) => link.run(op), { now }),
     }),
