@@ -82,7 +82,10 @@ describe('OAuth through the service, over HTTP', () => {
     const metrics = await (await fetch(`${svc.url}/metrics`)).text();
     assert.match(metrics, /wxkit_oauth_logins_total\{result="replayed_callback"\} [1-9]/);
     assert.match(metrics, /wxkit_oauth_logins_total\{result="ok"\} [1-9]/);
-    assert.match(metrics, /wxkit_upstream_calls_total\{endpoint="\/sns\/oauth2\/access_token",errcode="0"\} [1-9]/);
+    assert.match(
+      metrics,
+      /wxkit_upstream_calls_total\{endpoint="\/sns\/oauth2\/access_token",errcode="0"\} [1-9]/,
+    );
   });
 
   test('two callbacks with the same code at once both log the user in', async () => {
