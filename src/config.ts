@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { checkBaseUrl } from './base-url.ts';
 import { ErrorCodes, WxkitError } from './errors.ts';
 import { describeRedisTopology, type RedisNode, type RedisTopology } from './stores/redis.ts';
 import { describeStoreSpec, parseStoreSpec } from './stores/spec.ts';
@@ -129,8 +130,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
   };
 
   const tokenMode = checkMode(e('WX_TOKEN_MODE') ?? file.tokenMode ?? 'stable', 'WX_TOKEN_MODE');
-  const apiBase = checkUrl(e('WX_API_BASE') ?? file.apiBase ?? 'https://api.weixin.qq.com', 'WX_API_BASE');
-  const openBase = checkUrl(
+  const apiBase = checkBaseUrl(
+    e('WX_API_BASE') ?? file.apiBase ?? 'https://api.weixin.qq.com',
+    'WX_API_BASE',
+  );
+  const openBase = checkBaseUrl(
     e('WX_OPEN_BASE') ?? file.openBase ?? 'https://open.weixin.qq.com',
     'WX_OPEN_BASE',
   );
@@ -145,7 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     ? describeRedisTopology(redis)
     : describeStoreSpec(parseStoreSpec(store), cwd);
   const remoteUrlRaw = e('WXKIT_REMOTE_URL') ?? file.remoteUrl;
-  const remoteUrl = remoteUrlRaw === undefined ? undefined : checkUrl(remoteUrlRaw, 'WXKIT_REMOTE_URL');
+  const remoteUrl = remoteUrlRaw === undefined ? undefined : checkBaseUrl(remoteUrlRaw, 'WXKIT_REMOTE_URL');
   const remoteKey = e('WXKIT_REMOTE_KEY') ?? file.remoteKey;
   const apiKeys = list(e('WXKIT_API_KEYS') ?? file.apiKeys);
   const sessionSecret = e('WXKIT_SESSION_SECRET') ?? file.sessionSecret;
@@ -157,7 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
   const port = Number(portText);
   const publicRaw = e('WXKIT_PUBLIC_URL') ?? file.publicUrl;
   const publicUrl =
-    publicRaw === undefined ? `http://localhost:${port}` : checkUrl(publicRaw, 'WXKIT_PUBLIC_URL');
+    publicRaw === undefined ? `http://localhost:${port}` : checkBaseUrl(publicRaw, 'WXKIT_PUBLIC_URL');
 
   const accounts: AccountConfig[] = [];
   const add = (a: AccountConfig) => {
@@ -177,7 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     if (raw.secretEnv && !secret)
       throw configError(`${where}: the variable ${raw.secretEnv} (secretEnv) is not set`);
     const rKey = raw.remoteKeyEnv ? env[raw.remoteKeyEnv] : (raw.remoteKey ?? remoteKey);
-    const rUrl = raw.remoteUrl === undefined ? remoteUrl : checkUrl(raw.remoteUrl, `${where}.remoteUrl`);
+    const rUrl = raw.remoteUrl === undefined ? remoteUrl : checkBaseUrl(raw.remoteUrl, `${where}.remoteUrl`);
     add(
       checkAccount(
         {
@@ -380,19 +384,6 @@ function checkMode(value: unknown, where: string): TokenMode {
   throw configError(
     `${where} must be stable, classic or remote; got ${JSON.stringify(String(value).slice(0, 20))}`,
   );
-}
-
-function checkUrl(value: string, where: string): string {
-  let u: URL | undefined;
-  try {
-    u = new URL(value);
-  } catch {
-    u = undefined;
-  }
-  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password) {
-    throw configError(`${where} must be an http(s) URL without credentials`);
-  }
-  return value.replace(/\/+$/, '');
 }
 
 function list(value: string | readonly string[] | undefined): string[] {

@@ -1,3 +1,4 @@
+import { checkBaseUrl } from './base-url.ts';
 import { Custody, type CustodyTiming, DEFAULT_TIMING, StoreLink } from './credentials/custody.ts';
 import {
   classicTokenRequest,
@@ -581,13 +582,13 @@ function validate(options: WxkitOptions): Validated {
       `tokenMode must be stable, classic or remote; got ${JSON.stringify(String(tokenMode)).slice(0, 30)}`,
     );
   }
-  const apiBase = checkBase(options.apiBase ?? DEFAULT_API_BASE, 'apiBase (WX_API_BASE)');
-  const openBase = checkBase(options.openBase ?? DEFAULT_OPEN_BASE, 'openBase (WX_OPEN_BASE)');
+  const apiBase = checkBaseUrl(options.apiBase ?? DEFAULT_API_BASE, 'apiBase (WX_API_BASE)');
+  const openBase = checkBaseUrl(options.openBase ?? DEFAULT_OPEN_BASE, 'openBase (WX_OPEN_BASE)');
   const secret = options.secret ?? '';
   let remoteUrl = '';
   let remoteKey = '';
   if (tokenMode === 'remote') {
-    remoteUrl = checkBase(options.remoteUrl ?? '', 'remoteUrl (WXKIT_REMOTE_URL)');
+    remoteUrl = checkBaseUrl(options.remoteUrl ?? '', 'remoteUrl (WXKIT_REMOTE_URL)');
     remoteKey = options.remoteKey ?? '';
     if (remoteKey === '') throw fail('remote token mode needs remoteKey (WXKIT_REMOTE_KEY)');
   } else if (typeof secret !== 'string' || secret === '') {
@@ -598,19 +599,6 @@ function validate(options: WxkitOptions): Validated {
   }
   if (typeof options.store === 'string') parseStoreSpec(options.store);
   return { appId, secret, tokenMode, apiBase, openBase, remoteUrl, remoteKey };
-}
-
-function checkBase(value: string, name: string): string {
-  let u: URL | undefined;
-  try {
-    u = new URL(value);
-  } catch {
-    u = undefined;
-  }
-  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password) {
-    throw new WxkitError(ErrorCodes.CONFIG_ERROR, `${name} must be an http(s) URL without credentials`);
-  }
-  return value.replace(/\/+$/, '');
 }
 
 function isLoopbackUrl(base: string): boolean {
