@@ -2,9 +2,9 @@
 // the ticket in memory (alternating rounds in one run), and RSS while 1M distinct URLs are signed
 // through the handler. Writes its section of docs/benchmarks.md.
 // Run: npm run bench (all benches) or `node --import tsx bench/serve.ts [--quick]`.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
@@ -13,6 +13,7 @@ import { HANDLE_INPUT } from '../src/http/handler.ts';
 import { createHandler } from '../src/http/index.ts';
 import { startSimulator } from '../src/simulator/index.ts';
 import { createWxkit } from '../src/wxkit.ts';
+import { writeBenchSection } from './report.ts';
 
 interface CannonResult {
   requests: { average: number };
@@ -261,26 +262,6 @@ async function memory(total: number) {
   return { samples, seconds, growthMb: Math.round(((last?.rssMb ?? 0) - (base?.rssMb ?? 0)) * 10) / 10 };
 }
 
-function writeSection(markdown: string) {
-  const file = `${ROOT}docs/benchmarks.md`;
-  let doc = '# Benchmarks\n';
-  try {
-    doc = readFileSync(file, 'utf8');
-  } catch {
-    // first section
-  }
-  const begin = '<!-- bench:serve -->';
-  const end = '<!-- /bench:serve -->';
-  const section = `${begin}\n${markdown.trim()}\n${end}`;
-  const at = doc.indexOf(begin);
-  const until = doc.indexOf(end);
-  doc =
-    at !== -1 && until > at
-      ? doc.slice(0, at) + section + doc.slice(until + end.length)
-      : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, doc);
-}
-
 const t = await throughput();
 const w = await work();
 const m = await memory(QUICK ? 100_000 : 1_000_000);
@@ -288,7 +269,7 @@ const ok = t.ratio >= 0.85 && t.p99Ratio <= 1.5;
 const md = `
 ## Service: \`wxkit serve\` vs a bare node:http signer (\`bench/serve.ts\`)
 
-${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} shared cores (other work running), autocannon ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} alternating rounds, \`GET /jssdk/config\` of one \`wxkit serve\` process (built \`dist/cli.js\`, \`WXKIT_LOG=off\`, rate limiter on with a high limit) against a bare \`node:http\` server doing the same sha1 with the ticket in memory. The bare server draws each nonce with \`crypto.randomBytes\` as hand-written signers do; wxkit draws from a pooled CSPRNG buffer (\`src/http/nonce.ts\`), which is part of what is measured.
+${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} shared cores (other work running), autocannon ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} alternating rounds, \`GET /jssdk/config\` of one \`wxkit serve\` process (built \`dist/cli.js\`, \`WXKIT_LOG=off\`, rate limiter on with a high limit) against a bare \`node:http\` server doing the same sha1 with the ticket in memory. The bare server draws each nonce with \`crypto.randomBytes\` as hand-written signers do; wxkit draws from a pooled CSPRNG buffer (\`createNonce()\` in \`src/signature.ts\`), which is part of what is measured.
 
 | round | bare req/s | wxkit req/s | bare p99 (ms) | wxkit p99 (ms) |
 |---:|---:|---:|---:|---:|
@@ -311,4 +292,4 @@ RSS growth from the first tenth to the end: **${m.growthMb} MB** — nothing is 
 Reproduce: \`npx tsup --silent && node --import tsx bench/serve.ts\` (\`--quick\` for a short run).
 `;
 console.log(md);
-writeSection(md);
+writeBenchSection('serve', md);

@@ -2,18 +2,19 @@
 // sharing a file store, 4 processes sharing Redis), a naive signer for contrast, and the cost of a warm
 // jssdkConfig next to a bare sha1 in the same run. Writes its section of docs/benchmarks.md.
 // Run: npm run bench (all benches) or `node --import tsx bench/upstream.ts [--quick]`.
+
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNonce } from '../src/signature.ts';
 import { startSimulator } from '../src/simulator/index.ts';
 import { createWxkit } from '../src/wxkit.ts';
+import { writeBenchSection } from './report.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const QUICK = process.argv.includes('--quick');
 const WORKER = new URL('./fixtures/upstream-worker.ts', import.meta.url).pathname;
 const APP = { appId: 'wxbench000000001', secret: 'bench-secret-not-real' };
@@ -168,7 +169,9 @@ console.log(
 
 const storeName = (s: string) => (s.startsWith('redis') ? 'Redis' : 'file');
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
-writeSection(`## Credential custody: upstream calls per cold burst, warm cost (\`bench/upstream.ts\`)
+writeBenchSection(
+  'upstream',
+  `## Credential custody: upstream calls per cold burst, warm cost (\`bench/upstream.ts\`)
 
 ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, 2 shared cores (other work running). Each row: a fresh
 simulator state (every token and ticket expired), then N concurrent \`jssdkConfig()\` calls spread evenly
@@ -197,28 +200,9 @@ A warm call costs ${(mean((r) => r.wxkit) / 1000).toFixed(1)} µs: ${(mean((r) =
 (\`createNonce()\` draws from a pooled CSPRNG buffer). The rest is URL parsing (normalisation and the JS-domain
 check), the promise and the metrics counter — microseconds, small next to any HTTP request.
 
-Reproduce: \`node --import tsx bench/upstream.ts\` (\`--quick\` for fewer iterations).`);
+Reproduce: \`node --import tsx bench/upstream.ts\` (\`--quick\` for fewer iterations).`,
+);
 
 await sim.close();
 redis?.proc.kill('SIGTERM');
 rmSync(dir, { recursive: true, force: true });
-
-function writeSection(markdown: string) {
-  const file = `${ROOT}docs/benchmarks.md`;
-  let doc = '# Benchmarks\n';
-  try {
-    doc = readFileSync(file, 'utf8');
-  } catch {
-    // first section
-  }
-  const begin = '<!-- bench:upstream -->';
-  const end = '<!-- /bench:upstream -->';
-  const section = `${begin}\n${markdown.trim()}\n${end}`;
-  const at = doc.indexOf(begin);
-  const until = doc.indexOf(end);
-  doc =
-    at !== -1 && until > at
-      ? doc.slice(0, at) + section + doc.slice(until + end.length)
-      : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, doc);
-}

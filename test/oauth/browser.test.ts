@@ -5,16 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type Service, startService } from '../../src/serve/service.ts';
-
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { chromiumArgs } from '../browser/stack.ts';
 
 describe('Log in with WeChat on the sandbox demo page, in Chromium', () => {
   let service: Service;
@@ -34,7 +25,10 @@ describe('Log in with WeChat on the sandbox demo page, in Chromium', () => {
       cwd: dir,
       logLine: () => {},
     });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: chromiumArgs('MAP unused.example 127.0.0.1'),
+    });
   });
   after(async () => {
     await browser?.close();
