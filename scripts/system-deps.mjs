@@ -17,12 +17,42 @@ export function missingSystemDeps() {
   return missing;
 }
 
+// Not needed for any test to pass, but without a CJK font the demo page's screenshot shows boxes
+// instead of Chinese text. Installed alongside when we install anyway, or alone (failure ignored) as root.
+const CJK_FONT = 'fonts-wqy-zenhei';
+function hasCjkFont() {
+  return (
+    existsSync('/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc') ||
+    existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc')
+  );
+}
+
+function installCjkFont() {
+  if (hasCjkFont()) return;
+  console.error(`[setup] installing ${CJK_FONT} (Chinese text in screenshots; optional)…`);
+  spawnSync(
+    'sh',
+    [
+      '-c',
+      `apt-get install -y --no-install-recommends ${CJK_FONT} || (apt-get update && apt-get install -y --no-install-recommends ${CJK_FONT})`,
+    ],
+    {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    },
+  );
+}
+
 export function ensureSystemDeps() {
   const missing = missingSystemDeps();
-  if (missing.length === 0) return true;
+  const isRoot =
+    typeof process.getuid === 'function' && process.getuid() === 0 && existsSync('/usr/bin/apt-get');
+  if (missing.length === 0) {
+    if (isRoot) installCjkFont();
+    return true;
+  }
   const cmd = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!isRoot || !existsSync('/usr/bin/apt-get')) {
+  if (!isRoot) {
     console.error(`wxkit tests need ${missing.join(' and ')}. Install with:\n  sudo ${cmd}`);
     return false;
   }
@@ -41,6 +71,7 @@ export function ensureSystemDeps() {
     console.error(`[setup] still missing after install: ${still.join(', ')}`);
     return false;
   }
+  installCjkFont();
   return true;
 }
 
