@@ -42,7 +42,9 @@ export function demoLoginSection(): string {
           var u = r.body;
           show('logged-in', '已登录 / Logged in as ' + (u.nickname || u.openid) + ' (' + u.scope + ')', u);
         } else {
-          show('logged-out', '未登录 / Not logged in' + (r.body && r.body.error ? ' — ' + r.body.error.message : ''));
+          var err = r.body && r.body.error;
+          var why = err && !(err.details && err.details.reason === 'not_logged_in') ? ' — ' + err.message : '';
+          show('logged-out', '未登录 / Not logged in' + why);
         }
       })
       .catch(function (e) { show('error', '/oauth/me failed: ' + e.message); });
