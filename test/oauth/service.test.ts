@@ -194,6 +194,12 @@ describe('OAuth through the service, over HTTP', () => {
     // double-encoded (the query decodes once, the check decodes the rest)
     const res = await b.fetch(`${svc.url}/oauth/login?returnTo=%252F%252Fevil.example`);
     assert.equal(res.status, 400);
+    // encoded so deep that the fourth decoding is the first to show `//` or `\\`: still refused
+    for (const deep of ['/%2525252Fevil.example', '/%252525255Cevil.example']) {
+      const r = await b.fetch(`${svc.url}/oauth/login?returnTo=${encodeURIComponent(deep)}`);
+      assert.equal(r.status, 400, deep);
+      assert.equal((await errorOf(r)).details?.reason, 'return_to_not_allowed', deep);
+    }
   });
 
   test('a tampered or foreign session cookie is refused; logout ends the session', async () => {

@@ -156,7 +156,7 @@ export function safeReturnTo(value: string | undefined): string {
     );
   if (value.length > RETURN_TO_MAX) throw refuse('too long');
   let decoded = value;
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; ; i++) {
     if (BAD_CHARS.test(decoded)) throw refuse('backslash or control character');
     if (!decoded.startsWith('/') || decoded.startsWith('//')) throw refuse('not a same-origin path');
     let next: string;
@@ -166,6 +166,8 @@ export function safeReturnTo(value: string | undefined): string {
       throw refuse('bad percent-encoding');
     }
     if (next === decoded) break;
+    // Every level is checked: a value still changing after four decodings is refused, not passed.
+    if (i === 4) throw refuse('percent-encoded too many times');
     decoded = next;
   }
   const probe = new URL(value, 'http://wxkit.invalid');
