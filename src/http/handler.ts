@@ -260,6 +260,10 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
             }
           : { 'access-control-allow-origin': origin, vary: 'Origin' },
       );
+    } else if (route !== undefined && route.cors !== false) {
+      // The answer depends on Origin even without one: a shared cache must not serve this copy
+      // (no Access-Control-Allow-Origin) to a page's fetch() (client.js, media are cacheable).
+      reply = withHeaders(reply, { vary: 'Origin' });
     }
     const status = reply.status;
     const seconds = (performance.now() - started) / 1000;
@@ -355,7 +359,15 @@ async function readBody(input: HttpInput, limit: number): Promise<Uint8Array> {
       throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'Content-Length is malformed.');
     throw tooLarge(limit);
   }
-  return input.readBody(limit);
+  try {
+    return await input.readBody(limit);
+  } catch (e) {
+    if (e instanceof WxkitError) throw e;
+    // The client hung up or its body stream failed: bad input, not a bug in wxkit (no 500).
+    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The request body could not be read to its end.', {
+      cause: e,
+    });
+  }
 }
 
 export function tooLarge(limit: number): WxkitError {

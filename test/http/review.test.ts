@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { createHandler } from '../../src/http/handler.ts';
+import { listen, type RunningServer } from '../../src/serve/server.ts';
+import { type Fixture, fixture } from './helpers.ts';
+
+// Findings of the security/robustness review of the service, each pinned by a test.
+
+let f: Fixture;
+let server: RunningServer;
+before(async () => {
+  f = await fixture({ rateLimit: false });
+  server = await listen(f.handler, '127.0.0.1', 0);
+});
+after(async () => {
+  await server.close();
+  await f.close();
+});
+
+const internalErrors = () => f.logs.filter((l) => l.level === 'error' || l.code === 'internal');
+
+test('a request body that fails while being read is a 400, not a 500 "bug in wxkit"', async () => {
+  f.logs.length = 0;
+  const body = new ReadableStream({
+    pull(c) {
+      c.error(new Error('socket hang up'));
+    },
+  });
+  const res = await f.handler(
+    new Request('http://svc.test/jssdk/config', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit),
+  );
+  assert.equal(res.status, 400);
+  const err = (await res.json()) as { error: { code: string } };
+  assert.equal(err.error.code, 'invalid_request');
+  assert.deepEqual(internalErrors(), []);
+});
+
+test('a client that hangs up in the middle of its body leaves no internal error behind', async () => {
+  f.logs.length = 0;
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(server.port, '127.0.0.1', () => {
+      socket.write(
+        'POST /jssdk/config HTTP/1.1\r\nHost: svc.test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"url":',
+      );
+      setImmediate(() => socket.destroy());
+    });
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  });
+  // The handler finishes on its own; wait until it has logged the request line.
+  for (let i = 0; i < 200 && !f.logs.some((l) => l.msg === 'request'); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const line = f.logs.find((l) => l.msg === 'request');
+  assert.ok(line, 'the request was answered');
+  assert.equal(line.status, 400);
+  assert.deepEqual(internalErrors(), []);
+});
+
+test('cacheable CORS responses say Vary: Origin also when the request had no Origin', async () => {
+  // A CDN that stored the copy without Access-Control-Allow-Origin must not hand it to a page's fetch().
+  const dir = await mkdtemp(join(tmpdir(), 'wxkit-review-'));
+  try {
+    const script = join(dir, 'client.global.js');
+    await writeFile(script, 'window.wxkit = {};');
+    const handler = createHandler([f.a], { clientScriptPath: script, log: false, rateLimit: false });
+    const plain = await handler(new Request('http://svc.test/jssdk/client.js'));
+    assert.equal(plain.status, 200);
+    assert.match(plain.headers.get('cache-control') ?? '', /public/);
+    assert.equal(plain.headers.get('access-control-allow-origin'), null);
+    assert.match(plain.headers.get('vary') ?? '', /Origin/i);
+    const cors = await handler(
+      new Request('http://svc.test/jssdk/client.js', { headers: { origin: 'https://h5.example.com' } }),
+    );
+    assert.equal(cors.headers.get('access-control-allow-origin'), 'https://h5.example.com');
+    assert.match(cors.headers.get('vary') ?? '', /Origin/i);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
