@@ -16,8 +16,14 @@ export function jsonLines(write: (line: string) => void = (l) => process.stdout.
 
 const SECRETISH = /\b(access_token|jsapi_ticket|ticket|secret|appsecret|key|code|refresh_token)=[^&\s"']+/gi;
 const BEARER = /\bBearer\s+[^\s"']+/gi;
+// The same names as JSON members (`"access_token":"…"`), as in a WeChat or store body quoted by an error.
+const SECRETISH_JSON =
+  /"(access_token|jsapi_ticket|ticket|secret|appsecret|key|code|refresh_token|value)"(\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
 
-/** Removes `access_token=…`-style values and bearer keys from a message before it is logged. */
+/** Removes `access_token=…`-style values (also as JSON members) and bearer keys from a message before it is logged. */
 export function redact(text: string): string {
-  return text.replace(SECRETISH, '$1=<redacted>').replace(BEARER, 'Bearer <redacted>');
+  return text
+    .replace(SECRETISH, '$1=<redacted>')
+    .replace(SECRETISH_JSON, '"$1"$2"<redacted>"')
+    .replace(BEARER, 'Bearer <redacted>');
 }

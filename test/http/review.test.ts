@@ -87,3 +87,32 @@ test('cacheable CORS responses say Vary: Origin also when the request had no Ori
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('an internal error quoting a JSON body logs no token, ticket or secret from it', async () => {
+  const logs: Record<string, unknown>[] = [];
+  const handler = createHandler([f.a], {
+    log: (e) => logs.push(e),
+    rateLimit: false,
+    routes: [
+      {
+        method: 'GET',
+        path: '/boom',
+        handle() {
+          throw new Error(
+            'unexpected upstream body {"access_token":"AT-SECRET-123","expires_in":7200,"ticket": "TK-SECRET-456","secret":"APP-SECRET-789"}',
+          );
+        },
+      },
+    ],
+  });
+  const res = await handler(new Request('http://svc.test/boom'));
+  assert.equal(res.status, 500);
+  const text = JSON.stringify(logs) + (await res.text());
+  assert.ok(
+    logs.some((l) => l.msg === 'internal error'),
+    'the internal error is logged',
+  );
+  for (const secret of ['AT-SECRET-123', 'TK-SECRET-456', 'APP-SECRET-789']) {
+    assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+  }
+});
