@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import {
   concat,
@@ -132,16 +133,13 @@ export async function sendWebResponse(res: ServerResponse, response: Response, h
     res.end();
     return;
   }
-  await new Promise<void>((resolve, reject) => {
-    const body = Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);
-    body.on('error', (e) => {
-      res.destroy(e);
-      reject(e);
-    });
-    res.on('finish', () => resolve());
-    res.on('close', () => resolve());
-    body.pipe(res);
-  });
+  const body = Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);
+  try {
+    // pipeline (not pipe) destroys the body when the client goes away, which cancels the web stream.
+    await pipeline(body, res);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw e;
+  }
 }
 
 /** A web `Request` from a Node request (for handlers without the internal fast path). */

@@ -116,3 +116,55 @@ test('an internal error quoting a JSON body logs no token, ticket or secret from
     assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
   }
 });
+
+test('a streamed Response is cancelled when the client goes away (no source left running)', async () => {
+  let cancelled: () => void = () => {};
+  const wasCancelled = new Promise<void>((resolve) => {
+    cancelled = resolve;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const handler = createHandler([f.a], {
+    log: false,
+    rateLimit: false,
+    routes: [
+      {
+        method: 'GET',
+        path: '/events',
+        handle: () =>
+          new Response(
+            new ReadableStream({
+              start(c) {
+                timer = setInterval(() => c.enqueue(new TextEncoder().encode('data: x\n\n')), 5);
+              },
+              cancel() {
+                clearInterval(timer);
+                cancelled();
+              },
+            }),
+            { headers: { 'content-type': 'text/event-stream' } },
+          ),
+      },
+    ],
+  });
+  const srv = await listen(handler, '127.0.0.1', 0);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(srv.port, '127.0.0.1', () =>
+        socket.write('GET /events HTTP/1.1\r\nHost: svc.test\r\n\r\n'),
+      );
+      socket.once('data', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.on('error', reject);
+    });
+    const outcome = await Promise.race([
+      wasCancelled.then(() => 'cancelled'),
+      new Promise((r) => setTimeout(() => r('still running'), 3000).unref()),
+    ]);
+    assert.equal(outcome, 'cancelled');
+  } finally {
+    clearInterval(timer);
+    await srv.close(100);
+  }
+});
