@@ -3,6 +3,8 @@ import type { HandlerOptions, WxkitHandler } from '../http/handler.ts';
 import type { Wxkit } from '../types.ts';
 import { handleNode, toHandler } from './node.ts';
 
+const INTERNAL_BODY = '{"error":{"code":"internal","message":"Internal error.","hint":""}}';
+
 /**
  * The wxkit service as a Fastify plugin. Register it with or without a `prefix`; inside its own
  * encapsulated scope it turns off Fastify's body parsers so wxkit reads (and size-limits) the body.
@@ -30,7 +32,17 @@ export function createFastifyPlugin(
         reply.hijack();
         const raw = request.raw.url ?? '/';
         const target = prefix && raw.startsWith(prefix) ? raw.slice(prefix.length) || '/' : raw;
-        await handleNode(handler, request.raw, reply.raw, { target });
+        try {
+          await handleNode(handler, request.raw, reply.raw, { target });
+        } catch {
+          // The reply is hijacked: Fastify will not answer for us, so never leave the request hanging.
+          const res = reply.raw;
+          if (res.headersSent) res.destroy();
+          else {
+            res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+            res.end(INTERNAL_BODY);
+          }
+        }
       },
     });
   };

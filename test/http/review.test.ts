@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import Fastify from 'fastify';
+import { createFastifyPlugin } from '../../src/adapters/fastify.ts';
 import { createHandler } from '../../src/http/handler.ts';
 import { listen, type RunningServer } from '../../src/serve/server.ts';
 import { type Fixture, fixture } from './helpers.ts';
@@ -166,5 +168,32 @@ test('a streamed Response is cancelled when the client goes away (no source left
   } finally {
     clearInterval(timer);
     await srv.close(100);
+  }
+});
+
+test('Fastify: a reply that cannot be written is a 500 JSON, not a hijacked request left hanging', async () => {
+  const handler = createHandler([f.a], {
+    log: false,
+    rateLimit: false,
+    // A user route with a header Node refuses to send (CR/LF in the value).
+    routes: [
+      {
+        method: 'GET',
+        path: '/bad-header',
+        handle: () => ({ status: 200, headers: { 'x-bad': 'a\r\nb' }, body: 'x' }),
+      },
+    ],
+  });
+  const app = Fastify({ logger: false });
+  await app.register(createFastifyPlugin(handler));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const { port } = app.server.address() as AddressInfo;
+    const res = await fetch(`http://127.0.0.1:${port}/bad-header`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(res.status, 500);
+    const err = (await res.json()) as { error: { code: string } };
+    assert.equal(err.error.code, 'internal');
+  } finally {
+    await app.close();
   }
 });
