@@ -131,6 +131,8 @@ export async function sendWebResponse(res: ServerResponse, response: Response, h
   res.writeHead(response.status, headers);
   if (head || !response.body) {
     res.end();
+    // A HEAD answer never reads the body: cancel it so its source stops.
+    await response.body?.cancel().catch(() => {});
     return;
   }
   const body = Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);

@@ -61,7 +61,11 @@ export function errorReply(error: WxkitError): Reply {
 
 /** A web `Response` from a {@link Reply} (or the `Response` a route returned). */
 export function toResponse(reply: Reply | Response, head = false): Response {
-  if (reply instanceof Response) return head ? new Response(null, reply) : reply;
+  if (reply instanceof Response) {
+    if (!head) return reply;
+    reply.body?.cancel().catch(() => {}); // never read: let its source stop
+    return new Response(null, reply);
+  }
   const headers = new Headers();
   for (const [k, v] of Object.entries(reply.headers)) {
     if (Array.isArray(v)) for (const item of v) headers.append(k, item);

@@ -119,12 +119,13 @@ test('an internal error quoting a JSON body logs no token, ticket or secret from
   }
 });
 
-test('a streamed Response is cancelled when the client goes away (no source left running)', async () => {
-  let cancelled: () => void = () => {};
-  const wasCancelled = new Promise<void>((resolve) => {
-    cancelled = resolve;
-  });
+/** A handler with a never-ending streamed route; `cancelled` settles when the stream is cancelled. */
+function streamingHandler() {
   let timer: NodeJS.Timeout | undefined;
+  let cancelled: () => void = () => {};
+  const wasCancelled = new Promise<string>((resolve) => {
+    cancelled = () => resolve('cancelled');
+  });
   const handler = createHandler([f.a], {
     log: false,
     rateLimit: false,
@@ -148,26 +149,46 @@ test('a streamed Response is cancelled when the client goes away (no source left
       },
     ],
   });
-  const srv = await listen(handler, '127.0.0.1', 0);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const socket = connect(srv.port, '127.0.0.1', () =>
-        socket.write('GET /events HTTP/1.1\r\nHost: svc.test\r\n\r\n'),
-      );
-      socket.once('data', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.on('error', reject);
-    });
-    const outcome = await Promise.race([
-      wasCancelled.then(() => 'cancelled'),
-      new Promise((r) => setTimeout(() => r('still running'), 3000).unref()),
+  const outcome = () =>
+    Promise.race([
+      wasCancelled,
+      new Promise<string>((r) => setTimeout(() => r('still running'), 3000).unref()),
     ]);
-    assert.equal(outcome, 'cancelled');
+  return { handler, outcome, stop: () => clearInterval(timer) };
+}
+
+for (const method of ['GET', 'HEAD']) {
+  test(`a streamed Response is cancelled when nobody reads it any more (${method}; no source left running)`, async () => {
+    const s = streamingHandler();
+    const srv = await listen(s.handler, '127.0.0.1', 0);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(srv.port, '127.0.0.1', () =>
+          socket.write(`${method} /events HTTP/1.1\r\nHost: svc.test\r\n\r\n`),
+        );
+        socket.once('data', () => {
+          socket.destroy(); // GET: the client goes away mid-stream; HEAD: the answer is complete
+          resolve();
+        });
+        socket.on('error', reject);
+      });
+      assert.equal(await s.outcome(), 'cancelled');
+    } finally {
+      s.stop();
+      await srv.close(100);
+    }
+  });
+}
+
+test('a streamed Response is cancelled for a HEAD request through the web handler', async () => {
+  const s = streamingHandler();
+  try {
+    const res = await s.handler(new Request('http://svc.test/events', { method: 'HEAD' }));
+    assert.equal(res.status, 200);
+    assert.equal(res.body, null);
+    assert.equal(await s.outcome(), 'cancelled');
   } finally {
-    clearInterval(timer);
-    await srv.close(100);
+    s.stop();
   }
 });
 
