@@ -541,7 +541,12 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     async refresh(opts) {
       await wx.clearCache();
       forceNext = opts?.force === true && o.tokenMode === 'stable';
-      await token.get();
+      try {
+        await token.get();
+      } finally {
+        // Another process's fresh token may have been adopted without a fetch: never leave it armed.
+        forceNext = false;
+      }
     },
 
     async close() {

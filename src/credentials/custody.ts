@@ -432,7 +432,9 @@ export class Custody {
         e instanceof WxkitError
           ? e
           : new WxkitError(ErrorCodes.INTERNAL, 'Obtaining a credential failed unexpectedly', { cause: e });
-      if (failureKind(err) !== 'token-invalid') await this.rememberFailure(err, shared);
+      // Also a token error: `fetch` already retried once with a fresh token (or it is the token endpoint
+      // itself refusing the AppSecret), so asking again at once would only burn quota.
+      await this.rememberFailure(err, shared);
       this.d.onError?.(err);
       throw err;
     }
@@ -462,17 +464,30 @@ export class Custody {
     this.failure = undefined;
     this.d.onError?.(undefined);
     const ttl = Math.max(1_000, rec.expiresAt - now);
-    await this.d.link.run(async (s) => {
+    const newer = await this.d.link.run(async (s) => {
+      // Our lease may have ended during a slow fetch and another process fetched after us: its value is
+      // the newer one (a classic token replaces ours), so keep it rather than writing ours over it.
+      const theirs = parseRecord(await s.get(this.key));
+      if (
+        theirs &&
+        theirs.fetchedAt >= now0 &&
+        theirs.value !== rec.value &&
+        !this.dead.includes(theirs.value)
+      ) {
+        return theirs;
+      }
       await s.set(this.key, JSON.stringify(rec), ttl);
       await s.delete(`${this.key}:error`);
+      return undefined;
     });
-    return this.adopt(rec);
+    return this.adopt((newer.ok && newer.value) || rec);
   }
 
   private async rememberFailure(err: WxkitError, shared: boolean): Promise<void> {
     const now = this.d.now();
     const failures = (this.failure?.failures ?? 0) + 1;
-    const transient = failureKind(err) === 'transient';
+    const kind = failureKind(err);
+    const transient = kind === 'transient' || kind === 'token-invalid';
     const t = this.d.timing;
     const delay = transient
       ? Math.min(t.backoffCapMs, t.backoffBaseMs * 2 ** Math.min(failures - 1, 20))

@@ -160,10 +160,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     },
     async close() {
       if (!owned) return;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([client.quit?.(), new Promise((r) => setTimeout(r, timeoutMs))]);
+        await Promise.race([client.quit?.(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
       } catch {
         // already closed
+      } finally {
+        clearTimeout(timer); // else it keeps the process (e.g. `wxkit token`) alive after close()
       }
       client.disconnect?.();
     },

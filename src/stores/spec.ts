@@ -32,7 +32,10 @@ export function parseStoreSpec(spec: string): StoreSpec {
     }
     return { kind: 'redis', url: s };
   }
-  throw badSpec(`unknown store "${s.replace(/\/\/[^@/]*@/, '//***@').slice(0, 40)}"`);
+  // Whatever precedes an '@' may be a password, however the scheme was mistyped (redis:pw@host).
+  const at = s.lastIndexOf('@');
+  const shown = at === -1 ? s : `${s.slice(0, s.indexOf(':') + 1)}***${s.slice(at)}`;
+  throw badSpec(`unknown store "${shown.slice(0, 40)}"`);
 }
 
 /** The store description shown in status output, without credentials. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -125,7 +126,15 @@ describe('store specs', () => {
       kind: 'redis',
       url: 'rediss://:pw@h:6380/1',
     });
-    for (const bad of ['', 'file:', 'mongodb://u:hunter2@h', 'redis:/nope']) {
+    for (const bad of [
+      '',
+      'file:',
+      'mongodb://u:hunter2@h',
+      'redis:/nope',
+      'redis:hunter2@10.0.0.5:6379',
+      'redis:/:hunter2@h',
+      'hunter2@h',
+    ]) {
       assert.throws(
         () => parseStoreSpec(bad),
         (e: Error & { code?: string }) => e.code === 'config_error' && !e.message.includes('hunter2'),
@@ -142,6 +151,28 @@ describe('store specs', () => {
       assert.equal(store.description, `redis://127.0.0.1:${server.port}`);
       await store.ping();
       await store.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('closing a Redis store leaves no timer behind (a CLI run exits at once)', async () => {
+    const server = await startRedisServer();
+    try {
+      // A long command timeout: a timer close() forgot would live a minute; ioredis' own end in ms.
+      const store = await createRedisStore({ url: server.url, commandTimeoutMs: 60_000 });
+      await store.set('k', 'v');
+      const live = new Set<number>();
+      const hook = createHook({
+        init: (id, type) => void (type === 'Timeout' && live.add(id)),
+        destroy: (id) => void live.delete(id),
+      });
+      hook.enable();
+      await store.close();
+      for (let i = 0; i < 40 && live.size > 0; i++) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 40 && live.size > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      hook.disable();
+      assert.equal(live.size, 0, 'timers started by close() are all gone');
     } finally {
       await server.stop();
     }
