@@ -552,6 +552,9 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     async close() {
       if (closed) return;
       closed = true;
+      // A fetch in flight holds the store lock: let it store its value and unlock (tickets first, they
+      // may still ask for the token), else other processes wait out the lease.
+      for (const c of [tickets.jsapi, tickets.wx_card, token]) await c.settle(timing.lockLeaseMs);
       if (ownsStore) await link.close();
     },
   };

@@ -287,6 +287,20 @@ export class Custody {
     });
   }
 
+  /** Resolves when no fetch is in flight (it may hold the store lock), or after `maxMs`. */
+  async settle(maxMs: number): Promise<void> {
+    if (!this.inflight) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.inflight.catch(() => {}),
+      new Promise((r) => {
+        timer = setTimeout(r, maxMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
   /** Drops whatever is cached (memory and store) and any remembered failure. */
   async clear(): Promise<void> {
     if (this.mem) this.remember(this.mem.value);

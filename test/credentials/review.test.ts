@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
+import { createRedisStore } from '../../src/stores/redis.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { createWxkit, type WxkitOptions } from '../../src/wxkit.ts';
+import { startRedisServer } from '../stores/redis-server.ts';
 
 // Races and quota burns found in the custody review; each test failed before its fix.
 
@@ -144,5 +146,41 @@ describe('custody review', () => {
     assert.equal(stored, tb, 'the store keeps the newer token');
     assert.equal(ta, tb, 'A uses the newer token too');
     await Promise.all([a.close(), b.close()]);
+  });
+
+  test('close() during a refresh lets it store the token and release the Redis lock', async () => {
+    fresh();
+    const redis = await startRedisServer();
+    const probe = await createRedisStore({ url: redis.url });
+    try {
+      let fetched: () => void = () => {};
+      const fetching = new Promise<void>((r) => {
+        fetched = r;
+      });
+      let release: () => void = () => {};
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      const wx = wxkit({
+        store: redis.url,
+        fetch: async (input, init) => {
+          const res = await fetch(new Request(input, init));
+          fetched();
+          await gate;
+          return res;
+        },
+      });
+      const pending = wx.accessToken();
+      await fetching;
+      assert.ok(await probe.get(`${TOKEN_KEY}:lock`), 'the refresh holds the lock');
+      const closing = wx.close();
+      release();
+      await Promise.all([pending, closing]);
+      assert.equal(await probe.get(`${TOKEN_KEY}:lock`), undefined, 'lock released');
+      assert.ok(await probe.get(TOKEN_KEY), 'token stored for the other processes');
+    } finally {
+      await probe.close();
+      await redis.stop();
+    }
   });
 });
