@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -176,6 +176,41 @@ describe('store specs', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  test('WXKIT_STORE=redis://… without ioredis installed: `wxkit token` says so in one line, exit 1', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--import',
+        new URL('./fixtures/no-ioredis.mjs', import.meta.url).pathname,
+        new URL('../../src/cli/bin.ts', import.meta.url).pathname,
+        'token',
+      ],
+      {
+        cwd: new URL('../..', import.meta.url).pathname,
+        env: {
+          ...process.env,
+          WX_APP_ID: 'wx1234567890abcdef',
+          WX_APP_SECRET: 'app-secret-hunter2',
+          WXKIT_STORE: 'redis://:redis-hunter2@127.0.0.1:9',
+          WXKIT_CONFIG: '',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 1);
+    const lines = err.trim().split('\n');
+    assert.equal(lines.length, 1, err);
+    assert.match(lines[0]!, /ioredis package is not installed.*npm install ioredis/);
+    assert.ok(!err.includes('hunter2'));
   });
 
   test('a Redis store fails fast with store_unavailable while Redis is down, and recovers', async () => {
