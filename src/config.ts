@@ -284,7 +284,8 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string, sources: string[]):
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw configError(`${path} is not valid JSON: ${e instanceof Error ? e.message.slice(0, 120) : ''}`);
+    // Only a position: V8's message quotes the text around the error, which may be an unquoted secret.
+    throw configError(`${path} is not valid JSON${jsonErrorWhere(text, e)} (check quotes and commas)`);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw configError(`${path} must hold a JSON object`);
@@ -310,6 +311,21 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string, sources: string[]):
   }
   sources.push(path);
   return f;
+}
+
+/** ` at line L, column C` of a JSON.parse error, from its position or the context V8 quotes; else ''. */
+function jsonErrorWhere(text: string, e: unknown): string {
+  const msg = e instanceof Error ? e.message : '';
+  let pos = Number(/at position (\d+)/.exec(msg)?.[1] ?? Number.NaN);
+  if (Number.isNaN(pos)) {
+    const ctx = /"([\s\S]*)"(?:\.\.\.)? is not valid JSON$/.exec(msg)?.[1];
+    const token = /^Unexpected token '([\s\S])'/.exec(msg)?.[1];
+    const at = ctx === undefined ? -1 : text.indexOf(ctx);
+    if (at !== -1 && ctx !== undefined) pos = at + Math.max(0, token ? ctx.indexOf(token) : 0);
+  }
+  if (Number.isNaN(pos)) return '';
+  const before = text.slice(0, pos).split('\n');
+  return ` at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 }
 
 function checkTopology(raw: unknown, env: NodeJS.ProcessEnv): RedisTopology {

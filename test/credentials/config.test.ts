@@ -126,6 +126,18 @@ describe('loadConfig', () => {
     const d = await mkdtemp(join(dir, 'bad-'));
     await writeFile(join(d, 'wxkit.config.json'), '{"accounts": [');
     assert.throws(() => loadConfig({}, d), configErr(/not valid JSON/));
+    // An unquoted secret: V8's parse error quotes the text around it; the message must not.
+    await writeFile(
+      join(d, 'wxkit.config.json'),
+      '{"accounts": [{"appId": "wx1",\n  "secret": hunter2-app-secret}]}',
+    );
+    assert.throws(
+      () => loadConfig({}, d),
+      (e: Error & { code?: string }) => {
+        assert.ok(!e.message.includes('hunter2'), e.message);
+        return configErr(/not valid JSON.*line 2/)(e);
+      },
+    );
     await writeFile(join(d, 'wxkit.config.json'), '{"acounts": []}');
     assert.throws(() => loadConfig({}, d), configErr(/unknown field "acounts"/));
     assert.throws(() => loadConfig({ WXKIT_CONFIG: 'missing.json' }, d), configErr(/cannot read/));
