@@ -1,3 +1,5 @@
+import { createMemoryStore } from '../stores/memory.ts';
+
 /**
  * The store operations OAuth uses — a subset of wxkit's `Store` (src/stores/types.ts), so any wxkit
  * store (memory, file, Redis, your own) plugs in as is. Keys never contain secrets: codes and session
@@ -13,50 +15,9 @@ export interface OAuthStore {
   unlock(key: string, owner: string): Promise<boolean>;
 }
 
-/** A small in-process {@link OAuthStore}, the default when no store is given. */
+/** A small in-process {@link OAuthStore}, the default when no store is given: wxkit's memory store. */
 export function createMemoryOAuthStore(options: { now?: (() => number) | undefined } = {}): OAuthStore {
-  const now = options.now ?? Date.now;
-  const data = new Map<string, { value: string; expiresAt: number }>();
-  let seq = 0;
-  const live = (key: string) => {
-    const entry = data.get(key);
-    if (entry && entry.expiresAt <= now()) {
-      data.delete(key);
-      return undefined;
-    }
-    return entry;
-  };
-  const put = (key: string, value: string, ttlMs?: number) =>
-    data.set(key, { value, expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : now() + ttlMs });
-  return {
-    async get(key) {
-      return live(key)?.value;
-    },
-    async set(key, value, ttlMs) {
-      put(key, value, ttlMs);
-    },
-    async delete(key) {
-      data.delete(key);
-    },
-    async compareAndDelete(key, expected) {
-      if (live(key)?.value !== expected) return false;
-      data.delete(key);
-      return true;
-    },
-    async tryLock(key, leaseMs) {
-      const lockKey = `\u0000lock:${key}`;
-      if (live(lockKey)) return undefined;
-      const owner = `o${++seq}`;
-      put(lockKey, owner, leaseMs);
-      return owner;
-    },
-    async unlock(key, owner) {
-      const lockKey = `\u0000lock:${key}`;
-      if (live(lockKey)?.value !== owner) return false;
-      data.delete(lockKey);
-      return true;
-    },
-  };
+  return createMemoryStore(options);
 }
 
 /** The shape of a store link that may be down (createWxkit's StoreLink.run). */

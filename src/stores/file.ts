@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { Store, StoreClockOptions } from './types.ts';
@@ -20,6 +20,7 @@ interface Record_ {
 
 // A guard older than this belongs to a process that died inside a few-millisecond critical section.
 const STALE_GUARD_MS = 5_000;
+const SWEEP_EVERY = 256;
 
 /**
  * A store in a directory, safe for many processes on one machine: each key is one file named by the
@@ -99,24 +100,61 @@ export function createFileStore(options: FileStoreOptions): Store {
     await ensureDir();
     const guard = pathOf(key, 'guard');
     for (let attempt = 0; ; attempt++) {
-      try {
-        const fh = await open(guard, 'wx', 0o600);
-        await fh.close();
-        break;
-      } catch (e) {
-        if (!isCode(e, 'EEXIST')) throw unavailable(`cannot lock in the store directory ${dir}`, e);
-        const age = await stat(guard).then(
-          (s) => Date.now() - s.mtimeMs,
-          () => 0,
-        );
-        if (age > STALE_GUARD_MS) await unlink(guard).catch(() => {});
-        else await sleep(Math.min(2 + attempt, 20) * (0.5 + Math.random()));
-      }
+      if (await takeGuard(guard)) break;
+      const age = await stat(guard).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age > STALE_GUARD_MS) await unlink(guard).catch(() => {});
+      else await sleep(Math.min(2 + attempt, 20) * (0.5 + Math.random()));
     }
     try {
       return await fn();
     } finally {
       await unlink(guard).catch(() => {});
+    }
+  };
+
+  const takeGuard = async (guard: string): Promise<boolean> => {
+    try {
+      const fh = await open(guard, 'wx', 0o600);
+      await fh.close();
+      return true;
+    } catch (e) {
+      if (!isCode(e, 'EEXIST')) throw unavailable(`cannot lock in the store directory ${dir}`, e);
+      return false;
+    }
+  };
+
+  // Expired records are ignored when read, but keys nobody reads again (abandoned OAuth logins, say)
+  // would stay on disk: every SWEEP_EVERY writes, this process removes expired records, each under its
+  // key's guard (skipped when busy) so a fresh value written meanwhile is never removed.
+  let writes = 0;
+  const sweep = async () => {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.endsWith('.json')) continue;
+      const path = join(dir, name);
+      const guard = `${path.slice(0, -'.json'.length)}.guard`;
+      if (!(await takeGuard(guard).catch(() => false))) continue;
+      try {
+        const text = await readFile(path, 'utf8').catch(() => null);
+        if (text === null) continue;
+        let expiresAt: unknown;
+        try {
+          expiresAt = (JSON.parse(text) as Record_).e;
+        } catch {
+          continue;
+        }
+        if (typeof expiresAt === 'number' && expiresAt <= now()) await unlink(path).catch(() => {});
+      } finally {
+        await unlink(guard).catch(() => {});
+      }
     }
   };
 
@@ -130,6 +168,7 @@ export function createFileStore(options: FileStoreOptions): Store {
       await withGuard(key, () =>
         writeAtomic(pathOf(key, 'json'), { v: value, e: ttlMs === undefined ? null : now() + ttlMs }),
       );
+      if (++writes % SWEEP_EVERY === 0) await sweep();
     },
     async delete(key) {
       await withGuard(key, () => removeFile(pathOf(key, 'json')));

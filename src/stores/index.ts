@@ -1,5 +1,6 @@
 export type { FileStoreOptions } from './file.ts';
 export { createFileStore } from './file.ts';
+export type { MemoryStore } from './memory.ts';
 export { createMemoryStore } from './memory.ts';
 export type { RedisLike, RedisNode, RedisStoreOptions, RedisTopology } from './redis.ts';
 export { createRedisStore, describeRedisTopology, describeRedisUrl } from './redis.ts';

@@ -7,6 +7,11 @@ interface Entry {
   expiresAt: number;
 }
 
+/** The memory store; `size` counts the entries held (live ones, after a sweep). */
+export interface MemoryStore extends Store {
+  readonly size: number;
+}
+
 /**
  * A store in this process's memory: credentials are shared by every `createWxkit()` given the same
  * store object, not by other processes. The default for tests and single-process apps.
@@ -16,9 +21,20 @@ interface Entry {
  * const a = createWxkit({ appId: 'wxA', secret: sA, store });
  * const b = createWxkit({ appId: 'wxB', secret: sB, store });
  */
-export function createMemoryStore(options: StoreClockOptions = {}): Store {
+export function createMemoryStore(options: StoreClockOptions = {}): MemoryStore {
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
+  // Entries are dropped when read after expiry; keys nobody reads again (abandoned OAuth logins, say)
+  // are swept every SWEEP_EVERY writes, so memory stays bounded by what is live.
+  let writes = 0;
+  const sweep = () => {
+    const t = now();
+    for (const [key, e] of entries) if (e.expiresAt <= t) entries.delete(key);
+  };
+  const write = (key: string, entry: Entry) => {
+    if (++writes % SWEEP_EVERY === 0) sweep();
+    entries.set(key, entry);
+  };
 
   const read = (key: string): Entry | undefined => {
     const e = entries.get(key);
@@ -35,7 +51,7 @@ export function createMemoryStore(options: StoreClockOptions = {}): Store {
       return read(key)?.value;
     },
     async set(key, value, ttlMs) {
-      entries.set(key, { value, expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : now() + ttlMs });
+      write(key, { value, expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : now() + ttlMs });
     },
     async delete(key) {
       entries.delete(key);
@@ -48,7 +64,7 @@ export function createMemoryStore(options: StoreClockOptions = {}): Store {
     async tryLock(key, leaseMs) {
       if (read(key)) return undefined;
       const owner = randomBytes(12).toString('hex');
-      entries.set(key, { value: owner, expiresAt: now() + leaseMs });
+      write(key, { value: owner, expiresAt: now() + leaseMs });
       return owner;
     },
     async unlock(key, owner) {
@@ -58,5 +74,10 @@ export function createMemoryStore(options: StoreClockOptions = {}): Store {
     },
     async ping() {},
     async close() {},
+    get size() {
+      return entries.size;
+    },
   };
 }
+
+const SWEEP_EVERY = 256;

@@ -76,6 +76,22 @@ describe('file store specifics', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
+  test('expired records nobody reads again are swept; live ones and fresh writes stay', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wxkit-store-'));
+    dirs.push(dir);
+    let t = 1_000_000;
+    const store = createFileStore({ dir, now: () => t });
+    for (let i = 0; i < 200; i++) await store.set(`oauth:state:${i}`, 'x', 60_000); // abandoned logins
+    await store.set('token', 'live');
+    t += 120_000;
+    for (let i = 0; i < 56; i++) await store.set(`fresh:${i}`, 'y', 60_000); // the 256th write sweeps
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+    assert.equal(files.length, 57, 'only the live token and the 56 fresh records remain');
+    assert.equal(await store.get('token'), 'live');
+    assert.equal(await store.get('fresh:55'), 'y');
+    assert.equal(await store.get('oauth:state:3'), undefined);
+  });
+
   test('files are 0600 in a 0700 directory and no file name contains the key', async () => {
     const base = await mkdtemp(join(tmpdir(), 'wxkit-store-'));
     dirs.push(base);
@@ -115,6 +131,21 @@ describe('file store specifics', () => {
     assert.deepEqual(codes, [0, 0, 0, 0]);
     const store = createFileStore({ dir: base });
     assert.equal(await store.get('counter'), '100');
+  });
+});
+
+describe('memory store specifics', () => {
+  test('expired entries nobody reads again are swept, so memory stays bounded by what is live', async () => {
+    let t = 1_000_000;
+    const store = createMemoryStore({ now: () => t });
+    for (let i = 0; i < 1000; i++) await store.set(`oauth:state:${i}`, 'x', 60_000);
+    await store.set('token', 'live');
+    assert.equal(store.size, 1001);
+    t += 120_000;
+    for (let i = 0; i < 300; i++) await store.set(`fresh:${i}`, 'y', 60_000);
+    assert.ok(store.size <= 301, `size ${store.size}`);
+    assert.equal(await store.get('token'), 'live');
+    assert.equal(await store.get('fresh:299'), 'y');
   });
 });
 
