@@ -66,6 +66,8 @@ export const DEFAULT_TIMING: CustodyTiming = {
 /** Shared by the credentials of one account: the store (and whether it answers), clock, metrics. */
 export class StoreLink {
   reachable = true;
+  /** Set by {@link StoreLink.close}: a call still in flight then must not fall back to fetching upstream. */
+  closed = false;
   private store: Store | undefined;
   private opening: Promise<Store> | undefined;
   private nextProbe = 0;
@@ -146,6 +148,7 @@ export class StoreLink {
 
   /** Closes the store, also one still opening. */
   async close(): Promise<void> {
+    this.closed = true;
     const store = this.store ?? (await this.opening?.catch(() => undefined));
     await store?.close();
   }
@@ -436,6 +439,9 @@ export class Custody {
   }
 
   private async fetchAndSave(shared: boolean): Promise<CredentialRecord> {
+    // After close() the store fails like an outage would; fetching on our own then (a classic token
+    // replacing everyone else's) is exactly what the store was coordinating away.
+    if (this.d.link.closed) throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'This wxkit was closed');
     const now0 = this.d.now();
     const previous = this.mem;
     let fetched: Fetched;

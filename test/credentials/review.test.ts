@@ -183,4 +183,43 @@ describe('custody review', () => {
       await redis.stop();
     }
   });
+
+  test('a call still waiting for another process’s lock when close() gives up does not fetch by itself', async () => {
+    fresh();
+    const redis = await startRedisServer();
+    try {
+      let fetched: () => void = () => {};
+      const fetching = new Promise<void>((r) => {
+        fetched = r;
+      });
+      let release: () => void = () => {};
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      const holder = wxkit({
+        tokenMode: 'classic',
+        store: redis.url,
+        fetch: async (input, init) => {
+          const res = await fetch(new Request(input, init));
+          fetched();
+          await gate;
+          return res;
+        },
+      });
+      const held = holder.accessToken();
+      await fetching;
+      // A short lease: close() stops waiting for the in-flight call after it and closes the store.
+      const waiter = wxkit({ tokenMode: 'classic', store: redis.url, timing: { lockLeaseMs: 300 } });
+      const waiting = waiter.accessToken().catch((e) => e);
+      await waiter.close();
+      const result = await waiting;
+      release();
+      await held;
+      assert.equal(calls('/cgi-bin/token'), 1, 'only the lock holder asked WeChat');
+      assert.equal((result as { code?: string }).code, 'config_error');
+      await holder.close();
+    } finally {
+      await redis.stop();
+    }
+  });
 });
