@@ -186,6 +186,57 @@ describe('docs/simulator.md: in your own tests', () => {
   });
 });
 
+describe('docs/oauth.md: OAuth from the library', () => {
+  test('authorizeUrl → consent → exchangeCode (twice) → userinfo → refresh → checkAccessToken', async () => {
+    const state = 'st4te';
+    const url = wx.oauth.authorizeUrl({
+      redirectUri: 'https://h5.example.com/cb',
+      scope: 'snsapi_userinfo',
+      state,
+    });
+    assert.ok(url.startsWith(`${sim.url}/connect/oauth2/authorize?`) && url.endsWith('#wechat_redirect'));
+    // The user presses 允许 on the simulated consent page: the browser posts the page's form.
+    const page = await (await fetch(url)).text();
+    const form = new URLSearchParams();
+    for (const m of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+      form.set(m[1]!, m[2]!);
+    const openid = /name="openid" id="user-0" value="([^"]+)"/.exec(page)?.[1];
+    assert.ok(openid, 'the consent page lists the simulated users');
+    form.set('openid', openid);
+    form.set('action', 'allow');
+    const back = await fetch(`${sim.url}/connect/oauth2/authorize/confirm`, {
+      method: 'POST',
+      body: form,
+      redirect: 'manual',
+    });
+    assert.equal(back.status, 302);
+    const callback = new URL(back.headers.get('location') ?? '');
+    assert.equal(callback.origin + callback.pathname, 'https://h5.example.com/cb');
+    assert.equal(callback.searchParams.get('state'), state);
+    const code = callback.searchParams.get('code') ?? '';
+
+    // in the callback — safe to call twice with the same code:
+    const token = await wx.oauth.exchangeCode(code);
+    assert.deepEqual(await wx.oauth.exchangeCode(code), token);
+    assert.equal(token.openid, openid);
+    assert.equal(token.scope, 'snsapi_userinfo');
+    const user = await wx.oauth.userinfo({
+      accessToken: token.accessToken,
+      openid: token.openid,
+      lang: 'en',
+    });
+    assert.equal(user.openid, openid);
+    assert.ok(user.nickname);
+    const fresh = await wx.oauth.refresh(token.refreshToken); // 30 days
+    assert.equal(fresh.openid, openid);
+    assert.equal(
+      await wx.oauth.checkAccessToken({ accessToken: fresh.accessToken, openid: token.openid }),
+      true,
+    );
+    assert.equal(await wx.oauth.checkAccessToken({ accessToken: 'forged', openid: token.openid }), false);
+  });
+});
+
 describe('README: mount the service in your app', () => {
   test('Express: wxkit routes answer under /wx, everything else goes on to your routes', async () => {
     const appId = APP_ID;
