@@ -79,6 +79,46 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   internal: 500,
 };
 
+// What to do when the thrower had nothing more specific to say: every error carries a hint.
+const DEFAULT_HINT: Record<ErrorCode, Hint> = {
+  invalid_url: {
+    en: 'Send location.href.split("#")[0] from the page.',
+    zh: '请发送页面的 location.href.split("#")[0]。',
+  },
+  url_not_allowed: {
+    en: "Add the page's domain to the account's JS-safe domains (WX_JS_DOMAINS).",
+    zh: '请把页面域名加入公众号的 JS 接口安全域名（WX_JS_DOMAINS）。',
+  },
+  unknown_app: { en: 'Use an appId this service is configured for.', zh: '请使用本服务已配置的 appId。' },
+  wechat_error: { en: "See WeChat's errcode and errmsg.", zh: '请查看微信返回的 errcode 与 errmsg。' },
+  upstream_unavailable: {
+    en: 'Retry after the time given in Retry-After.',
+    zh: '请在 Retry-After 指定的时间后重试。',
+  },
+  invalid_request: {
+    en: 'Check the request against the API reference (docs/service.md).',
+    zh: '请对照接口文档（docs/service.md）检查请求。',
+  },
+  config_error: { en: 'Fix the configuration and start again.', zh: '请修正配置后重新启动。' },
+  store_unavailable: {
+    en: 'Check that the store (WXKIT_STORE) is reachable; wxkit serves from memory meanwhile.',
+    zh: '请检查存储（WXKIT_STORE）是否可达；期间 wxkit 使用内存中的副本。',
+  },
+  unauthorized: { en: 'Send valid credentials.', zh: '请提供有效的凭据。' },
+  forbidden: { en: 'This caller may not do this.', zh: '该调用方无权执行此操作。' },
+  not_found: { en: 'Check the path (docs/service.md).', zh: '请检查路径（docs/service.md）。' },
+  rate_limited: {
+    en: 'Slow down; retry after Retry-After.',
+    zh: '请求过于频繁，请在 Retry-After 之后重试。',
+  },
+  payload_too_large: { en: 'Send a smaller request.', zh: '请减小请求大小。' },
+  aborted: { en: 'The operation was cancelled or timed out; retry.', zh: '操作被取消或超时，请重试。' },
+  internal: {
+    en: 'An unexpected error in wxkit; it is logged. Please report it.',
+    zh: 'wxkit 内部错误，已记录日志，请反馈。',
+  },
+};
+
 /**
  * The one error class wxkit throws. `code` is stable; `errcode`/`errmsg` carry WeChat's answer when
  * there is one; `hint` says what to do, in English and Chinese.
@@ -104,7 +144,7 @@ export class WxkitError extends Error {
     this.errcode = options.errcode;
     this.errmsg = options.errmsg;
     const known = options.errcode === undefined ? undefined : describeErrcode(options.errcode);
-    this.hint = options.hint ?? known?.hint ?? { en: '', zh: '' };
+    this.hint = options.hint ?? known?.hint ?? DEFAULT_HINT[code];
     this.status = options.status ?? DEFAULT_STATUS[code];
     this.retryAfter = options.retryAfter;
     this.details = options.details;
