@@ -106,46 +106,44 @@ const choose: SimRoute = {
   },
 };
 
-function image(ctx: SimContext, b: Record<string, unknown>, appId: string): LocalImage | undefined {
-  const img = typeof b.localId === 'string' ? bridgeOf(ctx.state).images.get(b.localId) : undefined;
-  return img && img.appId === appId ? img : undefined;
+/**
+ * A bridge call about one chosen image: the page's config session must be valid and the localId must
+ * be one chosen for the same account, as in WeChat; otherwise WeChat's own failure.
+ */
+function imageRoute(
+  path: string,
+  answer: (img: LocalImage, appId: string, b: Record<string, unknown>, ctx: SimContext) => Response,
+): SimRoute {
+  return {
+    path,
+    methods: ['POST'],
+    cors: true,
+    handler: async (req, ctx) => {
+      const b = await body(req);
+      const appId = session(ctx, b);
+      if (appId instanceof Response) return appId;
+      const img = typeof b.localId === 'string' ? bridgeOf(ctx.state).images.get(b.localId) : undefined;
+      if (!img || img.appId !== appId) return json({ errMsg: 'fail, invalid localId' });
+      return answer(img, appId, b, ctx);
+    },
+  };
 }
 
-const local: SimRoute = {
-  path: '/__sim/bridge/local',
-  methods: ['POST'],
-  cors: true,
-  handler: async (req, ctx) => {
-    const b = await body(req);
-    const appId = session(ctx, b);
-    if (appId instanceof Response) return appId;
-    const img = image(ctx, b, appId);
-    if (!img) return json({ errMsg: 'fail, invalid localId' });
-    // iOS answers with a data: URL, Android with bare base64 — pages must handle both.
-    const base64 = img.bytes.toString('base64');
-    const ios = platformOf(b.platform, ctx.state) === 'ios';
-    return json({ localData: ios ? `data:image/png;base64,${base64}` : base64 });
-  },
-};
+const local = imageRoute('/__sim/bridge/local', (img, _appId, b, ctx) => {
+  // iOS answers with a data: URL, Android with bare base64 — pages must handle both.
+  const base64 = img.bytes.toString('base64');
+  const ios = platformOf(b.platform, ctx.state) === 'ios';
+  return json({ localData: ios ? `data:image/png;base64,${base64}` : base64 });
+});
 
-const upload: SimRoute = {
-  path: '/__sim/bridge/upload',
-  methods: ['POST'],
-  cors: true,
-  handler: async (req, ctx) => {
-    const b = await body(req);
-    const appId = session(ctx, b);
-    if (appId instanceof Response) return appId;
-    const img = image(ctx, b, appId);
-    if (!img) return json({ errMsg: 'fail, invalid localId' });
-    const serverId = ctx.state.addMedia(appId, {
-      bytes: new Uint8Array(img.bytes),
-      contentType: 'image/png',
-      type: 'image',
-    });
-    return json({ serverId });
-  },
-};
+const upload = imageRoute('/__sim/bridge/upload', (img, appId, _b, ctx) => {
+  const serverId = ctx.state.addMedia(appId, {
+    bytes: new Uint8Array(img.bytes),
+    contentType: 'image/png',
+    type: 'image',
+  });
+  return json({ serverId });
+});
 
 /** `/jweixin.js` (also at jweixin-1.6.0.js's own path) and the bridge endpoints. */
 export const bridgeRoutes: SimRoute[] = [
