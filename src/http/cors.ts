@@ -1,4 +1,6 @@
 import { isLoopbackHost, type JsDomain } from '../domains.ts';
+import type { Reply } from './reply.ts';
+import type { Route } from './route.ts';
 
 /** Which page origins may call the service from a browser. */
 export interface CorsPolicy {
@@ -62,4 +64,32 @@ export function allowedRequestHeaders(requested: string | undefined): string {
   const list = requested?.trim();
   return list && list.length <= 400 && HEADER_LIST.test(list) ? list : CORS_ALLOW_HEADERS;
 }
-export const CORS_ALLOW_METHODS = 'GET, POST, OPTIONS';
+
+/**
+ * The answer to a preflight (`OPTIONS`) for the routes at one path.
+ *
+ * Stops a page on another site from being told it may call, with the user's cookies and an
+ * `Authorization` header, routes that are never meant for browsers (`/v1/*`, `/oauth/logout`,
+ * `/metrics`): only routes with CORS enabled are approved, only for allowed origins, and only
+ * with the methods those routes have.
+ */
+export function preflight(
+  routes: readonly Route[],
+  origin: string | undefined,
+  requestedHeaders: string | undefined,
+  policy: CorsPolicy,
+): Reply {
+  const reply: Reply = { status: 204, headers: {}, body: null };
+  const open = routes.filter((r) => r.cors !== false);
+  if (open.length === 0) return reply;
+  reply.headers.vary = 'Origin';
+  if (origin === undefined || !policy.allows(origin)) return reply;
+  const methods = new Set<string>(open.map((r) => r.method));
+  if (methods.has('GET')) methods.add('HEAD');
+  reply.headers['access-control-allow-origin'] = origin;
+  if (policy.credentials) reply.headers['access-control-allow-credentials'] = 'true';
+  reply.headers['access-control-allow-methods'] = [...methods, 'OPTIONS'].join(', ');
+  reply.headers['access-control-allow-headers'] = allowedRequestHeaders(requestedHeaders);
+  reply.headers['access-control-max-age'] = '600';
+  return reply;
+}

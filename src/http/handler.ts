@@ -1,7 +1,8 @@
+import { isIP } from 'node:net';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { Metrics } from '../metrics.ts';
 import type { Wxkit } from '../types.ts';
-import { allowedRequestHeaders, CORS_ALLOW_METHODS, type CorsPolicy, corsPolicy } from './cors.ts';
+import { type CorsPolicy, corsPolicy, preflight } from './cors.ts';
 import { jsonLines, type LogEntry, type LogSink, redact } from './log.ts';
 import { parseJsonObject } from './params.ts';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
@@ -159,6 +160,7 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
     let route: Route | undefined;
     let origin: string | undefined;
     let errorCode: string | undefined;
+    let preflighted = false;
     try {
       if (input.target.length > resolved.maxUrlLength) {
         throw new WxkitError(
@@ -182,21 +184,14 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
       const method = input.method.toUpperCase();
       origin = input.header('origin');
       if (method === 'OPTIONS') {
-        const m = router.match('GET', pathname);
-        const known = m.route ?? (m.allow.length > 0 ? m : undefined);
-        if (!known) {
+        const atPath = router.routesAt(pathname);
+        if (atPath.length === 0) {
           if (input.passThrough) return UNMATCHED;
           throw notFound();
         }
         routeLabel = 'preflight';
-        reply = { status: 204, headers: {}, body: null };
-        if (origin !== undefined && cors.allows(origin)) {
-          reply.headers['access-control-allow-methods'] = CORS_ALLOW_METHODS;
-          reply.headers['access-control-allow-headers'] = allowedRequestHeaders(
-            input.header('access-control-request-headers'),
-          );
-          reply.headers['access-control-max-age'] = '600';
-        }
+        reply = preflight(atPath, origin, input.header('access-control-request-headers'), cors);
+        preflighted = true;
       } else {
         const m = router.match(method, pathname);
         if (!m.route) {
@@ -237,6 +232,10 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
           state,
           metrics,
           log,
+          cors,
+          get clientIp() {
+            return clientIp(input, trustHops);
+          },
         };
         reply = await route.handle(ctx);
       }
@@ -249,7 +248,9 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
       }
       reply = errorReply(err);
     }
-    if (origin !== undefined && route?.cors !== false && cors.allows(origin)) {
+    if (preflighted) {
+      // preflight() decided the CORS headers for the path's routes.
+    } else if (origin !== undefined && route?.cors !== false && cors.allows(origin)) {
       reply = withHeaders(
         reply,
         cors.credentials
@@ -339,14 +340,22 @@ function withHeaders(reply: RouteResult, headers: Record<string, string>): Route
   }
 }
 
-/** The client address, `hops` proxies deep into X-Forwarded-For when proxies are trusted. */
+/**
+ * The client address, `hops` proxies deep into X-Forwarded-For when proxies are trusted.
+ *
+ * Stops spoofing: a header shorter than `hops` did not pass through every trusted proxy, so its
+ * entries are the client's own words (`X-Forwarded-For: 6.6.6.6` sent straight to the first proxy).
+ * Then, and for an entry that is not an IP address, the socket address is used.
+ */
 export function clientIp(input: HttpInput, hops: number): string | undefined {
   if (hops > 0) {
     const xff = input.header('x-forwarded-for');
     if (xff) {
       const list = xff.split(',').map((s) => s.trim());
-      const picked = list[Math.max(0, list.length - hops)];
-      if (picked) return picked;
+      if (list.length >= hops) {
+        const picked = list[list.length - hops] as string;
+        if (isIP(picked) !== 0) return picked;
+      }
     }
   }
   return input.clientIp;

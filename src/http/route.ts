@@ -1,4 +1,5 @@
 import type { Metrics } from '../metrics.ts';
+import type { CorsPolicy } from './cors.ts';
 import type { Wxkit } from '../types.ts';
 import type { Reply } from './reply.ts';
 
@@ -60,6 +61,10 @@ export interface RouteContext {
   readonly state: Map<string, unknown>;
   /** The service's own metrics (request counts and latency live here too). */
   readonly metrics: Metrics;
+  /** The page origins allowed to call from a browser; routes that spend quota check it on the request too. */
+  readonly cors: CorsPolicy;
+  /** The client address (after trusted proxies), when known. */
+  readonly clientIp: string | undefined;
   /** Writes one structured log line (no-op when logging is off). Never pass secrets. */
   log(entry: Record<string, unknown>): void;
 }

@@ -42,6 +42,15 @@ export class Router {
     }
     return { route: undefined, allow: [] };
   }
+
+  /** Every route at this path, whatever its method (what a preflight for the path may approve). */
+  routesAt(pathname: string): readonly Route[] {
+    const exact = this.literal.get(pathname);
+    if (exact) return exact;
+    const parts = pathname.split('/');
+    for (const p of this.patterns) if (matchSegments(p.segments, parts)) return p.routes;
+    return [];
+  }
 }
 
 function pick(routes: Route[], method: string, params: Record<string, string>): Match {

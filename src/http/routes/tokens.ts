@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCodes, WxkitError } from '../../errors.ts';
+import type { Wxkit } from '../../types.ts';
 import { invalidRequest, readString } from '../params.ts';
 import { json } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
@@ -9,7 +10,10 @@ export function hashApiKeys(keys: readonly string[]): Buffer[] {
   return keys.filter((k) => k.length > 0).map((k) => createHash('sha256').update(k).digest());
 }
 
-function authorize(ctx: RouteContext): void {
+/** Which key a caller used, for logs: its position in WXKIT_API_KEYS (never the key). */
+type KeyLabel = string;
+
+function authorize(ctx: RouteContext): KeyLabel {
   const hashes = ctx.options.apiKeyHashes;
   if (hashes.length === 0) {
     throw new WxkitError(ErrorCodes.NOT_FOUND, 'The token API is off.', {
@@ -24,9 +28,11 @@ function authorize(ctx: RouteContext): void {
   const given = createHash('sha256')
     .update(m?.[1] ?? '')
     .digest();
-  let ok = false;
-  for (const h of hashes) ok = timingSafeEqual(given, h) || ok;
-  if (!m || !ok) {
+  let index = -1;
+  hashes.forEach((h, i) => {
+    if (timingSafeEqual(given, h) && index === -1) index = i;
+  });
+  if (!m || index === -1) {
     throw new WxkitError(ErrorCodes.UNAUTHORIZED, 'A valid bearer key is required.', {
       hint: {
         en: 'Send Authorization: Bearer <one of WXKIT_API_KEYS>.',
@@ -34,10 +40,15 @@ function authorize(ctx: RouteContext): void {
       },
     });
   }
+  return `key #${index + 1}`;
 }
 
 function account(ctx: RouteContext) {
-  authorize(ctx);
+  return accountFor(ctx).wx;
+}
+
+function accountFor(ctx: RouteContext) {
+  const key = authorize(ctx);
   const appId = ctx.params.appId ?? '';
   if (!ctx.accounts.some((a) => a.appId === appId)) {
     throw new WxkitError(
@@ -45,7 +56,56 @@ function account(ctx: RouteContext) {
       `No account ${JSON.stringify(appId.slice(0, 64))} is configured here.`,
     );
   }
-  return ctx.account(appId);
+  return { wx: ctx.account(appId), key };
+}
+
+/** A token younger than this is not dropped: WeChat does not refuse a token it issued seconds ago. */
+const MIN_TOKEN_AGE_MS = 10_000;
+/** At most one invalidation per account in this window, across every instance sharing the store. */
+const INVALIDATE_INTERVAL_MS = 10_000;
+
+function tooSoon(message: string, waitMs: number): WxkitError {
+  return new WxkitError(ErrorCodes.RATE_LIMITED, message, {
+    retryAfter: Math.max(1, Math.ceil(waitMs / 1000)),
+    hint: {
+      en: 'Invalidate only a token WeChat refused with 40001/40014/42001, once; then fetch the current token again.',
+      zh: '仅在微信以 40001/40014/42001 拒绝某个令牌时作废它一次，然后重新获取当前令牌。',
+    },
+  });
+}
+
+/**
+ * Throttles compare-and-invalidate from keyed callers.
+ *
+ * Stops a caller (a buggy service, or a leaked key) from burning the token quota: a get → invalidate
+ * loop made one upstream token fetch per turn (the classic 2000/day quota gone in about 80 s). A value
+ * that is not the current token drops nothing and passes; dropping the current token is refused while
+ * it is younger than {@link MIN_TOKEN_AGE_MS} or when the account's last invalidation is younger than
+ * {@link INVALIDATE_INTERVAL_MS} (a store lock, so the limit holds across instances).
+ */
+async function checkInvalidationAllowed(wx: Wxkit, value: string, now: number): Promise<boolean> {
+  const current = await wx.accessTokenInfo();
+  if (current.value !== value) return false;
+  const status = await wx.status();
+  const token = status.credentials.find((c) => c.kind === 'access_token');
+  if (token?.fetchedAt !== undefined && now - token.fetchedAt < MIN_TOKEN_AGE_MS) {
+    const age = Math.max(0, Math.round((now - token.fetchedAt) / 1000));
+    throw tooSoon(
+      `This access_token was obtained ${age} s ago; wxkit does not drop a token this young.`,
+      MIN_TOKEN_AGE_MS - (now - token.fetchedAt),
+    );
+  }
+  const owner = await wx.oauth.store.tryLock(
+    `wxkit:${wx.appId}:access_token:invalidated`,
+    INVALIDATE_INTERVAL_MS,
+  );
+  if (owner === undefined) {
+    throw tooSoon(
+      `The access_token of ${wx.appId} was invalidated less than ${INVALIDATE_INTERVAL_MS / 1000} s ago.`,
+      INVALIDATE_INTERVAL_MS,
+    );
+  }
+  return true;
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -75,10 +135,19 @@ export const routes: readonly Route[] = [
     path: '/v1/apps/:appId/access_token/invalidate',
     cors: false,
     async handle(ctx) {
-      const wx = account(ctx);
+      const { wx, key } = accountFor(ctx);
       const value = readString((await ctx.json()).value, 'value', 1024);
       if (!value) throw invalidRequest('Send {"value": "<the access_token that failed>"}.');
+      if (!(await checkInvalidationAllowed(wx, value, ctx.options.now())))
+        return json(200, { invalidated: false }, NO_STORE);
       const invalidated = await wx.invalidateAccessToken(value);
+      ctx.log({
+        level: 'warn',
+        msg: 'access_token invalidated through the token API',
+        appId: wx.appId,
+        key,
+        invalidated,
+      });
       return json(200, { invalidated }, NO_STORE);
     },
   },
