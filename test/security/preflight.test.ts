@@ -69,6 +69,15 @@ describe('preflight is answered per route (issue 10 item 8)', () => {
     const res = await preflight('/nope', PAGE);
     assert.equal(res.status, 404);
   });
+
+  test('a 404 outside sandbox mode lists every family of endpoints (issue 12 item 6)', async () => {
+    const res = await fetch(`http://127.0.0.1:${server.port}/`);
+    assert.equal(res.status, 404);
+    const { error } = (await res.json()) as { error: { hint: string } };
+    for (const path of ['/jssdk/config', '/jssdk/media', '/oauth/login', '/v1/apps/', '/readyz']) {
+      assert.ok(error.hint.includes(path), `${path} in ${error.hint}`);
+    }
+  });
 });
 
 describe('trusted proxies (issue 10 item 10)', () => {
