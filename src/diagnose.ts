@@ -25,6 +25,14 @@ export const DIAGNOSIS_CODES = [
 
 export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number];
 
+/** The WeChat client a page runs in, as far as the page can tell. */
+export type ClientPlatform = 'ios' | 'android' | 'other';
+
+/** True for `ios`, `android` and `other`. */
+export function isClientPlatform(value: unknown): value is ClientPlatform {
+  return value === 'ios' || value === 'android' || value === 'other';
+}
+
 /** A ticket the signature may have been made with. */
 export interface KnownTicket {
   ticket: string;
@@ -50,6 +58,16 @@ export interface DiagnoseInput {
   otherTickets?: readonly KnownTicket[] | undefined;
   /** The URL WeChat verified (debug mode's `realAuthUrl`); on iOS SPAs, the landing URL. */
   realAuthUrl?: string | undefined;
+  /** The URL the page was loaded with, before any `pushState` (the browser helper reports it). */
+  landingUrl?: string | undefined;
+  /** The page's `location.href` when it called `wx.config` (the browser helper reports it). */
+  currentUrl?: string | undefined;
+  /**
+   * The WeChat client the page runs in. iOS WeChat verifies the landing URL of a single-page app, the
+   * others the current URL; with `landingUrl`/`currentUrl` this names the URL WeChat checked when no
+   * `realAuthUrl` is known (debug off).
+   */
+  platform?: ClientPlatform | undefined;
   /** The errMsg the page got. */
   errMsg?: string | undefined;
   /** The account's JS-safe domains; checked first when given. */
@@ -111,7 +129,7 @@ const SHARE_PARAMS = [
 export function diagnoseSignature(input: DiagnoseInput): Diagnosis {
   const nonceStr = String(input.nonceStr);
   const timestamp = String(input.timestamp);
-  const target = safeNormalize(input.realAuthUrl ?? input.url) ?? safeNormalize(input.url) ?? input.url;
+  const target = checkedUrl(input);
   const expectedSignature = signJssdk({ ticket: input.ticket, nonceStr, timestamp, url: target });
   const given = input.signature.trim();
   const result = (causes: DiagnosisCause[], signedString?: string): Diagnosis => {
@@ -169,7 +187,10 @@ export function diagnoseSignature(input: DiagnoseInput): Diagnosis {
           },
         ]
       : [];
-  if (lower === expectedSignature) return result(caseCause);
+  const appCause = appMismatch(input)
+    ? [describe('app_id_mismatch', input.ticketAppId ?? '', input, target, target)]
+    : [];
+  if (lower === expectedSignature) return result([...caseCause, ...appCause]);
 
   const found = search(input, target, nonceStr, timestamp, lower);
   if (!found) {
@@ -222,6 +243,30 @@ function search(
   return best;
 }
 
+/**
+ * The URL WeChat verified: `realAuthUrl` when WeChat reported it; else, when the page said where it
+ * runs, the landing URL on iOS and the current URL elsewhere; else the URL the page sent.
+ */
+function checkedUrl(input: DiagnoseInput): string {
+  const byPlatform =
+    input.platform === undefined ? undefined : input.platform === 'ios' ? input.landingUrl : input.currentUrl;
+  for (const u of [input.realAuthUrl, byPlatform, input.url]) {
+    const n = safeNormalize(u);
+    if (n !== undefined) return n;
+  }
+  return input.url;
+}
+
+/** The page passed wx.config an appId other than the account whose ticket wxkit signs with. */
+function appMismatch(input: DiagnoseInput): boolean {
+  return (
+    input.appId !== undefined &&
+    input.ticketAppId !== undefined &&
+    input.appId !== '' &&
+    input.appId !== input.ticketAppId
+  );
+}
+
 function urlVariants(input: DiagnoseInput, target: string): UrlVariant[] {
   const out: UrlVariant[] = [{ url: target, cause: null, detail: '' }];
   const add = (url: string | undefined, cause: DiagnosisCode, detail = '') => {
@@ -232,9 +277,14 @@ function urlVariants(input: DiagnoseInput, target: string): UrlVariant[] {
     if (raw.includes('#') && !/^https?%3a/i.test(raw)) add(raw, 'url_hash');
     if (/^https?%3a/i.test(raw)) add(raw, 'url_encoding', 'whole');
   }
-  const current = safeNormalize(input.url);
-  if (input.realAuthUrl !== undefined && current !== undefined && current !== target)
-    add(current, 'url_landing');
+  // The landing and the current URL of a single-page app differ after pushState; the page signed one
+  // of them while WeChat checked the other (iOS checks the landing URL, Android the current one).
+  const landing = safeNormalize(input.landingUrl);
+  for (const raw of [input.url, input.currentUrl, input.landingUrl]) {
+    const u = safeNormalize(raw);
+    if (u === undefined || u === target) continue;
+    add(u, 'url_landing', u === landing ? 'landing' : 'current');
+  }
   add(encodeURIComponent(target), 'url_encoding', 'whole');
   add(
     safe(() => encodeURI(target)),
@@ -295,14 +345,21 @@ function paramVariants(nonceStr: string, timestamp: string): ParamVariant[] {
 }
 
 function ticketVariants(input: DiagnoseInput): TicketVariant[] {
-  const out: TicketVariant[] = [{ ticket: input.ticket, cause: null, detail: '' }];
+  const out: TicketVariant[] = [
+    appMismatch(input)
+      ? { ticket: input.ticket, cause: 'app_id_mismatch', detail: input.ticketAppId ?? '' }
+      : { ticket: input.ticket, cause: null, detail: '' },
+  ];
+  // The account wx.config names: the page's appId when given, else the one whose ticket is current.
+  const pageApp = input.appId || input.ticketAppId;
   for (const k of input.otherTickets ?? []) {
     if (k.ticket === input.ticket || out.some((v) => v.ticket === k.ticket)) continue;
-    const otherApp =
-      k.appId !== undefined && input.ticketAppId !== undefined && k.appId !== input.ticketAppId;
+    const otherApp = k.appId !== undefined && pageApp !== undefined && k.appId !== pageApp;
+    // A current ticket of the page's own account, when wxkit's current ticket is another account's.
+    const pagesOwn = !otherApp && !k.stale && appMismatch(input) && k.appId === input.appId;
     out.push({
       ticket: k.ticket,
-      cause: otherApp ? 'app_id_mismatch' : k.stale ? 'stale_ticket' : 'app_id_mismatch',
+      cause: otherApp ? 'app_id_mismatch' : k.stale ? 'stale_ticket' : pagesOwn ? null : 'app_id_mismatch',
       detail: k.appId ?? '',
     });
   }
@@ -413,6 +470,13 @@ function describe(
         zh: `签名 URL 与页面 URL 相差一个结尾斜杠（${signedUrl} 与 ${target}）。请严格对 location.href.split('#')[0] 签名。`,
       };
     case 'url_landing':
+      if (detail === 'landing') {
+        return {
+          code,
+          en: `The page signed its landing URL (${signedUrl}) but WeChat verified the current URL ${target} — outside iOS, WeChat checks the URL after pushState. Use urlMode 'auto' in wxkit/client (signs the current URL there).`,
+          zh: `页面对首次进入的 URL（${signedUrl}）签名，但微信校验的是当前 URL ${target}——非 iOS 的微信校验 pushState 之后的 URL。请在 wxkit/client 中使用 urlMode 'auto'（在这些平台上对当前 URL 签名）。`,
+        };
+      }
       return {
         code,
         en: `The page signed its current URL (${signedUrl}) but WeChat verified ${target} — on iOS, WeChat checks the landing URL of a single-page app. Use urlMode 'auto' in wxkit/client (signs the landing URL on iOS).`,

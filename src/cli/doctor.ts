@@ -9,7 +9,8 @@ export const doctorUsage = `wxkit doctor --url U --signature X --noncestr N --ti
              [--real-auth-url R] [--js-domain D]... [--json]
   Says why wx.config rejects a signature, in the order of WeChat's checklist. Exit 0 when the
   signature is right, 1 when it is not, 2 on bad usage. Without --ticket, the configured
-  account's current jsapi_ticket is used.`;
+  account's current jsapi_ticket is used, and --app-id (the appId the page passed to wx.config)
+  is checked against that account: another appId is the cause app_id_mismatch.`;
 
 export async function runDoctor(argv: string[], io: CliIO, ticketSource?: TicketSource): Promise<number> {
   const { values } = parseFlags(argv, {

@@ -1,4 +1,6 @@
-import { accountOptions, loadConfig, type WxkitConfig } from '../config.ts';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type AccountConfig, accountOptions, loadConfig, type WxkitConfig } from '../config.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { CredentialStatus, WxkitStatus } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
@@ -35,7 +37,15 @@ export async function runToken(argv: string[], io: CliIO): Promise<number> {
   const accounts = selectAccounts(config, values['app-id']);
   let failed = false;
   const report: unknown[] = [];
+  const absent = action === 'status' ? absentStoreDir(config, io.cwd) : undefined;
   for (const account of accounts) {
+    if (absent !== undefined) {
+      // A read must not write: opening the file store would create its directory.
+      const status = emptyStatus(config, account);
+      if (values.json) report.push(status);
+      else printStatus(io, status, action, absent);
+      continue;
+    }
     const wx = createWxkit(accountOptions(config, account, io.cwd));
     try {
       if (action === 'refresh') await wx.refresh({ force: values.force });
@@ -84,12 +94,43 @@ function selectAccounts(config: WxkitConfig, appId: string | undefined) {
   return found;
 }
 
-function printStatus(io: CliIO, status: WxkitStatus, action: string): void {
+/** The directory of a `file:` store that does not exist yet (nothing was ever cached there). */
+function absentStoreDir(config: WxkitConfig, cwd: string): string | undefined {
+  if (config.redis || !config.store.trim().startsWith('file:')) return undefined;
+  const dir = resolve(cwd, config.store.trim().slice('file:'.length));
+  return existsSync(dir) ? undefined : dir;
+}
+
+function emptyStatus(config: WxkitConfig, account: AccountConfig): WxkitStatus {
+  return {
+    appId: account.appId,
+    tokenMode: account.tokenMode,
+    store: config.storeDescription,
+    storeReachable: true,
+    credentials: (['access_token', 'jsapi_ticket', 'wx_card_ticket'] as const).map((kind) => ({
+      kind,
+      cached: false,
+    })),
+  };
+}
+
+function printStatus(io: CliIO, status: WxkitStatus, action: string, absentDir?: string): void {
   const done = action === 'refresh' ? ' — refreshed' : action === 'invalidate' ? ' — cache dropped' : '';
   io.out(
     `${status.appId} (${status.tokenMode} mode, store ${status.store}${status.storeReachable ? '' : ' — UNREACHABLE'})${done}`,
   );
+  if (absentDir !== undefined) {
+    io.out(
+      `  nothing cached: the store directory ${absentDir} does not exist yet (not created by a status read)`,
+    );
+    io.out(`  未缓存任何凭据：存储目录 ${absentDir} 尚不存在（查看状态不会创建它）`);
+    return;
+  }
   const now = Date.now();
+  if (!status.credentials.some((c) => c.expiresAt !== undefined)) {
+    io.out('  nothing cached: no token or ticket has been fetched with this store yet');
+    io.out('  未缓存任何凭据：该存储中尚未获取过 token 或 ticket');
+  }
   for (const c of status.credentials) io.out(`  ${describe(c, now)}`);
   if (status.lastError) {
     const code = status.lastError.errcode === undefined ? '' : ` (errcode ${status.lastError.errcode})`;

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { describe, test } from 'node:test';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { signJssdk } from '../../src/signature.ts';
+import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 
 const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 const env = { ...process.env, WX_APP_ID: '', WX_APP_SECRET: '' };
+// Resolved here: the commands below run in empty temp directories, where 'tsx' does not resolve.
+const tsx = import.meta.resolve('tsx');
 
 function wxkit(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', bin, ...args], {
@@ -14,6 +20,26 @@ function wxkit(...args: string[]) {
     timeout: 30_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The environment without any wxkit/WeChat variable of the machine running the tests. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(WX_|WXKIT_)/.test(k)) out[k] = v;
+  return { ...out, ...extra };
+}
+
+/** The CLI as a child process without blocking this one (an in-process simulator must keep answering). */
+function wxkitAsync(args: string[], options: { env: NodeJS.ProcessEnv; cwd: string }) {
+  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', tsx, bin, ...args],
+      { ...options, encoding: 'utf8', timeout: 30_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out: stdout, err: stderr }),
+    );
+  });
 }
 
 const T = 'sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg';
@@ -126,5 +152,95 @@ describe('wxkit doctor', () => {
   test('bad --url → exit 2', () => {
     const r = wxkit('doctor', '--url', 'nope', '--signature', 'x', ...base);
     assert.equal(r.code, 2);
+  });
+});
+
+describe('wxkit doctor with the configured account’s ticket', () => {
+  const APP = { appId: 'wxd0c70r00000001', secret: 'doctor-secret-1' };
+  let sim: Simulator;
+  let cwd: string;
+  before(async () => {
+    sim = await startSimulator({ apps: [APP] });
+    cwd = mkdtempSync(join(tmpdir(), 'wxkit-doctor-'));
+  });
+  after(async () => {
+    await sim.close();
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  test('--app-id other than the account the ticket belongs to → exit 1, app_id_mismatch in both languages', async () => {
+    const env = cleanEnv({
+      WX_APP_ID: APP.appId,
+      WX_APP_SECRET: APP.secret,
+      WX_API_BASE: sim.url,
+      WXKIT_STORE: 'memory',
+    });
+    const url = 'https://h5.example.com/app/detail?id=1';
+    const args = (signature: string, appId: string) => [
+      'doctor',
+      '--url',
+      url,
+      '--signature',
+      signature,
+      '--noncestr',
+      'Wm3WZYTPz0wzccnW',
+      '--timestamp',
+      '1700000000',
+      '--app-id',
+      appId,
+    ];
+    // The simulator hands out the same ticket while it is valid: fetch it once through the CLI.
+    const signed = await wxkitAsync(
+      ['sign', '--url', url, '--noncestr', 'Wm3WZYTPz0wzccnW', '--timestamp', '1700000000', '--json'],
+      { env, cwd },
+    );
+    assert.equal(signed.code, 0, signed.err);
+    const { signature } = JSON.parse(signed.out) as { signature: string };
+    const ticket = sim.state.currentTicket(APP.appId)!;
+    assert.equal(signature, signJssdk({ ticket, nonceStr: 'Wm3WZYTPz0wzccnW', timestamp: 1700000000, url }));
+
+    const right = await wxkitAsync(args(signature, APP.appId), { env, cwd });
+    assert.equal(right.code, 0, right.out + right.err);
+    assert.match(right.out, /^OK \[ok\]/);
+
+    const wrong = await wxkitAsync(args(signature, 'wx0the4acc0un7000'), { env, cwd });
+    assert.equal(wrong.code, 1, wrong.out + wrong.err);
+    assert.match(wrong.out, /^FAIL \[app_id_mismatch\].*wx0the4acc0un7000/m);
+    assert.match(wrong.out, new RegExp(`^FAIL .*${APP.appId}`, 'm'));
+    assert.match(wrong.out, /^错误 \[app_id_mismatch\]/m);
+    assert.ok(!wrong.out.includes(ticket), 'the ticket is never printed');
+    const json = await wxkitAsync([...args(signature, 'wx0the4acc0un7000'), '--json'], { env, cwd });
+    assert.equal(json.code, 1);
+    assert.equal((JSON.parse(json.out) as { code: string }).code, 'app_id_mismatch');
+  });
+});
+
+describe('wxkit token status', () => {
+  test('reads without writing: an empty directory stays empty, and it says nothing is cached (en + zh)', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'wxkit-token-status-'));
+    try {
+      const env = cleanEnv({ WX_APP_ID: 'wx57a7u500000001', WX_APP_SECRET: 'status-secret-1' });
+      for (const args of [['token'], ['token', 'status'], ['token', 'status', '--json']]) {
+        const r = spawnSync(process.execPath, ['--import', tsx, bin, ...args], {
+          encoding: 'utf8',
+          env,
+          cwd,
+          timeout: 30_000,
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(readdirSync(cwd), [], `${args.join(' ')} wrote to ${cwd}`);
+        assert.ok(!r.stdout.includes('status-secret-1'));
+        if (args.includes('--json')) {
+          const j = JSON.parse(r.stdout) as { credentials: Array<{ cached: boolean }> };
+          assert.ok(j.credentials.length > 0 && j.credentials.every((c) => !c.cached));
+        } else {
+          assert.match(r.stdout, /nothing cached/);
+          assert.match(r.stdout, /未缓存任何凭据/);
+          assert.match(r.stdout, new RegExp(join(cwd, '.wxkit').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+        }
+      }
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });

@@ -145,6 +145,95 @@ describe('diagnoseSignature', () => {
     assert.notEqual(d.code, 'ok');
   });
 
+  test('wx.config got another appId than the account whose ticket signed → app_id_mismatch, not ok', () => {
+    const d = diagnose(sign(page), { appId: 'wxpage', ticketAppId: 'wxmain' });
+    assert.equal(d.ok, false);
+    assert.equal(d.code, 'app_id_mismatch');
+    assert.match(d.en, /wxmain/);
+    assert.match(d.en, /wxpage/);
+    assert.match(d.zh, /wxpage/);
+    assert.equal(diagnose(sign(page), { appId: 'wxmain', ticketAppId: 'wxmain' }).ok, true);
+  });
+
+  test('an appId mismatch is reported after a URL problem found with the same ticket', () => {
+    const d = diagnose(sign(`${page}#x`), { url: `${page}#x`, appId: 'wxpage', ticketAppId: 'wxmain' });
+    assert.deepEqual(
+      d.causes.map((c) => c.code),
+      ['url_hash', 'app_id_mismatch'],
+    );
+  });
+
+  test('signed with the ticket of the account the page names, which is not the current one → ok', () => {
+    const own = 'PAGE-ACCOUNT-TICKET';
+    const d = diagnose(sign(page, { t: own }), {
+      appId: 'wxpage',
+      ticketAppId: 'wxmain',
+      otherTickets: [{ ticket: own, appId: 'wxpage' }],
+    });
+    assert.equal(d.ok, true, d.en);
+  });
+
+  describe('without realAuthUrl (debug off): the platform and the landing/current URLs the helper reports', () => {
+    const landing = 'https://h5.example.com/spa/?from=timeline';
+    const current = 'https://h5.example.com/spa/orders/7';
+
+    test('iOS: the page signed its current URL, WeChat checked the landing URL → url_landing', () => {
+      const d = diagnose(sign(current), {
+        url: current,
+        landingUrl: landing,
+        currentUrl: current,
+        platform: 'ios',
+      });
+      assert.equal(d.ok, false);
+      assert.equal(d.code, 'url_landing');
+      assert.equal(d.expectedUrl, landing);
+      assert.match(d.en, /iOS/);
+      // Without the platform, the same report cannot tell (the old answer: ok for the signed URL).
+      assert.equal(diagnose(sign(current), { url: current }).ok, true);
+    });
+
+    test('Android: the page signed its landing URL, WeChat checked the current URL → url_landing', () => {
+      const d = diagnose(sign(landing), {
+        url: landing,
+        landingUrl: landing,
+        currentUrl: current,
+        platform: 'android',
+      });
+      assert.equal(d.code, 'url_landing');
+      assert.equal(d.expectedUrl, current);
+      assert.match(d.en, /landing URL/);
+      assert.match(d.zh, /当前 URL/);
+    });
+
+    test('iOS with the landing URL signed, or no pushState at all → ok', () => {
+      const extra = { landingUrl: landing, currentUrl: current, platform: 'ios' as const };
+      assert.equal(diagnose(sign(landing), { url: landing, ...extra }).ok, true);
+      const same = { landingUrl: landing, currentUrl: landing, platform: 'ios' as const };
+      assert.equal(diagnose(sign(landing), { url: landing, ...same }).ok, true);
+    });
+
+    test('realAuthUrl, when WeChat gave it, wins over the platform guess', () => {
+      const d = diagnose(sign(landing), {
+        url: landing,
+        realAuthUrl: landing,
+        landingUrl: landing,
+        currentUrl: current,
+        platform: 'android',
+      });
+      assert.equal(d.ok, true);
+    });
+
+    test('unparsable landing/current URLs are ignored, not thrown', () => {
+      const d = diagnose(sign(current), {
+        url: current,
+        landingUrl: 'nope',
+        currentUrl: '',
+        platform: 'ios',
+      });
+      assert.equal(d.ok, true);
+    });
+  });
+
   test('nonce mismatch plus hash: the earlier checklist item comes first', () => {
     const d = diagnose(sign(`${page}#x`, { s: timestamp * 1000 }), { url: `${page}#x` });
     assert.deepEqual(
