@@ -16,6 +16,8 @@ interface Record_ {
   v: string;
   /** Expiry in ms since the epoch, or null. */
   e: number | null;
+  /** Lock files: the holder's pid (informational). */
+  pid?: number;
 }
 
 // A guard older than this belongs to a process that died inside a few-millisecond critical section.
@@ -25,9 +27,10 @@ const SWEEP_EVERY = 256;
 /**
  * A store in a directory, safe for many processes on one machine: each key is one file named by the
  * sha256 of the key (no secret ever appears in a file name), written atomically (temp file + rename)
- * with mode 0600. Locks are `open(…, 'wx')` files holding an owner and a lease expiry; a lock whose
- * lease ended is taken over. Read-compare-delete steps run under a short per-key guard file so that
- * two processes never both believe they removed the same value.
+ * with mode 0600. Locks are `open(…, 'wx')` files holding an owner and a lease expiry; the holder renews
+ * the expiry (rewriting the file atomically), and a lock whose lease ended is taken over.
+ * Read-compare-delete steps run under a short per-key guard file so that two processes never both
+ * believe they removed the same value.
  *
  * @example
  * const store = createFileStore({ dir: '.wxkit' });
@@ -221,6 +224,21 @@ export function createFileStore(options: FileStoreOptions): Store {
         if (!removed) return undefined;
       }
       return undefined;
+    },
+    async renew(key, owner, leaseMs) {
+      // Under the guard, like a takeover: a waiter never removes a lock this call is extending.
+      return withGuard(key, async () => {
+        const path = pathOf(key, 'lock');
+        const text = await readFile(path, 'utf8').catch(() => '');
+        try {
+          const held = JSON.parse(text) as Record_;
+          if (held.v !== owner || typeof held.e !== 'number' || held.e <= now()) return false;
+        } catch {
+          return false;
+        }
+        await writeAtomic(path, { v: owner, e: now() + leaseMs, pid: process.pid });
+        return true;
+      });
     },
     async unlock(key, owner) {
       return withGuard(key, async () => {

@@ -67,6 +67,12 @@ export function createMemoryStore(options: StoreClockOptions = {}): MemoryStore 
       write(key, { value: owner, expiresAt: now() + leaseMs });
       return owner;
     },
+    async renew(key, owner, leaseMs) {
+      const e = read(key);
+      if (e?.value !== owner) return false;
+      e.expiresAt = now() + leaseMs;
+      return true;
+    },
     async unlock(key, owner) {
       if (read(key)?.value !== owner) return false;
       entries.delete(key);

@@ -62,9 +62,19 @@ end
 return 0`;
 
 /**
+ * Compare-and-extend, used to renew a lock's lease while its holder is alive.
+ * KEYS[1] — the lock key; ARGV[1] — the owner it must still hold; ARGV[2] — the new lease in ms.
+ * Returns 1 when the key held ARGV[1] and its expiry was set, else 0 (an expired key is absent).
+ */
+const COMPARE_AND_PEXPIRE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`;
+
+/**
  * A store in Redis, for processes on several machines. Locks are `SET key owner NX PX lease` with a
- * random owner and released by a compare-and-delete Lua script, so a holder whose lease ended can never
- * release someone else's lock. Commands fail fast (no offline queue) while Redis is down, so wxkit can
+ * random owner, renewed by a compare-and-pexpire Lua script and released by a compare-and-delete one,
+ * so a holder whose lease ended can never extend or release someone else's lock. Commands fail fast (no offline queue) while Redis is down, so wxkit can
  * serve from memory and recover when Redis returns. `ioredis` is an optional peer dependency, loaded only
  * when a URL is given.
  *
@@ -151,6 +161,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       const owner = randomBytes(12).toString('hex');
       const r = await call('SET', prefix + key, owner, 'PX', Math.max(1, Math.ceil(leaseMs)), 'NX');
       return r === 'OK' ? owner : undefined;
+    },
+    async renew(key, owner, leaseMs) {
+      const ms = Math.max(1, Math.ceil(leaseMs));
+      return Number(await call('EVAL', COMPARE_AND_PEXPIRE, 1, prefix + key, owner, ms)) === 1;
     },
     async unlock(key, owner) {
       return Number(await call('EVAL', COMPARE_AND_DELETE, 1, prefix + key, owner)) === 1;

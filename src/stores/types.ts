@@ -7,9 +7,12 @@
  * Keys are plain strings such as `wxkit:wx123:access_token` (never a secret; stores that turn keys into
  * file names hash them anyway). Values are opaque strings (wxkit writes JSON).
  *
+ * Leases are short (wxkit uses 3 s) and the holder renews its lease while it is alive, so a holder that
+ * crashed is noticed within one lease however long a fetch takes.
+ *
  * @example
  * const store = createMemoryStore();
- * const owner = await store.tryLock('k:lock', 10_000);
+ * const owner = await store.tryLock('k:lock', 3_000);
  * if (owner) try { await store.set('k', 'v', 60_000) } finally { await store.unlock('k:lock', owner) }
  */
 export interface Store {
@@ -28,6 +31,12 @@ export interface Store {
    * Returns a random owner token to pass to {@link Store.unlock}, or `undefined` when it is held.
    */
   tryLock(key: string, leaseMs: number): Promise<string | undefined>;
+  /**
+   * Compare-and-extend: if `owner` still holds the lock `key`, its lease now ends `leaseMs` from now.
+   * False (and nothing changes) when the lease already ended or another owner holds the lock: a holder
+   * that stalled past its lease never takes the lock back.
+   */
+  renew(key: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Releases the lock if `owner` still holds it (compare-and-delete). True when it released it. */
   unlock(key: string, owner: string): Promise<boolean>;
   /** Resolves when the store answers; rejects when it is unreachable. */

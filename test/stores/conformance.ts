@@ -109,6 +109,33 @@ export function storeConformance(name: string, open: () => Promise<StoreFixture>
       assert.equal(await store.unlock(k, second), true);
     });
 
+    test('renew extends the lease of the owner only; a renewed lock outlives its first lease', async () => {
+      const k = key();
+      const owner = await store.tryLock(k, 150);
+      assert.ok(owner);
+      assert.equal(await store.renew(k, 'not-the-owner', 10_000), false);
+      assert.equal(await store.renew(k, owner, 10_000), true);
+      await fx.advance(300);
+      assert.equal(await store.tryLock(k, 10_000), undefined, 'the renewed lease still holds');
+      assert.equal(await store.unlock(k, owner), true);
+      assert.equal(await store.renew(k, owner, 10_000), false, 'nothing to renew after unlock');
+      assert.equal(await store.get(k), undefined);
+    });
+
+    test('renew after the lease ended fails, and never takes the lock back from a new owner', async () => {
+      const k = key();
+      const first = await store.tryLock(k, 40);
+      assert.ok(first);
+      await fx.advance(120);
+      assert.equal(await store.renew(k, first, 10_000), false, 'a lapsed lease is not revived');
+      const second = await store.tryLock(k, 10_000);
+      assert.ok(second, 'the lock is free after the failed renew');
+      assert.equal(await store.renew(k, first, 10_000), false);
+      assert.equal(await store.renew(k, second, 10_000), true);
+      assert.equal(await store.unlock(k, first), false);
+      assert.equal(await store.unlock(k, second), true);
+    });
+
     test('ping answers', async () => {
       await store.ping();
       assert.equal(typeof store.description, 'string');
