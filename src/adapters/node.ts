@@ -1,7 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import {
   concat,
   createHandler,
@@ -26,6 +24,11 @@ export interface NodeMountOptions {
   passThrough?: boolean;
   /** Path and query to route on, when the framework rewrote `req.url`. @default req.url */
   target?: string;
+  /**
+   * Drop the connection when a streamed response (a media file) has not drained for this many
+   * milliseconds: a client that stopped reading. @default no limit (the server's own timeouts apply)
+   */
+  writeStallMs?: number;
 }
 
 /** A handler built from accounts, or one built already. */
@@ -102,7 +105,12 @@ export function nodeInput(req: IncomingMessage, options: NodeMountOptions = {}):
 }
 
 /** Writes a handler result to a Node response. */
-export async function writeResult(res: ServerResponse, result: RouteResult, head: boolean): Promise<void> {
+export async function writeResult(
+  res: ServerResponse,
+  result: RouteResult,
+  head: boolean,
+  writeStallMs?: number,
+): Promise<void> {
   if (!(result instanceof Response)) {
     const body = result.body;
     const noBody = result.status === 204 || result.status === 304;
@@ -117,11 +125,20 @@ export async function writeResult(res: ServerResponse, result: RouteResult, head
     res.end(head || noBody || body === null ? undefined : body);
     return;
   }
-  await sendWebResponse(res, result, head);
+  await sendWebResponse(res, result, head, writeStallMs);
 }
 
-/** Writes a web `Response` (any body, streaming) to a Node response. */
-export async function sendWebResponse(res: ServerResponse, response: Response, head = false): Promise<void> {
+/**
+ * Writes a web `Response` (any body, streaming) to a Node response, one chunk at a time: the next
+ * chunk is read from the body only once the socket took the last one (backpressure), and a response
+ * that has not drained for `writeStallMs` is dropped with its connection.
+ */
+export async function sendWebResponse(
+  res: ServerResponse,
+  response: Response,
+  head = false,
+  writeStallMs?: number,
+): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => {
     if (k !== 'set-cookie') headers[k] = v;
@@ -135,13 +152,48 @@ export async function sendWebResponse(res: ServerResponse, response: Response, h
     await response.body?.cancel().catch(() => {});
     return;
   }
-  const body = Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);
+  const reader = response.body.getReader();
+  // The client went away: stop the source (a file handle, an upstream fetch) at once.
+  const onClose = () => {
+    if (!res.writableFinished) reader.cancel().catch(() => {});
+  };
+  res.once('close', onClose);
   try {
-    // pipeline (not pipe) destroys the body when the client goes away, which cancels the web stream.
-    await pipeline(body, res);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value) && !(await drained(res, writeStallMs))) {
+        res.destroy();
+        await reader.cancel().catch(() => {});
+        return;
+      }
+    }
+    res.end();
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw e;
+    res.destroy();
+    await reader.cancel().catch(() => {});
+    throw e;
+  } finally {
+    res.off('close', onClose);
   }
+}
+
+/** Resolves true when `res` drains, false when it closes or stays full for `stallMs`. */
+function drained(res: ServerResponse, stallMs: number | undefined): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = () => finish(true);
+    const onClose = () => finish(false);
+    const timer = stallMs === undefined ? undefined : setTimeout(() => finish(false), stallMs);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
 }
 
 /** A web `Request` from a Node request (for handlers without the internal fast path). */
@@ -182,7 +234,7 @@ export async function handleNode(
 ): Promise<boolean> {
   const result = await handler[HANDLE_INPUT](nodeInput(req, options));
   if (result === UNMATCHED) return false;
-  await writeResult(res, result, req.method === 'HEAD');
+  await writeResult(res, result, req.method === 'HEAD', options.writeStallMs);
   return true;
 }
 

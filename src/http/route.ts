@@ -1,6 +1,6 @@
 import type { Metrics } from '../metrics.ts';
-import type { CorsPolicy } from './cors.ts';
 import type { Wxkit } from '../types.ts';
+import type { CorsPolicy } from './cors.ts';
 import type { Reply } from './reply.ts';
 
 /**

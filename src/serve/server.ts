@@ -1,7 +1,62 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { handleNode } from '../adapters/node.ts';
+import { ErrorCodes, WxkitError } from '../errors.ts';
 import { HANDLE_INPUT, type WxkitHandler } from '../http/handler.ts';
+
+/**
+ * How long the server waits on a client, in milliseconds. Each limit ends a way a client could hold
+ * a connection (and the memory behind it) for ever.
+ */
+export interface ServerTimeouts {
+  /** The whole request (headers and body) must arrive within this. @default 30000 */
+  requestTimeoutMs?: number;
+  /** The request headers must arrive within this (at most `requestTimeoutMs`). @default 15000 */
+  headersTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this. @default 5000 */
+  keepAliveTimeoutMs?: number;
+  /** A connection with no traffic either way for this long is closed (`server.timeout`). @default 60000 */
+  idleTimeoutMs?: number;
+  /** A response the client has not drained for this long is dropped with its connection. @default 30000 */
+  writeStallMs?: number;
+}
+
+const DEFAULT_TIMEOUTS = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+  writeStallMs: 30_000,
+} satisfies Required<ServerTimeouts>;
+
+function seconds(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name]?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d{1,6}(\.\d{1,3})?$/.test(text) || Number(text) <= 0) {
+    throw new WxkitError(
+      ErrorCodes.CONFIG_ERROR,
+      `${name} must be a number of seconds greater than 0; got ${JSON.stringify(text.slice(0, 20))}`,
+    );
+  }
+  return Number(text) * 1000;
+}
+
+/**
+ * `WXKIT_WRITE_TIMEOUT` (seconds a response may stay undrained) and `WXKIT_IDLE_TIMEOUT` (seconds a
+ * connection may stay silent; also caps the keep-alive wait).
+ *
+ * @throws {WxkitError} `config_error` naming the variable.
+ */
+export function readServerTimeouts(env: NodeJS.ProcessEnv): ServerTimeouts {
+  const writeStallMs = seconds(env, 'WXKIT_WRITE_TIMEOUT');
+  const idleTimeoutMs = seconds(env, 'WXKIT_IDLE_TIMEOUT');
+  return {
+    ...(writeStallMs === undefined ? {} : { writeStallMs }),
+    ...(idleTimeoutMs === undefined
+      ? {}
+      : { idleTimeoutMs, keepAliveTimeoutMs: Math.min(idleTimeoutMs, DEFAULT_TIMEOUTS.keepAliveTimeoutMs) }),
+  };
+}
 
 /** A listening wxkit server. */
 export interface RunningServer {
@@ -30,12 +85,21 @@ export function listen(
   handler: WxkitHandler | (() => WxkitHandler),
   host: string,
   port: number,
+  timeouts: ServerTimeouts = {},
 ): Promise<RunningServer> {
   const current =
     typeof handler === 'function' && !(HANDLE_INPUT in handler)
       ? (handler as () => WxkitHandler)
       : () => handler as WxkitHandler;
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 });
+  const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
+  const server = createServer({
+    requestTimeout: t.requestTimeoutMs,
+    headersTimeout: Math.min(t.headersTimeoutMs, t.requestTimeoutMs),
+    keepAliveTimeout: t.keepAliveTimeoutMs,
+  });
+  // A silent connection is destroyed (no 'timeout' listener: Node's default).
+  server.timeout = t.idleTimeoutMs;
+  const mount = { writeStallMs: t.writeStallMs };
   let active = 0;
   let onIdle: (() => void) | undefined;
   const done = () => {
@@ -50,7 +114,7 @@ export function listen(
   };
   server.on('request', (req, res) => {
     active++;
-    handleNode(current(), req, res).then(done, () => failed(res));
+    handleNode(current(), req, res, mount).then(done, () => failed(res));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') {

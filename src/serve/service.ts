@@ -11,7 +11,7 @@ import type { Wxkit } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
 import { readServiceSettings, type ServiceSettings } from './config.ts';
 import { demoPage } from './demo/page.ts';
-import { listen, type RunningServer } from './server.ts';
+import { listen, type RunningServer, readServerTimeouts } from './server.ts';
 
 /** Environment variables a cluster primary hands its workers so they share one sandbox. */
 export const SANDBOX_SIMULATOR_ENV = 'WXKIT_SANDBOX_SIMULATOR_URL';
@@ -79,6 +79,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // Every configuration error surfaces here, before anything is started.
   const config = loadConfig(env, cwd);
   const settings = serviceSettings(config, env, options.flags);
+  const timeouts = readServerTimeouts(env);
   const lines = jsonLines(options.logLine);
   // WXKIT_LOG: `all` every line, `errors` warnings and errors only, `off` nothing.
   const sink: LogSink = (entry) => {
@@ -136,7 +137,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let handler: WxkitHandler | undefined;
   let server: RunningServer;
   try {
-    server = await listen(() => handler as WxkitHandler, settings.host, settings.port);
+    server = await listen(() => handler as WxkitHandler, settings.host, settings.port, timeouts);
   } catch (e) {
     await Promise.allSettled(accounts.map((a) => a.close()));
     await simulator?.close();

@@ -1,68 +1,97 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ErrorCodes, isWxkitError, WxkitError } from '../../errors.ts';
 import type { DownloadedMedia, Wxkit } from '../../types.ts';
+import {
+  ClientSlots,
+  mediaHeaders,
+  RefusedMedia,
+  refuseForeignOrigin,
+  refuseOverBudget,
+  tooManyDownloads,
+} from '../media-guard.ts';
+import { FileMediaStore, MEDIA_ID, type SavedMedia } from '../media-store.ts';
 import { invalidRequest, readAppId, readString } from '../params.ts';
+import { RateLimiter } from '../rate-limit.ts';
 import { json, send } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
 
-/** Where saved media live and how large one may be; read from the handler options' `extra`. */
+/**
+ * Options, from the handler options' `extra`: `mediaDir` (default `WXKIT_MEDIA_DIR` or `.wxkit/media`),
+ * `mediaMaxBytes` (default 10 MiB), and `media: { downloadsPerMinute, concurrentPerClient,
+ * refusedTtlSeconds }` (defaults 60, 4, 600).
+ */
 interface MediaOptions {
   dir: string;
   maxBytes: number;
+  /** Upstream `media/get` calls per account per minute. */
+  downloadsPerMinute: number;
+  /** Media responses one client address may be sent at once. */
+  concurrentPerClient: number;
+  /** How long a serverId WeChat refused (40007) is answered from memory. */
+  refusedTtlSeconds: number;
 }
 
-interface Meta {
-  contentType: string;
-  size: number;
+/** What one handler keeps for its media routes. */
+interface MediaState {
+  opts: MediaOptions;
+  store: FileMediaStore;
+  inflight: Map<string, Promise<SavedMedia>>;
+  refused: RefusedMedia;
+  budget: RateLimiter;
+  slots: ClientSlots;
 }
 
 /** WeChat media ids are URL-safe tokens; anything else never reaches WeChat or the disk. */
 const SERVER_ID = /^[A-Za-z0-9_-]{1,128}$/;
-/** Stored ids are the sha256 of the bytes: content-addressed, never a user-supplied name. */
-const MEDIA_ID = /^[a-f0-9]{64}$/;
 const MIME = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/;
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+/** WeChat's "invalid media_id": unknown, expired or another account's. */
+const INVALID_MEDIA_ID = 40007;
+const MAX_REFUSED = 10_000;
+/** A slot whose body was never consumed nor cancelled is forgotten after this long. */
+const STALE_SLOT_MS = 10 * 60_000;
 
-function mediaOptions(ctx: RouteContext): MediaOptions {
-  const extra = ctx.options.extra;
+function positive(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+function mediaOptions(extra: Readonly<Record<string, unknown>>): MediaOptions {
   const dir =
     typeof extra.mediaDir === 'string' && extra.mediaDir !== ''
       ? extra.mediaDir
       : process.env.WXKIT_MEDIA_DIR || '.wxkit/media';
-  const max = extra.mediaMaxBytes;
+  const media = (typeof extra.media === 'object' && extra.media !== null ? extra.media : {}) as Record<
+    string,
+    unknown
+  >;
   return {
     dir: resolve(dir),
-    maxBytes: typeof max === 'number' && Number.isFinite(max) && max > 0 ? max : DEFAULT_MAX_BYTES,
+    maxBytes: positive(extra.mediaMaxBytes, DEFAULT_MAX_BYTES),
+    downloadsPerMinute: positive(media.downloadsPerMinute, 60),
+    concurrentPerClient: Math.floor(positive(media.concurrentPerClient, 4)),
+    refusedTtlSeconds: positive(media.refusedTtlSeconds, 600),
   };
 }
 
-function inflight(ctx: RouteContext): Map<string, Promise<{ id: string } & Meta>> {
-  let map = ctx.state.get('media.inflight') as Map<string, Promise<{ id: string } & Meta>> | undefined;
-  if (!map) {
-    map = new Map();
-    ctx.state.set('media.inflight', map);
+function mediaState(ctx: RouteContext): MediaState {
+  let state = ctx.state.get('media') as MediaState | undefined;
+  if (!state) {
+    const opts = mediaOptions(ctx.options.extra);
+    const now = ctx.options.now;
+    state = {
+      opts,
+      store: new FileMediaStore(opts.dir),
+      inflight: new Map(),
+      refused: new RefusedMedia(opts.refusedTtlSeconds * 1000, MAX_REFUSED, now),
+      budget: new RateLimiter(
+        { perSecond: opts.downloadsPerMinute / 60, burst: opts.downloadsPerMinute },
+        now,
+      ),
+      slots: new ClientSlots(opts.concurrentPerClient, STALE_SLOT_MS, now),
+    };
+    ctx.state.set('media', state);
   }
-  return map;
-}
-
-function sha256(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
-
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
+  return state;
 }
 
 function contentTypeOf(media: DownloadedMedia): string {
@@ -89,64 +118,72 @@ function rejectJsonError(media: DownloadedMedia, serverId: string): void {
   });
 }
 
-async function download(
-  account: Wxkit,
-  serverId: string,
-  opts: MediaOptions,
-): Promise<{ id: string } & Meta> {
-  const indexDir = join(opts.dir, 'by-server');
-  const indexPath = join(indexDir, sha256(`${account.appId}\0${serverId}`));
-  const known = await readJson<{ id: string }>(indexPath);
-  if (known && MEDIA_ID.test(known.id)) {
-    const meta = await readJson<Meta>(join(opts.dir, `${known.id}.json`));
-    if (meta) return { id: known.id, ...meta };
+/** SPEC §3: WeChat refusing the media is a 502 `wechat_error` here, whatever status the library chose. */
+function as502(e: unknown): unknown {
+  if (isWxkitError(e) && e.code === ErrorCodes.WECHAT_ERROR && e.status !== 502) {
+    return new WxkitError(ErrorCodes.WECHAT_ERROR, e.message, {
+      ...(e.errcode === undefined ? {} : { errcode: e.errcode }),
+      ...(e.errmsg === undefined ? {} : { errmsg: e.errmsg }),
+      hint: e.hint,
+      status: 502,
+      cause: e,
+    });
   }
-  const media = await account.downloadMedia(serverId).catch((e: unknown) => {
-    // SPEC §3: WeChat refusing the media is a 502 `wechat_error` here, whatever status the library chose.
-    if (isWxkitError(e) && e.code === ErrorCodes.WECHAT_ERROR && e.status !== 502) {
-      throw new WxkitError(ErrorCodes.WECHAT_ERROR, e.message, {
-        ...(e.errcode === undefined ? {} : { errcode: e.errcode }),
-        ...(e.errmsg === undefined ? {} : { errmsg: e.errmsg }),
-        hint: e.hint,
-        status: 502,
-        cause: e,
-      });
-    }
-    throw e;
-  });
+  return e;
+}
+
+async function fetchMedia(account: Wxkit, serverId: string): Promise<DownloadedMedia> {
+  let media: DownloadedMedia;
+  try {
+    media = await account.downloadMedia(serverId);
+  } catch (e) {
+    throw as502(e);
+  }
   rejectJsonError(media, serverId);
-  if (media.bytes.length === 0) {
+  return media;
+}
+
+async function download(account: Wxkit, serverId: string, media: MediaState): Promise<SavedMedia> {
+  const { opts, store } = media;
+  const key = `${account.appId}\0${serverId}`;
+  const refused = media.refused.get(key);
+  if (refused) throw refused;
+  const known = await store.findByServerId(account.appId, serverId);
+  if (known) return known;
+  refuseOverBudget(media.budget, account.appId, opts.downloadsPerMinute);
+  let file: DownloadedMedia;
+  try {
+    file = await fetchMedia(account, serverId);
+  } catch (e) {
+    if (isWxkitError(e) && e.errcode === INVALID_MEDIA_ID) media.refused.remember(key, e);
+    throw e;
+  }
+  if (file.bytes.length === 0) {
     throw new WxkitError(ErrorCodes.WECHAT_ERROR, `WeChat returned an empty file for media ${serverId}.`);
   }
-  if (media.bytes.length > opts.maxBytes) {
+  if (file.bytes.length > opts.maxBytes) {
     throw new WxkitError(
       ErrorCodes.PAYLOAD_TOO_LARGE,
-      `Media ${serverId} is ${media.bytes.length} bytes; the limit is ${opts.maxBytes} (mediaMaxBytes).`,
+      `Media ${serverId} is ${file.bytes.length} bytes; the limit is ${opts.maxBytes} (mediaMaxBytes).`,
     );
   }
-  const id = sha256(media.bytes);
-  const meta: Meta = { contentType: contentTypeOf(media), size: media.bytes.length };
-  await mkdir(indexDir, { recursive: true });
-  await writeAtomic(join(opts.dir, id), media.bytes);
-  await writeAtomic(join(opts.dir, `${id}.json`), JSON.stringify(meta));
-  await writeAtomic(indexPath, JSON.stringify({ id }));
-  return { id, ...meta };
+  return store.save(account.appId, serverId, file.bytes, contentTypeOf(file));
 }
 
 async function save(ctx: RouteContext) {
+  refuseForeignOrigin(ctx.input, ctx.cors, ctx.options.publicUrl);
   const b = await ctx.json();
   const serverId = readString(b.serverId, 'serverId', 256);
   if (serverId === undefined || !SERVER_ID.test(serverId)) {
     throw invalidRequest('serverId must be the media id wx.uploadImage returned (letters, digits, _ or -).');
   }
   const account = ctx.account(readAppId(b.appId));
-  const opts = mediaOptions(ctx);
+  const media = mediaState(ctx);
   const key = `${account.appId}\0${serverId}`;
-  const running = inflight(ctx);
-  let job = running.get(key);
+  let job = media.inflight.get(key);
   if (!job) {
-    job = download(account, serverId, opts).finally(() => running.delete(key));
-    running.set(key, job);
+    job = download(account, serverId, media).finally(() => media.inflight.delete(key));
+    media.inflight.set(key, job);
   }
   const saved = await job;
   const url = `${ctx.options.publicUrl?.replace(/\/+$/, '') ?? ''}${ctx.options.basePath}/jssdk/media/${saved.id}`;
@@ -167,32 +204,33 @@ function notFound(): WxkitError {
   });
 }
 
+/** Streams a saved file from disk as the client reads it, at most `concurrentPerClient` at once per client. */
 async function serve(ctx: RouteContext) {
   const id = ctx.params.id ?? '';
   if (!MEDIA_ID.test(id)) throw notFound();
-  const opts = mediaOptions(ctx);
-  const meta = await readJson<Meta>(join(opts.dir, `${id}.json`));
+  const media = mediaState(ctx);
+  const meta = await media.store.meta(id);
   if (!meta) throw notFound();
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(join(opts.dir, id));
-  } catch {
-    throw notFound();
-  }
   const etag = `"${id}"`;
-  const headers = {
+  const type = MIME.test(meta.contentType) ? meta.contentType : 'application/octet-stream';
+  const headers: Record<string, string> = {
+    ...mediaHeaders(type, id),
     etag,
     'cache-control': 'public, max-age=31536000, immutable',
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; sandbox",
   };
-  if (ctx.input.header('if-none-match') === etag) return send(304, null, meta.contentType, headers);
-  return send(
-    200,
-    bytes,
-    MIME.test(meta.contentType) ? meta.contentType : 'application/octet-stream',
-    headers,
-  );
+  if (ctx.input.header('if-none-match') === etag) return send(304, null, type, headers);
+  const client = ctx.clientIp;
+  const release = client === undefined ? () => {} : media.slots.acquire(client);
+  if (!release) throw tooManyDownloads(media.opts.concurrentPerClient);
+  const opened = await media.store.open(id, release);
+  if (!opened) {
+    release();
+    throw notFound();
+  }
+  return new Response(opened.body, {
+    status: 200,
+    headers: { ...headers, 'content-length': String(opened.size) },
+  });
 }
 
 /** `POST /jssdk/media` (download once from WeChat, store), `GET /jssdk/media/:id` (serve). */
