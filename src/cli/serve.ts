@@ -5,18 +5,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
-import { SANDBOX_SIMULATOR_ENV, type Service, serviceSettings, startService } from '../serve/service.ts';
+import { decideSandbox } from '../serve/sandbox.ts';
+import {
+  SANDBOX_SIMULATOR_ENV,
+  type ServeFlags,
+  type Service,
+  serviceSettings,
+  startService,
+} from '../serve/service.ts';
+import { formatWarning, type StartupWarning, startupWarnings, warningInput } from '../serve/warnings.ts';
 import { SANDBOX_APP_ID, startSimulator } from '../simulator/index.ts';
 import { type CliIO, parseFlags, UsageError } from './io.ts';
 
-export const serveUsage = `wxkit serve [--host 127.0.0.1] [--port 3000] [--workers N]
+export const serveUsage = `wxkit serve [--host 127.0.0.1] [--port 3000] [--workers N] [--sandbox]
   The signing service: /jssdk/config, /jssdk/diagnose, /jssdk/client.js, /jssdk/media, /oauth/*,
   the token API, /healthz, /readyz, /metrics. Configured by WX_APP_ID, WX_APP_SECRET, WX_JS_DOMAINS,
-  WXKIT_STORE… (see docs/service.md). Without WX_APP_ID it runs in sandbox mode against an in-process
-  WeChat simulator and serves a demo page at /. --workers N runs N processes sharing the store.`;
-
-const SESSION_WARNING =
-  'warning: WXKIT_SESSION_SECRET is not set; OAuth sessions are signed with a random key and end when the service restarts.';
+  WXKIT_STORE… (see docs/service.md). Without WX_APP_ID, on a loopback HOST with no WX_JS_DOMAINS,
+  WXKIT_PUBLIC_URL, WXKIT_STORE, WXKIT_API_KEYS or WXKIT_CONFIG, it runs in sandbox mode against an
+  in-process WeChat simulator and serves a demo page at /; otherwise it refuses to start unless
+  --sandbox (WXKIT_SANDBOX=1) asks for the sandbox. --workers N runs N processes sharing the store.
+  Prints one warning line for each risky setting it sees (docs/security.md).
+  提供签名服务。未设置 WX_APP_ID 时，仅在回环地址且未设置上述生产变量时以沙箱模式运行（内置微信模拟器，
+  / 为演示页）；否则拒绝启动，除非用 --sandbox（WXKIT_SANDBOX=1）明确要求沙箱。`;
 
 function waitForStop(signal: AbortSignal | undefined): Promise<void> {
   if (!signal) return new Promise(() => {});
@@ -32,17 +42,23 @@ function banner(
   describe: string,
 ): void {
   if (sandbox) {
+    // Every start line says sandbox: a log excerpt must never be mistaken for a live service.
     io.out(
-      `wxkit serve: SANDBOX MODE — no WX_APP_ID is set, so wxkit runs against an in-process WeChat simulator (${simulatorUrl}, account ${SANDBOX_APP_ID}).`,
+      `wxkit serve (sandbox): SANDBOX MODE — no WX_APP_ID is set, so wxkit runs against an in-process WeChat simulator (${simulatorUrl}, account ${SANDBOX_APP_ID}). / 沙箱模式：未设置 WX_APP_ID，wxkit 连接内置的微信模拟器。`,
     );
-    io.out(`  Open ${url}/ for the demo page.`);
+    io.out(`wxkit serve (sandbox): Open ${url}/ for the demo page. / 打开 ${url}/ 查看演示页。`);
     io.out(
-      '  To go live: set WX_APP_ID, WX_APP_SECRET and WX_JS_DOMAINS (and WXKIT_PUBLIC_URL, WXKIT_STORE), then run wxkit serve again.',
+      'wxkit serve (sandbox): To go live: set WX_APP_ID, WX_APP_SECRET and WX_JS_DOMAINS (and WXKIT_PUBLIC_URL, WXKIT_STORE), then run wxkit serve again. / 上线：设置 WX_APP_ID、WX_APP_SECRET 与 WX_JS_DOMAINS（以及 WXKIT_PUBLIC_URL、WXKIT_STORE）后重新运行 wxkit serve。',
     );
-  } else {
-    io.out(`wxkit serve: ${describe}`);
+    io.out(`wxkit serve (sandbox) listening on ${url}`);
+    return;
   }
+  io.out(`wxkit serve: ${describe}`);
   io.out(`wxkit serve listening on ${url}`);
+}
+
+function warn(io: CliIO, warnings: readonly StartupWarning[]): void {
+  for (const w of warnings) io.err(formatWarning(w));
 }
 
 async function describeAccounts(service: Service): Promise<string> {
@@ -57,10 +73,7 @@ async function describeAccounts(service: Service): Promise<string> {
   return parts.join('; ');
 }
 
-async function runSingle(
-  io: CliIO,
-  flags: { host?: string | undefined; port?: string | undefined },
-): Promise<number> {
+async function runSingle(io: CliIO, flags: ServeFlags): Promise<number> {
   const service = await startService({
     env: io.env,
     cwd: io.cwd,
@@ -71,7 +84,7 @@ async function runSingle(
     cluster.worker?.send({ wxkit: 'listening', url: service.url });
   } else {
     banner(io, service.url, service.sandbox, service.simulatorUrl, await describeAccounts(service));
-    if (service.generatedSessionSecret) io.err(SESSION_WARNING);
+    warn(io, service.warnings);
   }
   await waitForStop(io.stopSignal);
   await service.close();
@@ -80,29 +93,23 @@ async function runSingle(
   return 0;
 }
 
-async function runPrimary(
-  io: CliIO,
-  workers: number,
-  flags: { host?: string | undefined; port?: string | undefined },
-): Promise<number> {
+async function runPrimary(io: CliIO, workers: number, flags: ServeFlags): Promise<number> {
   const config = loadConfig(io.env, io.cwd); // config errors: one line, before forking
   const settings = serviceSettings(config, io.env, flags);
-  const sandbox = config.sandbox;
+  const sandbox = decideSandbox(config, io.env, { host: settings.host, flag: flags.sandbox });
+  const warnings = startupWarnings(warningInput(config, settings, { sandbox, workers }));
   const env: Record<string, string> = {};
   let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
   let tempStore: string | undefined;
   if (sandbox) {
     simulator = await startSimulator({ host: '127.0.0.1', port: 0 });
     env[SANDBOX_SIMULATOR_ENV] = simulator.url;
+    // The primary decided; the shared temporary store below must not make the workers refuse.
+    env.WXKIT_SANDBOX = '1';
     if (!io.env.WXKIT_STORE) {
       tempStore = mkdtempSync(join(tmpdir(), 'wxkit-sandbox-'));
       env.WXKIT_STORE = `file:${tempStore}`;
     }
-  }
-  if (!sandbox && config.store === 'memory') {
-    io.err(
-      `warning: WXKIT_STORE=memory with ${workers} workers: each process keeps its own tokens; use file: or redis:// to share them.`,
-    );
   }
   const generatedSecret = !settings.sessionSecret;
   if (generatedSecret) env.WXKIT_SESSION_SECRET = randomBytes(32).toString('base64url');
@@ -129,7 +136,7 @@ async function runPrimary(
           simulator?.url,
           `${workers} workers, accounts ${config.accounts.map((a) => a.appId).join(', ')} (store ${config.storeDescription})`,
         );
-        if (generatedSecret) io.err(SESSION_WARNING);
+        warn(io, warnings);
       }
     });
     exits.push(
@@ -164,6 +171,7 @@ export async function runServe(argv: string[], io: CliIO): Promise<number> {
     host: { type: 'string' },
     port: { type: 'string' },
     workers: { type: 'string' },
+    sandbox: { type: 'boolean' },
   });
   const workersText = values.workers ?? '1';
   if (!/^\d{1,2}$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 64) {
@@ -171,7 +179,7 @@ export async function runServe(argv: string[], io: CliIO): Promise<number> {
   }
   if (values.port !== undefined && !/^\d{1,5}$/.test(values.port))
     throw new UsageError('--port must be a number');
-  const flags = { host: values.host, port: values.port };
+  const flags: ServeFlags = { host: values.host, port: values.port, sandbox: values.sandbox };
   const workers = Number(workersText);
   if (workers > 1 && cluster.isPrimary) return runPrimary(io, workers, flags);
   try {

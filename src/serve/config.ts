@@ -26,6 +26,34 @@ function list(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
+/** The shortest `WXKIT_API_KEYS` entry accepted. */
+export const MIN_API_KEY_LENGTH = 16;
+
+/**
+ * Each token-API key is at least {@link MIN_API_KEY_LENGTH} characters.
+ *
+ * Stops a guessable key (`1`, `test`) from handing out the accounts' access tokens to whoever tries a
+ * few values on `/v1`. The error names the entry's position and length, never the key.
+ *
+ * @throws {WxkitError} `config_error`.
+ */
+export function checkApiKeys(keys: readonly string[]): void {
+  for (const [i, key] of keys.entries()) {
+    if (key.length < MIN_API_KEY_LENGTH) {
+      throw new WxkitError(
+        ErrorCodes.CONFIG_ERROR,
+        `WXKIT_API_KEYS entry ${i + 1} of ${keys.length} is ${key.length} characters; each key needs at least ${MIN_API_KEY_LENGTH}`,
+        {
+          hint: {
+            en: 'Use long random keys, e.g. openssl rand -hex 24, separated by commas.',
+            zh: '请使用足够长的随机密钥（如 openssl rand -hex 24 生成），多个以逗号分隔。',
+          },
+        },
+      );
+    }
+  }
+}
+
 /** The service-only settings (the rest comes from loadConfig). */
 export type ServiceOnlySettings = Pick<ServiceSettings, 'corsOrigins' | 'rateLimit' | 'trustProxy' | 'log'>;
 

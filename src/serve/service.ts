@@ -9,18 +9,28 @@ import { Metrics } from '../metrics.ts';
 import { SANDBOX_APP_ID, SANDBOX_SECRET, type Simulator, startSimulator } from '../simulator/index.ts';
 import type { Wxkit } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
-import { readServiceSettings, type ServiceSettings } from './config.ts';
+import { checkApiKeys, readServiceSettings, type ServiceSettings } from './config.ts';
 import { demoPage } from './demo/page.ts';
+import { decideSandbox } from './sandbox.ts';
 import { listen, type RunningServer, readServerTimeouts } from './server.ts';
+import { type StartupWarning, startupWarnings, warningInput } from './warnings.ts';
 
 /** Environment variables a cluster primary hands its workers so they share one sandbox. */
 export const SANDBOX_SIMULATOR_ENV = 'WXKIT_SANDBOX_SIMULATOR_URL';
 export const SANDBOX_SESSION_ENV = 'WXKIT_SESSION_SECRET';
 
+/** `wxkit serve`'s flags, which win over the environment. */
+export interface ServeFlags {
+  host?: string | undefined;
+  port?: string | undefined;
+  /** `--sandbox`: run against the in-process simulator even when HOST or a production variable is set. */
+  sandbox?: boolean | undefined;
+}
+
 export interface ServiceOptions {
   env: NodeJS.ProcessEnv;
   cwd: string;
-  flags?: { host?: string | undefined; port?: string | undefined };
+  flags?: ServeFlags;
   /** Where JSON log lines go. @default stdout */
   logLine?: (line: string) => void;
 }
@@ -37,6 +47,8 @@ export interface Service {
   handler: WxkitHandler;
   /** True when the session secret was generated at start (OAuth sessions end with the process). */
   generatedSessionSecret: boolean;
+  /** The risky settings seen at start (one process's view: `workers` is 1). */
+  warnings: StartupWarning[];
   close(): Promise<void>;
 }
 
@@ -54,9 +66,10 @@ function loggerFor(log: LogSink) {
 export function serviceSettings(
   config: WxkitConfig,
   env: NodeJS.ProcessEnv,
-  flags: { host?: string | undefined; port?: string | undefined } = {},
+  flags: ServeFlags = {},
 ): ServiceSettings {
   const own = readServiceSettings(env);
+  checkApiKeys(config.apiKeys);
   if (flags.port !== undefined && (!/^\d{1,5}$/.test(flags.port) || Number(flags.port) > 65535)) {
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, '--port must be a number from 0 to 65535');
   }
@@ -72,7 +85,8 @@ export function serviceSettings(
 
 /**
  * Starts one `wxkit serve` process: reads the configuration, opens the accounts (or, without
- * `WX_APP_ID`, an in-process simulator and its sandbox account), mounts the handler and listens.
+ * `WX_APP_ID`, on loopback or with `--sandbox`, an in-process simulator and its sandbox account),
+ * mounts the handler and listens.
  */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { env, cwd } = options;
@@ -86,7 +100,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (settings.log === 'all' || (settings.log === 'errors' && entry.level !== 'info')) lines(entry);
   };
   const metrics = new Metrics();
-  const sandbox = config.sandbox;
+  const sandbox = decideSandbox(config, env, { host: settings.host, flag: options.flags?.sandbox });
   const tokenMode = config.tokenMode;
   let simulator: Simulator | undefined;
   let simulatorUrl: string | undefined;
@@ -191,6 +205,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     settings,
     handler,
     generatedSessionSecret,
+    warnings: startupWarnings(warningInput(config, settings, { sandbox, workers: 1 })),
     close() {
       closing ??= (async () => {
         await server.close();

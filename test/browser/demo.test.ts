@@ -20,7 +20,7 @@ describe('wxkit serve sandbox demo page in Chromium', () => {
     previousMediaDir = process.env.WXKIT_MEDIA_DIR;
     process.env.WXKIT_MEDIA_DIR = join(dir, 'media');
     service = await startService({
-      env: { PORT: '0', HOST: '127.0.0.1', WXKIT_STORE: 'memory', WXKIT_LOG: 'off' },
+      env: { PORT: '0', HOST: '127.0.0.1', WXKIT_STORE: 'memory', WXKIT_SANDBOX: '1', WXKIT_LOG: 'off' },
       cwd: dir,
       logLine: () => {},
     });

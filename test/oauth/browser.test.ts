@@ -19,6 +19,7 @@ describe('Log in with WeChat on the sandbox demo page, in Chromium', () => {
         PORT: '0',
         HOST: '127.0.0.1',
         WXKIT_STORE: 'memory',
+        WXKIT_SANDBOX: '1', // WXKIT_STORE alone would make it refuse the sandbox (SPEC §10)
         WXKIT_LOG: 'off',
         WXKIT_SESSION_SECRET: 'browser-test-session-secret-0123456789',
       },

@@ -28,7 +28,9 @@ async function readiness(wx: Wxkit) {
 async function readyz(ctx: RouteContext) {
   const accounts = await Promise.all(ctx.accounts.map(readiness));
   const ready = accounts.every((a) => a.storeReachable && a.credentials);
-  return json(ready ? 200 : 503, { ready, accounts }, NO_STORE);
+  // `mode` so a probe (and whoever reads it) can tell a sandbox from a live service (SPEC §10).
+  const mode = ctx.options.sandbox ? 'sandbox' : 'live';
+  return json(ready ? 200 : 503, { ready, mode, accounts }, NO_STORE);
 }
 
 /**
