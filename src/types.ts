@@ -68,6 +68,34 @@ export interface WxkitStatus {
   credentials: CredentialStatus[];
 }
 
+/** What {@link Wxkit.recheckTicket} did. */
+export interface TicketRecheck {
+  /** True when WeChat was asked. */
+  rechecked: boolean;
+  /** True when WeChat answered another ticket and wxkit now holds it. */
+  refreshed: boolean;
+  /** Why nothing was asked: re-checked recently (`rate_limited`), `remote` mode, or the call `failed`. */
+  reason?: 'rate_limited' | 'remote' | 'failed' | undefined;
+  /** With `rate_limited`: seconds until the next re-check is allowed. */
+  retryAfter?: number | undefined;
+  /** With `failed`: the error's code. */
+  error?: string | undefined;
+}
+
+/** `closed` (calls go upstream), `open` (refused at once for a while), `half-open` (one probe is out). */
+export type BreakerState = 'closed' | 'half-open' | 'open';
+
+/** The circuit breaker in front of an account's upstream (WeChat, or the central wxkit in `remote` mode). */
+export interface BreakerStatus {
+  /** The upstream origin, e.g. `https://api.weixin.qq.com`. */
+  upstream: string;
+  state: BreakerState;
+  /** When it entered this state (ms since the epoch, wxkit's clock). */
+  since: number;
+  /** While `open`: when the next probe may go (ms since the epoch, wxkit's clock). */
+  retryAt?: number | undefined;
+}
+
 /** One Official Account, its credentials kept fresh and shared through a store. */
 export interface Wxkit {
   readonly appId: string;
@@ -94,10 +122,23 @@ export interface Wxkit {
   request(path: string, init?: RequestInit & CallOptions): Promise<Response>;
   /** Downloads a temporary media file (`serverId` = media_id); a JSON error from WeChat throws. */
   downloadMedia(serverId: string, options?: CallOptions): Promise<DownloadedMedia>;
+  /**
+   * Asks WeChat whether `expected` (the ticket pages were signed with) is still its ticket, and holds
+   * the ticket WeChat answers if it is another one (compare-and-replace). For pages that fail
+   * `config:invalid signature` although signed correctly; at most once a minute per account and type,
+   * across processes sharing the store. Optional for custom accounts.
+   */
+  recheckTicket?(type: TicketType, expected: string): Promise<TicketRecheck>;
   /** Tickets the signature may have been made with (current and recent), for diagnosis. */
   knownTickets(): Promise<KnownTicket[]>;
   /** What is cached and whether the store is reachable. */
   status(): Promise<WxkitStatus>;
+  /**
+   * The circuit breaker in front of the upstream the credentials come from (the worst one when the
+   * account uses two hosts). Synchronous and free: made for `/readyz` and dashboards. Optional for
+   * custom accounts.
+   */
+  breaker?(): BreakerStatus;
   /** Stops timers and closes the store if wxkit opened it. */
   close(): Promise<void>;
 }

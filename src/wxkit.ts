@@ -1,5 +1,6 @@
 import { checkBaseUrl } from './base-url.ts';
 import { Custody, type CustodyTiming, DEFAULT_TIMING, StoreLink } from './credentials/custody.ts';
+import { TicketRechecker } from './credentials/ticket-recheck.ts';
 import {
   classicTokenRequest,
   type Fetched,
@@ -252,7 +253,14 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     return token.invalidate(value);
   };
 
+  // A ticket a re-check already got from WeChat, handed to the custody fetch that stores it.
+  const handoff: Partial<Record<TicketType, Fetched>> = {};
   const fetchTicket = (type: TicketType) => async (): Promise<Fetched> => {
+    const given = handoff[type];
+    if (given) {
+      delete handoff[type];
+      return given;
+    }
     if (type === 'jsapi' && o.tokenMode === 'remote') {
       return call(
         'remote',
@@ -305,6 +313,24 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       onError,
     }),
   };
+  const rechecker = new TicketRechecker({
+    appId: o.appId,
+    link,
+    now,
+    intervalMs: TICKET_RECHECK_INTERVAL_MS,
+    fetch: (type) => fetchTicket(type)(),
+    // Compare-and-replace: drop `expected` only if still held, then store the re-checked ticket through
+    // custody's usual path (store lock, re-check of the store) without asking WeChat again.
+    replace: async (type, expected, fetched) => {
+      handoff[type] = fetched;
+      try {
+        await tickets[type].invalidate(expected);
+        return (await tickets[type].get()).value;
+      } finally {
+        delete handoff[type];
+      }
+    },
+  });
   const ticketCustody = (type: TicketType | undefined): Custody => {
     const t = type ?? 'jsapi';
     if (t !== 'jsapi' && t !== 'wx_card') {
@@ -403,6 +429,14 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       return { value: r.value, expiresAt: r.expiresAt };
     },
     invalidateAccessToken,
+
+    async recheckTicket(type, expected) {
+      ensureOpen();
+      ticketCustody(type);
+      if (o.tokenMode === 'remote' && type === 'jsapi')
+        return { rechecked: false, refreshed: false, reason: 'remote' };
+      return rechecker.run(type, expected);
+    },
 
     async jssdkConfig(input) {
       ensureOpen();
@@ -560,6 +594,9 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
   };
   return wx;
 }
+
+/** At most one upstream re-check of a ticket per account and type in this window (SPEC §10). */
+const TICKET_RECHECK_INTERVAL_MS = 60_000;
 
 const UPSTREAM_HELP = 'Calls to WeChat (or the central wxkit) by endpoint and errcode (0 = success).';
 

@@ -1,9 +1,9 @@
 import { asRecord, json, parseJson, type SimRoute } from './http.ts';
-import { SANDBOX_APP_ID, SIM_LIMITS, type SimFault, type SimState } from './state.ts';
+import { SANDBOX_APP_ID, SIM_LIMITS, type SimFault, type SimState, type SimTicketType } from './state.ts';
 
 /**
  * The control API (SPEC §7): `/__sim/stats`, `/__sim/reset`, `/__sim/clock`, `/__sim/faults`,
- * `/__sim/rotate`, `/__sim/platform`, `/__sim/apps`. Answers cross-origin requests. Bad input gets
+ * `/__sim/rotate`, `/__sim/tickets/expire`, `/__sim/platform`, `/__sim/apps`. Answers cross-origin requests. Bad input gets
  * HTTP 400 `{"error":{"code":"invalid_request","message"}}`.
  */
 
@@ -122,6 +122,24 @@ export function setFaults(state: SimState, input: unknown): void {
   }
 }
 
+/**
+ * `{"appId","type":"jsapi"|"wx_card"}` → ends that ticket now (SPEC §10). `appId` defaults to the first
+ * account, `type` to `jsapi`. Answers `{appId, type, expired}`; `expired` is false when no valid ticket
+ * was out (the next getticket issues a new one either way).
+ */
+export function expireTicket(
+  state: SimState,
+  input: Record<string, unknown>,
+): { appId: string; type: SimTicketType; expired: boolean } {
+  for (const k of Object.keys(input))
+    if (k !== 'appId' && k !== 'type') throw new BadInput(`unknown field "${k}"`);
+  const { appId = state.apps.keys().next().value, type = 'jsapi' } = input;
+  const app = typeof appId === 'string' ? state.app(appId) : undefined;
+  if (!app) throw new BadInput('appId is not a simulated account');
+  if (type !== 'jsapi' && type !== 'wx_card') throw new BadInput('type must be "jsapi" or "wx_card"');
+  return { appId: app.appId, type, expired: state.expireTicket(app, type) };
+}
+
 export { BadInput as SimControlError };
 
 function guard(fn: (req: Request, state: SimState) => Promise<Response> | Response) {
@@ -189,6 +207,15 @@ export const controlRoutes: SimRoute[] = [
       if (!app) throw new BadInput('appId is not a simulated account');
       const t = state.issueClassicToken(app);
       return json({ appId: app.appId, access_token: t.value, expires_in: t.expiresIn });
+    }),
+  },
+  {
+    path: '/__sim/tickets/expire',
+    methods: ['POST'],
+    cors: true,
+    handler: guard(async (req, state) => {
+      const input = await body(req);
+      return json(expireTicket(state, input));
     }),
   },
   {

@@ -1,9 +1,16 @@
 import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
-import { SimControlError, setFaults } from './control.ts';
+import { expireTicket, SimControlError, setFaults } from './control.ts';
 import { simRoutes } from './routes.ts';
 import { createDispatch, listen } from './server.ts';
-import { SANDBOX_APP_ID, SANDBOX_SECRET, type SimAppConfig, type SimPlatform, SimState } from './state.ts';
+import {
+  SANDBOX_APP_ID,
+  SANDBOX_SECRET,
+  type SimAppConfig,
+  type SimPlatform,
+  SimState,
+  type SimTicketType,
+} from './state.ts';
 
 /** Options of {@link startSimulator}. */
 export interface SimulatorOptions {
@@ -59,6 +66,11 @@ export interface Simulator {
   clearFaults(): void;
   /** Issues a new classic token as if another service called /cgi-bin/token; the old one dies 5 minutes later. */
   rotate(appId?: string): string;
+  /**
+   * Ends the current ticket now (`POST /__sim/tickets/expire`): pages signed with it fail
+   * `config:invalid signature`, the next getticket issues a new one. False when none was valid.
+   */
+  expireTicket(appId?: string, type?: SimTicketType): boolean;
   /** The in-memory state, for route modules and white-box tests. */
   state: SimState;
   close(): Promise<void>;
@@ -153,6 +165,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const app = state.app(appId ?? apps[0]?.appId ?? '');
       if (!app) throw new TypeError(`unknown appId ${appId}`);
       return state.issueClassicToken(app).value;
+    },
+    expireTicket: (appId, type) => {
+      try {
+        return expireTicket(state, { ...(appId === undefined ? {} : { appId }), ...(type ? { type } : {}) })
+          .expired;
+      } catch (e) {
+        if (e instanceof SimControlError) throw new TypeError(e.message);
+        throw e;
+      }
     },
     state,
     close: () => http.close(),

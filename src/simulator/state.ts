@@ -361,6 +361,19 @@ export class SimState {
     return { value, expiresIn: SIM_LIMITS.ticketLifetime };
   }
 
+  /**
+   * Ends the current ticket of `type` now, as WeChat does at the end of its life (or when it ends one
+   * early): pages signed with it fail `config:invalid signature`, the next getticket issues a new one.
+   * True when there was a valid ticket to end.
+   */
+  expireTicket(app: SimApp, type: SimTicketType): boolean {
+    const cur = app.tickets.get(type);
+    const now = this.now();
+    if (!cur || now >= cur.expiresAt) return false;
+    cur.expiresAt = now;
+    return true;
+  }
+
   /** The ticket WeChat would verify signatures with right now, if one was issued and is still valid. */
   currentTicket(appId: string, type: SimTicketType = 'jsapi'): string | undefined {
     const t = this.apps.get(appId)?.tickets.get(type);

@@ -1,4 +1,4 @@
-import { diagnoseSignature, type KnownTicket } from '../../diagnose.ts';
+import { diagnoseSignature, isClientPlatform, type KnownTicket } from '../../diagnose.ts';
 import { formatJsDomains, matchJsDomain } from '../../domains.ts';
 import { ErrorCodes, WxkitError } from '../../errors.ts';
 import { buildJssdkConfig, normalizeSignUrl } from '../../signature.ts';
@@ -120,6 +120,12 @@ async function diagnose(ctx: RouteContext) {
   }
   const appId = readAppId(b.appId);
   const realAuthUrl = readString(b.realAuthUrl, 'realAuthUrl');
+  // Sent by the browser helper: without debug they name the URL WeChat checked (landing URL on iOS).
+  const landingUrl = readString(b.landingUrl, 'landingUrl');
+  const currentUrl = readString(b.currentUrl, 'currentUrl');
+  const platform = b.platform ?? undefined;
+  if (platform !== undefined && !isClientPlatform(platform))
+    throw invalidRequest('platform must be ios, android or other.');
   const errMsg = readString(b.errMsg, 'errMsg', 1000);
   const account =
     appId !== undefined && ctx.accounts.some((a) => a.appId === appId) ? ctx.account(appId) : ctx.account();
@@ -137,12 +143,18 @@ async function diagnose(ctx: RouteContext) {
     ticketAppId: account.appId,
     otherTickets: others,
     realAuthUrl,
+    landingUrl,
+    currentUrl,
+    platform,
     errMsg,
     jsDomains: account.jsDomains,
     allowLoopback: ctx.options.sandbox,
   });
   // A page outside the JS-safe domains gets no signature from here either (no allow-list bypass).
   const out: Record<string, unknown> = { appId: account.appId, ...report };
+  if (report.ok && errMsg !== undefined && /invalid signature/i.test(errMsg)) {
+    Object.assign(out, await healTicket(account, ticket));
+  }
   if (matchJsDomain(report.expectedUrl, account.jsDomains, { allowLoopback: ctx.options.sandbox }) !== null) {
     delete out.expectedSignature;
   }
@@ -155,6 +167,32 @@ async function diagnose(ctx: RouteContext) {
     headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE },
     body: text,
   };
+}
+
+/**
+ * The page signed right for its URL with the ticket wxkit holds, yet WeChat says `invalid signature`:
+ * WeChat no longer takes that ticket (ended early, clocks apart). Ask WeChat again (rate-limited per
+ * account, SPEC §10) so the next page signs with the ticket WeChat verifies; say what happened.
+ */
+async function healTicket(account: Wxkit, ticket: string): Promise<Record<string, unknown>> {
+  if (!account.recheckTicket) return {};
+  const recheck = await account.recheckTicket('jsapi', ticket);
+  if (recheck.refreshed) {
+    const cause = {
+      code: 'stale_ticket',
+      en: 'The signature is right for this URL and the jsapi_ticket wxkit held, but WeChat no longer accepted that ticket. wxkit asked WeChat again and now holds the new one: configure again (or reload the page) and it works.',
+      zh: '签名对该 URL 和 wxkit 持有的 jsapi_ticket 是正确的，但微信已不再接受该 ticket。wxkit 已重新向微信获取并持有新的 ticket：请重新配置（或刷新页面）即可。',
+    };
+    return { ok: false, ...cause, causes: [cause], ticketRecheck: recheck };
+  }
+  if (recheck.reason === 'rate_limited') {
+    return {
+      en: `The signature is right for this URL and wxkit's jsapi_ticket. wxkit re-checked its ticket with WeChat moments ago and re-checks at most once a minute; retry in ${recheck.retryAfter ?? 60} s if it still fails.`,
+      zh: `对该 URL 与 wxkit 的 jsapi_ticket，签名正确。wxkit 刚向微信核对过 ticket，每分钟最多核对一次；若仍失败请 ${recheck.retryAfter ?? 60} 秒后重试。`,
+      ticketRecheck: recheck,
+    };
+  }
+  return { ticketRecheck: recheck };
 }
 
 /** `GET|POST /jssdk/config`, `POST /jssdk/diagnose`. */

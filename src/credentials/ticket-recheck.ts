@@ -1,0 +1,68 @@
+import type { TicketRecheck, TicketType } from '../types.ts';
+import type { StoreLink } from './custody.ts';
+import type { Fetched } from './upstream.ts';
+
+/**
+ * Heals a wrong ticket (SPEC §10). When pages signed correctly with the ticket wxkit holds still get
+ * `config:invalid signature`, WeChat no longer accepts that ticket (it ended early, or wxkit's clock and
+ * WeChat's disagree) and wxkit would keep handing it out until its own expiry. A re-check asks getticket
+ * once with the current token; a different answer replaces the held ticket (compare-and-replace: only if
+ * it is still the one the pages were signed with).
+ *
+ * Re-checks are rate-limited per account and ticket type: once per `intervalMs` in the process, and
+ * across every process sharing the store by a lock that is taken and never released (its lease is the
+ * window), so a flood of failing pages — or an anonymous caller posting diagnoses — makes one upstream
+ * call per window, not one per request.
+ */
+export interface TicketRecheckDeps {
+  appId: string;
+  link: StoreLink;
+  /** wxkit's clock, milliseconds. */
+  now: () => number;
+  /** At most one re-check per account and type in this window. */
+  intervalMs: number;
+  /** getticket with the current token (and the one-retry token rule). */
+  fetch: (type: TicketType) => Promise<Fetched>;
+  /** Replaces `expected` by `fetched` if it is still the held ticket; resolves to the ticket now held. */
+  replace: (type: TicketType, expected: string, fetched: Fetched) => Promise<string>;
+}
+
+export class TicketRechecker {
+  private readonly last = new Map<TicketType, number>();
+
+  constructor(private readonly d: TicketRecheckDeps) {}
+
+  /** Re-checks the ticket the pages were signed with (`expected`), unless one was re-checked recently. */
+  async run(type: TicketType, expected: string): Promise<TicketRecheck> {
+    const now = this.d.now();
+    const last = this.last.get(type);
+    if (last !== undefined && now - last < this.d.intervalMs) {
+      return limited(this.d.intervalMs - (now - last));
+    }
+    this.last.set(type, now);
+    const lock = await this.d.link.run((s) =>
+      s.tryLock(`wxkit:${this.d.appId}:${type}_ticket:recheck`, this.d.intervalMs),
+    );
+    // Another process re-checked within the window (a store that does not answer limits in-process only).
+    if (lock.ok && lock.value === undefined) return limited(this.d.intervalMs);
+    let fetched: Fetched;
+    try {
+      fetched = await this.d.fetch(type);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      return {
+        rechecked: false,
+        refreshed: false,
+        reason: 'failed',
+        ...(typeof code === 'string' ? { error: code } : {}),
+      };
+    }
+    if (fetched.value === expected) return { rechecked: true, refreshed: false };
+    const held = await this.d.replace(type, expected, fetched);
+    return { rechecked: true, refreshed: held !== expected };
+  }
+}
+
+function limited(waitMs: number): TicketRecheck {
+  return { rechecked: false, refreshed: false, reason: 'rate_limited', retryAfter: Math.ceil(waitMs / 1000) };
+}
