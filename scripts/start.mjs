@@ -1,5 +1,8 @@
-// `npm start`: builds dist/ when it is missing or older than src/, then runs `wxkit serve` (sandbox mode
-// when WX_APP_ID is unset). Extra arguments go to `wxkit serve`: `npm start -- --port 8080`.
+// `npm start`: builds dist/ when it is missing or older than src/, then runs `wxkit serve`. It sets no
+// variable of its own: with nothing configured (a newcomer's first command) that is sandbox mode on
+// 127.0.0.1; without WX_APP_ID on a deployment (HOST=0.0.0.0, WXKIT_STORE…) wxkit serve refuses to start
+// rather than become a public sandbox, and `npm start -- --sandbox` asks for it anyway. Extra arguments
+// go to `wxkit serve`: `npm start -- --port 8080`.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
