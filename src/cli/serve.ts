@@ -57,8 +57,8 @@ function banner(
   io.out(`wxkit serve listening on ${url}`);
 }
 
-function warn(io: CliIO, warnings: readonly StartupWarning[]): void {
-  for (const w of warnings) io.err(formatWarning(w));
+function warn(io: CliIO, warnings: readonly StartupWarning[], sandbox: boolean): void {
+  for (const w of warnings) io.err(formatWarning(w, { sandbox }));
 }
 
 async function describeAccounts(service: Service): Promise<string> {
@@ -84,7 +84,7 @@ async function runSingle(io: CliIO, flags: ServeFlags): Promise<number> {
     cluster.worker?.send({ wxkit: 'listening', url: service.url });
   } else {
     banner(io, service.url, service.sandbox, service.simulatorUrl, await describeAccounts(service));
-    warn(io, service.warnings);
+    warn(io, service.warnings, service.sandbox);
   }
   await waitForStop(io.stopSignal);
   await service.close();
@@ -136,7 +136,7 @@ async function runPrimary(io: CliIO, workers: number, flags: ServeFlags): Promis
           simulator?.url,
           `${workers} workers, accounts ${config.accounts.map((a) => a.appId).join(', ')} (store ${config.storeDescription})`,
         );
-        warn(io, warnings);
+        warn(io, warnings, sandbox);
       }
     });
     exits.push(

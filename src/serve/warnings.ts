@@ -222,7 +222,7 @@ export function startupWarnings(input: WarningInput): StartupWarning[] {
   return RULES.map((rule) => rule(input)).filter((w): w is StartupWarning => w !== undefined);
 }
 
-/** One line: `wxkit serve: warning (id): English / 中文`. */
-export function formatWarning(w: StartupWarning): string {
-  return `wxkit serve: warning (${w.id}): ${w.en} / ${w.zh}`;
+/** One line: `wxkit serve: warning (id): English / 中文` (`wxkit serve (sandbox): …` in sandbox mode). */
+export function formatWarning(w: StartupWarning, options: { sandbox: boolean }): string {
+  return `wxkit serve${options.sandbox ? ' (sandbox)' : ''}: warning (${w.id}): ${w.en} / ${w.zh}`;
 }

@@ -163,6 +163,13 @@ describe('wxkit serve runs the sandbox when it may', () => {
       } finally {
         assert.equal(await serve.stop(), 0);
       }
+      // Its warnings (the https public URL without a trusted proxy) are start lines too.
+      const warnings = serve
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('warning ('));
+      assert.ok(warnings.length > 0, serve.stderr());
+      for (const l of warnings) assert.match(l, /^wxkit serve \(sandbox\): warning/, l);
     });
   }
 
