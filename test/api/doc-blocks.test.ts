@@ -1,0 +1,293 @@
+// Every code block of README.md, README.zh-CN.md and docs/ (both languages) is either run here or
+// named as not runnable, so a document cannot drift from the code:
+//  - ts/js/html blocks must appear, line for line (comments and spacing aside), in a file of
+//    test/api/examples/, and those files are executed below against the simulator;
+//  - json blocks must parse (one value, or one per line);
+//  - sh blocks may only call wxkit commands and flags that `wxkit <command> --help` lists.
+// A block that is not meant to run (an interface summary, pseudo-code) is preceded by the line
+// `<!-- not run: why -->`.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { commands } from '../../src/cli/main.ts';
+import type { JssdkConfig } from '../../src/signature.ts';
+import { normalizeSignUrl, signJssdk } from '../../src/signature.ts';
+import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const examplesDir = join(root, 'test/api/examples');
+
+interface Block {
+  file: string;
+  line: number;
+  lang: string;
+  code: string;
+  notRun: boolean;
+}
+
+function docFiles(): string[] {
+  const out = ['README.md', 'README.zh-CN.md'];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(join(root, dir))) {
+      const p = join(dir, name);
+      if (statSync(join(root, p)).isDirectory()) walk(p);
+      else if (name.endsWith('.md')) out.push(p);
+    }
+  };
+  walk('docs');
+  return out;
+}
+
+function blocksOf(file: string): Block[] {
+  const lines = readFileSync(join(root, file), 'utf8').split('\n');
+  const blocks: Block[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(\w*)\s*$/.exec(lines[i] as string);
+    if (!open) continue;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && !/^```\s*$/.test(lines[i] as string); i++) body.push(lines[i] as string);
+    const before = lines.slice(Math.max(0, start - 2), start).join('\n');
+    blocks.push({
+      file,
+      line: start + 1,
+      lang: (open[1] ?? '').toLowerCase(),
+      code: body.join('\n'),
+      notRun: /<!--\s*not run:[^>]*-->/.test(before),
+    });
+  }
+  return blocks;
+}
+
+/** Code lines without comments, indentation and runs of spaces: what must match. */
+function normalize(code: string): string[] {
+  return code
+    .split('\n')
+    .map((l) =>
+      l
+        .replace(/<!--.*?-->/g, '')
+        .replace(/(^|\s)\/\/.*$/, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
+    .filter((l) => l !== '');
+}
+
+function containsLines(haystack: string[], needle: string[]): boolean {
+  if (needle.length === 0) return true;
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+const RUNNABLE = new Set(['ts', 'js', 'tsx', 'mjs', 'cjs', 'typescript', 'javascript', 'html']);
+const SHELL = new Set(['sh', 'bash', 'shell', 'console']);
+const allBlocks = docFiles().flatMap(blocksOf);
+
+describe('every code block of the docs is run or checked', () => {
+  const examples = readdirSync(examplesDir).map((name) => ({
+    name,
+    lines: normalize(readFileSync(join(examplesDir, name), 'utf8')),
+  }));
+
+  test('the docs have code blocks (the parser works)', () => {
+    assert.ok(allBlocks.filter((b) => RUNNABLE.has(b.lang)).length >= 10);
+  });
+
+  for (const b of allBlocks) {
+    const where = `${b.file}:${b.line}`;
+    if (RUNNABLE.has(b.lang) && !b.notRun) {
+      test(`${where} (${b.lang}) is in test/api/examples/ and runs there`, () => {
+        const needle = normalize(b.code);
+        const home = examples.find((e) => containsLines(e.lines, needle));
+        assert.ok(
+          home,
+          `${where}: this ${b.lang} block is not in any file of test/api/examples/ (line for line, comments aside). Copy it there and run it, or mark it <!-- not run: why -->.\n${b.code}`,
+        );
+      });
+    } else if (b.lang === 'json' && !b.notRun) {
+      test(`${where} (json) parses`, () => {
+        // One JSON value, or alternatives one per line.
+        try {
+          JSON.parse(b.code);
+        } catch {
+          for (const line of b.code.split('\n').filter((l) => l.trim() !== '')) {
+            assert.doesNotThrow(() => JSON.parse(line), `${where} is not valid JSON: ${line}`);
+          }
+        }
+      });
+    } else if (SHELL.has(b.lang)) {
+      test(`${where} (${b.lang}) calls only existing wxkit commands and flags`, () => {
+        for (const raw of b.code.split('\n')) {
+          const line = raw.replace(/\s#\s.*$/, '');
+          for (const m of line.matchAll(/(?:^|[\s;&|(])(?:npx\s+)?wxkit\s+([a-z-]+)([^;&|]*)/g)) {
+            const name = m[1] as string;
+            const command = commands[name];
+            assert.ok(
+              command,
+              `${where}: "wxkit ${name}" is not a command (${Object.keys(commands).join(', ')})`,
+            );
+            for (const flag of (m[2] ?? '').matchAll(/\s(--[a-z][a-z-]*)/g)) {
+              assert.ok(
+                command.usage.includes(flag[1] as string),
+                `${where}: wxkit ${name} has no ${flag[1]} (its --help does not list it)`,
+              );
+            }
+          }
+        }
+      });
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Running the examples against the simulator, as a user would with the environment variables set.
+
+const APP_ID = 'wxdocs0000000001';
+const SECRET = 'docs-example-secret';
+const PAGE = 'https://h5.example.com/app/?from=singlemessage';
+let sim: Simulator;
+
+function assertVerifies(config: JssdkConfig, url: string): void {
+  const ticket = sim.state.currentTicket(APP_ID);
+  assert.ok(ticket, 'the simulator issued a jsapi_ticket');
+  assert.equal(config.appId, APP_ID);
+  assert.equal(
+    config.signature,
+    signJssdk({ ticket, nonceStr: config.nonceStr, timestamp: config.timestamp, url: normalizeSignUrl(url) }),
+  );
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    ),
+  );
+}
+
+async function closeServer(server: Server): Promise<void> {
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+const configPath = `/jssdk/config?url=${encodeURIComponent(PAGE)}&apis=chooseImage`;
+
+describe('the examples run', () => {
+  before(async () => {
+    sim = await startSimulator({ apps: [{ appId: APP_ID, secret: SECRET, jsDomains: ['h5.example.com'] }] });
+    Object.assign(process.env, {
+      WX_APP_ID: APP_ID,
+      WX_APP_SECRET: SECRET,
+      WX_API_BASE: sim.url,
+      WX_OPEN_BASE: sim.url,
+      EXAMPLE_PAGE_URL: PAGE,
+    });
+    delete process.env.WXKIT_STORE;
+  });
+  after(async () => {
+    const { wx } = await import('./examples/readme-library.ts');
+    await wx.close();
+    await sim.close();
+  });
+
+  test('README: the library example signs a page WeChat accepts', async () => {
+    const { config } = await import('./examples/readme-library.ts');
+    assertVerifies(config, PAGE);
+  });
+
+  test('README: Express, Koa, Fastify, Hono and Next.js mounts sign and pass other routes on', async () => {
+    const { app: expressApp } = await import('./examples/readme-express.ts');
+    const express = createServer(expressApp);
+    const koa = createServer((await import('./examples/readme-koa.ts')).app.callback());
+    try {
+      for (const [server, prefix] of [
+        [express, '/wx'],
+        [koa, ''],
+      ] as const) {
+        const base = await listen(server);
+        const res = await fetch(`${base}${prefix}${configPath}`);
+        assert.equal(res.status, 200);
+        assertVerifies((await res.json()) as JssdkConfig, PAGE);
+        const other = await fetch(`${base}/hello`);
+        assert.deepEqual(await other.json(), { from: 'app' });
+      }
+    } finally {
+      await closeServer(express);
+      await closeServer(koa);
+    }
+
+    const { app: fastify } = await import('./examples/readme-fastify.ts');
+    const base = await fastify.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const res = await fetch(`${base}/wx${configPath}`);
+      assertVerifies((await res.json()) as JssdkConfig, PAGE);
+      assert.deepEqual(await (await fetch(`${base}/hello`)).json(), { from: 'app' });
+    } finally {
+      await fastify.close();
+    }
+
+    const { app: hono } = await import('./examples/readme-hono.ts');
+    const viaHono = await hono.fetch(new Request(`http://h5.example.com/wx${configPath}`));
+    assertVerifies((await viaHono.json()) as JssdkConfig, PAGE);
+    assert.deepEqual(await (await hono.fetch(new Request('http://h5.example.com/hello'))).json(), {
+      from: 'app',
+    });
+
+    const next = await import('./examples/readme-next.ts');
+    const context = { params: Promise.resolve({ path: ['jssdk', 'config'] }) };
+    const viaNext = await next.GET(new Request(`http://h5.example.com/wx${configPath}`), context);
+    assertVerifies((await viaNext.json()) as JssdkConfig, PAGE);
+    const preflight = await next.OPTIONS(
+      new Request('http://h5.example.com/wx/jssdk/config', {
+        method: 'OPTIONS',
+        headers: { origin: 'https://h5.example.com', 'access-control-request-method': 'POST' },
+      }),
+      context,
+    );
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://h5.example.com');
+  });
+
+  test('docs/custody.md: the file-store example, from a fresh working directory', async () => {
+    const cwd = process.cwd();
+    const dir = mkdtempSync(join(tmpdir(), 'wxkit-docs-'));
+    process.chdir(dir);
+    try {
+      const { config, wx } = await import('./examples/custody-library.ts');
+      assertVerifies(config, 'https://h5.example.com/page');
+      await wx.close();
+      assert.ok(readdirSync(join(dir, '.wxkit')).length > 0, 'the file store holds the credentials');
+    } finally {
+      process.chdir(cwd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('docs/oauth.md: authorize URL, consent, code exchange (twice), userinfo, refresh, /sns/auth', async () => {
+    const ex = await import('./examples/oauth-library.ts');
+    try {
+      assert.ok(ex.url.endsWith('#wechat_redirect'));
+      assert.equal(ex.callback.searchParams.get('state'), 'st4te');
+      assert.equal(ex.token.openid, ex.chosen);
+      assert.deepEqual(ex.again, ex.token, 'a repeated exchange of the same code is the same login');
+      assert.equal(ex.user.openid, ex.chosen);
+      assert.ok(ex.user.nickname);
+      assert.equal(ex.fresh.openid, ex.chosen);
+      assert.equal(ex.valid, true);
+    } finally {
+      await ex.wx.close();
+    }
+  });
+
+  test('docs/simulator.md: the test example runs to its end', async () => {
+    await import('./examples/simulator-test.ts');
+  });
+});
