@@ -1,36 +1,70 @@
 import type { Metrics } from '../../metrics.ts';
-import type { Wxkit } from '../../types.ts';
+import { isInternalCaller } from '../internal-caller.ts';
+import {
+  type AccountReadiness,
+  DEFAULT_READINESS,
+  ReadinessMonitor,
+  type ReadinessOptions,
+} from '../readiness.ts';
 import { json, send } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
 
-const READY_TIMEOUT_MS = 5000;
 const NO_STORE = { 'cache-control': 'no-store' };
 
-async function readiness(wx: Wxkit) {
-  const signal = AbortSignal.timeout(READY_TIMEOUT_MS);
-  let error: { code: string; message: string; errcode?: number } | undefined;
-  try {
-    await wx.ticketInfo('jsapi', { signal });
-  } catch (e) {
-    const err = e as { code?: unknown; errcode?: unknown; message?: unknown };
-    error = { code: typeof err.code === 'string' ? err.code : 'internal', message: String(err.message ?? e) };
-    if (typeof err.errcode === 'number') error.errcode = err.errcode;
+/** The handler's readiness monitor, made on first use with `extra.readiness` overrides (tests, tuning). */
+function monitorOf(ctx: RouteContext): ReadinessMonitor {
+  let m = ctx.state.get('readiness') as ReadinessMonitor | undefined;
+  if (!m) {
+    const given = (ctx.options.extra.readiness ?? {}) as Partial<Record<keyof ReadinessOptions, unknown>>;
+    const pick = (k: keyof ReadinessOptions) => {
+      const v = given[k];
+      return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : DEFAULT_READINESS[k];
+    };
+    m = new ReadinessMonitor(ctx.accounts, {
+      timeoutMs: pick('timeoutMs'),
+      maxAgeMs: pick('maxAgeMs'),
+      graceMs: pick('graceMs'),
+    });
+    ctx.state.set('readiness', m);
   }
-  let storeReachable = false;
-  try {
-    storeReachable = (await wx.status()).storeReachable;
-  } catch {
-    storeReachable = false;
-  }
-  return { appId: wx.appId, storeReachable, credentials: error === undefined, ...(error ? { error } : {}) };
+  return m;
+}
+
+/**
+ * What an anonymous caller (a load balancer, anyone on the internet) learns: ready or not, and per
+ * account the codes only. No appIds (the list of configured accounts), no WeChat errmsg (it quotes the
+ * server's egress IP), no upstream base URL (`WX_API_BASE` may be an internal proxy), no store.
+ */
+function publicAccount(a: AccountReadiness) {
+  return {
+    storeReachable: a.storeReachable,
+    credentials: a.credentials,
+    ...(a.error
+      ? {
+          error: {
+            code: a.error.code,
+            ...(a.error.errcode === undefined ? {} : { errcode: a.error.errcode }),
+          },
+        }
+      : {}),
+    ...(a.breaker ? { breaker: a.breaker.state } : {}),
+  };
 }
 
 async function readyz(ctx: RouteContext) {
-  const accounts = await Promise.all(ctx.accounts.map(readiness));
-  const ready = accounts.every((a) => a.storeReachable && a.credentials);
+  const { result, probing } = await monitorOf(ctx).read();
+  const ready = result.accounts.every((a) => a.storeReachable && a.credentials);
   // `mode` so a probe (and whoever reads it) can tell a sandbox from a live service (SPEC §10).
   const mode = ctx.options.sandbox ? 'sandbox' : 'live';
-  return json(ready ? 200 : 503, { ready, mode, accounts }, NO_STORE);
+  const internal = isInternalCaller(ctx.input, ctx.options.apiKeyHashes);
+  const body = {
+    ready,
+    mode,
+    checkedAt: new Date(result.at).toISOString(),
+    probing,
+    accounts: internal ? result.accounts : result.accounts.map(publicAccount),
+  };
+  return json(ready ? 200 : 503, body, NO_STORE);
 }
 
 /**

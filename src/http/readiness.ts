@@ -1,0 +1,156 @@
+import type { BreakerStatus, Wxkit } from '../types.ts';
+
+/**
+ * `/readyz` answers from the last probe instead of probing inline. A probe that asks a Redis which is
+ * down (or hangs) takes seconds; a load balancer with a short health-check timeout would then see
+ * timeouts instead of a clear 503. So: one probe at a time, bounded by `timeoutMs`, started when the
+ * last result is older than `maxAgeMs`; the request waits at most `graceMs` for it (a healthy probe
+ * takes a few milliseconds, so a healthy answer is fresh) and otherwise answers the last result. Only
+ * the very first request, with no result yet, waits for its probe (at most `timeoutMs`).
+ */
+export interface ReadinessOptions {
+  /** A probe gives up after this long; what did not answer counts as not ready. @default 1000 */
+  timeoutMs: number;
+  /** Re-probe when the last result is older than this. @default 2000 */
+  maxAgeMs: number;
+  /** How long a request waits for a probe it started before answering the previous result. @default 50 */
+  graceMs: number;
+}
+
+export const DEFAULT_READINESS: ReadinessOptions = { timeoutMs: 1000, maxAgeMs: 2000, graceMs: 50 };
+
+/** One account's readiness, with everything an operator may want (the route decides who sees what). */
+export interface AccountReadiness {
+  appId: string;
+  storeReachable: boolean;
+  credentials: boolean;
+  /** Why the credentials are not obtainable. */
+  error?: { code: string; errcode?: number; errmsg?: string; message: string };
+  /** The store in use (no credentials), when the store answered the status call. */
+  store?: string;
+  apiBase: string;
+  tokenMode: string;
+  breaker?: BreakerStatus;
+}
+
+export interface ReadinessResult {
+  /** When the probe finished (ms since the epoch, real time). */
+  at: number;
+  accounts: AccountReadiness[];
+}
+
+export interface ReadinessView {
+  result: ReadinessResult;
+  /** A probe is running while this answer was given. */
+  probing: boolean;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+export class ReadinessMonitor {
+  private last: ReadinessResult | undefined;
+  private probe: Promise<ReadinessResult> | undefined;
+  /** Status calls still waiting for a store that hangs: never more than one per account. */
+  private readonly stuck = new Set<Wxkit>();
+
+  constructor(
+    private readonly accounts: readonly Wxkit[],
+    private readonly o: ReadinessOptions = DEFAULT_READINESS,
+  ) {}
+
+  /** The freshest result available without waiting long; starts a probe when the last one is stale. */
+  async read(): Promise<ReadinessView> {
+    const last = this.last;
+    const stale = last === undefined || Date.now() - last.at >= this.o.maxAgeMs;
+    if (stale && this.probe === undefined) {
+      const p = this.run().finally(() => {
+        if (this.probe === p) this.probe = undefined;
+      });
+      this.probe = p;
+    }
+    const probe = this.probe;
+    if (probe !== undefined) {
+      const waitMs = last === undefined ? this.o.timeoutMs + this.o.graceMs : this.o.graceMs;
+      const fresh = await within(probe, waitMs);
+      if (fresh !== TIMED_OUT) return { result: fresh, probing: false };
+    }
+    // Only reachable with a previous result (the first probe always settles within its timeout).
+    return {
+      result: this.last ?? (await (probe as Promise<ReadinessResult>)),
+      probing: this.probe !== undefined,
+    };
+  }
+
+  private async run(): Promise<ReadinessResult> {
+    const accounts = await Promise.all(this.accounts.map((wx) => this.check(wx)));
+    const result = { at: Date.now(), accounts };
+    this.last = result;
+    return result;
+  }
+
+  private async check(wx: Wxkit): Promise<AccountReadiness> {
+    const out: AccountReadiness = {
+      appId: wx.appId,
+      storeReachable: false,
+      credentials: false,
+      apiBase: wx.apiBase,
+      tokenMode: wx.tokenMode,
+    };
+    const [ticket, status] = await Promise.all([
+      wx.ticketInfo('jsapi', { signal: AbortSignal.timeout(this.o.timeoutMs) }).then(
+        () => undefined,
+        (e: unknown) => e ?? new Error('unknown'),
+      ),
+      this.status(wx),
+    ]);
+    if (ticket === undefined) out.credentials = true;
+    else out.error = describe(ticket);
+    if (status !== undefined) {
+      out.storeReachable = status.storeReachable;
+      out.store = status.store;
+    }
+    const breaker = wx.breaker?.();
+    if (breaker) out.breaker = breaker;
+    return out;
+  }
+
+  /** `wx.status()` bounded by the timeout; a call still hanging from an earlier probe is not repeated. */
+  private async status(wx: Wxkit): Promise<{ storeReachable: boolean; store: string } | undefined> {
+    if (this.stuck.has(wx)) return undefined;
+    this.stuck.add(wx);
+    const call = wx.status().then(
+      (s) => ({ storeReachable: s.storeReachable, store: s.store }),
+      () => undefined,
+    );
+    void call.finally(() => this.stuck.delete(wx));
+    const r = await within(call, this.o.timeoutMs);
+    return r === TIMED_OUT ? undefined : r;
+  }
+}
+
+function describe(e: unknown): NonNullable<AccountReadiness['error']> {
+  const err = e as { code?: unknown; errcode?: unknown; errmsg?: unknown; message?: unknown };
+  const out: NonNullable<AccountReadiness['error']> = {
+    code: typeof err.code === 'string' ? err.code : 'internal',
+    message: String(err.message ?? e),
+  };
+  if (out.code === 'aborted') {
+    out.code = 'upstream_unavailable';
+    out.message = 'The credentials were not obtained within the readiness timeout';
+  }
+  if (typeof err.errcode === 'number') out.errcode = err.errcode;
+  if (typeof err.errmsg === 'string' && err.errmsg !== '') out.errmsg = err.errmsg;
+  return out;
+}
+
+/** `p`'s value, or {@link TIMED_OUT} after `ms` (the timer never keeps the process alive). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
