@@ -21,6 +21,7 @@ const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 export class Metrics {
   private readonly counters = new Map<string, { help: string; series: Map<string, Series> }>();
+  private readonly gauges = new Map<string, { help: string; series: Map<string, Series> }>();
   private readonly histograms = new Map<
     string,
     { help: string; bounds: number[]; series: Map<string, HistogramSeries> }
@@ -37,6 +38,21 @@ export class Metrics {
     const s = c.series.get(key);
     if (s) s.value += by;
     else c.series.set(key, { labels, value: by });
+  }
+
+  /** Sets a gauge (a value that goes up and down, such as a circuit breaker's state). */
+  set(name: string, labels: Labels, value: number, help = ''): void {
+    let g = this.gauges.get(name);
+    if (!g) {
+      g = { help, series: new Map() };
+      this.gauges.set(name, g);
+    }
+    g.series.set(labelKey(labels), { labels, value });
+  }
+
+  /** Current value of a gauge series, or `undefined` when never set. */
+  gauge(name: string, labels: Labels = {}): number | undefined {
+    return this.gauges.get(name)?.series.get(labelKey(labels))?.value;
   }
 
   /** Records one observation (seconds) in a histogram. */
@@ -78,6 +94,11 @@ export class Metrics {
       if (c.help) lines.push(`# HELP ${name} ${c.help}`);
       lines.push(`# TYPE ${name} counter`);
       for (const s of c.series.values()) lines.push(`${name}${fmt(s.labels)} ${s.value}`);
+    }
+    for (const [name, g] of this.gauges) {
+      if (g.help) lines.push(`# HELP ${name} ${g.help}`);
+      lines.push(`# TYPE ${name} gauge`);
+      for (const s of g.series.values()) lines.push(`${name}${fmt(s.labels)} ${s.value}`);
     }
     for (const [name, h] of this.histograms) {
       if (h.help) lines.push(`# HELP ${name} ${h.help}`);

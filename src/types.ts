@@ -96,6 +96,20 @@ export interface BreakerStatus {
   retryAt?: number | undefined;
 }
 
+/** `closed` (calls go upstream), `open` (refused at once for a while), `half-open` (one probe is out). */
+export type BreakerState = 'closed' | 'half-open' | 'open';
+
+/** The circuit breaker in front of an account's upstream (WeChat, or the central wxkit in `remote` mode). */
+export interface BreakerStatus {
+  /** The upstream origin, e.g. `https://api.weixin.qq.com`. */
+  upstream: string;
+  state: BreakerState;
+  /** When it entered this state (ms since the epoch, wxkit's clock). */
+  since: number;
+  /** While `open`: when the next probe may go (ms since the epoch, wxkit's clock). */
+  retryAt?: number | undefined;
+}
+
 /** One Official Account, its credentials kept fresh and shared through a store. */
 export interface Wxkit {
   readonly appId: string;
@@ -133,6 +147,12 @@ export interface Wxkit {
   knownTickets(): Promise<KnownTicket[]>;
   /** What is cached and whether the store is reachable. */
   status(): Promise<WxkitStatus>;
+  /**
+   * The circuit breaker in front of the upstream the credentials come from (the worst one when the
+   * account uses two hosts). Synchronous and free: made for `/readyz` and dashboards. Optional for
+   * custom accounts.
+   */
+  breaker?(): BreakerStatus;
   /**
    * The circuit breaker in front of the upstream the credentials come from (the worst one when the
    * account uses two hosts). Synchronous and free: made for `/readyz` and dashboards. Optional for

@@ -1,10 +1,12 @@
 import { checkBaseUrl } from './base-url.ts';
+import { Breaker, worstOf } from './credentials/breaker.ts';
 import { Custody, type CustodyTiming, DEFAULT_TIMING, StoreLink } from './credentials/custody.ts';
 import { TicketRechecker } from './credentials/ticket-recheck.ts';
 import {
   classicTokenRequest,
   type Fetched,
   failureKind,
+  isTimeout,
   networkError,
   processRemoteResponse,
   processTicketResponse,
@@ -25,6 +27,7 @@ import { buildJssdkConfig, normalizeSignUrl } from './signature.ts';
 import { describeStoreSpec, openStore, parseStoreSpec, type StoreSpec } from './stores/spec.ts';
 import type { Store } from './stores/types.ts';
 import type {
+  BreakerStatus,
   CallOptions,
   CredentialStatus,
   CredentialValue,
@@ -100,6 +103,13 @@ export interface WxkitInstance extends Wxkit {
   refresh(options?: { force?: boolean | undefined }): Promise<void>;
   /** Forgets the cached access_token and tickets (memory and store); the next call fetches. */
   clearCache(): Promise<void>;
+  /**
+   * The upstream circuit breaker: `{ upstream, state: 'closed' | 'half-open' | 'open', since, retryAt? }`.
+   *
+   * @example
+   * if (wx.breaker().state === 'open') console.warn('WeChat is not answering; callers get a fast 503')
+   */
+  breaker(): BreakerStatus;
 }
 
 const DEFAULT_API_BASE = 'https://api.weixin.qq.com';
@@ -163,14 +173,42 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     if (e) logger?.warn(`wxkit ${o.appId}: ${e.message}`);
   };
 
-  /** One upstream exchange, counted; network failures become `upstream_unavailable` without the URL. */
+  // One circuit breaker per upstream host this account calls (WeChat; the central wxkit in remote mode).
+  const breakers = new Map<string, Breaker>();
+  const breakerFor = (base: string): Breaker => {
+    let b = breakers.get(base);
+    if (!b) {
+      b = new Breaker({
+        appId: o.appId,
+        upstream: base,
+        now,
+        metrics,
+        openMs: timing.breakerOpenMs,
+        capMs: timing.backoffCapMs,
+        attemptMs: fetchTimeoutMs,
+      });
+      breakers.set(base, b);
+    }
+    return b;
+  };
+  const credentialBase = o.tokenMode === 'remote' ? o.remoteUrl : o.apiBase;
+  breakerFor(credentialBase);
+
+  /**
+   * One upstream exchange, counted; network failures become `upstream_unavailable` without the URL. A
+   * timeout is not retried (whoever waits on this call waits one timeout at most) and opens the host's
+   * breaker, as does a connection failure that survives its one quick retry; an open breaker refuses
+   * at once.
+   */
   const call = async <T>(
     endpoint: string,
     base: string,
     makeRequest: () => Request,
     interpret: (res: Response, sentAt: number) => Promise<T>,
   ): Promise<T> => {
+    const breaker = breakerFor(base);
     for (let attempt = 1; ; attempt++) {
+      breaker.admit();
       let res: Response;
       // Lifetimes count from when the request left: conservative, whatever the answer's latency.
       const sentAt = now();
@@ -179,12 +217,15 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       } catch (e) {
         metrics.inc('wxkit_upstream_calls_total', { endpoint, errcode: 'network' }, 1, UPSTREAM_HELP);
         const err = networkError(base, e);
-        if (attempt < 2) {
+        if (attempt < 2 && !isTimeout(e)) {
+          breaker.released();
           await sleep(150 * (0.5 + Math.random()));
           continue;
         }
+        breaker.failed(err);
         throw err;
       }
+      breaker.succeeded();
       try {
         const value = await interpret(res, sentAt);
         metrics.inc('wxkit_upstream_calls_total', { endpoint, errcode: 0 }, 1, UPSTREAM_HELP);
@@ -238,6 +279,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     timing,
     fetch: fetchToken,
     onError,
+    breaker: breakerFor(credentialBase),
   });
 
   const invalidateAccessToken = async (value: string): Promise<boolean> => {
@@ -301,6 +343,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       timing,
       fetch: fetchTicket('jsapi'),
       onError,
+      breaker: breakerFor(credentialBase),
     }),
     wx_card: new Custody({
       appId: o.appId,
@@ -311,6 +354,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       timing,
       fetch: fetchTicket('wx_card'),
       onError,
+      breaker: breakerFor(o.apiBase),
     }),
   };
   const rechecker = new TicketRechecker({
@@ -563,6 +607,12 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
           : {}),
         credentials,
       } satisfies WxkitStatus;
+    },
+
+    breaker() {
+      // The credentials' upstream first: it is the one shown when every breaker is closed.
+      const main = breakerFor(credentialBase).status();
+      return worstOf([main, ...[...breakers.values()].map((b) => b.status())]) ?? main;
     },
 
     async clearCache() {

@@ -1,6 +1,7 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../stores/types.ts';
+import { type Breaker, isRefusal, unreachableUntil } from './breaker.ts';
 import { type Fetched, failureKind } from './upstream.ts';
 
 /** What is kept in the store for one credential (JSON). */
@@ -26,6 +27,8 @@ interface FailureRecord {
   /** Do not ask upstream again before this time (ms, wxkit's clock). */
   until: number;
   failures: number;
+  /** Set when the upstream (this origin) did not answer: other processes open their breaker until `until`. */
+  unreachable?: string;
 }
 
 /** Tunables, all in milliseconds. */
@@ -34,10 +37,20 @@ export interface CustodyTiming {
   refreshAheadMs: number;
   /** A credential with less lifetime than this is not handed out (a fresh fetch is made). */
   expirySkewMs: number;
-  /** Lease of the store lock held while fetching. */
+  /**
+   * Lease of the store lock held while fetching. The holder renews it every third of the lease while it
+   * is alive, so a holder that crashed is noticed within one lease, however long the fetch takes.
+   */
   lockLeaseMs: number;
-  /** How long a caller waits for another process's fetch before giving up. */
+  /**
+   * A caller waiting for another process's fetch gives up after this long even though the holder is
+   * alive. Not needed: a live holder lets go within `lockHoldMaxMs`, a dead one within one lease.
+   */
   lockWaitMs: number;
+  /** A holder stops renewing its lease after this long (a wedged fetch then frees the lock within one lease). */
+  lockHoldMaxMs: number;
+  /** First open period of the upstream circuit breaker (doubling per failed probe up to `backoffCapMs`). */
+  breakerOpenMs: number;
   /** How often a process re-reads the store behind its memory copy (to notice another process's refresh). */
   recheckMs: number;
   /** Config errors and quota (45009) are remembered this long. */
@@ -54,8 +67,11 @@ export const DEFAULT_TIMING: CustodyTiming = {
   // stable_token rotates when 300 s are left; below that both modes get a genuinely new value.
   refreshAheadMs: 290_000,
   expirySkewMs: 30_000,
-  lockLeaseMs: 20_000,
-  lockWaitMs: 25_000,
+  // Short, and renewed: a crashed holder is noticed in 3 s (the survivors then fetch token and ticket).
+  lockLeaseMs: 3_000,
+  lockWaitMs: Number.POSITIVE_INFINITY,
+  lockHoldMaxMs: 60_000,
+  breakerOpenMs: 5_000,
   recheckMs: 30_000,
   negativeCacheMs: 30_000,
   backoffBaseMs: 1_000,
@@ -176,6 +192,8 @@ export interface CustodyDeps {
   timing: CustodyTiming;
   /** Asks upstream once; throws a WxkitError on failure. */
   fetch: (previous: CredentialRecord | undefined) => Promise<Fetched>;
+  /** The circuit breaker of the upstream `fetch` asks: callers with nothing to serve never queue behind a probe. */
+  breaker?: Breaker | undefined;
   onError?: (e: WxkitError | undefined) => void;
 }
 
@@ -224,6 +242,9 @@ export class Custody {
       }
       return m;
     }
+    // A flight is out while the upstream is failing (a probe): answer now rather than queue behind it.
+    const refused = this.inflight && this.d.breaker?.refuse();
+    if (refused) throw refused;
     const r = await this.flight(false);
     if (this.usable(r, this.d.now())) return r;
     // We joined a flight that started before the clock passed this value's end: one more, never a loop.
@@ -375,6 +396,7 @@ export class Custody {
 
     const owner = await this.acquire(good);
     if (typeof owner !== 'string') return owner.rec ? this.adopt(owner.rec) : this.fetchAndSave(false);
+    const stopBeating = this.heartbeat(`${this.key}:lock`, owner);
     try {
       const again = await this.readShared();
       if (again !== 'unreachable') {
@@ -383,8 +405,38 @@ export class Custody {
       }
       return await this.fetchAndSave(again !== 'unreachable');
     } finally {
+      stopBeating();
       await this.d.link.run((s) => s.unlock(`${this.key}:lock`, owner));
     }
+  }
+
+  /**
+   * Renews the store lock every third of the lease while this process fetches (compare-and-extend), for
+   * at most `lockHoldMaxMs`. Others keep waiting exactly as long as this process is alive and fetching.
+   */
+  private heartbeat(lockKey: string, owner: string): () => void {
+    const { lockLeaseMs, lockHoldMaxMs } = this.d.timing;
+    const stopAt = Date.now() + lockHoldMaxMs;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const next = () => {
+      timer = setTimeout(beat, Math.max(20, Math.floor(lockLeaseMs / 3)));
+      timer.unref();
+    };
+    const beat = async () => {
+      if (stopped || Date.now() >= stopAt) return;
+      const r = await this.d.link.run(async (s) =>
+        typeof s.renew === 'function' ? s.renew(lockKey, owner, lockLeaseMs) : false,
+      );
+      // Renewal refused: the lease ended during a stall and the lock may be someone else's now (the
+      // fetch goes on; fetchAndSave keeps a newer value it finds). A store blip: keep trying.
+      if (!stopped && (!r.ok || r.value)) next();
+    };
+    next();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }
 
   /** Reads the record and the failure record; `unreachable` when the store does not answer. */
@@ -398,7 +450,12 @@ export class Custody {
     }
     const [raw, rawErr] = r.value;
     const failure = parseFailure(rawErr);
-    if (failure && failure.until > this.d.now()) this.failure = failure;
+    if (failure && failure.until > this.d.now()) {
+      this.failure = failure;
+      if (failure.unreachable && failure.unreachable === this.d.breaker?.upstream) {
+        this.d.breaker.learn(failure.until);
+      }
+    }
     this.memCheckedAt = this.d.now();
     return { rec: parseRecord(raw) };
   }
@@ -408,10 +465,11 @@ export class Custody {
     good: (r: CredentialRecord | undefined) => r is CredentialRecord,
   ): Promise<string | { rec: CredentialRecord | undefined }> {
     const lockKey = `${this.key}:lock`;
+    // No fixed limit by default: the lock stays held only while its holder is alive and renewing.
     const deadline = Date.now() + this.d.timing.lockWaitMs;
     let waited = false;
     for (let attempt = 0; ; attempt++) {
-      const r = await this.d.link.run((s) => s.tryLock(lockKey, this.d.timing.lockLeaseMs));
+      const r = await this.d.link.run((s) => s.tryLock(lockKey, leaseFor(s, this.d.timing)));
       if (!r.ok) return { rec: undefined }; // store went away: coordinate in-process only
       if (r.value !== undefined) return r.value;
       if (!waited) {
@@ -423,6 +481,9 @@ export class Custody {
           HELP.waits,
         );
       }
+      // Our breaker is open, or its probe is due and someone else is making it: do not queue behind it.
+      const refused = this.d.breaker?.refuse(true);
+      if (refused) throw refused;
       if (Date.now() > deadline) {
         throw new WxkitError(
           ErrorCodes.UPSTREAM_UNAVAILABLE,
@@ -452,6 +513,11 @@ export class Custody {
         e instanceof WxkitError
           ? e
           : new WxkitError(ErrorCodes.INTERNAL, 'Obtaining a credential failed unexpectedly', { cause: e });
+      if (isRefusal(err)) {
+        // The breaker answered without asking upstream: nothing new to remember or to back off from.
+        this.d.onError?.(err);
+        throw err;
+      }
       // Also a token error: `fetch` already retried once with a fresh token (or it is the token endpoint
       // itself refusing the AppSecret), so asking again at once would only burn quota.
       await this.rememberFailure(err, shared);
@@ -509,9 +575,14 @@ export class Custody {
     const kind = failureKind(err);
     const transient = kind === 'transient' || kind === 'token-invalid';
     const t = this.d.timing;
-    const delay = transient
-      ? Math.min(t.backoffCapMs, t.backoffBaseMs * 2 ** Math.min(failures - 1, 20))
-      : t.negativeCacheMs;
+    // The upstream did not answer: hold off (here and, through the store, everywhere) as long as the
+    // breaker that opened.
+    const unreachable = unreachableUntil(err);
+    const delay = unreachable
+      ? Math.max(t.backoffBaseMs, unreachable.until - now)
+      : transient
+        ? Math.min(t.backoffCapMs, t.backoffBaseMs * 2 ** Math.min(failures - 1, 20))
+        : t.negativeCacheMs;
     const rec: FailureRecord = {
       code: err.code,
       message: err.message,
@@ -520,6 +591,7 @@ export class Custody {
       failures,
       ...(err.errcode === undefined ? {} : { errcode: err.errcode }),
       ...(err.errmsg === undefined ? {} : { errmsg: err.errmsg }),
+      ...(unreachable ? { unreachable: unreachable.upstream } : {}),
     };
     this.failure = rec;
     Object.defineProperty(err, 'retryAfter', { value: Math.max(1, Math.ceil(delay / 1000)) });
@@ -581,6 +653,11 @@ function toError(f: FailureRecord, now: number): WxkitError {
     ...(f.errmsg === undefined ? {} : { errmsg: f.errmsg }),
     details: { cachedFailure: true },
   });
+}
+
+/** A store without `renew` (one written before it existed) gets a lease long enough for a whole fetch. */
+function leaseFor(s: Store, t: CustodyTiming): number {
+  return typeof s.renew === 'function' ? t.lockLeaseMs : Math.max(t.lockLeaseMs, t.lockHoldMaxMs);
 }
 
 function sleep(ms: number): Promise<void> {

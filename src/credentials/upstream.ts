@@ -174,6 +174,11 @@ export function failureKind(e: unknown): FailureKind {
   return 'transient';
 }
 
+/** True when a fetch gave up because its `AbortSignal.timeout` fired (the upstream did not answer in time). */
+export function isTimeout(cause: unknown): boolean {
+  return (cause as { name?: unknown })?.name === 'TimeoutError';
+}
+
 /** A network failure, worded without the URL (a classic token URL carries the secret). */
 export function networkError(apiBase: string, cause: unknown): WxkitError {
   const code = (cause as { cause?: { code?: unknown } })?.cause?.code;
