@@ -1,0 +1,172 @@
+// Issue 10, item 5: 40 sockets that ask for a 9 MB media file and never read it. Before the fix each
+// response held the whole file in memory (88 MB → 423 MB) and the sockets were held for ever. A real
+// `wxkit serve` process is attacked; its RSS and open sockets are read from /proc.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { type ServeProcess, startServe } from '../serve/spawn.ts';
+
+const APP_ID = 'wxslowclient00001';
+const SECRET = 'slow-client-secret';
+const FILE_BYTES = 9 * 1024 * 1024;
+const SOCKETS = 40;
+const PER_CLIENT = 4; // the default cap of concurrent media responses per client address
+
+let sim: Simulator;
+let serve: ServeProcess;
+let dir: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'wxkit-slow-client-'));
+  sim = await startSimulator({ apps: [`${APP_ID}:${SECRET}`] });
+  serve = await startServe({
+    WX_APP_ID: APP_ID,
+    WX_APP_SECRET: SECRET,
+    WX_API_BASE: sim.url,
+    WX_JS_DOMAINS: 'h5.example.com',
+    WXKIT_STORE: 'memory',
+    WXKIT_MEDIA_DIR: join(dir, 'media'),
+    WXKIT_SESSION_SECRET: 'slow-client-session-secret-0123456789',
+    WXKIT_LOG: 'errors',
+    // Short on purpose: a response undrained for 3 s is dropped, a silent connection closed after 5 s.
+    WXKIT_WRITE_TIMEOUT: '3',
+    WXKIT_IDLE_TIMEOUT: '5',
+  });
+});
+after(async () => {
+  await serve?.stop();
+  await sim?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Resident memory of a process, in bytes. */
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  assert.ok(m?.[1]);
+  return Number(m[1]) * 1024;
+}
+
+/** How many sockets a process holds open (listening, connected, to the simulator…). */
+function openSockets(pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++;
+    } catch {
+      // closed while we looked
+    }
+  }
+  return n;
+}
+
+/** Saves a 9 MB file the way a page would: uploaded to WeChat, then POST /jssdk/media. */
+async function saveBigFile(): Promise<string> {
+  const token = (await (
+    await fetch(`${sim.url}/cgi-bin/token?grant_type=client_credential&appid=${APP_ID}&secret=${SECRET}`)
+  ).json()) as { access_token: string };
+  const form = new FormData();
+  form.set('media', new Blob([randomBytes(FILE_BYTES)], { type: 'image/jpeg' }), 'big.jpg');
+  const up = (await (
+    await fetch(`${sim.url}/cgi-bin/media/upload?access_token=${token.access_token}&type=image`, {
+      method: 'POST',
+      body: form,
+    })
+  ).json()) as { media_id: string };
+  assert.ok(up.media_id, JSON.stringify(up));
+  const res = await fetch(`${serve.url}/jssdk/media`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ serverId: up.media_id }),
+  });
+  const saved = (await res.json()) as { id: string; size: number };
+  assert.equal(res.status, 201, JSON.stringify(saved));
+  assert.equal(saved.size, FILE_BYTES);
+  return saved.id;
+}
+
+interface SlowReader {
+  socket: Socket;
+  status: Promise<number>;
+  closed: Promise<void>;
+  received: () => number;
+}
+
+/** Asks for the file, reads the status line, then stops reading (and never closes). */
+function slowReader(port: number, path: string): SlowReader {
+  const socket = connect(port, '127.0.0.1');
+  let received = 0;
+  let head = '';
+  let onStatus: (status: number) => void = () => {};
+  const status = new Promise<number>((resolve) => {
+    onStatus = resolve;
+  });
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => {}); // a reset by the server is an acceptable way to be closed
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (head.length < 12) {
+      head += chunk.subarray(0, 12).toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
+      if (m) {
+        onStatus(Number(m[1]));
+        socket.pause();
+      }
+    }
+  });
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+  return { socket, status, closed, received: () => received };
+}
+
+test(`${SOCKETS} sockets that never read a 9 MB file: RSS stays bounded, past ${PER_CLIENT} per client 429, all closed by the timeouts`, {
+  skip: process.platform !== 'linux' && 'reads /proc',
+  timeout: 180_000,
+}, async (t) => {
+  const pid = serve.child.pid as number;
+  const port = Number(new URL(serve.url).port);
+  const id = await saveBigFile();
+  const path = `/jssdk/media/${id}`;
+  // Warm the path once (a full, well-behaved download), then take the baseline.
+  const full = await fetch(`${serve.url}${path}`);
+  assert.equal((await full.arrayBuffer()).byteLength, FILE_BYTES);
+  await sleep(500);
+  const baseRss = rss(pid);
+  const baseSockets = openSockets(pid);
+
+  const readers = Array.from({ length: SOCKETS }, () => slowReader(port, path));
+  const statuses = await Promise.all(readers.map((r) => r.status));
+  let peakRss = rss(pid);
+  let peakSockets = openSockets(pid);
+  // "Eventually": until the server holds no more sockets than before, with a generous bound.
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    peakRss = Math.max(peakRss, rss(pid));
+    const open = openSockets(pid);
+    peakSockets = Math.max(peakSockets, open);
+    if (open <= baseSockets || Date.now() > deadline) break;
+    await sleep(100);
+  }
+  const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+  t.diagnostic(
+    `RSS baseline ${mb(baseRss)} MB, peak ${mb(peakRss)} MB (+${mb(peakRss - baseRss)} MB); sockets baseline ${baseSockets}, peak ${peakSockets}, after ${openSockets(pid)}`,
+  );
+
+  // The whole file per response would be 40 × 9 MB = 360 MB; streamed, a few chunks each.
+  assert.ok(peakRss - baseRss < 64 * 1024 * 1024, `RSS grew by ${mb(peakRss - baseRss)} MB`);
+  assert.equal(statuses.filter((s) => s === 200).length, PER_CLIENT, statuses.join(','));
+  assert.equal(statuses.filter((s) => s === 429).length, SOCKETS - PER_CLIENT, statuses.join(','));
+  assert.ok(peakSockets >= baseSockets + SOCKETS, 'the server held every socket at first');
+  assert.ok(openSockets(pid) <= baseSockets, 'the server closed every socket the clients kept open');
+
+  // The client never closed anything: resume, and every socket ends; the 200s ended short of the file.
+  for (const r of readers) r.socket.resume();
+  await Promise.all(readers.map((r) => r.closed));
+  readers.forEach((r, i) => {
+    if (statuses[i] === 200) assert.ok(r.received() < FILE_BYTES, `socket ${i} was cut, not completed`);
+  });
+});
