@@ -1,6 +1,6 @@
 import type { UrlMode, Wx } from './types.ts';
 
-type Win = Window & { wx?: Wx; __wxjs_is_wkwebview?: boolean };
+type Win = Window & { wx?: Wx; __wxjs_is_wkwebview?: boolean; __wxkitSdkUrl?: string };
 
 const win = (typeof window === 'undefined' ? undefined : window) as Win | undefined;
 
@@ -31,6 +31,17 @@ export function isIOSWeChat(): boolean {
   return win.__wxjs_is_wkwebview === true || (/iPhone|iPad|iPod/i.test(ua) && /MicroMessenger/i.test(ua));
 }
 
+/**
+ * The WeChat client the page runs in: `ios` (verifies a single-page app's landing URL), `android`, or
+ * `other` (not WeChat, or a client that does not say).
+ */
+export function clientPlatform(): 'ios' | 'android' | 'other' {
+  if (!win) return 'other';
+  if (isIOSWeChat()) return 'ios';
+  const ua = win.navigator.userAgent;
+  return /Android/i.test(ua) && /MicroMessenger/i.test(ua) ? 'android' : 'other';
+}
+
 /** The URL WeChat will verify for `wx.config` under `mode`. */
 export function signUrl(mode: UrlMode = 'auto'): string {
   const current = strip((win as Win).location.href);
@@ -56,7 +67,8 @@ export function loadSdk(sdkUrl?: string, fallbackUrl?: string): Promise<Wx> {
   const w = win as Win;
   if (w.wx) return Promise.resolve(w.wx);
   if (!loading) {
-    loading = loadScript(sdkUrl || 'https://res.wx.qq.com/open/js/jweixin-1.6.0.js')
+    // A sandbox `wxkit serve` sets __wxkitSdkUrl in client.js to the simulator's JS bridge.
+    loading = loadScript(sdkUrl || w.__wxkitSdkUrl || 'https://res.wx.qq.com/open/js/jweixin-1.6.0.js')
       .catch(() => loadScript(fallbackUrl || 'https://res2.wx.qq.com/open/js/jweixin-1.6.0.js'))
       .then(() => {
         if (!w.wx) throw new Error('The JS-SDK script loaded but did not define window.wx');

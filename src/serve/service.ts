@@ -176,6 +176,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     sessionSecret,
     routes: extraRoutes,
     metrics,
+    ...(sandbox && simulatorUrl ? { extra: { client: { sdkUrl: `${simulatorUrl}/jweixin.js` } } } : {}),
   });
   // Fetch the credentials now, so a wrong secret or a missing IP-whitelist entry shows at start and
   // the first page does not wait. Never blocks serving; failures are retried by the next request.

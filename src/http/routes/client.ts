@@ -69,7 +69,7 @@ function load(ctx: RouteContext): Script {
   }
   const mtimeMs = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
   if (cached && cached.mtimeMs === mtimeMs) return cached;
-  const body = readFileSync(path);
+  const body = withSandboxSdk(readFileSync(path), ctx.options.extra.client);
   const script = {
     path,
     mtimeMs: mtimeMs ?? 0,
@@ -78,6 +78,17 @@ function load(ctx: RouteContext): Script {
   };
   ctx.state.set(STATE_KEY, script);
   return script;
+}
+
+/**
+ * In sandbox mode the service names the simulator's JS bridge as the helper's default JS-SDK, so a page
+ * written for production (`<script src=".../jssdk/client.js">`, no `sdkUrl`) runs offline as it is.
+ */
+function withSandboxSdk(body: Buffer, options: unknown): Buffer {
+  const sdkUrl = (options as { sdkUrl?: unknown } | undefined)?.sdkUrl;
+  if (typeof sdkUrl !== 'string' || !/^https?:\/\//.test(sdkUrl)) return body;
+  const line = `window.__wxkitSdkUrl=${JSON.stringify(sdkUrl).replace(/</g, '\\u003c')};\n`;
+  return Buffer.concat([Buffer.from(line), body]);
 }
 
 function client(ctx: RouteContext) {
