@@ -31,8 +31,6 @@ export interface CookieSettings {
   secure: boolean;
 }
 
-const SID = /^[0-9a-f]{32}$/;
-
 /** The session cookie's name; `__Host-` pins it to this host, https only. */
 export function sessionCookieName(settings: CookieSettings): string {
   return settings.secure ? '__Host-wxkit_session' : 'wxkit_session';
@@ -84,21 +82,28 @@ export function signSessionId(secret: string, sid: string): string {
  * (a tampered or foreign cookie is refused before the store is asked).
  */
 export function verifySessionCookie(secret: string, value: string): string {
-  const dot = value.indexOf('.');
-  const sid = dot === -1 ? '' : value.slice(0, dot);
-  if (!SID.test(sid)) throw sessionError('The session cookie is malformed.');
-  let given: Buffer;
-  try {
-    given = Buffer.from(value.slice(dot + 1), 'base64url');
-  } catch {
-    throw sessionError('The session cookie is malformed.');
-  }
-  if (!sameMac(given, mac(secret, 'session', sid))) {
+  const m = wellFormedSessionCookie(value);
+  if (!m) throw sessionError('The session cookie is malformed.');
+  const [sid, sig] = m;
+  if (!sameMac(Buffer.from(sig, 'base64url'), mac(secret, 'session', sid))) {
     throw sessionError(
       'The session cookie’s signature is invalid (tampered, or signed with another WXKIT_SESSION_SECRET).',
     );
   }
   return sid;
+}
+
+// 32 hex, a dot, 43 characters of unpadded base64url (a SHA-256 MAC) and nothing else.
+const SESSION_COOKIE = /^([0-9a-f]{32})\.([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
+
+/**
+ * Stops variants of a cookie from being accepted as the same cookie (`…==`, `+/` for `-_`, trailing
+ * junk): Node's base64 decoder skips what it does not understand, so the value is checked against the
+ * one encoding wxkit writes — unpadded base64url with canonical last character — before decoding.
+ */
+function wellFormedSessionCookie(value: string): [sid: string, sig: string] | undefined {
+  const m = SESSION_COOKIE.exec(value);
+  return m ? [m[1] ?? '', m[2] ?? ''] : undefined;
 }
 
 function sessionKey(sid: string): string {

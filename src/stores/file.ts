@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import type { Dir } from 'node:fs';
+import { chmod, mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { Store, StoreClockOptions } from './types.ts';
 
 /** Options for {@link createFileStore}. */
 export interface FileStoreOptions extends StoreClockOptions {
-  /** The directory (created with mode 0700 when absent). Relative paths resolve against `cwd`. */
+  /** The directory (created, or set, to mode 0700: file names are visible to whoever can list it). Relative paths resolve against `cwd`. */
   dir: string;
   /** @default process.cwd() */
   cwd?: string | undefined;
@@ -23,6 +24,8 @@ interface Record_ {
 // A guard older than this belongs to a process that died inside a few-millisecond critical section.
 const STALE_GUARD_MS = 5_000;
 const SWEEP_EVERY = 256;
+// Entries one sweep looks at: 4 per write in between, so sweeping keeps up with what writes leave.
+const SWEEP_BATCH = 1024;
 
 /**
  * A store in a directory, safe for many processes on one machine: each key is one file named by the
@@ -43,8 +46,11 @@ export function createFileStore(options: FileStoreOptions): Store {
   const ensureDir = () => {
     ready ??= (async () => {
       try {
-        const created = await mkdir(dir, { recursive: true, mode: 0o700 });
-        if (created !== undefined) await chmod(dir, 0o700);
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        // A directory that already existed (0755, say) would let every local user list the store.
+        await chmod(dir, 0o700).catch((e) => {
+          if (!isCode(e, 'EPERM')) throw e;
+        });
       } catch (cause) {
         ready = undefined;
         throw unavailable(`cannot create the store directory ${dir}`, cause);
@@ -129,36 +135,60 @@ export function createFileStore(options: FileStoreOptions): Store {
     }
   };
 
-  // Expired records are ignored when read, but keys nobody reads again (abandoned OAuth logins, say)
-  // would stay on disk: every SWEEP_EVERY writes, this process removes expired records, each under its
-  // key's guard (skipped when busy) so a fresh value written meanwhile is never removed.
+  // Expired records are ignored when read, but keys nobody reads again (abandoned OAuth logins, used
+  // claims) would stay on disk. Every SWEEP_EVERY writes a sweep starts in the background — the write
+  // that starts it does not wait, and one runs at a time — and looks at SWEEP_BATCH directory entries,
+  // carrying on where the previous sweep stopped. An expired record or lock lease is removed under
+  // its key's guard (skipped when busy), so a fresh value written meanwhile is never removed.
   let writes = 0;
-  const sweep = async () => {
-    let names: string[];
+  let cursor: Dir | undefined;
+  let sweeping: Promise<void> | undefined;
+  let closed = false;
+
+  const sweepEntry = async (name: string) => {
+    const ext = name.endsWith('.json') ? '.json' : name.endsWith('.lock') ? '.lock' : undefined;
+    if (ext === undefined) return;
+    const path = join(dir, name);
+    const guard = `${path.slice(0, -ext.length)}.guard`;
+    if (!(await takeGuard(guard).catch(() => false))) return;
     try {
-      names = await readdir(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (!name.endsWith('.json')) continue;
-      const path = join(dir, name);
-      const guard = `${path.slice(0, -'.json'.length)}.guard`;
-      if (!(await takeGuard(guard).catch(() => false))) continue;
+      const text = await readFile(path, 'utf8').catch(() => null);
+      if (text === null) return;
+      let expiresAt: unknown;
       try {
-        const text = await readFile(path, 'utf8').catch(() => null);
-        if (text === null) continue;
-        let expiresAt: unknown;
-        try {
-          expiresAt = (JSON.parse(text) as Record_).e;
-        } catch {
-          continue;
-        }
-        if (typeof expiresAt === 'number' && expiresAt <= now()) await unlink(path).catch(() => {});
-      } finally {
-        await unlink(guard).catch(() => {});
+        expiresAt = (JSON.parse(text) as Record_).e;
+      } catch {
+        return;
       }
+      if (typeof expiresAt === 'number' && expiresAt <= now()) await unlink(path).catch(() => {});
+    } finally {
+      await unlink(guard).catch(() => {});
     }
+  };
+
+  const endCursor = async () => {
+    const c = cursor;
+    cursor = undefined;
+    await c?.close().catch(() => {});
+  };
+
+  const sweepBatch = async () => {
+    cursor ??= await opendir(dir);
+    for (let n = 0; n < SWEEP_BATCH; n++) {
+      const entry = await cursor.read();
+      // The end of the directory: the next sweep starts again from its beginning.
+      if (entry === null) return endCursor();
+      await sweepEntry(entry.name);
+    }
+  };
+
+  const startSweep = () => {
+    if (sweeping !== undefined || closed) return;
+    sweeping = sweepBatch()
+      .catch(endCursor)
+      .finally(() => {
+        sweeping = undefined;
+      });
   };
 
   return {
@@ -171,7 +201,7 @@ export function createFileStore(options: FileStoreOptions): Store {
       await withGuard(key, () =>
         writeAtomic(pathOf(key, 'json'), { v: value, e: ttlMs === undefined ? null : now() + ttlMs }),
       );
-      if (++writes % SWEEP_EVERY === 0) await sweep();
+      if (++writes % SWEEP_EVERY === 0) startSweep();
     },
     async delete(key) {
       await withGuard(key, () => removeFile(pathOf(key, 'json')));
@@ -261,7 +291,11 @@ export function createFileStore(options: FileStoreOptions): Store {
         throw unavailable(`the store directory ${dir} is not accessible`, cause);
       }
     },
-    async close() {},
+    async close() {
+      closed = true;
+      await sweeping;
+      await endCursor();
+    },
   };
 }
 

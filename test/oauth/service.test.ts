@@ -322,7 +322,7 @@ describe('cookie attributes behind https', () => {
     const cookie = res.headers.getSetCookie()[0] ?? '';
     assert.match(
       cookie,
-      /^__Host-wxkit_oauth_nonce=[0-9a-f]{32}; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/,
+      /^__Host-wxkit_oauth_nonce=[0-9a-f]{32}\.[A-Za-z0-9_-]+; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/,
     );
     const location = new URL(res.headers.get('location') ?? '');
     assert.equal(location.searchParams.get('redirect_uri'), 'https://h5.example.com/oauth/callback');

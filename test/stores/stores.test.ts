@@ -85,6 +85,7 @@ describe('file store specifics', () => {
     await store.set('token', 'live');
     t += 120_000;
     for (let i = 0; i < 56; i++) await store.set(`fresh:${i}`, 'y', 60_000); // the 256th write sweeps
+    await store.close(); // the sweep runs in the background: close() waits for it
     const files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
     assert.equal(files.length, 57, 'only the live token and the 56 fresh records remain');
     assert.equal(await store.get('token'), 'live');

@@ -6,6 +6,7 @@ import { OAUTH_SCOPES, type OAuthClient, type OAuthScope } from '../../oauth/typ
 import type { Wxkit } from '../../types.ts';
 import { readAppId, readQuery } from '../params.ts';
 import { errorReply, json, type Reply, send } from '../reply.ts';
+import { safeReturnTo } from '../return-to.ts';
 import type { Route, RouteContext } from '../route.ts';
 import {
   type CookieSettings,
@@ -20,19 +21,14 @@ import {
   signSessionId,
   verifySessionCookie,
 } from '../session.ts';
-import {
-  createNonceValue,
-  createState,
-  isNonceValue,
-  type LoginRecord,
-  stateError,
-  verifyState,
-} from '../session-state.ts';
+import { createNonceValue, finishLogin, type LoginRecord, startLogin, stateError } from '../session-state.ts';
 
 /**
  * Web OAuth for pages (SPEC §3): `GET /oauth/login` → WeChat's authorize page with a signed,
- * browser-bound, single-use, 10-minute `state`; `GET /oauth/callback` → the code exchanged once, a
- * session cookie, back to `returnTo`; `GET /oauth/me`; `POST /oauth/logout`.
+ * browser-bound, single-use, 10-minute `state` (nothing stored: the login lives in the browser's
+ * login cookie); `GET /oauth/callback` → the state and the code claimed for each other, the code
+ * exchanged once, a session cookie, back to `returnTo`; `GET /oauth/me`; `POST /oauth/logout`
+ * (same-origin only).
  *
  * Options (in `createHandler(…, { extra: { oauth: {…} } })`): `sessionTtlSeconds` (default 86400),
  * `defaultScope` (default `snsapi_base`).
@@ -40,12 +36,13 @@ import {
 
 const LOGIN_QUERY = new Set(['returnTo', 'scope', 'appId']);
 const STATE_TTL_MS = 10 * 60_000;
-// Records outlive the state a little so an expired state is reported as expired, not unknown.
-const RECORD_TTL_MS = 20 * 60_000;
-const CODE_SESSION_TTL_MS = 5 * 60_000;
+// Claims outlive the state (10 min) and the code's cached exchange (5 min), so a claimed code or
+// state can never be claimed again while either is still usable.
+const CLAIM_TTL_MS = 20 * 60_000;
+const CLAIM_WAIT_MS = 500;
 const NO_STORE = { 'cache-control': 'no-store' };
-const RETURN_TO_MAX = 2048;
-const BAD_CHARS = /[\u0000-\u001f\u007f\\]/;
+// A login costs this many rate-limit tokens (signing a page costs 1).
+const LOGIN_RATE_COST = 5;
 
 interface OAuthRouteOptions {
   sessionTtlMs: number;
@@ -135,46 +132,6 @@ function cookieSettings(ctx: RouteContext): CookieSettings {
   return { secure: publicBase(ctx).startsWith('https:') };
 }
 
-/**
- * A same-origin path to return to after login. Refuses absolute and protocol-relative URLs
- * (`https://evil.example`, `//evil.example`, `/\evil.example`), backslashes, control characters and
- * their percent-encoded forms — browsers read `/\host` and `/%09/host` as another site.
- */
-export function safeReturnTo(value: string | undefined): string {
-  if (value === undefined || value === '') return '/';
-  const refuse = (why: string) =>
-    new WxkitError(
-      ErrorCodes.INVALID_REQUEST,
-      `returnTo must be a path on this site, like /account (${why}).`,
-      {
-        hint: {
-          en: 'Pass a path that starts with a single /, without scheme, host, backslashes or control characters.',
-          zh: 'returnTo 必须是以单个 / 开头的站内路径，不能含协议、主机、反斜杠或控制字符。',
-        },
-        details: { reason: 'return_to_not_allowed' },
-      },
-    );
-  if (value.length > RETURN_TO_MAX) throw refuse('too long');
-  let decoded = value;
-  for (let i = 0; ; i++) {
-    if (BAD_CHARS.test(decoded)) throw refuse('backslash or control character');
-    if (!decoded.startsWith('/') || decoded.startsWith('//')) throw refuse('not a same-origin path');
-    let next: string;
-    try {
-      next = decodeURIComponent(decoded);
-    } catch {
-      throw refuse('bad percent-encoding');
-    }
-    if (next === decoded) break;
-    // Every level is checked: a value still changing after four decodings is refused, not passed.
-    if (i === 4) throw refuse('percent-encoded too many times');
-    decoded = next;
-  }
-  const probe = new URL(value, 'http://wxkit.invalid');
-  if (probe.origin !== 'http://wxkit.invalid') throw refuse('not a same-origin path');
-  return probe.pathname + probe.search + probe.hash;
-}
-
 function redirect(location: string, cookies: string[] = []): Reply {
   const headers: Record<string, string | string[]> = { location, ...NO_STORE };
   if (cookies.length > 0) headers['set-cookie'] = cookies;
@@ -189,8 +146,6 @@ function countLogin(ctx: RouteContext, result: string): void {
     'OAuth callbacks by result (ok, replayed_callback, denied, snapshot_user).',
   );
 }
-
-const stateKey = (id: string) => `wxkit:oauth:state:${id}`;
 
 async function login(ctx: RouteContext): Promise<Reply> {
   // Sandbox: a page opened as 127.0.0.1 while the public URL says localhost would set the login cookie
@@ -217,41 +172,71 @@ async function login(ctx: RouteContext): Promise<Reply> {
   const account = ctx.account(readAppId(q.get('appId')));
   const client = oauthOf(account);
   const settings = cookieSettings(ctx);
-  const existing = readCookie(ctx.input.header('cookie'), nonceCookieName(settings));
-  // Reusing a live nonce keeps a login started in another tab valid.
-  const nonce = isNonceValue(existing) ? existing : createNonceValue();
-  const now = ctx.options.now();
-  const { id, state } = createState(secretOf(ctx), nonce, now + STATE_TTL_MS);
+  // Nothing is written to the store: the record travels in a fresh login cookie, authenticated by the
+  // state's MAC (an anonymous flood of logins costs no disk or memory). A new cookie every time: a
+  // nonce that outlives its login would let an old state be finished later.
   const record: LoginRecord = { appId: account.appId, scope, returnTo };
-  await storeOf(ctx).set(stateKey(id), JSON.stringify(record), RECORD_TTL_MS);
+  const started = startLogin(secretOf(ctx), record, ctx.options.now() + STATE_TTL_MS);
   const location = client.authorizeUrl({
     redirectUri: `${publicBase(ctx)}${ctx.options.basePath}/oauth/callback`,
     scope,
-    state,
+    state: started.state,
   });
   return redirect(location, [
-    serializeCookie(nonceCookieName(settings), nonce, STATE_TTL_MS / 1000, settings),
+    serializeCookie(nonceCookieName(settings), started.cookie, STATE_TTL_MS / 1000, settings),
   ]);
 }
 
-/** Single use: the first callback claims the state for its code; a repeat with the same code is the same login. */
-async function claimState(store: OAuthStore, id: string, codeHash: string): Promise<void> {
-  const owner = await store.tryLock(`wxkit:oauth:state-claim:${id}`, RECORD_TTL_MS);
+/**
+ * Set-if-absent: the first caller's `value` becomes the key's value for `CLAIM_TTL_MS`. Returns the
+ * value the key holds afterwards (the caller's own when it came first), or `undefined` when the
+ * first caller took the claim but never wrote (it crashed) — which counts as someone else's.
+ */
+async function claimOnce(store: OAuthStore, key: string, value: string): Promise<string | undefined> {
+  const owner = await store.tryLock(`${key}:claim`, CLAIM_TTL_MS);
   if (owner !== undefined) {
-    await store.set(`wxkit:oauth:state-code:${id}`, codeHash, RECORD_TTL_MS);
-    return;
+    await store.set(key, value, CLAIM_TTL_MS);
+    return value;
   }
-  for (let i = 0; i < 20; i++) {
-    const claimed = await store.get(`wxkit:oauth:state-code:${id}`);
-    if (claimed === codeHash) return;
-    if (claimed !== undefined) break;
+  for (let waited = 0; ; waited += 25) {
+    const held = await store.get(key);
+    if (held !== undefined || waited >= CLAIM_WAIT_MS) return held;
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Stops reusing a state for a second login: the first callback binds the state to its code (or to
+ * "denied"). A repeat with the same code is the same login (back button, double redirect).
+ */
+async function claimState(store: OAuthStore, id: string, codeHash: string): Promise<void> {
+  if ((await claimOnce(store, `wxkit:oauth:state-code:${id}`, codeHash)) === codeHash) return;
   throw stateError(
     ErrorCodes.UNAUTHORIZED,
     'state_used',
     'This OAuth state was already used for another login.',
   );
+}
+
+/**
+ * Stops code replay → session takeover: a browser that starts its own login and calls back with
+ * someone else's already used code (from a log, a Referer, a shared link) would otherwise be handed
+ * that person's session. A code belongs to the first login (state, hence browser) that presents it;
+ * any other pairing is refused before anything is exchanged or looked up.
+ */
+async function claimCode(store: OAuthStore, codeHash: string, id: string): Promise<void> {
+  if ((await claimOnce(store, `wxkit:oauth:code-state:${codeHash}`, id)) === id) return;
+  throw codeUsed('This OAuth code was already used by another login.');
+}
+
+function codeUsed(message: string): WxkitError {
+  return new WxkitError(ErrorCodes.UNAUTHORIZED, message, {
+    hint: {
+      en: 'Start the login again from the page (GET /oauth/login).',
+      zh: '请从页面重新发起登录（GET /oauth/login）。',
+    },
+    details: { reason: 'code_used' },
+  });
 }
 
 function withQuery(path: string, name: string, value: string): string {
@@ -286,22 +271,13 @@ async function callback(ctx: RouteContext): Promise<Reply> {
   const settings = cookieSettings(ctx);
   const secret = secretOf(ctx);
   const now = ctx.options.now();
-  const id = verifyState(
+  const { id, record } = finishLogin(
     secret,
     state,
     readCookie(ctx.input.header('cookie'), nonceCookieName(settings)),
     now,
   );
   const store = storeOf(ctx);
-  const raw = await store.get(stateKey(id));
-  if (raw === undefined)
-    throw stateError(ErrorCodes.UNAUTHORIZED, 'state_unknown', 'The OAuth state is unknown or expired.');
-  let record: LoginRecord;
-  try {
-    record = JSON.parse(raw) as LoginRecord;
-  } catch {
-    throw stateError(ErrorCodes.UNAUTHORIZED, 'state_unknown', 'The OAuth state is unknown or expired.');
-  }
   const code = q.get('code');
   if (!code) {
     // The user pressed 拒绝 / Deny on the consent page: WeChat comes back with the state only.
@@ -312,18 +288,27 @@ async function callback(ctx: RouteContext): Promise<Reply> {
   if (code.length > 512) throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The OAuth code is too long.');
   const codeHash = createHash('sha256').update(`${record.appId}\n${code}`).digest('hex').slice(0, 40);
   await claimState(store, id, codeHash);
-  const client = oauthOf(ctx.account(record.appId));
-  const token = await client.exchangeCode(code);
-  if (token.isSnapshotUser) {
-    countLogin(ctx, 'snapshot_user');
-    return snapshotRefusal(ctx);
-  }
+  await claimCode(store, codeHash, id);
 
+  // From here on this is the one login that owns the code: a repeat gets its session, never another's.
   const opts = routeOptions(ctx);
-  const codeSessionKey = `wxkit:oauth:code-session:${codeHash}`;
-  const previous = await store.get(codeSessionKey);
-  let sid = previous !== undefined && (await readSession(store, previous, now)) ? previous : undefined;
-  if (sid === undefined) {
+  const loginSessionKey = `wxkit:oauth:login-session:${id}`;
+  const previous = await store.get(loginSessionKey);
+  let sid: string | undefined;
+  if (previous !== undefined) {
+    // A session that was ended (logout) is not revived by replaying its callback from history.
+    if (!(await readSession(store, previous, now))) {
+      throw codeUsed('This login already finished and its session has ended (logged out or expired).');
+    }
+    sid = previous;
+    countLogin(ctx, 'replayed_callback');
+  } else {
+    const client = oauthOf(ctx.account(record.appId));
+    const token = await client.exchangeCode(code);
+    if (token.isSnapshotUser) {
+      countLogin(ctx, 'snapshot_user');
+      return snapshotRefusal(ctx);
+    }
     const data: SessionData = {
       appId: record.appId,
       openid: token.openid,
@@ -344,10 +329,13 @@ async function callback(ctx: RouteContext): Promise<Reply> {
         ...(user.unionid ? { unionid: user.unionid } : {}),
       });
     }
-    sid = await createSession(store, data, opts.sessionTtlMs);
-    await store.set(codeSessionKey, sid, CODE_SESSION_TTL_MS);
-    countLogin(ctx, 'ok');
-  } else countLogin(ctx, 'replayed_callback');
+    const mine = await createSession(store, data, opts.sessionTtlMs);
+    // Two callbacks of this login at once: both created a session, the first to claim wins.
+    sid = await claimOnce(store, loginSessionKey, mine);
+    if (sid !== mine) await deleteSession(store, mine);
+    if (sid === undefined) throw codeUsed('This OAuth code was already used by another login.');
+    countLogin(ctx, sid === mine ? 'ok' : 'replayed_callback');
+  }
   const cookie = serializeCookie(
     sessionCookieName(settings),
     signSessionId(secret, sid),
@@ -391,7 +379,37 @@ async function me(ctx: RouteContext): Promise<Reply> {
   return json(200, user, NO_STORE);
 }
 
+/**
+ * Stops cross-site logout (CSRF): a form or `fetch` on any other site posting to `/oauth/logout`
+ * would sign the visitor out. Browsers say where a request comes from: `Sec-Fetch-Site` must be
+ * `same-origin` (or `none`, typed by the user); without it, `Origin` must be this service's origin. A
+ * request with neither header is not a browser acting for a page (curl, a server) and is let through.
+ */
+function requireSameOrigin(ctx: RouteContext): void {
+  const site = ctx.input.header('sec-fetch-site');
+  if (site !== undefined) {
+    if (site === 'same-origin' || site === 'none') return;
+    throw crossSite('Sec-Fetch-Site is not same-origin');
+  }
+  const origin = ctx.input.header('origin');
+  if (origin === undefined) return;
+  const own = ctx.options.publicUrl ? new URL(ctx.options.publicUrl).origin : undefined;
+  if (origin === own || origin === requestOrigin(ctx)) return;
+  throw crossSite('Origin is another site');
+}
+
+function crossSite(why: string): WxkitError {
+  return new WxkitError(ErrorCodes.FORBIDDEN, `Cross-site requests cannot log out (${why}).`, {
+    hint: {
+      en: 'Log out from a page of this site (fetch or form on the same origin).',
+      zh: '请从本站页面发起退出登录（同源的 fetch 或表单）。',
+    },
+    details: { reason: 'cross_site_request' },
+  });
+}
+
 async function logout(ctx: RouteContext): Promise<Reply> {
+  requireSameOrigin(ctx);
   const settings = cookieSettings(ctx);
   const value = readCookie(ctx.input.header('cookie'), sessionCookieName(settings));
   if (value) {
@@ -401,11 +419,19 @@ async function logout(ctx: RouteContext): Promise<Reply> {
       if (!(e instanceof WxkitError) || e.code !== ErrorCodes.UNAUTHORIZED) throw e;
     }
   }
-  return json(200, { loggedOut: true }, { ...NO_STORE, 'set-cookie': clearCookie(settings) });
+  // The login cookie goes too, so the back button cannot replay the callback into a new session.
+  return json(
+    200,
+    { loggedOut: true },
+    {
+      ...NO_STORE,
+      'set-cookie': [clearCookie(settings), serializeCookie(nonceCookieName(settings), '', 0, settings)],
+    },
+  );
 }
 
 export const routes: readonly Route[] = [
-  { method: 'GET', path: '/oauth/login', handle: login, cors: false },
+  { method: 'GET', path: '/oauth/login', handle: login, cors: false, rateLimitCost: LOGIN_RATE_COST },
   { method: 'GET', path: '/oauth/callback', handle: callback, cors: false },
   { method: 'GET', path: '/oauth/me', handle: me, cors: false },
   { method: 'POST', path: '/oauth/logout', handle: logout, cors: false },
