@@ -44,6 +44,7 @@ describe('wxkit serve sandbox demo page in Chromium', () => {
       const page = await context.newPage();
       await page.goto(`http://localhost:${service.port}/?from=singlemessage`);
       await page.waitForSelector('#config-state[data-state=ok]', { timeout: 20_000 });
+      await page.waitForSelector('#share-state[data-state=ok]', { timeout: 20_000 });
       await page.click('#run-images');
       await page.waitForSelector('#save-state[data-state=ok], .state[data-state=error]', { timeout: 30_000 });
       const states = await page.$$eval('.state', (els) =>

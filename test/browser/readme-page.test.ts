@@ -41,7 +41,7 @@ after(async () => {
   rmSync(cwd, { recursive: true, force: true });
 });
 
-test('the README page configures against a sandbox service, then picks, uploads and saves', async () => {
+test('the README page configures against a sandbox service, sets the share card, then picks, uploads and saves', async () => {
   const context = await browser.newContext();
   // The README's placeholder host is the sandbox service: same paths, same answers.
   await context.route('https://your-wxkit.example.com/**', async (route) => {
@@ -62,6 +62,13 @@ test('the README page configures against a sandbox service, then picks, uploads 
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(logs.includes('log: JS-SDK ready'), `the page did not configure: ${logs.join('\n')}`);
+    const share = (await page.evaluate('setShare()')) as Record<
+      string,
+      { title: string; link: string; desc?: string }
+    >;
+    assert.equal(share.updateAppMessageShareData?.title, 'Spring sale');
+    assert.equal(share.updateAppMessageShareData?.desc, 'Up to 50% off this week');
+    assert.equal(share.updateTimelineShareData?.link, pageUrl);
     const saved = (await page.evaluate('pickUploadSave()')) as Array<{
       id: string;
       contentType: string;

@@ -52,8 +52,13 @@ simulator's JS-SDK, which verifies the signature exactly as WeChat does.</p>
   <button id="reconfigure" type="button">Configure again</button>
 </section>
 
+<section id="share">
+  <h2>2. Share card (分享)</h2>
+  <div id="share-state" class="state" data-state="idle">wx.updateAppMessageShareData / updateTimelineShareData: waiting for wx.config</div>
+</section>
+
 <section id="media">
-  <h2>2. Choose → upload → save images</h2>
+  <h2>3. Choose → upload → save images</h2>
   <button id="run-images" type="button" disabled>Choose 3 images and upload them</button>
   <div id="choose-state" class="state" data-state="idle">wx.chooseImage: not started</div>
   <div id="chosen" class="images"></div>
@@ -90,15 +95,31 @@ ${demoLoginSection()}
       return;
     }
     kit
-      .configure({ sdkUrl: ${sdkUrl}, jsApiList: ['chooseImage', 'uploadImage', 'getLocalImgData', 'previewImage'] })
+      .configure({
+        sdkUrl: ${sdkUrl},
+        jsApiList: ['updateAppMessageShareData', 'updateTimelineShareData', 'chooseImage', 'uploadImage', 'getLocalImgData', 'previewImage'],
+      })
       .then(function () {
         show('config-state', 'ok', 'wx.config: ready — the signature of ' + kit.signUrl() + ' was accepted.');
         $('run-images').disabled = false;
+        share();
       })
       .catch(function (e) {
         show('config-state', 'error', 'wx.config failed: ' + (e.errMsg || e.message));
         $('config-detail').textContent = JSON.stringify({ code: e.code, hint: e.hint, diagnosis: e.diagnosis }, null, 2);
       });
+  }
+  // What a share to a chat or to Moments shows: the most common reason a page calls wx.config.
+  function share() {
+    var card = { title: 'wxkit sandbox', link: location.href.split('#')[0], imgUrl: new URL('/favicon.ico', location.href).href };
+    show('share-state', 'pending', 'wx.updateAppMessageShareData: setting…');
+    kit
+      .call('updateAppMessageShareData', Object.assign({ desc: 'Signed by wxkit, verified by the simulator' }, card))
+      .then(function () { return kit.call('updateTimelineShareData', card); })
+      .then(function () {
+        show('share-state', 'ok', 'Share card set: “' + card.title + '” → ' + card.link + ' (chat and Moments)');
+      })
+      .catch(function (e) { show('share-state', 'error', 'Share card failed: ' + (e.errMsg || e.message)); });
   }
   function images() {
     var count = 3;
