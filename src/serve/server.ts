@@ -36,6 +36,12 @@ function seconds(env: NodeJS.ProcessEnv, name: string): number | undefined {
     throw new WxkitError(
       ErrorCodes.CONFIG_ERROR,
       `${name} must be a number of seconds greater than 0; got ${JSON.stringify(text.slice(0, 20))}`,
+      {
+        hint: {
+          en: `Set ${name} to a number of seconds (for example 30), or leave it unset for the default.`,
+          zh: `请将 ${name} 设为秒数（例如 30），或不设置以使用默认值。`,
+        },
+      },
     );
   }
   return Number(text) * 1000;

@@ -9,8 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createHandler } from '../../src/http/handler.ts';
+import { listen } from '../../src/serve/server.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
-import { type ServeProcess, startServe } from '../serve/spawn.ts';
+import { createWxkit } from '../../src/wxkit.ts';
+import { runCli, type ServeProcess, startServe } from '../serve/spawn.ts';
 
 const APP_ID = 'wxslowclient00001';
 const SECRET = 'slow-client-secret';
@@ -169,4 +172,75 @@ test(`${SOCKETS} sockets that never read a 9 MB file: RSS stays bounded, past ${
   readers.forEach((r, i) => {
     if (statuses[i] === 200) assert.ok(r.received() < FILE_BYTES, `socket ${i} was cut, not completed`);
   });
+});
+
+test('a streamed response is read from its source only as the socket drains, and dropped once it stalls', async () => {
+  const account = createWxkit({ appId: APP_ID, secret: SECRET, apiBase: sim.url, store: 'memory' });
+  const chunk = 64 * 1024;
+  const total = 64 * 1024 * 1024;
+  let pulled = 0;
+  let cancelled = false;
+  const handler = createHandler(account, {
+    log: false,
+    routes: [
+      {
+        method: 'GET',
+        path: '/big',
+        handle: () =>
+          new Response(
+            new ReadableStream<Uint8Array>(
+              {
+                pull(controller) {
+                  pulled += chunk;
+                  controller.enqueue(new Uint8Array(chunk));
+                  if (pulled >= total) controller.close();
+                },
+                cancel() {
+                  cancelled = true;
+                },
+              },
+              { highWaterMark: 0 },
+            ),
+          ),
+      },
+    ],
+  });
+  // Only the write-stall timer can end this: the idle timeout is far away.
+  const server = await listen(handler, '127.0.0.1', 0, { writeStallMs: 300, idleTimeoutMs: 600_000 });
+  try {
+    const reader = slowReader(server.port, '/big');
+    assert.equal(await reader.status, 200);
+    const deadline = Date.now() + 60_000;
+    while (!cancelled && Date.now() < deadline) await sleep(50);
+    assert.ok(cancelled, 'the source was cancelled when the response stalled');
+    const connections = () =>
+      new Promise<number>((resolve) => server.server.getConnections((_e, n) => resolve(n)));
+    while ((await connections()) > 0 && Date.now() < deadline) await sleep(50);
+    assert.equal(await connections(), 0, 'the stalled connection was destroyed');
+    assert.ok(pulled < total / 2, `backpressure: ${pulled} of ${total} bytes were read from the source`);
+    reader.socket.destroy();
+  } finally {
+    await server.close(100);
+    await account.close();
+  }
+});
+
+test('a bad WXKIT_WRITE_TIMEOUT or WXKIT_IDLE_TIMEOUT stops wxkit serve with one line naming it', async () => {
+  for (const [name, value] of [
+    ['WXKIT_WRITE_TIMEOUT', 'abc'],
+    ['WXKIT_IDLE_TIMEOUT', '0'],
+  ] as const) {
+    const r = await runCli(['serve'], {
+      WX_APP_ID: APP_ID,
+      WX_APP_SECRET: SECRET,
+      WX_API_BASE: sim.url,
+      WXKIT_STORE: 'memory',
+      PORT: '0',
+      [name]: value,
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(name));
+    assert.match(r.stderr, /[\u4e00-\u9fff]/, 'Chinese too');
+    assert.doesNotMatch(r.stdout, /listening on/);
+  }
 });
