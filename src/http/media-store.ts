@@ -46,8 +46,6 @@ export function sha256(data: Uint8Array | string): string {
  * WeChat serverId became). Directories are 0700 and files 0600: uploads are private to the service.
  */
 export class FileMediaStore {
-  private ready: Promise<void> | undefined;
-
   constructor(readonly dir: string) {}
 
   /** The file a serverId of this account was saved as, if it was. */
@@ -103,19 +101,14 @@ export class FileMediaStore {
     return join(this.dir, 'by-server', sha256(`${appId}\0${serverId}`));
   }
 
-  private ensureDirs(): Promise<void> {
-    this.ready ??= (async () => {
-      const index = join(this.dir, 'by-server');
-      await mkdir(index, { recursive: true, mode: 0o700 });
-      // A directory that existed before (an older wxkit made it 0755) is tightened too.
-      // Best effort: a directory owned by another user stays as it is.
-      await chmod(this.dir, 0o700).catch(() => {});
-      await chmod(index, 0o700).catch(() => {});
-    })().catch((e: unknown) => {
-      this.ready = undefined;
-      throw e;
-    });
-    return this.ready;
+  /** Every save (saves are few: each costs an upstream call), so a directory removed meanwhile comes back. */
+  private async ensureDirs(): Promise<void> {
+    const index = join(this.dir, 'by-server');
+    await mkdir(index, { recursive: true, mode: 0o700 });
+    // A directory that existed before (an older wxkit made it 0755) is tightened too; best effort: a
+    // directory owned by another user stays as it is.
+    await chmod(this.dir, 0o700).catch(() => {});
+    await chmod(index, 0o700).catch(() => {});
   }
 }
 
