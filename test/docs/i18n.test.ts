@@ -223,7 +223,8 @@ describe('documentation in English and Chinese', () => {
           .join('\n')
           .replace(/<!--[\s\S]*?-->/g, '')
           .replace(/`[^`]*`/g, '')
-          .replace(/\]\([^)]*\)/g, ']');
+          .replace(/\]\([^)]*\)/g, ']')
+          .replace(/[\x21-\x7e]*\/[\x21-\x7e]*/g, ''); // paths and URLs are not prose
         const han = text.match(/\p{Script=Han}/gu)?.length ?? 0;
         const latin = text.match(/[A-Za-z]/g)?.length ?? 0;
         const share = han / Math.max(1, han + latin);
