@@ -36,7 +36,7 @@ export function sessionCookieName(settings: CookieSettings): string {
   return settings.secure ? '__Host-wxkit_session' : 'wxkit_session';
 }
 
-/** The login nonce cookie's name (binds an OAuth `state` to the browser that started the login). */
+/** The login cookie's name: a nonce and the login's record, bound to the OAuth `state` by its MAC. */
 export function nonceCookieName(settings: CookieSettings): string {
   return settings.secure ? '__Host-wxkit_oauth_nonce' : 'wxkit_oauth_nonce';
 }

@@ -85,7 +85,7 @@ function oauthOf(account: Wxkit): OAuthClient {
   });
 }
 
-/** Sessions and login state live in the default account's store, so every instance sees them. */
+/** Sessions and the callback claims live in the default account's store, so every instance sees them. */
 function storeOf(ctx: RouteContext): OAuthStore {
   const client = (ctx.account() as Wxkit & { oauth?: OAuthClient }).oauth;
   if (client) return client.store;
@@ -160,7 +160,7 @@ async function login(ctx: RouteContext): Promise<Reply> {
     isLoopbackHost(new URL(publicOrigin).hostname) &&
     isLoopbackHost(new URL(origin).hostname)
   ) {
-    return redirect(`${publicOrigin}${ctx.options.basePath}${ctx.url.pathname}${ctx.url.search}`);
+    return redirect(`${publicOrigin}${ctx.prefix}${ctx.url.pathname}${ctx.url.search}`);
   }
   const q = readQuery(ctx.url.search, LOGIN_QUERY);
   const returnTo = safeReturnTo(q.get('returnTo'));
@@ -178,7 +178,7 @@ async function login(ctx: RouteContext): Promise<Reply> {
   const record: LoginRecord = { appId: account.appId, scope, returnTo };
   const started = startLogin(secretOf(ctx), record, ctx.options.now() + STATE_TTL_MS);
   const location = client.authorizeUrl({
-    redirectUri: `${publicBase(ctx)}${ctx.options.basePath}/oauth/callback`,
+    redirectUri: `${publicBase(ctx)}${ctx.prefix}/oauth/callback`,
     scope,
     state: started.state,
   });
