@@ -26,6 +26,15 @@ export class Metrics {
     string,
     { help: string; bounds: number[]; series: Map<string, HistogramSeries> }
   >();
+  private readonly readers = new Map<string, { help: string; read: () => number }>();
+
+  /**
+   * A counter whose value is kept elsewhere and read when rendered (such as the log writer's dropped
+   * lines, which exist before the registry does).
+   */
+  counterFrom(name: string, read: () => number, help = ''): void {
+    this.readers.set(name, { help, read });
+  }
 
   /** Adds `by` (default 1) to a counter. */
   inc(name: string, labels: Labels = {}, by = 1, help = ''): void {
@@ -75,6 +84,8 @@ export class Metrics {
 
   /** Current value of a counter series (0 when never incremented). */
   get(name: string, labels: Labels = {}): number {
+    const reader = this.readers.get(name);
+    if (reader) return reader.read();
     return this.counters.get(name)?.series.get(labelKey(labels))?.value ?? 0;
   }
 
@@ -94,6 +105,10 @@ export class Metrics {
       if (c.help) lines.push(`# HELP ${name} ${c.help}`);
       lines.push(`# TYPE ${name} counter`);
       for (const s of c.series.values()) lines.push(`${name}${fmt(s.labels)} ${s.value}`);
+    }
+    for (const [name, r] of this.readers) {
+      if (r.help) lines.push(`# HELP ${name} ${r.help}`);
+      lines.push(`# TYPE ${name} counter`, `${name} ${r.read()}`);
     }
     for (const [name, g] of this.gauges) {
       if (g.help) lines.push(`# HELP ${name} ${g.help}`);

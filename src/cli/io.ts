@@ -3,6 +3,8 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 /** Where a command writes; tests pass their own. */
 export interface CliIO {
   out: (line: string) => void;
+  /** The file descriptor behind `out`, when there is one: `serve` writes its log lines to it in batches. */
+  outFd?: number;
   err: (line: string) => void;
   env: NodeJS.ProcessEnv;
   cwd: string;

@@ -16,6 +16,7 @@ import {
 import { formatWarning, type StartupWarning, startupWarnings, warningInput } from '../serve/warnings.ts';
 import { SANDBOX_APP_ID, startSimulator } from '../simulator/index.ts';
 import { type CliIO, parseFlags, UsageError } from './io.ts';
+import { serveOutput } from './log-sink.ts';
 
 export const serveUsage = `wxkit serve [--host 127.0.0.1] [--port 3000] [--workers N] [--sandbox]
   The signing service: /jssdk/config, /jssdk/diagnose, /jssdk/client.js, /jssdk/media, /oauth/*,
@@ -74,20 +75,23 @@ async function describeAccounts(service: Service): Promise<string> {
 }
 
 async function runSingle(io: CliIO, flags: ServeFlags): Promise<number> {
+  const output = serveOutput(io); // log lines batched off the event loop, flushed at the end
   const service = await startService({
     env: io.env,
     cwd: io.cwd,
     flags,
-    logLine: (l) => io.out(l.trimEnd()),
+    logLine: output.logLine,
   });
+  output.count(service.handler.metrics);
   if (cluster.isWorker) {
     cluster.worker?.send({ wxkit: 'listening', url: service.url });
   } else {
-    banner(io, service.url, service.sandbox, service.simulatorUrl, await describeAccounts(service));
+    banner(output.io, service.url, service.sandbox, service.simulatorUrl, await describeAccounts(service));
     warn(io, service.warnings, service.sandbox);
   }
   await waitForStop(io.stopSignal);
   await service.close();
+  await output.end();
   // The IPC channel to the primary would keep a worker alive.
   if (cluster.isWorker) cluster.worker?.disconnect();
   return 0;
