@@ -20,7 +20,7 @@ export function createExpressMiddleware(
 ): (req: Request, res: Response, next: NextFunction) => void {
   const handler = toHandler(wxkit, options);
   return (req, res, next) => {
-    handleNode(handler, req, res, { passThrough: true, parsedBody: req.body }).then(
+    handleNode(handler, req, res, { passThrough: true, parsedBody: req.body, mountPath: req.baseUrl }).then(
       (handled) => {
         if (!handled) next();
       },

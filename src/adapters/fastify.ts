@@ -33,7 +33,7 @@ export function createFastifyPlugin(
         const raw = request.raw.url ?? '/';
         const target = prefix && raw.startsWith(prefix) ? raw.slice(prefix.length) || '/' : raw;
         try {
-          await handleNode(handler, request.raw, reply.raw, { target });
+          await handleNode(handler, request.raw, reply.raw, { target, mountPath: prefix });
         } catch {
           // The reply is hijacked: Fastify will not answer for us, so never leave the request hanging.
           const res = reply.raw;

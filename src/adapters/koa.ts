@@ -20,7 +20,13 @@ export function createKoaMiddleware(
   const handler = toHandler(wxkit, options);
   return async (ctx, next) => {
     const parsedBody = (ctx.request as { body?: unknown }).body;
-    const handled = await handleNode(handler, ctx.req, ctx.res, { passThrough: true, parsedBody });
+    // koa-mount strips its prefix from the URL and keeps it in ctx.mountPath.
+    const mountPath = (ctx as { mountPath?: unknown }).mountPath;
+    const handled = await handleNode(handler, ctx.req, ctx.res, {
+      passThrough: true,
+      parsedBody,
+      ...(typeof mountPath === 'string' ? { mountPath } : {}),
+    });
     if (handled) ctx.respond = false;
     else await next();
   };

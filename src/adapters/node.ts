@@ -24,6 +24,8 @@ export interface NodeMountOptions {
   passThrough?: boolean;
   /** Path and query to route on, when the framework rewrote `req.url`. @default req.url */
   target?: string;
+  /** The path the framework stripped from `req.url` (Express `req.baseUrl`, a Fastify prefix). */
+  mountPath?: string;
   /**
    * Drop the connection when a streamed response (a media file) has not drained for this many
    * milliseconds: a client that stopped reading. @default no limit (the server's own timeouts apply)
@@ -88,6 +90,7 @@ export function nodeInput(req: IncomingMessage, options: NodeMountOptions = {}):
   return {
     method: req.method ?? 'GET',
     target: options.target ?? req.url ?? '/',
+    mountPath: options.mountPath,
     header: (name) => header(req, name),
     clientIp: req.socket?.remoteAddress,
     passThrough: options.passThrough,

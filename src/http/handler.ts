@@ -145,12 +145,18 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
     if (appId === undefined || appId === '') return accounts[0] as Wxkit;
     const found = byId.get(appId);
     if (found) return found;
-    throw new WxkitError(ErrorCodes.UNKNOWN_APP, `No account ${JSON.stringify(appId)} is configured here.`, {
-      hint: {
-        en: `Configured appIds: ${[...byId.keys()].join(', ')}. Omit appId to use the first.`,
-        zh: `已配置的 appId：${[...byId.keys()].join(', ')}。不传 appId 则使用第一个。`,
+    // The configured appIds go to the log, not to an anonymous caller (they list every account served).
+    log({ level: 'warn', msg: 'unknown appId', appId: appId.slice(0, 64), configured: [...byId.keys()] });
+    throw new WxkitError(
+      ErrorCodes.UNKNOWN_APP,
+      `No account ${JSON.stringify(appId.slice(0, 64))} is configured here.`,
+      {
+        hint: {
+          en: 'Use an appId this service is configured for, or omit appId to use its default account.',
+          zh: '请使用本服务已配置的 appId，或不传 appId 以使用默认账号。',
+        },
       },
-    });
+    );
   }
 
   async function handleInput(input: HttpInput): Promise<RouteResult | typeof UNMATCHED> {
@@ -222,6 +228,7 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
         const ctx: RouteContext = {
           input,
           method,
+          prefix: mountPrefix(input.mountPath) + resolved.basePath,
           url,
           params: m.params,
           accounts,
@@ -303,6 +310,12 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
   Object.defineProperty(handler, HANDLE_INPUT, { value: handleInput });
   Object.defineProperty(handler, 'metrics', { value: metrics, enumerable: true });
   return handler;
+}
+
+/** A framework's mount path, as a prefix: `/wx` (never a trailing slash), or `''`. */
+function mountPrefix(mountPath: string | undefined): string {
+  if (!mountPath || !mountPath.startsWith('/') || mountPath.startsWith('//')) return '';
+  return mountPath.replace(/\/+$/, '');
 }
 
 function notFound(): WxkitError {

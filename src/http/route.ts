@@ -17,6 +17,11 @@ export interface HttpInput {
   clientIp: string | undefined;
   /** Reads the whole body, failing with `payload_too_large` past `limit` bytes. */
   readBody(limit: number): Promise<Uint8Array>;
+  /**
+   * The path the framework mounted the handler under and already stripped from `target` (Express
+   * `req.baseUrl`, a Fastify `prefix`, koa-mount's `ctx.mountPath`): part of every URL wxkit builds.
+   */
+  mountPath?: string | undefined;
   /** The original web Request, when the input came as one. */
   request?: Request | undefined;
   /** Middleware mounts: answer {@link UNMATCHED} instead of 404 when no route matches, so the app goes on. */
@@ -44,6 +49,11 @@ export interface ResolvedHandlerOptions {
 export interface RouteContext {
   readonly input: HttpInput;
   readonly method: string;
+  /**
+   * The path in front of wxkit's routes as the browser sees it: the framework's mount path plus
+   * `basePath` (`''` at the root). Every URL wxkit hands out (OAuth redirect_uri, media URLs) starts with it.
+   */
+  readonly prefix: string;
   /** The parsed URL, with the handler's base path already removed from `pathname`. */
   readonly url: URL;
   /** `:name` segments of the route path, decoded. */

@@ -186,7 +186,7 @@ async function save(ctx: RouteContext) {
     media.inflight.set(key, job);
   }
   const saved = await job;
-  const url = `${ctx.options.publicUrl?.replace(/\/+$/, '') ?? ''}${ctx.options.basePath}/jssdk/media/${saved.id}`;
+  const url = `${ctx.options.publicUrl?.replace(/\/+$/, '') ?? ''}${ctx.prefix}/jssdk/media/${saved.id}`;
   ctx.log({ event: 'media.saved', appId: account.appId, size: saved.size, contentType: saved.contentType });
   return json(
     201,
