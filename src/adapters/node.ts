@@ -114,21 +114,23 @@ export async function writeResult(
   head: boolean,
   writeStallMs?: number,
 ): Promise<void> {
-  if (!(result instanceof Response)) {
-    const body = result.body;
-    const noBody = result.status === 204 || result.status === 304;
-    // writeHead sends the header block as given: without a length Node would fall back to chunked
-    // encoding (an extra write per response).
-    if (!noBody && !('content-length' in result.headers)) {
-      result.headers['content-length'] = String(
-        body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
-      );
-    }
-    res.writeHead(result.status, result.headers);
-    res.end(head || noBody || body === null ? undefined : body);
-    return;
+  if (result instanceof Response) await sendWebResponse(res, result, head, writeStallMs);
+  else writeReply(res, result, head);
+}
+
+/** Writes a plain reply (the hot path: synchronous, one header block and the body in one `end`). */
+function writeReply(res: ServerResponse, reply: Exclude<RouteResult, Response>, head: boolean): void {
+  const body = reply.body;
+  const noBody = reply.status === 204 || reply.status === 304;
+  // writeHead sends the header block as given: without a length Node would fall back to chunked
+  // encoding (an extra write per response).
+  if (!noBody && !('content-length' in reply.headers)) {
+    reply.headers['content-length'] = String(
+      body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
+    );
   }
-  await sendWebResponse(res, result, head, writeStallMs);
+  res.writeHead(reply.status, reply.headers);
+  res.end(head || noBody || body === null ? undefined : body);
 }
 
 /**
@@ -237,7 +239,10 @@ export async function handleNode(
 ): Promise<boolean> {
   const result = await handler[HANDLE_INPUT](nodeInput(req, options));
   if (result === UNMATCHED) return false;
-  await writeResult(res, result, req.method === 'HEAD', options.writeStallMs);
+  // A plain reply is written without another promise in between (one per request adds up).
+  if (result instanceof Response)
+    await sendWebResponse(res, result, req.method === 'HEAD', options.writeStallMs);
+  else writeReply(res, result, req.method === 'HEAD');
   return true;
 }
 

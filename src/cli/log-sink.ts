@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { bufferedLines } from '../http/log.ts';
+import { bufferedLines } from '../http/log-writer.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CliIO } from './io.ts';
 

@@ -3,7 +3,7 @@ import { ErrorCodes, WxkitError } from '../errors.ts';
 import { Metrics } from '../metrics.ts';
 import type { Wxkit } from '../types.ts';
 import { type CorsPolicy, corsPolicy, preflight } from './cors.ts';
-import { jsonLines, type LogEntry, type LogSink, redact } from './log.ts';
+import { isoNow, jsonLines, type LogEntry, type LogSink, redact } from './log.ts';
 import { parseJsonObject } from './params.ts';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
 import { asWxkitError, errorReply, toResponse } from './reply.ts';
@@ -134,7 +134,7 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
   const log = sink
     ? (entry: Record<string, unknown>) => {
         try {
-          sink({ time: new Date().toISOString(), level: 'info', msg: '', ...entry } as LogEntry);
+          sink({ time: isoNow(), level: 'info', msg: '', ...entry } as LogEntry);
         } catch {
           // A broken log sink must not break requests.
         }
