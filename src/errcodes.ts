@@ -270,6 +270,16 @@ export function categoryOf(errcode: number): ErrcodeCategory {
   return byCode.get(errcode)?.category ?? 'request';
 }
 
+/** WeChat's day starts at midnight Beijing time (UTC+8): daily quotas (45009) reset then. */
+const BEIJING_OFFSET_MS = 8 * 3600_000;
+const DAY_MS = 86_400_000;
+
+/** Seconds from `nowMs` to the next daily-quota reset (00:00 Beijing time, 16:00 UTC); at least 1. */
+export function secondsUntilQuotaReset(nowMs: number): number {
+  const intoDay = (nowMs + BEIJING_OFFSET_MS) % DAY_MS;
+  return Math.max(1, Math.ceil((DAY_MS - intoDay) / 1000));
+}
+
 /** The one place that turns an errcode into what the caller does next. */
 export function actionFor(errcode: number): ErrcodeAction {
   switch (categoryOf(errcode)) {

@@ -145,7 +145,10 @@ export class WxkitError extends Error {
     this.errmsg = options.errmsg;
     const known = options.errcode === undefined ? undefined : describeErrcode(options.errcode);
     this.hint = options.hint ?? known?.hint ?? DEFAULT_HINT[code];
-    this.status = options.status ?? DEFAULT_STATUS[code];
+    // 45009 is WeChat saying "not today": unavailable until the quota resets, not a bad gateway.
+    this.status =
+      options.status ??
+      (code === ErrorCodes.WECHAT_ERROR && known?.category === 'quota' ? 503 : DEFAULT_STATUS[code]);
     this.retryAfter = options.retryAfter;
     this.details = options.details;
   }

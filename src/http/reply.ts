@@ -1,4 +1,6 @@
+import { describeErrcode, secondsUntilQuotaReset } from '../errcodes.ts';
 import { ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
+import { publicErrorBody } from './public-error.ts';
 
 /**
  * What a route returns when it does not need a full web `Response`: plain data that the web handler
@@ -45,18 +47,34 @@ export function asWxkitError(error: unknown): WxkitError {
   });
 }
 
-/** The one place errors become HTTP: SPEC §3's JSON body, the error's status, Retry-After. */
+/**
+ * When a retry may succeed, in seconds, or `undefined` for "not by retrying" (docs/service.md, "Which
+ * errors to retry"): 45009 at WeChat's quota reset (midnight Beijing time); WeChat refusing the account's
+ * configuration never by itself (no Retry-After, though wxkit asks WeChat again at most every 30 s, so a
+ * fixed IP whitelist heals without a restart); everything else as the error says, 5 s for a bare 503.
+ */
+export function retryAfterOf(error: WxkitError, nowMs: number = Date.now()): number | undefined {
+  const category = error.errcode === undefined ? undefined : describeErrcode(error.errcode)?.category;
+  if (category === 'quota') return secondsUntilQuotaReset(nowMs);
+  if (category === 'config' && error.code === ErrorCodes.WECHAT_ERROR) return undefined;
+  if (error.retryAfter !== undefined) return Math.max(1, Math.ceil(error.retryAfter));
+  return error.status === 503 ? 5 : undefined;
+}
+
+/**
+ * The one place errors become HTTP: SPEC §3's JSON body without the service's internals (see
+ * {@link publicErrorBody}), the error's status, Retry-After.
+ */
 export function errorReply(error: WxkitError): Reply {
   const headers: Record<string, string> = { 'content-type': JSON_TYPE, 'cache-control': 'no-store' };
-  if (error.retryAfter !== undefined)
-    headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfter)));
-  else if (error.status === 503) headers['retry-after'] = '5';
+  const retryAfter = retryAfterOf(error);
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
   if (error.status === 401) headers['www-authenticate'] = 'Bearer realm="wxkit"';
   // Stop reading an oversized upload instead of draining it.
   if (error.status === 413) headers.connection = 'close';
   const extra = error.details?.allow;
   if (error.status === 405 && typeof extra === 'string') headers.allow = extra;
-  return { status: error.status, headers, body: JSON.stringify(error.toJSON()) };
+  return { status: error.status, headers, body: JSON.stringify(publicErrorBody(error)) };
 }
 
 /** A web `Response` from a {@link Reply} (or the `Response` a route returned). */
