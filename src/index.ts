@@ -47,6 +47,8 @@ export {
 } from './signature.ts';
 export type { Store } from './stores/types.ts';
 export type {
+  BreakerState,
+  BreakerStatus,
   CallOptions,
   CredentialStatus,
   CredentialValue,
