@@ -44,7 +44,13 @@ interface Ready {
   body: {
     ready: boolean;
     probing: boolean;
-    accounts: Array<{ appId?: string; storeReachable: boolean; credentials: boolean; store?: string }>;
+    accounts: Array<{
+      appId?: string;
+      storeReachable: boolean;
+      credentials: boolean;
+      store?: string;
+      breaker?: { state: string; upstream: string };
+    }>;
   };
 }
 
@@ -124,6 +130,11 @@ describe('/readyz during a Redis outage', () => {
     assert.equal(r.body.ready, true);
     assert.equal(r.body.accounts[0]?.appId, APP);
     assert.match(r.body.accounts[0]?.store ?? '', /^redis:\/\/127\.0\.0\.1:/);
+    assert.deepEqual(
+      { state: r.body.accounts[0]?.breaker?.state, upstream: r.body.accounts[0]?.breaker?.upstream },
+      { state: 'closed', upstream: sim.url },
+      'the circuit breaker in front of WeChat',
+    );
   });
 
   test('Redis stopped (hangs): readyz still answers while its probe waits on the store, one probe at a time', async () => {

@@ -68,7 +68,7 @@ async function serve(options: Partial<WxkitOptions> = {}, handlerOptions: Handle
 /** The fields these tests read, of an error body or a /readyz body. */
 interface Body {
   error: { code: string; message: string; hint: string; wechat: { errcode: number; errmsg?: string } };
-  accounts: Array<{ error: { code: string; errcode?: number; errmsg?: string } }>;
+  accounts: Array<{ error: { code: string; errcode?: number; errmsg?: string }; breaker?: unknown }>;
 }
 
 async function call(url: string, headers: Record<string, string> = {}) {
@@ -145,8 +145,15 @@ describe('anonymous callers get codes and generic hints, not WeChat internals', 
     assert.equal(anonymous.status, 503);
     assert.ok(!anonymous.text.includes(String(port)), anonymous.text);
     assert.ok(!anonymous.text.includes(APP) && !anonymous.text.includes(OTHER), 'no list of accounts');
+    // The circuit breaker in front of the dead upstream: its state for everyone, its upstream for insiders.
+    assert.equal(anonymous.body.accounts[0]?.breaker, 'open');
     const internal = await call(`${s.url}/readyz`);
     assert.ok(internal.text.includes(`127.0.0.1:${port}`), 'a loopback caller sees the upstream');
+    const breaker = (internal.body.accounts[0]?.breaker ?? {}) as { state?: string; upstream?: string };
+    assert.deepEqual(
+      { state: breaker.state, upstream: breaker.upstream },
+      { state: 'open', upstream: `http://127.0.0.1:${port}` },
+    );
     const keyed = await call(`${s.url}/readyz`, { ...VIA_PROXY, authorization: `Bearer ${API_KEY}` });
     assert.ok(keyed.text.includes(`127.0.0.1:${port}`), 'so does a caller with an API key');
     const wrongKey = await call(`${s.url}/readyz`, { ...VIA_PROXY, authorization: 'Bearer nope' });
