@@ -1,7 +1,7 @@
-import { landingUrl, loadSdk, signUrl } from './sdk.ts';
+import { clientPlatform, landingUrl, loadSdk, signUrl } from './sdk.ts';
 import type { ConfigureOptions, SavedMedia, Wx, WxkitClientError, WxResult } from './types.ts';
 
-export { isIOSWeChat, landingUrl, signUrl } from './sdk.ts';
+export { clientPlatform, isIOSWeChat, landingUrl, signUrl } from './sdk.ts';
 export type { ConfigureOptions, SavedMedia, UrlMode, Wx, WxkitClientError, WxResult } from './types.ts';
 
 let last: ConfigureOptions = {};
@@ -79,8 +79,10 @@ export async function configure(options: ConfigureOptions = {}): Promise<Wx> {
         url,
         errMsg: res.errMsg,
         realAuthUrl: res.realAuthUrl,
+        // Without debug WeChat reports no realAuthUrl: these let the service name the URL it checked.
         landingUrl: landingUrl(),
         currentUrl: signUrl('current'),
+        platform: clientPlatform(),
       });
       post<{ en?: string; diagnosis?: { en?: string } }>(o, '/jssdk/diagnose', report)
         .then((d) => {

@@ -82,6 +82,42 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
     }
   });
 
+  test("iOS without debug: urlMode 'current' after pushState is diagnosed url_landing (no realAuthUrl needed)", async () => {
+    // The simulator set to iOS as a whole (POST /__sim/platform), the plain /jweixin.js, debug off:
+    // WeChat reports no realAuthUrl, so the helper's landing URL and platform carry the diagnosis.
+    const set = (platform: string) =>
+      fetch(`${stack.sim.url}/__sim/platform`, { method: 'POST', body: JSON.stringify({ platform }) });
+    assert.equal((await set('ios')).status, 200);
+    const { context, page } = await openPage(browser, 'http://h5.example.com/spa/?from=timeline');
+    try {
+      await page.evaluate(() => history.pushState({}, '', '/spa/orders/7'));
+      const out = await configureIn(page, { sdkUrl: SDK, urlMode: 'current' });
+      assert.equal(out.ok, false);
+      assert.equal(out.errMsg, 'config:invalid signature');
+      assert.equal(out.realAuthUrl, undefined);
+      assert.equal(out.diagnosis?.code, 'url_landing', JSON.stringify(out.diagnosis));
+      assert.equal(out.diagnosis?.expectedUrl, 'http://h5.example.com/spa/?from=timeline');
+      assert.doesNotMatch(out.message ?? '', /signature is right/);
+      assert.match(out.message ?? '', /landing URL/);
+    } finally {
+      await context.close();
+      await set('android');
+    }
+  });
+
+  test("Android without debug: urlMode 'landing' after pushState is diagnosed url_landing", async () => {
+    const { context, page } = await openPage(browser, 'http://h5.example.com/spa/');
+    try {
+      await page.evaluate(() => history.pushState({}, '', '/spa/orders/7'));
+      const out = await configureIn(page, { sdkUrl: ANDROID, urlMode: 'landing' });
+      assert.equal(out.errMsg, 'config:invalid signature');
+      assert.equal(out.diagnosis?.code, 'url_landing', JSON.stringify(out.diagnosis));
+      assert.equal(out.diagnosis?.expectedUrl, 'http://h5.example.com/spa/orders/7');
+    } finally {
+      await context.close();
+    }
+  });
+
   test("Android: the same SPA with urlMode 'landing' fails: Android verifies the current URL", async () => {
     const { context, page } = await openPage(browser, 'http://h5.example.com/spa/');
     try {
