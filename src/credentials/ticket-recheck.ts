@@ -45,10 +45,13 @@ export class TicketRechecker {
     );
     // Another process re-checked within the window (a store that does not answer limits in-process only).
     if (lock.ok && lock.value === undefined) return limited(this.d.intervalMs);
-    let fetched: Fetched;
     try {
-      fetched = await this.d.fetch(type);
+      const fetched = await this.d.fetch(type);
+      if (fetched.value === expected) return { rechecked: true, refreshed: false };
+      const held = await this.d.replace(type, expected, fetched);
+      return { rechecked: true, refreshed: held !== expected };
     } catch (e) {
+      // WeChat refused or did not answer: the diagnosis still goes out, saying the re-check failed.
       const code = (e as { code?: unknown }).code;
       return {
         rechecked: false,
@@ -57,9 +60,6 @@ export class TicketRechecker {
         ...(typeof code === 'string' ? { error: code } : {}),
       };
     }
-    if (fetched.value === expected) return { rechecked: true, refreshed: false };
-    const held = await this.d.replace(type, expected, fetched);
-    return { rechecked: true, refreshed: held !== expected };
   }
 }
 

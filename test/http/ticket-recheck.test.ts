@@ -142,4 +142,18 @@ describe('POST /jssdk/diagnose re-checks a ticket WeChat no longer accepts', () 
     assert.equal(fine.ticketRecheck, undefined);
     assert.equal(getticketCalls(), 0);
   });
+
+  test('WeChat refusing the re-check: the diagnosis still answers, saying the re-check failed', async () => {
+    sim.advance(61);
+    sim.expireTicket(APP);
+    sim.setFaults({ path: '/cgi-bin/ticket/getticket', errcode: 40164, times: 5 });
+    try {
+      const report = await configAndReport(one);
+      assert.equal(report.ticketRecheck?.rechecked, false);
+      assert.equal(report.ticketRecheck?.reason, 'failed');
+      assert.equal(report.ok, true, 'the diagnosis itself is unchanged');
+    } finally {
+      sim.clearFaults();
+    }
+  });
 });
