@@ -1,8 +1,30 @@
 import { clientPlatform, landingUrl, loadSdk, signUrl } from './sdk.ts';
-import type { ConfigureOptions, SavedMedia, Wx, WxkitClientError, WxResult } from './types.ts';
+import type {
+  ConfigureOptions,
+  SavedMedia,
+  Wx,
+  WxApiArgsTuple,
+  WxApiName,
+  WxApiResult,
+  WxkitClientError,
+  WxResult,
+} from './types.ts';
 
 export { clientPlatform, isIOSWeChat, landingUrl, signUrl } from './sdk.ts';
-export type { ConfigureOptions, SavedMedia, UrlMode, Wx, WxkitClientError, WxResult } from './types.ts';
+export type {
+  ConfigureOptions,
+  SavedMedia,
+  UrlMode,
+  Wx,
+  WxApiArgs,
+  WxApiArgsTuple,
+  WxApiName,
+  WxApiResult,
+  WxApis,
+  WxkitClientError,
+  WxResult,
+  WxShareData,
+} from './types.ts';
 
 let last: ConfigureOptions = {};
 
@@ -108,18 +130,23 @@ export function reconfigure(options: ConfigureOptions = {}): Promise<Wx> {
 }
 
 /**
- * Calls a JS-SDK API by name and turns its callbacks into a Promise.
+ * Calls a JS-SDK API by name and turns its callbacks into a Promise. The common APIs ({@link WxApis}:
+ * chooseImage, uploadImage, the share setters, getLocation, scanQRCode, chooseWXPay…) have typed
+ * arguments and results; any other API is reachable as `call<Result>(name, args)`.
  *
  * @example
- * const { localIds } = await wxkit.call('chooseImage', { count: 3 })
+ * const { localIds } = await wxkit.call('chooseImage', { count: 3 }) // localIds: string[]
+ * const res = await wxkit.call<WxResult & { checkResult: Record<string, boolean> }>('checkJsApi', { jsApiList })
  */
-export function call<T extends WxResult = WxResult>(
-  api: string,
-  args: Record<string, unknown> = {},
-): Promise<T> {
+export function call<K extends WxApiName>(api: K, ...args: WxApiArgsTuple<K>): Promise<WxApiResult<K>>;
+export function call<T extends WxResult = WxResult, A extends string = string>(
+  api: A & (A extends WxApiName ? never : unknown),
+  args?: Record<string, unknown>,
+): Promise<T>;
+export function call(api: string, args: object = {}): Promise<WxResult> {
   return loadSdk(last.sdkUrl, last.sdkFallbackUrl).then(
     (wx) =>
-      new Promise<T>((resolve, reject) => {
+      new Promise<WxResult>((resolve, reject) => {
         const fn = wx[api];
         if (typeof fn !== 'function') throw fail(`wx.${api} is not available`);
         const no = (res: WxResult) => reject(fail(`wx.${api} failed: ${res.errMsg}`, { errMsg: res.errMsg }));
@@ -135,10 +162,7 @@ export function call<T extends WxResult = WxResult>(
 export async function uploadImages(localIds: readonly string[]): Promise<string[]> {
   const serverIds: string[] = [];
   for (const localId of localIds) {
-    const res = await call<WxResult & { serverId: string }>('uploadImage', {
-      localId,
-      isShowProgressTips: 0,
-    });
+    const res = await call('uploadImage', { localId, isShowProgressTips: 0 });
     serverIds.push(res.serverId);
   }
   return serverIds;

@@ -54,6 +54,114 @@ export interface WxResult {
   [field: string]: unknown;
 }
 
+/** What the share setters take. `link` must be on a JS-safe domain. */
+export interface WxShareData {
+  /** 分享标题 */
+  title: string;
+  link: string;
+  /** The thumbnail, an absolute URL. */
+  imgUrl?: string;
+}
+
+/**
+ * Arguments and results of the common JS-SDK APIs, by name: {@link call} types these. Results are what
+ * the `success` callback receives (`errMsg` is `<api>:ok`); other APIs go through `call<T>(name)`.
+ */
+export interface WxApis {
+  chooseImage: {
+    args: {
+      /** @default 9 */
+      count?: number;
+      sizeType?: Array<'original' | 'compressed'>;
+      sourceType?: Array<'album' | 'camera'>;
+    };
+    result: { localIds: string[] };
+  };
+  /** One image at a time: WeChat refuses a second upload while one runs (see `uploadImages`). */
+  uploadImage: {
+    args: { localId: string /** @default 1 */; isShowProgressTips?: 0 | 1 };
+    /** The media id (valid 3 days) the server downloads with `POST /jssdk/media`. */
+    result: { serverId: string };
+  };
+  downloadImage: {
+    args: { serverId: string /** @default 1 */; isShowProgressTips?: 0 | 1 };
+    result: { localId: string };
+  };
+  getLocalImgData: {
+    args: { localId: string };
+    /** Base64 image data (iOS prefixes it with `data:image/…;base64,`). */
+    result: { localData: string };
+  };
+  previewImage: {
+    args: { current: string; urls: string[] };
+    result: object;
+  };
+  updateAppMessageShareData: {
+    args: WxShareData & { desc?: string };
+    result: object;
+  };
+  updateTimelineShareData: {
+    args: WxShareData;
+    result: object;
+  };
+  getLocation: {
+    args: { /** @default 'wgs84' */ type?: 'wgs84' | 'gcj02' };
+    result: { latitude: number; longitude: number; speed: number; accuracy: number };
+  };
+  openLocation: {
+    args: {
+      latitude: number;
+      longitude: number;
+      name?: string;
+      address?: string;
+      /** 1 to 28. @default 28 */
+      scale?: number;
+      infoUrl?: string;
+    };
+    result: object;
+  };
+  scanQRCode: {
+    args: {
+      /** 1: return the result to the page; 0: WeChat handles it. @default 0 */
+      needResult?: 0 | 1;
+      scanType?: Array<'qrCode' | 'barCode'>;
+    };
+    /** The scanned text, with `needResult: 1`. */
+    result: { resultStr?: string };
+  };
+  getNetworkType: {
+    args: object;
+    result: { networkType: '2g' | '3g' | '4g' | '5g' | 'wifi' | 'none' | (string & {}) };
+  };
+  /** WeChat Pay (JSAPI): the fields come from your payment backend's unified order, signed there. */
+  chooseWXPay: {
+    args: {
+      /** Lowercase `timestamp`, as everywhere in the JS-SDK. */
+      timestamp: number | string;
+      nonceStr: string;
+      /** `prepay_id=…` */
+      package: string;
+      signType: 'RSA' | 'MD5' | 'HMAC-SHA256';
+      paySign: string;
+    };
+    /** Resolves once paid; a cancel or failure rejects with `errMsg` (`chooseWXPay:cancel`, `…:fail`). */
+    result: object;
+  };
+}
+
+/** A JS-SDK API {@link call} knows the types of. */
+export type WxApiName = keyof WxApis;
+
+/** The arguments of `api`. */
+export type WxApiArgs<K extends WxApiName> = WxApis[K]['args'];
+
+/** What `call(api)` resolves with. */
+export type WxApiResult<K extends WxApiName> = WxResult & { errMsg: `${K}:ok` } & WxApis[K]['result'];
+
+/** `call`'s arguments after the name: optional when every field is. */
+export type WxApiArgsTuple<K extends WxApiName> =
+  object extends WxApiArgs<K> ? [args?: WxApiArgs<K>] : [args: WxApiArgs<K>];
+
 /** A media file the service downloaded from WeChat and stored (`POST /jssdk/media`). */
 export interface SavedMedia {
   id: string;

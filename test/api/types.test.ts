@@ -3,7 +3,9 @@
 // an entry point, or changes shape under the README's usage, breaks the type-check. The runtime test only
 // makes sure the file is loaded by the runner.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Middleware } from 'koa';
 import type { createExpressMiddleware } from '../../src/adapters/express.ts';
@@ -150,4 +152,35 @@ export type Exported = [
 test('the public types compile (checked by tsc -p tsconfig.json)', () => {
   assert.equal(options.tokenMode, 'stable');
   assert.equal(clientOptions.urlMode, 'auto');
+});
+
+test('wxkit/client call() types the common JS-SDK APIs (test/api/fixtures/client-calls.ts under strict tsc)', () => {
+  // Its own tsc run, so that `node --test` fails too: the README's upload code (localIds: string[]),
+  // results of chooseImage, uploadImage, getLocation, scanQRCode, chooseWXPay…, and wrong arguments.
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const r = spawnSync(
+    process.execPath,
+    [
+      'node_modules/typescript/bin/tsc',
+      '--noEmit',
+      '--strict',
+      '--noUncheckedIndexedAccess',
+      '--exactOptionalPropertyTypes',
+      '--target',
+      'ES2022',
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--lib',
+      'ES2023,DOM,DOM.Iterable',
+      '--allowImportingTsExtensions',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      'test/api/fixtures/client-calls.ts',
+    ],
+    { cwd: root, encoding: 'utf8', timeout: 120_000 },
+  );
+  assert.equal(r.status, 0, r.stdout + r.stderr);
 });

@@ -240,7 +240,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
         const check = await api.call('checkJsApi', { jsApiList: ['chooseImage', 'noSuchApi'] });
         const share = await api.call('updateAppMessageShareData', { title: '标题', link: location.href });
         const denied = await api
-          .call('updateTimelineShareData', { title: 't' })
+          .call('updateTimelineShareData', { title: 't', link: location.href })
           .catch((e: { errMsg: string }) => e.errMsg);
         const wx = (
           window as unknown as {
