@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type Simulator, type SimulatorFault, startSimulator } from '../src/simulator/index.ts';
 import type { WxkitOptions } from '../src/wxkit.ts';
 import { startRedisServer } from '../test/stores/redis-server.ts';
+import { readyzOutage, ticketSelfHeal } from './faults-health.ts';
 import type { CallerResult } from './fixtures/faults-worker.ts';
 import { writeBenchSection } from './report.ts';
 
@@ -157,8 +158,8 @@ one probe at a time goes upstream when the open period ends.`;
   },
 };
 
-/** The scenarios, in order. Others (readyz latency in an outage, ticket self-heal) go here too. */
-const SCENARIOS: Scenario[] = [holderCrash, blackHole];
+/** The scenarios, in order. */
+const SCENARIOS: Scenario[] = [holderCrash, blackHole, readyzOutage, ticketSelfHeal];
 
 // ── harness ──────────────────────────────────────────────────────────────────────────────────────
 
