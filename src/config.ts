@@ -39,6 +39,8 @@ export interface WxkitConfig {
   remoteKey?: string | undefined;
   /** Bearer keys allowed on the token API; empty = token API off. */
   apiKeys: string[];
+  /** Card ids (卡券) the service signs for (`WXKIT_CARD_IDS`); empty = card routes off. */
+  cardIds: string[];
   /** Undefined when unset (the service then generates one and warns). */
   sessionSecret?: string | undefined;
   /** The service's public origin, no trailing slash. */
@@ -77,6 +79,8 @@ export interface WxkitConfigFile {
   remoteUrl?: string;
   remoteKey?: string;
   apiKeys?: string[] | string;
+  /** Card ids the service may sign `wx.chooseCard` / `wx.addCard` for. */
+  cardIds?: string[] | string;
   sessionSecret?: string;
   publicUrl?: string;
   host?: string;
@@ -95,6 +99,7 @@ const FILE_KEYS = new Set([
   'remoteUrl',
   'remoteKey',
   'apiKeys',
+  'cardIds',
   'sessionSecret',
   'publicUrl',
   'host',
@@ -152,6 +157,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
   const remoteUrl = remoteUrlRaw === undefined ? undefined : checkBaseUrl(remoteUrlRaw, 'WXKIT_REMOTE_URL');
   const remoteKey = e('WXKIT_REMOTE_KEY') ?? file.remoteKey;
   const apiKeys = list(e('WXKIT_API_KEYS') ?? file.apiKeys);
+  const cardIds = list(e('WXKIT_CARD_IDS') ?? file.cardIds);
+  for (const id of cardIds) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+      throw configError(
+        `WXKIT_CARD_IDS: ${JSON.stringify(id.slice(0, 70))} is not a card id (letters, digits, - and _)`,
+      );
+    }
+  }
   const sessionSecret = e('WXKIT_SESSION_SECRET') ?? file.sessionSecret;
   const host = e('HOST') ?? file.host ?? '127.0.0.1';
   const portText = String(e('PORT') ?? file.port ?? '3000');
@@ -240,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     remoteUrl,
     remoteKey,
     apiKeys,
+    cardIds,
     sessionSecret,
     publicUrl,
     publicUrlDefaulted: publicRaw === undefined,

@@ -1,3 +1,11 @@
+export type {
+  BuildCardExtInput,
+  BuildChooseCardSignInput,
+  CardExtInput,
+  ChooseCardSign,
+  ChooseCardSignInput,
+} from './cards.ts';
+export { buildCardExt, buildChooseCardSign, cardSignature } from './cards.ts';
 export type { AccountConfig, WxkitConfig, WxkitConfigFile } from './config.ts';
 export { accountOptions, loadConfig } from './config.ts';
 export type { CustodyTiming } from './credentials/custody.ts';

@@ -32,6 +32,8 @@ export interface HandlerOptions {
   corsOrigins?: readonly string[] | '*';
   /** Bearer keys for `/v1/apps/:appId/…` (`WXKIT_API_KEYS`); the token API answers 404 without them. @default [] */
   apiKeys?: readonly string[];
+  /** Card ids (卡券) `/jssdk/card-sign` and `/jssdk/card-ext` sign for (`WXKIT_CARD_IDS`); off when empty. @default [] */
+  cardIds?: readonly string[];
   /** Largest request body accepted, in bytes (413 past it). @default 16384 */
   maxBodyBytes?: number;
   /** Longest request target (path + query) accepted, in characters (414 past it). @default 8192 */
@@ -110,6 +112,7 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
     basePath: (options.basePath ?? '').replace(/\/+$/, ''),
     sandbox: options.sandbox ?? false,
     apiKeyHashes: hashApiKeys(options.apiKeys ?? []),
+    cardIds: [...(options.cardIds ?? [])],
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024,
     maxUrlLength: options.maxUrlLength ?? 8 * 1024,
     publicUrl: options.publicUrl,

@@ -36,6 +36,8 @@ export interface ResolvedHandlerOptions {
   basePath: string;
   sandbox: boolean;
   apiKeyHashes: readonly Buffer[];
+  /** Card ids the card routes sign for (empty: the card routes answer 404). */
+  cardIds: readonly string[];
   maxBodyBytes: number;
   maxUrlLength: number;
   publicUrl: string | undefined;

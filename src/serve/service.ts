@@ -167,6 +167,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   handler = createHandler(accounts, {
     sandbox,
     apiKeys: settings.apiKeys,
+    cardIds: config.cardIds,
     ...(settings.corsOrigins !== undefined ? { corsOrigins: settings.corsOrigins } : {}),
     ...(settings.rateLimit !== undefined ? { rateLimit: settings.rateLimit } : {}),
     trustProxy: settings.trustProxy,

@@ -8,6 +8,7 @@
  * handler renders every error in one place). To add a module, import it and add it to `routeModules`.
  */
 import type { Route } from '../route.ts';
+import { routes as cards } from './cards.ts';
 import { routes as client } from './client.ts';
 import { routes as health } from './health.ts';
 import { routes as jssdk } from './jssdk.ts';
@@ -15,4 +16,12 @@ import { routes as media } from './media.ts';
 import { routes as oauth } from './oauth.ts';
 import { routes as tokens } from './tokens.ts';
 
-export const routeModules: readonly (readonly Route[])[] = [jssdk, media, client, tokens, health, oauth];
+export const routeModules: readonly (readonly Route[])[] = [
+  jssdk,
+  media,
+  cards,
+  client,
+  tokens,
+  health,
+  oauth,
+];

@@ -349,6 +349,23 @@ function clearCookie(settings: CookieSettings): string {
   return serializeCookie(sessionCookieName(settings), '', 0, settings);
 }
 
+/**
+ * The logged-in user of this request (a valid, unexpired session cookie), or undefined. For routes
+ * that act for the user (card signatures bound to their openid).
+ */
+export async function sessionUser(ctx: RouteContext): Promise<SessionData | undefined> {
+  const value = readCookie(ctx.input.header('cookie'), sessionCookieName(cookieSettings(ctx)));
+  if (!value) return undefined;
+  let sid: string;
+  try {
+    sid = verifySessionCookie(secretOf(ctx), value);
+  } catch (e) {
+    if (e instanceof WxkitError) return undefined;
+    throw e;
+  }
+  return readSession(storeOf(ctx), sid, ctx.options.now());
+}
+
 async function me(ctx: RouteContext): Promise<Reply> {
   const settings = cookieSettings(ctx);
   const value = readCookie(ctx.input.header('cookie'), sessionCookieName(settings));

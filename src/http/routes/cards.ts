@@ -1,0 +1,125 @@
+import { buildCardExt, buildChooseCardSign } from '../../cards.ts';
+import { ErrorCodes, WxkitError } from '../../errors.ts';
+import { invalidRequest, readAppId, readString } from '../params.ts';
+import { json } from '../reply.ts';
+import type { Route, RouteContext } from '../route.ts';
+import { sessionUser } from './oauth.ts';
+
+/**
+ * Card (卡券) signatures for pages: `POST /jssdk/card-sign` → what `wx.chooseCard` needs,
+ * `POST /jssdk/card-ext` → `{cardId, cardExt}` for `wx.addCard`. Only for the card ids the service is
+ * configured with (`WXKIT_CARD_IDS`); signed with the account's `wx_card` ticket.
+ */
+
+const NO_STORE = { 'cache-control': 'no-store' };
+
+/** The card routes are off until card ids are configured. */
+function cardsEnabled(ctx: RouteContext): void {
+  if (ctx.options.cardIds.length === 0) {
+    throw new WxkitError(ErrorCodes.NOT_FOUND, 'The card routes are off.', {
+      hint: {
+        en: 'Set WXKIT_CARD_IDS (or "cardIds" in wxkit.config.json) to the card ids pages may use.',
+        zh: '请设置 WXKIT_CARD_IDS（或 wxkit.config.json 的 "cardIds"）为页面可用的卡券 id。',
+      },
+    });
+  }
+}
+
+/**
+ * Stops any page from minting `cardExt` (and so handing out) cards the service was not set up for:
+ * only listed card ids are signed.
+ */
+function requireListedCard(ctx: RouteContext, cardId: string): void {
+  if (ctx.options.cardIds.includes(cardId)) return;
+  throw new WxkitError(
+    ErrorCodes.FORBIDDEN,
+    `Card ${JSON.stringify(cardId.slice(0, 64))} is not one this service signs for.`,
+    {
+      hint: {
+        en: 'Add the card id to WXKIT_CARD_IDS (or "cardIds" in wxkit.config.json).',
+        zh: '请把该卡券 id 加入 WXKIT_CARD_IDS（或 wxkit.config.json 的 "cardIds"）。',
+      },
+      details: { reason: 'card_not_allowed' },
+    },
+  );
+}
+
+async function cardSign(ctx: RouteContext) {
+  cardsEnabled(ctx);
+  const body = await ctx.json();
+  const cardId = readString(body.cardId, 'cardId', 128) || undefined;
+  const cardType = readString(body.cardType, 'cardType', 64) || undefined;
+  const locationId = readString(body.locationId ?? body.shopId, 'locationId', 64) || undefined;
+  if (cardId !== undefined) requireListedCard(ctx, cardId);
+  const account = ctx.account(readAppId(body.appId));
+  const apiTicket = await account.ticket('wx_card');
+  const signed = buildChooseCardSign({
+    apiTicket,
+    appId: account.appId,
+    cardId,
+    cardType,
+    locationId,
+    timestamp: Math.floor(ctx.options.now() / 1000),
+  });
+  return json(
+    200,
+    {
+      ...(locationId ? { shopId: locationId } : {}),
+      ...(cardType ? { cardType } : {}),
+      ...(cardId ? { cardId } : {}),
+      ...signed,
+    },
+    NO_STORE,
+  );
+}
+
+async function cardExt(ctx: RouteContext) {
+  cardsEnabled(ctx);
+  const body = await ctx.json();
+  const cardId = readString(body.cardId, 'cardId', 128);
+  if (!cardId) throw invalidRequest('Send {"cardId": "<a card id of WXKIT_CARD_IDS>"}.');
+  requireListedCard(ctx, cardId);
+  if (body.code !== undefined) {
+    // A page choosing the code would let anyone claim any code of a custom-code card.
+    throw invalidRequest('A page cannot choose the card code.', {
+      en: 'Build cardExt for custom-code cards on your server: wx.cardExt({ cardId, code }) from the library.',
+      zh: '自定义 code 的卡券请在你的服务端用库的 wx.cardExt({ cardId, code }) 生成 cardExt。',
+    });
+  }
+  const requestedOpenid = readString(body.openid, 'openid', 128) || undefined;
+  let openid: string | undefined;
+  if (requestedOpenid !== undefined || body.bindOpenid === true) {
+    // A card bound to a user is signed for the logged-in user only, never for an openid a page names.
+    const user = await sessionUser(ctx);
+    if (!user) {
+      throw new WxkitError(ErrorCodes.UNAUTHORIZED, 'A card bound to a user needs the user logged in.', {
+        hint: {
+          en: 'Log the user in first: GET /oauth/login?returnTo=/your/page.',
+          zh: '请先让用户登录：GET /oauth/login?returnTo=/你的页面。',
+        },
+      });
+    }
+    if (requestedOpenid !== undefined && requestedOpenid !== user.openid) {
+      throw new WxkitError(ErrorCodes.FORBIDDEN, 'openid is not the logged-in user’s.', {
+        details: { reason: 'openid_mismatch' },
+      });
+    }
+    openid = user.openid;
+  }
+  const outerStr = readString(body.outerStr, 'outerStr', 128) || undefined;
+  const account = ctx.account(readAppId(body.appId));
+  const apiTicket = await account.ticket('wx_card');
+  const ext = buildCardExt({
+    apiTicket,
+    cardId,
+    openid,
+    outerStr,
+    timestamp: Math.floor(ctx.options.now() / 1000),
+  });
+  return json(200, { cardId, cardExt: ext }, NO_STORE);
+}
+
+export const routes: readonly Route[] = [
+  { method: 'POST', path: '/jssdk/card-sign', handle: cardSign },
+  { method: 'POST', path: '/jssdk/card-ext', handle: cardExt },
+];
