@@ -1,9 +1,11 @@
 import { asRecord, json, parseJson, type SimRoute } from './http.ts';
 import { SANDBOX_APP_ID, SIM_LIMITS, type SimFault, type SimState, type SimTicketType } from './state.ts';
+import { wecomControlRoutes } from './wecom/control.ts';
 
 /**
  * The control API (SPEC §7): `/__sim/stats`, `/__sim/reset`, `/__sim/clock`, `/__sim/faults`,
- * `/__sim/rotate`, `/__sim/tickets/expire`, `/__sim/platform`, `/__sim/apps`. Answers cross-origin requests. Bad input gets
+ * `/__sim/rotate`, `/__sim/tickets/expire`, `/__sim/platform`, `/__sim/apps`, and the WeCom ones
+ * (`/__sim/corps`, `/__sim/wecom/user`, `/__sim/wecom/token/expire`). Answers cross-origin requests. Bad input gets
  * HTTP 400 `{"error":{"code":"invalid_request","message"}}`.
  */
 
@@ -124,16 +126,36 @@ export function setFaults(state: SimState, input: unknown): void {
 
 /**
  * `{"appId","type":"jsapi"|"wx_card"}` → ends that ticket now (SPEC §10). `appId` defaults to the first
- * account, `type` to `jsapi`. Answers `{appId, type, expired}`; `expired` is false when no valid ticket
- * was out (the next getticket issues a new one either way).
+ * account, `type` to `jsapi`. For a WeCom corp (`appId` = corpId) `type` is `jsapi` (the corp ticket) or
+ * `agent_config` (an app ticket; `agentId` picks the app, the corp's first by default). Answers
+ * `{appId, type, expired}` (plus `agentId` for agent_config); `expired` is false when no valid ticket
+ * was out (the next call issues a new one either way).
  */
 export function expireTicket(
   state: SimState,
   input: Record<string, unknown>,
-): { appId: string; type: SimTicketType; expired: boolean } {
+): { appId: string; type: SimTicketType | 'agent_config'; expired: boolean; agentId?: string } {
   for (const k of Object.keys(input))
-    if (k !== 'appId' && k !== 'type') throw new BadInput(`unknown field "${k}"`);
-  const { appId = state.apps.keys().next().value, type = 'jsapi' } = input;
+    if (k !== 'appId' && k !== 'type' && k !== 'agentId') throw new BadInput(`unknown field "${k}"`);
+  const { appId = state.apps.keys().next().value, type = 'jsapi', agentId } = input;
+  const corp = typeof appId === 'string' ? state.wecom.corp(appId) : undefined;
+  if (corp) {
+    if (type === 'jsapi') {
+      if (agentId !== undefined) throw new BadInput('agentId goes with type "agent_config" only');
+      return { appId: corp.corpId, type, expired: state.wecom.expireTicket(corp, 'jsapi') };
+    }
+    if (type !== 'agent_config') throw new BadInput('type must be "jsapi" or "agent_config" for a corp');
+    const agent =
+      agentId === undefined ? corp.agents.values().next().value : state.wecom.agent(corp.corpId, agentId);
+    if (!agent) throw new BadInput('agentId is not an app of this corp');
+    return {
+      appId: corp.corpId,
+      type,
+      agentId: agent.agentId,
+      expired: state.wecom.expireTicket(corp, 'agent_config', agent),
+    };
+  }
+  if (agentId !== undefined) throw new BadInput('agentId is for a WeCom corp');
   const app = typeof appId === 'string' ? state.app(appId) : undefined;
   if (!app) throw new BadInput('appId is not a simulated account');
   if (type !== 'jsapi' && type !== 'wx_card') throw new BadInput('type must be "jsapi" or "wx_card"');
@@ -232,6 +254,7 @@ export const controlRoutes: SimRoute[] = [
       return json({ platform: state.platform });
     }),
   },
+  ...wecomControlRoutes,
   {
     path: '/__sim/apps',
     methods: ['GET'],

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { SimState } from './state.ts';
 
 /**
@@ -12,6 +13,8 @@ export interface SimRoute {
   methods: readonly string[];
   /** Answer cross-origin requests (and their preflight): control API and JS-bridge endpoints. */
   cors?: boolean;
+  /** `wecom`: a qyapi.weixin.qq.com endpoint; injected errcodes and method errors answer in WeCom's shape. */
+  flavor?: 'wecom';
   handler: SimHandler;
 }
 
@@ -103,4 +106,43 @@ export function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : undefined;
+}
+
+/** WeCom's errmsg texts (before `, hint: …`). */
+const WECOM_ERRMSG: Record<number, string> = {
+  [-1]: 'system busy',
+  40001: 'invalid credential',
+  40013: 'invalid corpid',
+  40014: 'invalid access_token',
+  40029: 'invalid code',
+  40058: 'invalid Request Parameter',
+  41001: 'access_token missing',
+  41002: 'corpid missing',
+  41004: 'corpsecret missing',
+  41008: 'missing code',
+  42001: 'access_token expired',
+  43001: 'require GET method',
+  43002: 'require POST method',
+  45009: 'api freq out of limit',
+  50001: 'redirect_uri not authorized',
+  60020: 'not allow to access from your ip',
+};
+
+/**
+ * WeCom's error answer: HTTP 200, `{"errcode":N,"errmsg":"<text>, hint: [<epoch>_<n>_<32 hex>], from ip:
+ * <caller>, more info at https://open.work.weixin.qq.com/devtool/query?e=N"}` — WeCom's shape, not the
+ * Official Account's ` rid: …`.
+ */
+export function wecomError(
+  state: SimState,
+  errcode: number,
+  ip: string,
+  errmsg: string = WECOM_ERRMSG[errcode] ?? 'system busy',
+): Response {
+  const hint = `${state.now()}_${Math.floor(Math.random() * 1000)}_${randomBytes(16).toString('hex')}`;
+  const from = ipForms(ip).v4;
+  return json({
+    errcode,
+    errmsg: `${errmsg}, hint: [${hint}], from ip: ${from}, more info at https://open.work.weixin.qq.com/devtool/query?e=${errcode}`,
+  });
 }

@@ -11,6 +11,9 @@ import {
   SimState,
   type SimTicketType,
 } from './state.ts';
+import { parseCorps } from './wecom/config.ts';
+import { expireWecomToken, setWecomUser, WecomControlError } from './wecom/control.ts';
+import type { SimCorpConfig, SimWecomUser, WecomTicketType } from './wecom/state.ts';
 
 /** Options of {@link startSimulator}. */
 export interface SimulatorOptions {
@@ -23,6 +26,11 @@ export interface SimulatorOptions {
    * ({@link SANDBOX_APP_ID} / {@link SANDBOX_SECRET}) with JS-safe domains `localhost,127.0.0.1`.
    */
   apps?: ReadonlyArray<SimAppConfig | string>;
+  /**
+   * WeCom (企业微信) apps it accepts: objects `{corpId, agentId, secret, jsDomains?, users?}` or
+   * `'CORPID:AGENTID:SECRET'` strings; several apps of one corp share its corpId. None by default.
+   */
+  corps?: ReadonlyArray<SimCorpConfig | string>;
   /** JS-safe domains of accounts that have none of their own. @default ['localhost', '127.0.0.1'] */
   jsDomains?: string[];
   /** The client platform the JS bridge imitates. @default 'android' */
@@ -52,6 +60,8 @@ export interface Simulator {
   url: string;
   port: number;
   apps: Array<{ appId: string; secret: string; jsDomains: string[] }>;
+  /** The WeCom apps, one entry per (corp, app). */
+  corps: Array<{ corpId: string; agentId: string; secret: string; jsDomains: string[] }>;
   /** Calls per path since start or the last reset, like `GET /__sim/stats`. */
   stats(): { calls: Record<string, number> };
   /** Zeroes the call counts. */
@@ -70,7 +80,14 @@ export interface Simulator {
    * Ends the current ticket now (`POST /__sim/tickets/expire`): pages signed with it fail
    * `config:invalid signature`, the next getticket issues a new one. False when none was valid.
    */
-  expireTicket(appId?: string, type?: SimTicketType): boolean;
+  expireTicket(appId?: string, type?: SimTicketType | WecomTicketType, agentId?: number | string): boolean;
+  /**
+   * Chooses who WeCom OAuth logs in for a corp (`POST /__sim/wecom/user`): `{userid}` (a member),
+   * `{openid}` (a non-member), or nothing for the first member again.
+   */
+  setWecomUser(corpId: string, user?: { userid: string } | { openid: string }): SimWecomUser | undefined;
+  /** Ends a WeCom app's access_token now (`POST /__sim/wecom/token/expire`); false when none was valid. */
+  expireWecomToken(corpId: string, agentId?: number | string): boolean;
   /** The in-memory state, for route modules and white-box tests. */
   state: SimState;
   close(): Promise<void>;
@@ -114,6 +131,16 @@ function parseApps(options: SimulatorOptions): SimAppConfig[] {
   return apps;
 }
 
+/** Runs a control operation from code: bad input is a TypeError, as for the other methods. */
+function control<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof SimControlError || e instanceof WecomControlError) throw new TypeError(e.message);
+    throw e;
+  }
+}
+
 /**
  * Starts the WeChat simulator: `/cgi-bin/*` token, ticket and media APIs with WeChat's rules on a
  * virtual clock, the OAuth pages, the JS bridge, and the `/__sim/*` control API.
@@ -126,8 +153,10 @@ function parseApps(options: SimulatorOptions): SimAppConfig[] {
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const apps = parseApps(options);
+  const corps = parseCorps(options.corps, new Set(apps.map((a) => a.appId)));
   const state = new SimState({
     apps,
+    corps,
     ...(options.jsDomains ? { jsDomains: options.jsDomains } : {}),
     ...(options.platform ? { platform: options.platform } : {}),
     ...(options.ipWhitelist !== undefined ? { ipWhitelist: options.ipWhitelist } : {}),
@@ -143,6 +172,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     url: http.url,
     port: http.port,
     apps: [...state.apps.values()].map((a) => ({ appId: a.appId, secret: a.secret, jsDomains: a.jsDomains })),
+    corps: [...state.wecom.corps.values()].flatMap((c) =>
+      [...c.agents.values()].map((a) => ({
+        corpId: c.corpId,
+        agentId: a.agentId,
+        secret: a.secret,
+        jsDomains: a.jsDomains,
+      })),
+    ),
     stats: () => ({ calls: { ...state.calls } }),
     reset: () => state.resetCounts(),
     advance: (seconds) => state.advance(seconds),
@@ -166,15 +203,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (!app) throw new TypeError(`unknown appId ${appId}`);
       return state.issueClassicToken(app).value;
     },
-    expireTicket: (appId, type) => {
-      try {
-        return expireTicket(state, { ...(appId === undefined ? {} : { appId }), ...(type ? { type } : {}) })
-          .expired;
-      } catch (e) {
-        if (e instanceof SimControlError) throw new TypeError(e.message);
-        throw e;
-      }
-    },
+    expireTicket: (appId, type, agentId) =>
+      control(
+        () =>
+          expireTicket(state, {
+            ...(appId === undefined ? {} : { appId }),
+            ...(type ? { type } : {}),
+            ...(agentId === undefined ? {} : { agentId }),
+          }).expired,
+      ),
+    setWecomUser: (corpId, user) => control(() => setWecomUser(state, { corpId, ...user })),
+    expireWecomToken: (corpId, agentId) =>
+      control(
+        () => expireWecomToken(state, { corpId, ...(agentId === undefined ? {} : { agentId }) }).expired,
+      ),
     state,
     close: () => http.close(),
   };
@@ -193,3 +235,12 @@ export type {
   TokenCheck,
 } from './state.ts';
 export { SANDBOX_APP_ID, SANDBOX_SECRET, SIM_LIMITS, SimState } from './state.ts';
+export type {
+  SimAgent,
+  SimCorp,
+  SimCorpConfig,
+  SimWecomUser,
+  WecomTicketType,
+  WecomTokenCheck,
+} from './wecom/state.ts';
+export { WECOM_LIMITS, WecomState } from './wecom/state.ts';

@@ -6,6 +6,7 @@ import { mediaRoutes } from './media.ts';
 import { oauthRoutes } from './oauth.ts';
 import { ticketRoutes } from './ticket.ts';
 import { tokenRoutes } from './token.ts';
+import { wecomRoutes } from './wecom/routes.ts';
 
 /**
  * Every endpoint the simulator serves. A route module exports a `SimRoute[]` (see http.ts) and is
@@ -19,4 +20,5 @@ export const simRoutes: readonly SimRoute[] = [
   ...controlRoutes,
   ...bridgeRoutes,
   ...oauthRoutes,
+  ...wecomRoutes,
 ];

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errmsgFor, json, type SimContext, type SimRoute, wechatError } from './http.ts';
+import { errmsgFor, json, type SimContext, type SimRoute, wechatError, wecomError } from './http.ts';
 import type { SimState } from './state.ts';
 
 /**
@@ -74,7 +74,10 @@ export function createDispatch(
       }
       if (fault.drop) return 'drop';
       if (fault.errcode !== undefined) {
-        const res = wechatError(state, fault.errcode);
+        const res =
+          route?.flavor === 'wecom'
+            ? wecomError(state, fault.errcode, ip)
+            : wechatError(state, fault.errcode);
         return cors ? withCors(res) : res;
       }
     }
@@ -96,7 +99,8 @@ async function run(
   }
   if (!route.methods.includes(req.method)) {
     if (path.startsWith('/cgi-bin/') || path.startsWith('/sns/')) {
-      return wechatError(state, route.methods.includes('GET') ? 43001 : 43002);
+      const errcode = route.methods.includes('GET') ? 43001 : 43002;
+      return route.flavor === 'wecom' ? wecomError(state, errcode, ctx.ip) : wechatError(state, errcode);
     }
     return json(
       { error: { code: 'method_not_allowed', message: `${req.method} is not allowed on ${path}` } },

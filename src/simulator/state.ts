@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type SimCorpConfig, WecomState } from './wecom/state.ts';
 
 /**
  * Everything the simulator knows, in memory, with a virtual clock. Synchronous and free of I/O so
@@ -155,6 +156,8 @@ function defaultUsers(appId: string): SimUser[] {
 
 export interface SimStateOptions {
   apps: SimAppConfig[];
+  /** WeCom apps (`CORPID:AGENTID:SECRET`); none by default. */
+  corps?: SimCorpConfig[];
   /** JS-safe domains of apps that have none of their own. */
   jsDomains?: string[];
   platform?: SimPlatform;
@@ -177,6 +180,8 @@ export class SimState {
   faults: SimFault[] = [];
   /** Calls per path since start or the last {@link resetCounts}. */
   calls: Record<string, number> = {};
+  /** The simulated WeCom corps, their apps, tokens and tickets. */
+  readonly wecom: WecomState;
 
   constructor(options: SimStateOptions) {
     this.initial = options;
@@ -184,6 +189,7 @@ export class SimState {
     this.platform = options.platform ?? 'android';
     this.ipWhitelist = options.ipWhitelist ?? null;
     const defaults = options.jsDomains ?? ['localhost', '127.0.0.1'];
+    this.wecom = new WecomState(options.corps ?? [], () => this.now(), defaults);
     for (const cfg of options.apps) {
       this.apps.set(cfg.appId, {
         appId: cfg.appId,
@@ -378,6 +384,16 @@ export class SimState {
   currentTicket(appId: string, type: SimTicketType = 'jsapi'): string | undefined {
     const t = this.apps.get(appId)?.tickets.get(type);
     return t && this.now() < t.expiresAt ? t.value : undefined;
+  }
+
+  /** The corp jsapi_ticket a WeCom page's `wx.config` is verified with now, if one is valid. */
+  currentCorpTicket(corpId: string): string | undefined {
+    return this.wecom.currentCorpTicket(corpId);
+  }
+
+  /** The app (agent_config) ticket a WeCom page's `wx.agentConfig` is verified with now, if one is valid. */
+  currentAgentTicket(corpId: string, agentId: number | string): string | undefined {
+    return this.wecom.currentAgentTicket(corpId, agentId);
   }
 
   // ── media ──────────────────────────────────────────────────────────────────────────────────────
