@@ -7,7 +7,11 @@ export const signUsage = `wxkit sign --url URL [--ticket T] [--noncestr N] [--ti
   of the configured account (WX_APP_ID/WX_APP_SECRET, WXKIT_STORE) is used.`;
 
 /** Finds the current ticket of the configured account; provided by the credential layer. */
-export type TicketSource = (io: CliIO) => Promise<{ ticket: string; appId: string }>;
+/** The configured account's current ticket (`jsapi` unless asked for the `wx_card` one). */
+export type TicketSource = (
+  io: CliIO,
+  type?: 'jsapi' | 'wx_card',
+) => Promise<{ ticket: string; appId: string }>;
 
 export async function runSign(argv: string[], io: CliIO, ticketSource?: TicketSource): Promise<number> {
   const { values } = parseFlags(argv, {

@@ -63,7 +63,7 @@ export async function runToken(argv: string[], io: CliIO): Promise<number> {
 }
 
 /** The current jsapi_ticket of the configured account, for `wxkit sign` and `wxkit doctor` without --ticket. */
-export const ticketSourceFromConfig: TicketSource = async (io) => {
+export const ticketSourceFromConfig: TicketSource = async (io, type = 'jsapi') => {
   const config = loadConfig(io.env, io.cwd);
   if (config.sandbox) {
     throw new UsageError('no --ticket given and no account configured (set WX_APP_ID and WX_APP_SECRET)');
@@ -71,7 +71,7 @@ export const ticketSourceFromConfig: TicketSource = async (io) => {
   const account = selectAccounts(config, io.env.WXKIT_APP_ID?.trim() || undefined)[0]!;
   const wx = createWxkit(accountOptions(config, account, io.cwd));
   try {
-    return { ticket: await wx.ticket('jsapi'), appId: account.appId };
+    return { ticket: await wx.ticket(type), appId: account.appId };
   } finally {
     await wx.close();
   }
