@@ -77,6 +77,9 @@ test('bad flags exit 2 with one line', async () => {
     ['--js-domain', 'a.com:8080'],
     ['--js-domain', 'a.com', '--js-domain', 'b.com', '--js-domain', 'c.com', '--js-domain', 'd.com'],
     ['--app', 'wxa:s', '--app', 'wxa:t'],
+    ['--corp', 'ww1:s3cret'],
+    ['--corp', 'ww1:abc:s3cret'],
+    ['--corp', 'ww1:1000002:s', '--corp', 'ww1:1000002:t'],
   ]) {
     const p = run(['simulator', ...args]);
     const [code] = await once(p.child, 'exit');
@@ -84,4 +87,39 @@ test('bad flags exit 2 with one line', async () => {
     assert.equal(p.err().trim().split('\n').length, 1, p.err());
     assert.match(p.err(), /^wxkit simulator: /);
   }
+});
+
+test('wxkit simulator --corp prints the WeCom apps (never the secret) and serves gettoken', async (t) => {
+  const p = run([
+    'simulator',
+    '--port',
+    '0',
+    '--corp',
+    'ww5im:1000002:s3cret:with:colons',
+    '--corp',
+    'ww5im:1000003:other',
+  ]);
+  t.after(() => {
+    if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    p.child.stdout.on('data', () => {
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(p.out());
+      if (m?.[1] && p.out().includes('1000003')) resolve(m[1]);
+    });
+    p.child.once('exit', (code) => reject(new Error(`exited ${code}: ${p.err()}`)));
+  });
+  assert.match(
+    p.out(),
+    /wecom corp \(企业微信\) ww5im {2}agentid 1000002 .*trusted domains localhost,127\.0\.0\.1/,
+  );
+  assert.match(p.out(), /account wx5andb0x00000001/, 'the Official Account sandbox stays');
+  assert.ok(!p.out().includes('s3cret') && !p.out().includes('other'), 'secrets are not echoed');
+  const res = await fetch(`${url}/cgi-bin/gettoken?corpid=ww5im&corpsecret=s3cret:with:colons`);
+  const body = (await res.json()) as { errcode: number; expires_in: number };
+  assert.equal(body.errcode, 0);
+  assert.equal(body.expires_in, 7200);
+  p.child.kill('SIGTERM');
+  const [code] = await once(p.child, 'exit');
+  assert.equal(code, 0, p.err());
 });
