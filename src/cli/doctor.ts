@@ -14,6 +14,7 @@ wxkit doctor --card [--add-card] --signature X --noncestr N --timestamp S [--car
   signature is right, 1 when it is not, 2 on bad usage. Without --ticket, the configured
   account's current jsapi_ticket is used, and --app-id (the appId the page passed to wx.config)
   is checked against that account: another appId is the cause app_id_mismatch.
+  按微信的检查顺序说明 wx.config 为什么拒绝该签名；签名正确退出 0，错误退出 1，用法错误退出 2。
   --card checks a wx.chooseCard cardSign (--add-card: the signature in wx.addCard's cardExt) against the
   wx_card ticket and names the usual mistakes: key=value pairs instead of values, the jsapi_ticket instead
   of the wx_card ticket, unsorted values, "undefined"/"null" for empty values.

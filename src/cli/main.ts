@@ -22,12 +22,14 @@ const VERSION = '0.1.0';
 function help(): string {
   return [
     'wxkit — WeChat JS-SDK signing, token custody, simulator',
+    'wxkit —— 微信 JS-SDK 签名、凭据托管与模拟器',
     '',
-    'Usage: wxkit <command> [options]',
+    'Usage / 用法: wxkit <command> [options]',
     '',
     ...Object.values(commands).map((c) => c.usage),
     '',
     'Exit codes: 0 ok, 1 the check or operation failed, 2 bad usage.',
+    '退出码：0 成功，1 检查或操作失败，2 用法错误。',
   ].join('\n');
 }
 
@@ -45,7 +47,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
-    io.err(`wxkit: unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}.`);
+    io.err(
+      `wxkit: unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}. / 未知命令，可用命令见上。`,
+    );
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -56,7 +60,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return await command.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`wxkit ${name}: ${e.message}. See: wxkit ${name} --help`);
+      io.err(
+        `wxkit ${name}: ${e.message}. See: wxkit ${name} --help / 用法有误，请查看 wxkit ${name} --help`,
+      );
       return 2;
     }
     if (isWxkitError(e)) {
@@ -66,7 +72,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       );
       return 1;
     }
-    io.err(`wxkit ${name}: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
+    io.err(
+      `wxkit ${name}: unexpected error / 意外错误: ${e instanceof Error ? e.message : String(e)} (WXKIT_DEBUG=1 prints the stack / 设置 WXKIT_DEBUG=1 可打印调用栈)`,
+    );
     if (io.env.WXKIT_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
     return 1;
   }

@@ -4,7 +4,9 @@ import { type CliIO, parseFlags, required, UsageError } from './io.ts';
 
 export const signUsage = `wxkit sign --url URL [--ticket T] [--noncestr N] [--timestamp S] [--json]
   Prints string1 and the wx.config signature for URL. Without --ticket, the current jsapi_ticket
-  of the configured account (WX_APP_ID/WX_APP_SECRET, WXKIT_STORE) is used.`;
+  of the configured account (WX_APP_ID/WX_APP_SECRET, WXKIT_STORE) is used.
+  打印 URL 的 string1 与 wx.config 签名；不带 --ticket 时使用已配置账号（WX_APP_ID/WX_APP_SECRET、
+  WXKIT_STORE）当前的 jsapi_ticket。`;
 
 /** Finds the current ticket of the configured account; provided by the credential layer. */
 /** The configured account's current ticket (`jsapi` unless asked for the `wx_card` one). */

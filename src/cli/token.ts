@@ -12,7 +12,10 @@ export const tokenUsage = `wxkit token [status|refresh|invalidate] [--app-id A] 
   the store (WXKIT_STORE) answers. Never prints a token, ticket or secret.
   refresh: drops the cached token and tickets and fetches a new token now (--force: in stable mode,
   send force_refresh — WeChat allows 20 a day).
-  invalidate: drops the cached token and tickets; the next call fetches.`;
+  invalidate: drops the cached token and tickets; the next call fetches.
+  status（默认）：每个已配置账号缓存了什么——已用时长、剩余时间、来源、存储（WXKIT_STORE）是否可达，
+  从不打印 token、票据或密钥。refresh：丢弃缓存并立即获取新 token（--force：stable 模式下发送
+  force_refresh，微信每天限 20 次）。invalidate：丢弃缓存，下次调用时重新获取。`;
 
 const ACTIONS = new Set(['status', 'refresh', 'invalidate']);
 
