@@ -2,7 +2,7 @@
  * The store contract: a few string operations with TTLs and a lease lock. wxkit keeps one record per
  * (account, credential) in it and takes the lock before asking WeChat, so every process and machine
  * that shares the store makes one upstream fetch at a time. Implement it to add your own backend; run
- * the conformance suite (test/stores/conformance.ts) against it.
+ * the conformance suite (`storeConformance` from `wxkit/stores/testing`) against it.
  *
  * Keys are plain strings such as `wxkit:wx123:access_token` (never a secret; stores that turn keys into
  * file names hash them anyway). Values are opaque strings (wxkit writes JSON).

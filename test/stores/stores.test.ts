@@ -5,13 +5,17 @@ import { once } from 'node:events';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { createFileStore } from '../../src/stores/file.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
 import { createRedisStore } from '../../src/stores/redis.ts';
 import { openStore, parseStoreSpec } from '../../src/stores/spec.ts';
-import { storeConformance } from './conformance.ts';
+import { storeConformance as conformance, type StoreFixture } from '../../src/stores/testing.ts';
 import { startRedisServer, startSentinel } from './redis-server.ts';
+
+// The suite users import from 'wxkit/stores/testing', registered with node:test.
+const storeConformance = (name: string, open: () => Promise<StoreFixture>) =>
+  conformance(name, open, { describe, test, before, after });
 
 const virtualClock = () => {
   let offset = 0;
