@@ -19,7 +19,7 @@ export interface AccountConfig {
   remoteKey?: string | undefined;
 }
 
-/** The validated configuration of the service and CLI (SPEC §2). */
+/** The validated configuration of the service and CLI (environment and `wxkit.config.json`). */
 export interface WxkitConfig {
   /** No account configured: `wxkit serve` runs against an in-process simulator. */
   sandbox: boolean;
@@ -71,7 +71,7 @@ export interface WxkitConfigFile {
   openBase?: string;
   store?: string;
   /**
-   * Redis Sentinel or Cluster (SPEC §2: "via config file"); `store` must then be `redis` or absent.
+   * Redis Sentinel or Cluster (only through the config file); `store` must then be `redis` or absent.
    * `passwordEnv` names a variable holding the password.
    */
   redis?: RedisTopology & { passwordEnv?: string };

@@ -158,7 +158,7 @@ export class WxkitError extends Error {
     return this.errcode === undefined ? undefined : describeErrcode(this.errcode)?.category;
   }
 
-  /** The JSON body of SPEC §3: `{error:{code,message,hint,wechat?}}`. */
+  /** The JSON error body of the HTTP API: `{error:{code,message,hint,wechat?}}`. */
   toJSON(): { error: Record<string, unknown> } {
     const error: Record<string, unknown> = {
       code: this.code,

@@ -1,7 +1,7 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import { ErrorCodes, WxkitError } from './errors.ts';
 
-/** What `wx.config` needs, as returned by `jssdkConfig()` and `GET /jssdk/config` (SPEC §3). */
+/** What `wx.config` needs, as returned by `jssdkConfig()` and `GET /jssdk/config`. */
 export interface JssdkConfig {
   appId: string;
   /** Integer seconds since the epoch, as signed. */

@@ -5,7 +5,7 @@ import type { OAuthClient } from './oauth/types.ts';
 import type { JssdkConfig } from './signature.ts';
 
 /**
- * The contract between the credential layer (createWxkit, src/wxkit.ts) and everything that uses an
+ * The contract between the credential layer (`createWxkit`) and everything that uses an
  * account: the HTTP service, the CLI, OAuth. One `Wxkit` is one Official Account; several accounts in
  * one process are several `createWxkit()` results, which may share one store.
  */

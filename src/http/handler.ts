@@ -89,7 +89,7 @@ const DEFAULT_RATE: RateLimitOptions = { perSecond: 50, burst: 100 };
 
 /**
  * The wxkit service as one web-standard function: `/jssdk/config`, `/jssdk/diagnose`,
- * `/jssdk/client.js`, the token API, `/healthz`, `/readyz`, `/metrics` (SPEC §3). Several accounts are
+ * `/jssdk/client.js`, the token API, `/healthz`, `/readyz`, `/metrics`. Several accounts are
  * selected by `appId`; the first is the default. Mount it anywhere that speaks `Request`/`Response`
  * (Hono, Next.js route handlers, Bun, Deno) or through `wxkit/express`, `wxkit/koa`, `wxkit/fastify`.
  *

@@ -1,7 +1,7 @@
 import { createMemoryStore } from '../stores/memory.ts';
 
 /**
- * The store operations OAuth uses — a subset of wxkit's `Store` (src/stores/types.ts), so any wxkit
+ * The store operations OAuth uses — a subset of wxkit's `Store` (from `wxkit/stores`), so any wxkit
  * store (memory, file, Redis, your own) plugs in as is. Keys never contain secrets: codes and session
  * ids are hashed before they become keys.
  */
