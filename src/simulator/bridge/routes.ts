@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { asRecord, json, parseJson, type SimContext, type SimRoute } from '../http.ts';
 import type { SimPlatform, SimState } from '../state.ts';
+import type { SimAgent } from '../wecom/state.ts';
+import { invokeAgentApi, verifyAgentConfig } from '../wecom/verify.ts';
 import { testImage } from './png.ts';
 import { bridgeScript } from './script.ts';
 import { verifyBridgeConfig } from './verify.ts';
@@ -16,9 +18,17 @@ interface LocalImage {
   bytes: Buffer;
 }
 
+/** A page's verified `wx.config` (and, on a WeCom page, its verified `wx.agentConfig`). */
+interface BridgeSession {
+  appId: string;
+  agent?: SimAgent;
+  /** The jsApiList of the successful `wx.agentConfig`. */
+  agentApis: Set<string>;
+}
+
 interface BridgeData {
-  /** Bridge token → appId of the verified configuration. */
-  sessions: Map<string, string>;
+  /** Bridge token → the verified configuration. */
+  sessions: Map<string, BridgeSession>;
   /** localId → image chosen by `chooseImage` (the "photo album" of the simulated phone). */
   images: Map<string, LocalImage>;
   seed: number;
@@ -51,7 +61,7 @@ async function body(req: Request): Promise<Record<string, unknown>> {
 
 /** The appId of the verified configuration the request's token belongs to, else an error answer. */
 function session(ctx: SimContext, b: Record<string, unknown>): string | Response {
-  const appId = typeof b.token === 'string' ? bridgeOf(ctx.state).sessions.get(b.token) : undefined;
+  const appId = typeof b.token === 'string' ? bridgeOf(ctx.state).sessions.get(b.token)?.appId : undefined;
   return appId ?? json({ errMsg: 'permission denied' });
 }
 
@@ -78,7 +88,7 @@ const config: SimRoute = {
     const result = verifyBridgeConfig(ctx.state, b);
     if (result.errMsg !== 'config:ok') return json(result);
     const token = randomBytes(18).toString('base64url');
-    remember(bridgeOf(ctx.state).sessions, token, String(b.appId));
+    remember(bridgeOf(ctx.state).sessions, token, { appId: String(b.appId), agentApis: new Set<string>() });
     return json({ ...result, token });
   },
 };
@@ -145,6 +155,40 @@ const upload = imageRoute('/__sim/bridge/upload', (img, appId, _b, ctx) => {
   return json({ serverId });
 });
 
+/**
+ * `wx.agentConfig` on a WeCom page: verified against the app's agent_config ticket (wecom/verify.ts).
+ * Success adds the app and its jsApiList to the page's config session.
+ */
+const agentConfig: SimRoute = {
+  path: '/__sim/bridge/agent-config',
+  methods: ['POST'],
+  cors: true,
+  handler: async (req, ctx) => {
+    const b = await body(req);
+    const s = typeof b.token === 'string' ? bridgeOf(ctx.state).sessions.get(b.token) : undefined;
+    const { agent, ...result } = verifyAgentConfig(ctx.state, { ...b, configuredAppId: s?.appId });
+    if (s && agent) {
+      s.agent = agent;
+      s.agentApis = new Set(
+        Array.isArray(b.jsApiList) ? b.jsApiList.filter((n): n is string => typeof n === 'string') : [],
+      );
+    }
+    return json(result);
+  },
+};
+
+/** `wx.invoke(name, args, cb)`: the agent-only APIs, allowed by a successful `wx.agentConfig`. */
+const invoke: SimRoute = {
+  path: '/__sim/bridge/invoke',
+  methods: ['POST'],
+  cors: true,
+  handler: async (req, ctx) => {
+    const b = await body(req);
+    const s = typeof b.token === 'string' ? bridgeOf(ctx.state).sessions.get(b.token) : undefined;
+    return json(invokeAgentApi(ctx.state, b.name, { agent: s?.agent, agentApis: s?.agentApis ?? new Set() }));
+  },
+};
+
 /** `/jweixin.js` (also at jweixin-1.6.0.js's own path) and the bridge endpoints. */
 export const bridgeRoutes: SimRoute[] = [
   script,
@@ -153,4 +197,6 @@ export const bridgeRoutes: SimRoute[] = [
   choose,
   local,
   upload,
+  agentConfig,
+  invoke,
 ];

@@ -99,6 +99,31 @@ const SOURCE = `(function (window, document) {
         queue.forEach(function (fn) { fn(); });
       });
     },
+    // WeCom: verified against the app's agent_config ticket. Called while wx.config is still pending it
+    // waits for config's answer (the simulator then refuses it when config failed, as older WeCom clients do).
+    agentConfig: function (c) {
+      c = c || {};
+      function done(res) {
+        log('agentConfig', res);
+        if (res.errMsg === 'agentConfig:ok') { if (c.success) c.success(res); }
+        else if (c.fail) c.fail(res);
+        if (c.complete) c.complete(res);
+      }
+      function run() {
+        post('agent-config', {
+          token: token, corpid: c.corpid, agentid: c.agentid, timestamp: c.timestamp, nonceStr: c.nonceStr,
+          signature: c.signature, jsApiList: c.jsApiList || [], debug: debug, url: location.href,
+          landingUrl: landing, platform: PLATFORM
+        }).then(null, function () { return { errMsg: 'agentConfig:fail, network error' }; }).then(done);
+      }
+      if (state === 0 && seq > 0) completes.push(run); else run();
+    },
+    // WeCom's wx.invoke(name, args, callback): the agent-only APIs answer in res.err_msg.
+    invoke: function (name, args, cb) {
+      post('invoke', { token: token, name: name, args: args || {} }).then(null, function () {
+        return { err_msg: name + ':fail, network error' };
+      }).then(function (res) { log(name, res); if (typeof cb === 'function') cb(res); });
+    },
     ready: function (fn) { if (state !== 0) fn(); else completes.push(fn); },
     error: function (fn) { if (state === -1) fn(data); else onFail = fn; },
     checkJsApi: function (args) {
