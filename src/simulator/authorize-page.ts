@@ -2,6 +2,7 @@ import { parseJsDomains } from '../domains.ts';
 import type { SimContext, SimRoute } from './http.ts';
 import { isSnapshotUser, issueOAuthCode } from './oauth.ts';
 import type { SimApp } from './state.ts';
+import { isWecomAuthorize, wecomAuthorize } from './wecom/oauth.ts';
 
 /**
  * `open.weixin.qq.com/connect/oauth2/authorize`: checks the parameters like WeChat (an error page
@@ -148,6 +149,8 @@ const authorize: SimRoute = {
   path: '/connect/oauth2/authorize',
   methods: ['GET'],
   handler: (req, ctx) => {
+    // A corpId: WeCom's consent-free redirect (wecom/oauth.ts).
+    if (isWecomAuthorize(ctx)) return wecomAuthorize(ctx);
     const params = readParams(ctx, ctx.url.searchParams);
     if (params instanceof Response) return params;
     const remembered = cookie(req, USER_COOKIE);

@@ -6,6 +6,7 @@ import { mediaRoutes } from './media.ts';
 import { oauthRoutes } from './oauth.ts';
 import { ticketRoutes } from './ticket.ts';
 import { tokenRoutes } from './token.ts';
+import { wecomOAuthRoutes } from './wecom/oauth.ts';
 import { wecomRoutes } from './wecom/routes.ts';
 
 /**
@@ -21,4 +22,5 @@ export const simRoutes: readonly SimRoute[] = [
   ...bridgeRoutes,
   ...oauthRoutes,
   ...wecomRoutes,
+  ...wecomOAuthRoutes,
 ];
