@@ -1,6 +1,7 @@
 import { isWxkitError } from '../errors.ts';
 import { doctorUsage, runDoctor } from './doctor.ts';
 import { type CliIO, UsageError } from './io.ts';
+import { mediaUsage, runMedia } from './media.ts';
 import { runServe, serveUsage } from './serve.ts';
 import { runSign, signUsage } from './sign.ts';
 import { runSimulator, simulatorUsage } from './simulator.ts';
@@ -15,6 +16,7 @@ export const commands: Record<string, Command> = {
   doctor: { usage: doctorUsage, run: (argv, io) => runDoctor(argv, io, ticketSourceFromConfig) },
   simulator: { usage: simulatorUsage, run: (argv, io) => runSimulator(argv, io) },
   token: { usage: tokenUsage, run: (argv, io) => runToken(argv, io) },
+  media: { usage: mediaUsage, run: (argv, io) => runMedia(argv, io) },
 };
 
 const VERSION = '0.1.0';

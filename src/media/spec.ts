@@ -134,6 +134,8 @@ export interface OpenMediaStoreOptions {
   cwd?: string | undefined;
   /** Clock for retention. @default Date.now */
   now?: (() => number) | undefined;
+  /** Where `s3://` reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. @default process.env */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 /**
@@ -161,6 +163,13 @@ export async function openMediaStore(
         endpoint: parsed.endpoint,
         region: parsed.region,
         style: parsed.style,
+        ...(options.env
+          ? {
+              accessKeyId: options.env.AWS_ACCESS_KEY_ID,
+              secretAccessKey: options.env.AWS_SECRET_ACCESS_KEY,
+              sessionToken: options.env.AWS_SESSION_TOKEN,
+            }
+          : {}),
       });
   }
 }

@@ -1,5 +1,6 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { HandlerOptions } from '../http/handler.ts';
+import { mediaStoreFromEnv, mediaTtlFromEnv, parseMediaStoreSpec } from '../media/spec.ts';
 
 /** What `wxkit serve` runs with: loadConfig's listen address, keys and URLs plus the service-only variables. */
 export interface ServiceSettings {
@@ -13,6 +14,10 @@ export interface ServiceSettings {
   log: 'all' | 'errors' | 'off';
   publicUrl: string | undefined;
   sessionSecret: string | undefined;
+  /** `WXKIT_MEDIA_STORE` (or `file:` + `WXKIT_MEDIA_DIR`, or `file:.wxkit/media`); may hold a password: never print it. */
+  mediaStore: string;
+  /** `WXKIT_MEDIA_TTL`, seconds. */
+  mediaTtl: number;
 }
 
 function configError(message: string): WxkitError {
@@ -55,11 +60,15 @@ export function checkApiKeys(keys: readonly string[]): void {
 }
 
 /** The service-only settings (the rest comes from loadConfig). */
-export type ServiceOnlySettings = Pick<ServiceSettings, 'corsOrigins' | 'rateLimit' | 'trustProxy' | 'log'>;
+export type ServiceOnlySettings = Pick<
+  ServiceSettings,
+  'corsOrigins' | 'rateLimit' | 'trustProxy' | 'log' | 'mediaStore' | 'mediaTtl'
+>;
 
 /**
  * `WXKIT_CORS_ORIGINS`, `WXKIT_RATE_LIMIT` (requests/second per client, or `off`), `WXKIT_TRUST_PROXY`
- * (proxy hops) and `WXKIT_LOG` (`all`|`errors`|`off`): what `wxkit serve` reads beyond loadConfig.
+ * (proxy hops), `WXKIT_LOG` (`all`|`errors`|`off`) and the media store (`WXKIT_MEDIA_STORE`,
+ * `WXKIT_MEDIA_DIR`, `WXKIT_MEDIA_TTL`): what `wxkit serve` reads beyond loadConfig.
  *
  * @throws {WxkitError} `config_error` naming the variable.
  */
@@ -107,5 +116,7 @@ export function readServiceSettings(env: NodeJS.ProcessEnv): ServiceOnlySettings
   if (logText !== 'all' && logText !== 'errors' && logText !== 'off') {
     throw configError('WXKIT_LOG must be all, errors or off');
   }
-  return { corsOrigins, rateLimit, trustProxy, log: logText };
+  const mediaStore = mediaStoreFromEnv(env);
+  parseMediaStoreSpec(mediaStore); // a wrong value stops the start, naming WXKIT_MEDIA_STORE
+  return { corsOrigins, rateLimit, trustProxy, log: logText, mediaStore, mediaTtl: mediaTtlFromEnv(env) };
 }

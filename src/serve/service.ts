@@ -5,6 +5,9 @@ import { createHandler, type WxkitHandler } from '../http/handler.ts';
 import { jsonLines, type LogSink, redact } from '../http/log.ts';
 import { send } from '../http/reply.ts';
 import type { Route } from '../http/route.ts';
+import { openMediaStore, parseMediaStoreSpec } from '../media/spec.ts';
+import { startMediaSweeper } from '../media/sweeper.ts';
+import type { MediaStore } from '../media/types.ts';
 import { Metrics } from '../metrics.ts';
 import { SANDBOX_APP_ID, SANDBOX_SECRET, type Simulator, startSimulator } from '../simulator/index.ts';
 import type { Wxkit } from '../types.ts';
@@ -146,6 +149,40 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       createWxkit({ ...accountOptions(config, a, cwd), metrics, logger: loggerFor(sink) }),
     );
   }
+  // Saved media: one store for every instance behind the load balancer (WXKIT_MEDIA_STORE), swept in
+  // the background so files older than WXKIT_MEDIA_TTL leave even if nobody reads them again.
+  const mediaSpec = parseMediaStoreSpec(settings.mediaStore);
+  let mediaStore: MediaStore;
+  try {
+    mediaStore = await openMediaStore(mediaSpec, { ttlSeconds: settings.mediaTtl, cwd, env });
+  } catch (e) {
+    await Promise.allSettled(accounts.map((a) => a.close()));
+    await simulator?.close();
+    throw e;
+  }
+  sink({
+    time: new Date().toISOString(),
+    level: 'info',
+    msg: 'media store',
+    store: mediaStore.description,
+    ttlSeconds: settings.mediaTtl,
+  });
+  const sweeper = startMediaSweeper(mediaStore, {
+    onSweep: (r) =>
+      sink({
+        time: new Date().toISOString(),
+        level: 'info',
+        msg: 'media swept',
+        removed: r.removed.length,
+        aliases: r.aliases,
+      }),
+    onError: (e) =>
+      sink({
+        time: new Date().toISOString(),
+        level: 'warn',
+        msg: `media sweep failed: ${redact(e instanceof Error ? e.message : String(e))}`,
+      }),
+  });
   const generatedSessionSecret = settings.sessionSecret === undefined;
   const sessionSecret = settings.sessionSecret ?? randomBytes(32).toString('base64url');
   let handler: WxkitHandler | undefined;
@@ -155,6 +192,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   } catch (e) {
     await Promise.allSettled(accounts.map((a) => a.close()));
     await simulator?.close();
+    await sweeper.stop();
+    await mediaStore.close();
     const code = (e as NodeJS.ErrnoException).code;
     throw new WxkitError(
       ErrorCodes.CONFIG_ERROR,
@@ -177,7 +216,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     sessionSecret,
     routes: extraRoutes,
     metrics,
-    ...(sandbox && simulatorUrl ? { extra: { client: { sdkUrl: `${simulatorUrl}/jweixin.js` } } } : {}),
+    extra: {
+      mediaStore,
+      mediaTtlSeconds: settings.mediaTtl,
+      media: { redirectSeconds: mediaSpec.kind === 's3' ? mediaSpec.redirect : 0 },
+      ...(sandbox && simulatorUrl ? { client: { sdkUrl: `${simulatorUrl}/jweixin.js` } } : {}),
+    },
   });
   // Fetch the credentials now, so a wrong secret or a missing IP-whitelist entry shows at start and
   // the first page does not wait. Never blocks serving; failures are retried by the next request.
@@ -211,6 +255,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     close() {
       closing ??= (async () => {
         await server.close();
+        await sweeper.stop();
+        await mediaStore.close();
         await Promise.allSettled(accounts.map((a) => a.close()));
         await simulator?.close();
       })();

@@ -21,6 +21,8 @@ export interface WarningInput {
   rateLimited: boolean;
   /** WXKIT_STORE as given; only compared with `memory`, never printed. */
   store: string;
+  /** WXKIT_MEDIA_STORE as resolved (`file:.wxkit/media` by default); only its scheme is read, never printed. */
+  mediaStore?: string | undefined;
   workers: number;
   accounts: readonly { appId: string; jsDomains: readonly unknown[] }[];
 }
@@ -169,6 +171,20 @@ export function memoryStoreWorkers(s: WarningInput): StartupWarning | undefined 
   };
 }
 
+/**
+ * A shared credential store (Redis) with a `file:` media store: the deployment spans machines, but saved
+ * media stay on the disk of the instance that saved them, so another instance answers 404 for half of them.
+ */
+export function mediaStoreLocal(s: WarningInput): StartupWarning | undefined {
+  if (s.sandbox || !/^rediss?:|^redis$/i.test(s.store) || !s.mediaStore?.startsWith('file:'))
+    return undefined;
+  return {
+    id: 'media-store-local',
+    en: 'WXKIT_STORE is Redis (shared by instances) but saved media are kept on this machine (file:): behind a load balancer other instances answer 404 for them; set WXKIT_MEDIA_STORE to redis://… or s3://….',
+    zh: 'WXKIT_STORE 为 Redis（多实例共享），但保存的媒体文件只在本机（file:）：在负载均衡之后，其他实例会对这些文件返回 404；请把 WXKIT_MEDIA_STORE 设为 redis://… 或 s3://…。',
+  };
+}
+
 /** The sandbox (asked for with --sandbox) on a non-loopback address: anyone reaching it gets sandbox signatures. */
 export function sandboxOnOpenHost(s: WarningInput): StartupWarning | undefined {
   if (!s.sandbox || !open(s)) return undefined;
@@ -193,6 +209,7 @@ export const RULES: readonly Rule[] = [
   proxyNotTrusted,
   rateLimitOffOnOpenHost,
   memoryStoreWorkers,
+  mediaStoreLocal,
 ];
 
 /** The facts the rules read, from the loaded configuration and the service's settings. */
@@ -212,6 +229,7 @@ export function warningInput(
     trustProxy: settings.trustProxy,
     rateLimited: settings.rateLimit !== false,
     store: config.store,
+    mediaStore: settings.mediaStore,
     workers: options.workers,
     accounts: config.accounts,
   };

@@ -114,6 +114,12 @@ describe('start-up warning rules', () => {
       mentions: /WXKIT_STORE=memory with 4 workers/,
     },
     {
+      name: 'Redis credentials shared, media on this disk',
+      input: { ...SAFE, host: '127.0.0.1', mediaStore: 'file:.wxkit/media' },
+      id: 'media-store-local',
+      mentions: /WXKIT_STORE is Redis.*404.*WXKIT_MEDIA_STORE/,
+    },
+    {
       name: 'the sandbox on a public host (asked for with --sandbox)',
       input: { ...LAPTOP, sandbox: true, host: '0.0.0.0' },
       id: 'sandbox-open',

@@ -1,5 +1,7 @@
-import { resolve } from 'node:path';
 import { ErrorCodes, isWxkitError, WxkitError } from '../../errors.ts';
+import { MEDIA_ID, sha256 } from '../../media/id.ts';
+import { mediaStoreFromEnv, mediaTtlFromEnv, openMediaStore, parseMediaStoreSpec } from '../../media/spec.ts';
+import type { MediaStore, StoredMedia } from '../../media/types.ts';
 import type { DownloadedMedia, Wxkit } from '../../types.ts';
 import {
   ClientSlots,
@@ -9,19 +11,21 @@ import {
   refuseOverBudget,
   tooManyDownloads,
 } from '../media-guard.ts';
-import { FileMediaStore, MEDIA_ID, type SavedMedia } from '../media-store.ts';
 import { invalidRequest, readAppId, readString } from '../params.ts';
 import { RateLimiter } from '../rate-limit.ts';
 import { json, send } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
 
 /**
- * Options, from the handler options' `extra`: `mediaDir` (default `WXKIT_MEDIA_DIR` or `.wxkit/media`),
+ * Options, from the handler options' `extra`: `mediaStore` (a {@link MediaStore}, or a
+ * `WXKIT_MEDIA_STORE` string; default `WXKIT_MEDIA_STORE`, else `mediaDir`/`WXKIT_MEDIA_DIR` as
+ * `file:<dir>`, else `file:.wxkit/media`), `mediaTtlSeconds` (default `WXKIT_MEDIA_TTL` or 30 days),
  * `mediaMaxBytes` (default 10 MiB), and `media: { downloadsPerMinute, concurrentPerClient,
- * refusedTtlSeconds }` (defaults 60, 4, 600).
+ * refusedTtlSeconds, redirectSeconds }` (defaults 60, 4, 600, and the `s3://` spec's `redirect=` or 0).
  */
 interface MediaOptions {
-  dir: string;
+  store: MediaStore | string;
+  ttlSeconds: number;
   maxBytes: number;
   /** Upstream `media/get` calls per account per minute. */
   downloadsPerMinute: number;
@@ -29,13 +33,15 @@ interface MediaOptions {
   concurrentPerClient: number;
   /** How long a serverId WeChat refused (40007) is answered from memory. */
   refusedTtlSeconds: number;
+  /** When > 0 and the store signs URLs: GET answers 302 to a URL valid this many seconds. */
+  redirectSeconds: number;
 }
 
 /** What one handler keeps for its media routes. */
 interface MediaState {
   opts: MediaOptions;
-  store: FileMediaStore;
-  inflight: Map<string, Promise<SavedMedia>>;
+  store: Promise<MediaStore>;
+  inflight: Map<string, Promise<StoredMedia>>;
   refused: RefusedMedia;
   budget: RateLimiter;
   slots: ClientSlots;
@@ -56,20 +62,32 @@ function positive(value: unknown, fallback: number): number {
 }
 
 function mediaOptions(extra: Readonly<Record<string, unknown>>): MediaOptions {
-  const dir =
-    typeof extra.mediaDir === 'string' && extra.mediaDir !== ''
-      ? extra.mediaDir
-      : process.env.WXKIT_MEDIA_DIR || '.wxkit/media';
+  const given = extra.mediaStore;
+  const store: MediaStore | string =
+    typeof given === 'object' && given !== null
+      ? (given as MediaStore)
+      : typeof given === 'string' && given !== ''
+        ? given
+        : typeof extra.mediaDir === 'string' && extra.mediaDir !== ''
+          ? `file:${extra.mediaDir}`
+          : mediaStoreFromEnv(process.env);
   const media = (typeof extra.media === 'object' && extra.media !== null ? extra.media : {}) as Record<
     string,
     unknown
   >;
+  let specRedirect = 0;
+  if (typeof store === 'string') {
+    const spec = parseMediaStoreSpec(store);
+    if (spec.kind === 's3') specRedirect = spec.redirect;
+  }
   return {
-    dir: resolve(dir),
+    store,
+    ttlSeconds: positive(extra.mediaTtlSeconds, 0) || mediaTtlFromEnv(process.env),
     maxBytes: positive(extra.mediaMaxBytes, DEFAULT_MAX_BYTES),
     downloadsPerMinute: positive(media.downloadsPerMinute, 60),
     concurrentPerClient: Math.floor(positive(media.concurrentPerClient, 4)),
     refusedTtlSeconds: positive(media.refusedTtlSeconds, 600),
+    redirectSeconds: Math.floor(positive(media.redirectSeconds, specRedirect)),
   };
 }
 
@@ -80,7 +98,10 @@ function mediaState(ctx: RouteContext): MediaState {
     const now = ctx.options.now;
     state = {
       opts,
-      store: new FileMediaStore(opts.dir),
+      store:
+        typeof opts.store === 'string'
+          ? openMediaStore(opts.store, { ttlSeconds: opts.ttlSeconds })
+          : Promise.resolve(opts.store),
       inflight: new Map(),
       refused: new RefusedMedia(opts.refusedTtlSeconds * 1000, MAX_REFUSED, now),
       budget: new RateLimiter(
@@ -143,13 +164,20 @@ async function fetchMedia(account: Wxkit, serverId: string): Promise<DownloadedM
   return media;
 }
 
-async function download(account: Wxkit, serverId: string, media: MediaState): Promise<SavedMedia> {
-  const { opts, store } = media;
+/** The file a serverId of this account was saved as, while both are kept. */
+async function known(store: MediaStore, key: string): Promise<StoredMedia | undefined> {
+  const id = await store.alias(key);
+  return id === undefined ? undefined : store.head(id);
+}
+
+async function download(account: Wxkit, serverId: string, media: MediaState): Promise<StoredMedia> {
+  const { opts } = media;
   const key = `${account.appId}\0${serverId}`;
   const refused = media.refused.get(key);
   if (refused) throw refused;
-  const known = await store.findByServerId(account.appId, serverId);
-  if (known) return known;
+  const store = await media.store;
+  const saved = await known(store, key);
+  if (saved) return saved;
   refuseOverBudget(media.budget, account.appId, opts.downloadsPerMinute);
   let file: DownloadedMedia;
   try {
@@ -167,7 +195,10 @@ async function download(account: Wxkit, serverId: string, media: MediaState): Pr
       `Media ${serverId} is ${file.bytes.length} bytes; the limit is ${opts.maxBytes} (mediaMaxBytes).`,
     );
   }
-  return store.save(account.appId, serverId, file.bytes, contentTypeOf(file));
+  // The file first, then the alias: a failed save leaves no alias pointing at nothing.
+  const stored = await store.put(sha256(file.bytes), file.bytes, contentTypeOf(file));
+  await store.setAlias(key, stored.id);
+  return stored;
 }
 
 async function save(ctx: RouteContext) {
@@ -204,32 +235,69 @@ function notFound(): WxkitError {
   });
 }
 
-/** Streams a saved file from disk as the client reads it, at most `concurrentPerClient` at once per client. */
+/**
+ * Redirect only files a browser shows inline without running script (the media-guard allow-list): the
+ * object store cannot send nosniff or CSP, so anything else is streamed through wxkit with them.
+ */
+function redirectable(type: string, id: string): boolean {
+  return mediaHeaders(type, id)['content-disposition'] === 'inline';
+}
+
+/**
+ * Streams a saved file from the store as the client reads it, at most `concurrentPerClient` at once per
+ * client; or, for a store that signs URLs and `redirectSeconds` > 0, redirects (302) to a short-lived URL.
+ */
 async function serve(ctx: RouteContext) {
   const id = ctx.params.id ?? '';
   if (!MEDIA_ID.test(id)) throw notFound();
   const media = mediaState(ctx);
-  const meta = await media.store.meta(id);
-  if (!meta) throw notFound();
+  const store = await media.store;
   const etag = `"${id}"`;
-  const type = MIME.test(meta.contentType) ? meta.contentType : 'application/octet-stream';
-  const headers: Record<string, string> = {
-    ...mediaHeaders(type, id),
-    etag,
-    'cache-control': 'public, max-age=31536000, immutable',
+  const conditional = ctx.input.header('if-none-match') !== undefined;
+  const redirect = media.opts.redirectSeconds > 0 && store.signedUrl !== undefined;
+  // One backend round trip when nothing needs the metadata first (open answers it too).
+  const meta = conditional || redirect ? await store.head(id) : undefined;
+  if ((conditional || redirect) && !meta) throw notFound();
+  const headersFor = (m: StoredMedia) => {
+    const type = MIME.test(m.contentType) ? m.contentType : 'application/octet-stream';
+    return {
+      type,
+      headers: {
+        ...mediaHeaders(type, id),
+        etag,
+        'cache-control': 'public, max-age=31536000, immutable',
+      } as Record<string, string>,
+    };
   };
-  if (ctx.input.header('if-none-match') === etag) return send(304, null, type, headers);
+  if (meta) {
+    const { type, headers } = headersFor(meta);
+    if (ctx.input.header('if-none-match') === etag) return send(304, null, type, headers);
+    if (redirect && redirectable(type, id)) {
+      const location = await store.signedUrl?.(meta, {
+        expiresIn: media.opts.redirectSeconds,
+        contentDisposition: 'inline',
+      });
+      if (location) {
+        // Not cached: the signed URL ends before the file does.
+        return new Response(null, { status: 302, headers: { location, 'cache-control': 'no-store' } });
+      }
+    }
+  }
   const client = ctx.clientIp;
   const release = client === undefined ? () => {} : media.slots.acquire(client);
   if (!release) throw tooManyDownloads(media.opts.concurrentPerClient);
-  const opened = await media.store.open(id, release);
-  if (!opened) {
+  let opened: Awaited<ReturnType<MediaStore['open']>>;
+  try {
+    opened = await store.open(id, { onClose: release });
+  } catch (e) {
     release();
-    throw notFound();
+    throw e;
   }
+  if (!opened) throw notFound();
+  const { headers } = headersFor(opened.media);
   return new Response(opened.body, {
     status: 200,
-    headers: { ...headers, 'content-length': String(opened.size) },
+    headers: { ...headers, 'content-length': String(opened.media.size) },
   });
 }
 
