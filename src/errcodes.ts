@@ -3,18 +3,35 @@
  * retry / refresh / fail from `category` alone, in one place ({@link actionFor}).
  *
  * Sources: WeChat Official Account docs — global return codes (全局返回码说明), Get Access Token,
- * getStableAccessToken, JS-SDK appendix 5, web authorization; see docs/wechat-facts.md.
+ * getStableAccessToken, JS-SDK appendix 5, web authorization; WeCom (企业微信) global error codes
+ * (全局错误码, developer.work.weixin.qq.com/document/path/90313), gettoken, JS-SDK tickets; see
+ * docs/wechat-facts.md.
+ *
+ * The two platforms share most numbers but not all meanings (WeCom's 40001 is a wrong secret, not an
+ * expired token; its 45009 is an hourly or per-minute limit, not the daily quota): an errcode is read
+ * in the table of the platform that answered it.
  */
+
+/** Whose errcode it is: WeChat (Official Accounts, `api.weixin.qq.com`) or WeCom (`qyapi.weixin.qq.com`). */
+export type ErrcodePlatform = 'official' | 'wecom';
 
 /**
  * - `token-invalid`: the access_token is expired or replaced — get a new one and retry once.
  * - `config`: the account's configuration is wrong (appid, secret, IP whitelist) — no retry fixes it.
  * - `transient`: WeChat is busy or a per-minute limit hit — back off and retry.
  * - `quota`: the daily quota is spent — nothing works until tomorrow (or a quota reset).
+ * - `rate-limit`: an hourly or per-minute frequency limit (WeCom's ticket limits) — back off for minutes.
  * - `user-auth`: an OAuth code/token of a user is invalid, used or lacks scope — the user must log in again.
  * - `request`: this particular request is wrong (bad media_id, missing parameter) — fix the request.
  */
-export type ErrcodeCategory = 'token-invalid' | 'config' | 'transient' | 'quota' | 'user-auth' | 'request';
+export type ErrcodeCategory =
+  | 'token-invalid'
+  | 'config'
+  | 'transient'
+  | 'quota'
+  | 'rate-limit'
+  | 'user-auth'
+  | 'request';
 
 /** What a caller should do about an errcode. */
 export type ErrcodeAction = 'refresh-token' | 'fail' | 'backoff' | 'fail-for-day' | 'reauthenticate';
@@ -255,19 +272,115 @@ const table: ErrcodeInfo[] = [
   },
 ];
 
-const byCode = new Map(table.map((info) => [info.errcode, info]));
+/**
+ * WeCom's entries where they differ from WeChat's or exist only in WeCom. Codes not listed here mean
+ * the same on both platforms (-1, 40014, 42001, 41001, 40007, 40029) and are read in the table above.
+ * Source: WeCom 全局错误码 (developer.work.weixin.qq.com/document/path/90313).
+ */
+const wecomTable: ErrcodeInfo[] = [
+  {
+    errcode: 40001,
+    category: 'config',
+    name: 'invalid secret',
+    hint: {
+      en: "WeCom refused the secret. Use the Secret of this app (应用管理 → the app → Secret) in WX_CORP_SECRET — each app has its own; the corp's contacts secret does not sign pages.",
+      zh: '企业微信拒绝了 secret。请在 WX_CORP_SECRET 中填写该应用的 Secret（应用管理 → 应用 → Secret）——每个应用各有一个，通讯录 secret 不能用于网页签名。',
+    },
+  },
+  {
+    errcode: 40013,
+    category: 'config',
+    name: 'invalid corpid',
+    hint: {
+      en: 'The corpId is wrong. Copy it from the WeCom admin console (我的企业 → 企业信息 → 企业ID).',
+      zh: 'corpId 不正确，请从企业微信管理后台「我的企业 → 企业信息 → 企业ID」复制。',
+    },
+  },
+  {
+    errcode: 40056,
+    category: 'config',
+    name: 'invalid agentid',
+    hint: {
+      en: 'The agentId is wrong. Copy the AgentId of the app from 应用管理 → the app.',
+      zh: 'agentId 不正确，请从「应用管理 → 应用」复制 AgentId。',
+    },
+  },
+  {
+    errcode: 40091,
+    category: 'config',
+    name: 'secret is invalid',
+    hint: {
+      en: 'The secret is malformed; copy it again from the app page in the WeCom admin console.',
+      zh: 'secret 格式不正确，请从企业微信管理后台的应用页面重新复制。',
+    },
+  },
+  {
+    errcode: 60020,
+    category: 'config',
+    name: 'not allow to access from your ip',
+    hint: {
+      en: "This server's IP is not one of the app's trusted IPs (企业可信IP). Add it under 应用管理 → the app → 企业可信IP.",
+      zh: '服务器 IP 不在应用的「企业可信IP」中，请在「应用管理 → 应用 → 企业可信IP」中添加。',
+    },
+  },
+  {
+    errcode: 45009,
+    category: 'rate-limit',
+    name: 'api freq out of limit',
+    hint: {
+      en: "WeCom's frequency limit is reached (tickets: 400 per corp and 100 per app an hour for get_jsapi_ticket, 400 per app an hour for agent_config). wxkit backs off for minutes; find who else fetches tickets with this app.",
+      zh: '已达到企业微信的频率限制（get_jsapi_ticket 每企业每小时 400 次、每应用 100 次，agent_config 每应用每小时 400 次）。wxkit 会退避数分钟；请排查还有谁在用该应用获取 ticket。',
+    },
+  },
+  {
+    errcode: 45033,
+    category: 'transient',
+    name: 'api concurrent out of limit',
+    hint: {
+      en: 'Too many concurrent calls to this WeCom API; wxkit backs off.',
+      zh: '该企业微信接口并发调用超过限制，wxkit 会退避重试。',
+    },
+  },
+  {
+    errcode: 48002,
+    category: 'request',
+    name: 'api forbidden',
+    hint: {
+      en: 'This app may not call that API (its permissions in the WeCom admin console).',
+      zh: '该应用无权调用此接口（请在企业微信管理后台检查应用权限）。',
+    },
+  },
+  {
+    errcode: 50001,
+    category: 'config',
+    name: 'redirect_url not authorised',
+    hint: {
+      en: "The OAuth redirect_uri's domain is not the app's trusted domain (可信域名). Set it under 应用管理 → the app → 网页授权及JS-SDK.",
+      zh: 'OAuth 回调地址的域名不是应用的可信域名，请在「应用管理 → 应用 → 网页授权及JS-SDK」中设置。',
+    },
+  },
+];
 
-/** Every errcode wxkit knows, in table order. */
+const byCode = new Map(table.map((info) => [info.errcode, info]));
+const wecomByCode = new Map(wecomTable.map((info) => [info.errcode, info]));
+
+/** Every WeChat (Official Account) errcode wxkit knows, in table order. */
 export const ERRCODES: readonly ErrcodeInfo[] = table;
 
-/** Looks up an errcode. Unknown codes return `undefined`. */
-export function describeErrcode(errcode: number): ErrcodeInfo | undefined {
-  return byCode.get(errcode);
+/** WeCom's errcodes where they differ from WeChat's (the others mean the same), in table order. */
+export const WECOM_ERRCODES: readonly ErrcodeInfo[] = wecomTable;
+
+/** Looks up an errcode in the table of `platform`. Unknown codes return `undefined`. */
+export function describeErrcode(
+  errcode: number,
+  platform: ErrcodePlatform = 'official',
+): ErrcodeInfo | undefined {
+  return (platform === 'wecom' ? wecomByCode.get(errcode) : undefined) ?? byCode.get(errcode);
 }
 
 /** The category of an errcode; unknown codes count as `request` (fail, do not retry). */
-export function categoryOf(errcode: number): ErrcodeCategory {
-  return byCode.get(errcode)?.category ?? 'request';
+export function categoryOf(errcode: number, platform: ErrcodePlatform = 'official'): ErrcodeCategory {
+  return describeErrcode(errcode, platform)?.category ?? 'request';
 }
 
 /** WeChat's day starts at midnight Beijing time (UTC+8): daily quotas (45009) reset then. */
@@ -281,11 +394,12 @@ export function secondsUntilQuotaReset(nowMs: number): number {
 }
 
 /** The one place that turns an errcode into what the caller does next. */
-export function actionFor(errcode: number): ErrcodeAction {
-  switch (categoryOf(errcode)) {
+export function actionFor(errcode: number, platform: ErrcodePlatform = 'official'): ErrcodeAction {
+  switch (categoryOf(errcode, platform)) {
     case 'token-invalid':
       return 'refresh-token';
     case 'transient':
+    case 'rate-limit':
       return 'backoff';
     case 'quota':
       return 'fail-for-day';

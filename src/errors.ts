@@ -1,4 +1,4 @@
-import { describeErrcode, type ErrcodeCategory } from './errcodes.ts';
+import { describeErrcode, type ErrcodeCategory, type ErrcodePlatform } from './errcodes.ts';
 
 /** Stable, machine-readable error codes. New codes may be added; existing ones never change meaning. */
 export const ErrorCodes = {
@@ -49,6 +49,8 @@ export interface WxkitErrorOptions {
   errcode?: number;
   /** WeChat's errmsg, verbatim (it never contains secrets; its `rid` helps WeChat support). */
   errmsg?: string;
+  /** Whose errcode it is (WeCom reads some numbers differently). @default 'official' */
+  platform?: ErrcodePlatform;
   /** What to do about it, in plain words. Defaults to the errcode table's hint, if any. */
   hint?: Hint;
   /** HTTP status this error maps to when it reaches an HTTP client. */
@@ -133,6 +135,8 @@ export class WxkitError extends Error {
   readonly code: ErrorCode;
   readonly errcode: number | undefined;
   readonly errmsg: string | undefined;
+  /** Whose errcode `errcode` is: `official` (WeChat) or `wecom`. */
+  readonly platform: ErrcodePlatform;
   readonly hint: Hint;
   readonly status: number;
   readonly retryAfter: number | undefined;
@@ -143,7 +147,8 @@ export class WxkitError extends Error {
     this.code = code;
     this.errcode = options.errcode;
     this.errmsg = options.errmsg;
-    const known = options.errcode === undefined ? undefined : describeErrcode(options.errcode);
+    this.platform = options.platform ?? 'official';
+    const known = options.errcode === undefined ? undefined : describeErrcode(options.errcode, this.platform);
     this.hint = options.hint ?? known?.hint ?? DEFAULT_HINT[code];
     // 45009 is WeChat saying "not today": unavailable until the quota resets, not a bad gateway.
     this.status =
@@ -155,7 +160,7 @@ export class WxkitError extends Error {
 
   /** The errcode's category from the table, if this error carries a WeChat errcode. */
   get category(): ErrcodeCategory | undefined {
-    return this.errcode === undefined ? undefined : describeErrcode(this.errcode)?.category;
+    return this.errcode === undefined ? undefined : describeErrcode(this.errcode, this.platform)?.category;
   }
 
   /** The JSON error body of the HTTP API: `{error:{code,message,hint,wechat?}}`. */

@@ -1,3 +1,12 @@
+export type { AccountOptions } from './accounts/options.ts';
+export type { WecomInstance, WecomOptions } from './accounts/wecom.ts';
+export { createWecom } from './accounts/wecom.ts';
+export type {
+  WecomAuthorizeUrlInput,
+  WecomOAuthClient,
+  WecomOAuthScope,
+  WecomUser,
+} from './accounts/wecom-oauth.ts';
 export type {
   BuildCardExtInput,
   BuildChooseCardSignInput,
@@ -13,8 +22,8 @@ export type { DiagnoseInput, Diagnosis, DiagnosisCause, DiagnosisCode, KnownTick
 export { DIAGNOSIS_CODES, diagnoseSignature } from './diagnose.ts';
 export type { DomainMismatch, JsDomain, MatchJsDomainOptions } from './domains.ts';
 export { formatJsDomains, isLoopbackHost, matchJsDomain, parseJsDomains } from './domains.ts';
-export type { ErrcodeAction, ErrcodeCategory, ErrcodeInfo } from './errcodes.ts';
-export { actionFor, categoryOf, describeErrcode, ERRCODES } from './errcodes.ts';
+export type { ErrcodeAction, ErrcodeCategory, ErrcodeInfo, ErrcodePlatform } from './errcodes.ts';
+export { actionFor, categoryOf, describeErrcode, ERRCODES, WECOM_ERRCODES } from './errcodes.ts';
 export type { ErrorCode, Hint, WxkitErrorOptions } from './errors.ts';
 export { ErrorCodes, isWxkitError, WxkitError } from './errors.ts';
 export { buildAuthorizeUrl, DEFAULT_OPEN_BASE } from './oauth/authorize.ts';
@@ -55,6 +64,11 @@ export {
 } from './signature.ts';
 export type { Store } from './stores/types.ts';
 export type {
+  Account,
+  AccountStatus,
+  AccountType,
+  AgentConfig,
+  AgentConfigInput,
   BreakerState,
   BreakerStatus,
   CallOptions,
@@ -64,6 +78,10 @@ export type {
   JssdkConfigInput,
   TicketType,
   TokenMode,
+  Wecom,
+  WecomJssdkConfig,
+  WecomStatus,
+  WecomTicketType,
   Wxkit,
   WxkitStatus,
 } from './types.ts';

@@ -1,3 +1,4 @@
+import type { ErrcodePlatform } from '../errcodes.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../stores/types.ts';
@@ -23,6 +24,8 @@ interface FailureRecord {
   message: string;
   errcode?: number;
   errmsg?: string;
+  /** Whose errcode (absent: WeChat's). */
+  platform?: ErrcodePlatform;
   status: number;
   /** Do not ask upstream again before this time (ms, wxkit's clock). */
   until: number;
@@ -582,7 +585,10 @@ export class Custody {
       ? Math.max(t.backoffBaseMs, unreachable.until - now)
       : transient
         ? Math.min(t.backoffCapMs, t.backoffBaseMs * 2 ** Math.min(failures - 1, 20))
-        : t.negativeCacheMs;
+        : kind === 'rate-limited'
+          ? // An hourly limit (WeCom's tickets): every attempt counts against it, so wait minutes.
+            Math.min(RATE_LIMIT_CAP_MS, t.negativeCacheMs * 2 ** Math.min(failures - 1, 20))
+          : t.negativeCacheMs;
     const rec: FailureRecord = {
       code: err.code,
       message: err.message,
@@ -591,6 +597,7 @@ export class Custody {
       failures,
       ...(err.errcode === undefined ? {} : { errcode: err.errcode }),
       ...(err.errmsg === undefined ? {} : { errmsg: err.errmsg }),
+      ...(err.platform === 'official' ? {} : { platform: err.platform }),
       ...(unreachable ? { unreachable: unreachable.upstream } : {}),
     };
     this.failure = rec;
@@ -617,6 +624,9 @@ export class Custody {
     this.history.length = Math.min(this.history.length, 5);
   }
 }
+
+/** Longest wait after repeated hourly-limit refusals. */
+const RATE_LIMIT_CAP_MS = 300_000;
 
 const HELP = {
   hits: 'Credential requests served from the process memory copy.',
@@ -651,6 +661,7 @@ function toError(f: FailureRecord, now: number): WxkitError {
     retryAfter,
     ...(f.errcode === undefined ? {} : { errcode: f.errcode }),
     ...(f.errmsg === undefined ? {} : { errmsg: f.errmsg }),
+    ...(f.platform === undefined ? {} : { platform: f.platform }),
     details: { cachedFailure: true },
   });
 }

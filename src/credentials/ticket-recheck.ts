@@ -1,4 +1,4 @@
-import type { TicketRecheck, TicketType } from '../types.ts';
+import type { TicketRecheck } from '../types.ts';
 import type { StoreLink } from './custody.ts';
 import type { Fetched } from './upstream.ts';
 
@@ -21,19 +21,19 @@ export interface TicketRecheckDeps {
   now: () => number;
   /** At most one re-check per account and type in this window. */
   intervalMs: number;
-  /** getticket with the current token (and the one-retry token rule). */
-  fetch: (type: TicketType) => Promise<Fetched>;
+  /** Asks for the ticket with the current token (and the one-retry token rule). */
+  fetch: (type: string) => Promise<Fetched>;
   /** Replaces `expected` by `fetched` if it is still the held ticket; resolves to the ticket now held. */
-  replace: (type: TicketType, expected: string, fetched: Fetched) => Promise<string>;
+  replace: (type: string, expected: string, fetched: Fetched) => Promise<string>;
 }
 
 export class TicketRechecker {
-  private readonly last = new Map<TicketType, number>();
+  private readonly last = new Map<string, number>();
 
   constructor(private readonly d: TicketRecheckDeps) {}
 
   /** Re-checks the ticket the pages were signed with (`expected`), unless one was re-checked recently. */
-  async run(type: TicketType, expected: string): Promise<TicketRecheck> {
+  async run(type: string, expected: string): Promise<TicketRecheck> {
     const now = this.d.now();
     const last = this.last.get(type);
     if (last !== undefined && now - last < this.d.intervalMs) {

@@ -157,13 +157,17 @@ export async function processRemoteResponse(res: Response): Promise<Fetched> {
   );
 }
 
-/** What the credential layer does about an error: refresh the token, back off, or remember and fail. */
-export type FailureKind = 'token-invalid' | 'transient' | 'permanent';
+/**
+ * What the credential layer does about an error: refresh the token, back off (briefly for a busy
+ * upstream, for minutes after an hourly limit), or remember and fail.
+ */
+export type FailureKind = 'token-invalid' | 'transient' | 'rate-limited' | 'permanent';
 
 export function failureKind(e: unknown): FailureKind {
   if (e instanceof WxkitError) {
     if (e.errcode !== undefined) {
-      const action = actionFor(e.errcode);
+      if (e.category === 'rate-limit') return 'rate-limited';
+      const action = actionFor(e.errcode, e.platform);
       if (action === 'refresh-token') return 'token-invalid';
       if (action === 'backoff') return 'transient';
       return 'permanent';

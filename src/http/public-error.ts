@@ -1,4 +1,3 @@
-import { describeErrcode } from '../errcodes.ts';
 import { ErrorCodes, type Hint, type WxkitError } from '../errors.ts';
 
 /**
@@ -45,7 +44,7 @@ export function hidesServiceInternals(error: WxkitError): boolean {
       return error.status === 502;
     case ErrorCodes.WECHAT_ERROR: {
       // A bad media_id or OAuth code is the caller's own input: its wording helps and reveals nothing.
-      const category = error.errcode === undefined ? undefined : describeErrcode(error.errcode)?.category;
+      const category = error.category;
       return category !== 'request' && category !== 'user-auth';
     }
     default:
@@ -73,7 +72,7 @@ function withoutWechatText(wechat: unknown): { wechat?: { errcode: unknown } } {
 
 function genericBody(error: WxkitError): Record<string, unknown> {
   const g = GENERIC[error.code] ?? (GENERIC.internal as Generic);
-  const quota = error.errcode !== undefined && describeErrcode(error.errcode)?.category === 'quota';
+  const quota = error.category === 'quota';
   const text = quota ? QUOTA : g;
   return { code: error.code, message: text.message, hint: joinHint(text.hint) };
 }

@@ -1,4 +1,4 @@
-import { describeErrcode, secondsUntilQuotaReset } from '../errcodes.ts';
+import { secondsUntilQuotaReset } from '../errcodes.ts';
 import { ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
 import { publicErrorBody } from './public-error.ts';
 
@@ -54,7 +54,7 @@ export function asWxkitError(error: unknown): WxkitError {
  * fixed IP whitelist heals without a restart); everything else as the error says, 5 s for a bare 503.
  */
 export function retryAfterOf(error: WxkitError, nowMs: number = Date.now()): number | undefined {
-  const category = error.errcode === undefined ? undefined : describeErrcode(error.errcode)?.category;
+  const category = error.category;
   if (category === 'quota') return secondsUntilQuotaReset(nowMs);
   if (category === 'config' && error.code === ErrorCodes.WECHAT_ERROR) return undefined;
   if (error.retryAfter !== undefined) return Math.max(1, Math.ceil(error.retryAfter));

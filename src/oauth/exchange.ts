@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { ErrcodePlatform } from '../errcodes.ts';
 import { type ErrorCode, isWxkitError, WxkitError } from '../errors.ts';
 import type { OAuthStore } from './store.ts';
 import type { OAuthToken } from './types.ts';
 
 /** How {@link exchangeOnce} shares one code exchange between callers. */
-export interface ExchangeOnceOptions {
+export interface ExchangeOnceOptions<T = OAuthToken> {
   store: OAuthStore;
   /** Namespaces keys per account. */
   appId: string;
@@ -19,14 +20,21 @@ export interface ExchangeOnceOptions {
   /** @default setTimeout-based */
   sleep?: ((ms: number) => Promise<void>) | undefined;
   /** In-process single-flight table, one per client (so two clients behave like two processes). */
-  inflight: Map<string, Promise<OAuthToken>>;
+  inflight: Map<string, Promise<T>>;
 }
 
-type Stored =
-  | { ok: true; token: OAuthToken }
+type Stored<T> =
+  | { ok: true; token: T }
   | {
       ok: false;
-      error: { code: ErrorCode; message: string; errcode?: number; errmsg?: string; status: number };
+      error: {
+        code: ErrorCode;
+        message: string;
+        errcode?: number;
+        errmsg?: string;
+        platform?: ErrcodePlatform;
+        status: number;
+      };
     };
 
 /** The store key part for a code: hashed, so codes never appear in keys (file names, Redis keys). */
@@ -40,11 +48,11 @@ export function codeKey(appId: string, code: string): string {
  * errors (40029, 40163…) are remembered too, so the second caller gets the same answer; network errors
  * are not (the code may still be good).
  */
-export function exchangeOnce(
+export function exchangeOnce<T = OAuthToken>(
   code: string,
-  exchange: () => Promise<OAuthToken>,
-  options: ExchangeOnceOptions,
-): Promise<OAuthToken> {
+  exchange: () => Promise<T>,
+  options: ExchangeOnceOptions<T>,
+): Promise<T> {
   const key = codeKey(options.appId, code);
   const running = options.inflight.get(key);
   if (running) return running;
@@ -53,11 +61,7 @@ export function exchangeOnce(
   return promise;
 }
 
-async function run(
-  key: string,
-  exchange: () => Promise<OAuthToken>,
-  o: ExchangeOnceOptions,
-): Promise<OAuthToken> {
+async function run<T>(key: string, exchange: () => Promise<T>, o: ExchangeOnceOptions<T>): Promise<T> {
   const resultKey = `oauth:code:${key}`;
   const lockKey = `oauth:code-lock:${key}`;
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -65,15 +69,15 @@ async function run(
   const pollMs = o.pollMs ?? 50;
   let waited = 0;
   for (;;) {
-    const cached = await read(o.store, resultKey);
+    const cached = await read<T>(o.store, resultKey);
     if (cached) return settle(cached);
     const owner = await o.store.tryLock(lockKey, o.lockTtlMs ?? 15_000);
     if (owner !== undefined) {
       try {
         // Another process may have finished between our read and our lock.
-        const again = await read(o.store, resultKey);
+        const again = await read<T>(o.store, resultKey);
         if (again) return settle(again);
-        let stored: Stored;
+        let stored: Stored<T>;
         try {
           stored = { ok: true, token: await exchange() };
         } catch (e) {
@@ -85,6 +89,7 @@ async function run(
               message: e.message,
               errcode: e.errcode,
               ...(e.errmsg === undefined ? {} : { errmsg: e.errmsg }),
+              ...(e.platform === 'wecom' ? { platform: e.platform } : {}),
               status: e.status,
             },
           };
@@ -105,21 +110,22 @@ async function run(
   }
 }
 
-async function read(store: OAuthStore, key: string): Promise<Stored | undefined> {
+async function read<T>(store: OAuthStore, key: string): Promise<Stored<T> | undefined> {
   const raw = await store.get(key);
   if (raw === undefined) return undefined;
   try {
-    return JSON.parse(raw) as Stored;
+    return JSON.parse(raw) as Stored<T>;
   } catch {
     return undefined;
   }
 }
 
-function settle(stored: Stored): OAuthToken {
+function settle<T>(stored: Stored<T>): T {
   if (stored.ok) return stored.token;
-  const { code, message, errcode, errmsg, status } = stored.error;
+  const { code, message, errcode, errmsg, platform, status } = stored.error;
   throw new WxkitError(code, message, {
     status,
+    ...(platform === undefined ? {} : { platform }),
     ...(errcode === undefined ? {} : { errcode }),
     ...(errmsg === undefined ? {} : { errmsg }),
   });

@@ -1,0 +1,491 @@
+import { Breaker, worstOf } from '../credentials/breaker.ts';
+import { Custody, type CustodyTiming, DEFAULT_TIMING, StoreLink } from '../credentials/custody.ts';
+import { TicketRechecker } from '../credentials/ticket-recheck.ts';
+import { type Fetched, failureKind, isTimeout, networkError } from '../credentials/upstream.ts';
+import type { KnownTicket } from '../diagnose.ts';
+import { isLoopbackHost } from '../domains.ts';
+import { actionFor, type ErrcodePlatform } from '../errcodes.ts';
+import { ErrorCodes, WxkitError } from '../errors.ts';
+import { Metrics } from '../metrics.ts';
+import { linkedOAuthStore, type OAuthStore } from '../oauth/store.ts';
+import { describeStoreSpec, openStore, parseStoreSpec, type StoreSpec } from '../stores/spec.ts';
+import type { Store } from '../stores/types.ts';
+import type {
+  AccountStatus,
+  BreakerStatus,
+  CallOptions,
+  CredentialStatus,
+  CredentialValue,
+  DownloadedMedia,
+  TicketRecheck,
+} from '../types.ts';
+import { downloadMedia } from './media.ts';
+import type { AccountOptions } from './options.ts';
+
+/**
+ * The machinery every kind of account shares. A kind (src/accounts/official.ts, wecom.ts) describes its
+ * credentials — where each comes from, how it is fetched, whose errcodes it gets — and the engine keeps
+ * them: custody per credential (memory copy, store lock, refresh ahead, negative cache and backoff
+ * shared through the store), one circuit breaker per upstream host, the counted upstream call, the
+ * token rule (compare-and-invalidate, then exactly one retry), `request()`, media download, ticket
+ * re-checks, status and close.
+ */
+
+/** How one credential is obtained. */
+export interface CredentialSource {
+  /** Its name in store keys (`wxkit:<id>:<name>`) and in `status()`. */
+  name: CredentialStatus['kind'];
+  /** The origin it is fetched from (its circuit breaker guards the fetch). */
+  upstream: string;
+  /** Asks upstream once, through `up.call` (and `up.withToken` when it needs the access token). */
+  fetch(up: Upstream): Promise<Fetched>;
+  /** Its failures show as the account's `lastError` in `status()`. @default true */
+  reported?: boolean | undefined;
+}
+
+/** A kind of account, described for the engine. */
+export interface AccountKind<T extends string> {
+  /** Namespaces store keys and metrics: an Official Account's appId, `wecom:<corpId>:<agentId>`. */
+  id: string;
+  /** Whose errcodes its upstream answers with (decides refresh / back off / fail). */
+  platform: ErrcodePlatform;
+  /** Who answers, in messages: `WeChat`, `WeCom`. */
+  upstreamName: string;
+  /** Where `request()` and media downloads go. */
+  apiBase: string;
+  /** The access token; `invalidated` also tells whoever issued it (a central wxkit). */
+  token: CredentialSource & { invalidated?: ((value: string) => Promise<void>) | undefined };
+  /** The tickets, by the type callers name (`jsapi`, `wx_card`, `agent_config`). */
+  tickets: Record<T, CredentialSource>;
+}
+
+/** What a credential source asks upstream with. */
+export interface Upstream {
+  /**
+   * One upstream exchange, counted in `wxkit_upstream_calls_total{endpoint, errcode}`. A timeout is not
+   * retried and opens the host's breaker, as does a connection failure that survives its one quick
+   * retry; an open breaker refuses at once; a transient errcode gets one quick retry.
+   */
+  call<R>(
+    endpoint: string,
+    base: string,
+    makeRequest: () => Request,
+    interpret: (res: Response, sentAt: number) => Promise<R>,
+  ): Promise<R>;
+  /** Runs `use` with the access token; on a token errcode drops that token (if still held) and runs once more. */
+  withToken<R>(use: (token: string) => Promise<R>): Promise<R>;
+}
+
+export interface Engine<T extends string> extends Upstream {
+  readonly metrics: Metrics;
+  readonly now: () => number;
+  readonly timing: CustodyTiming;
+  /** The account's store as OAuth uses it (in memory while the shared store is down). */
+  readonly oauthStore: OAuthStore;
+  readonly token: Custody;
+  /** The custody of a ticket type; an unknown type is an `invalid_request`. */
+  ticket(type: T | undefined): Custody;
+  /** Throws once the account was closed. */
+  ensureOpen(): void;
+  accessTokenInfo(call?: CallOptions): Promise<CredentialValue>;
+  ticketInfo(type: T | undefined, call?: CallOptions): Promise<CredentialValue>;
+  invalidateAccessToken(value: string): Promise<boolean>;
+  request(path: string, init?: RequestInit & CallOptions): Promise<Response>;
+  downloadMedia(serverId: string, call?: CallOptions): Promise<DownloadedMedia>;
+  recheckTicket(type: T, expected: string): Promise<TicketRecheck>;
+  knownTickets(type: T | undefined, appId: string): Promise<KnownTicket[]>;
+  status(): Promise<Omit<AccountStatus, 'appId'>>;
+  breaker(): BreakerStatus;
+  clearCache(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** At most one upstream re-check of a ticket per account and type in this window (SPEC §10). */
+const TICKET_RECHECK_INTERVAL_MS = 60_000;
+
+const UPSTREAM_HELP = 'Calls to WeChat (or the central wxkit) by endpoint and errcode (0 = success).';
+
+export function createEngine<T extends string>(kind: AccountKind<T>, options: AccountOptions): Engine<T> {
+  const now = options.now ?? Date.now;
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const metrics = options.metrics ?? new Metrics();
+  const logger = options.logger;
+  const timing: CustodyTiming = { ...DEFAULT_TIMING, ...options.timing };
+  const fetchTimeoutMs = options.fetchTimeoutMs ?? 8_000;
+  const storeOption = options.store ?? 'memory';
+  const spec: StoreSpec | undefined =
+    typeof storeOption === 'string'
+      ? parseStoreSpec(storeOption)
+      : 'kind' in storeOption
+        ? storeOption
+        : undefined;
+  const ownsStore = spec !== undefined;
+  const storeDescription = spec ? describeStoreSpec(spec, options.cwd) : (storeOption as Store).description;
+  const types = Object.keys(kind.tickets) as T[];
+  let lastError: AccountStatus['lastError'];
+  let closed = false;
+
+  const link = new StoreLink(
+    () => (spec ? openStore(spec, { cwd: options.cwd }) : Promise.resolve(storeOption as Store)),
+    timing.storeProbeMs,
+    (reachable) => {
+      if (closed) return;
+      if (reachable) for (const c of all()) void c.resync();
+      logger?.warn(
+        reachable
+          ? `wxkit: store ${storeDescription} is reachable again; coordinating through it`
+          : `wxkit: store ${storeDescription} is unreachable; serving from memory and coordinating in-process`,
+      );
+    },
+  );
+  if (ownsStore) link.warm();
+  const onError = (e: WxkitError | undefined) => {
+    lastError = e && {
+      code: e.code,
+      ...(e.errcode === undefined ? {} : { errcode: e.errcode }),
+      message: e.message,
+    };
+    if (e) logger?.warn(`wxkit ${kind.id}: ${e.message}`);
+  };
+
+  // One circuit breaker per upstream host this account calls; the token's first (shown when all are closed).
+  const breakers = new Map<string, Breaker>();
+  const breakerFor = (base: string): Breaker => {
+    let b = breakers.get(base);
+    if (!b) {
+      b = new Breaker({
+        appId: kind.id,
+        upstream: base,
+        now,
+        metrics,
+        openMs: timing.breakerOpenMs,
+        capMs: timing.backoffCapMs,
+        attemptMs: fetchTimeoutMs,
+      });
+      breakers.set(base, b);
+    }
+    return b;
+  };
+  breakerFor(kind.token.upstream);
+
+  const call: Upstream['call'] = async (endpoint, base, makeRequest, interpret) => {
+    const breaker = breakerFor(base);
+    for (let attempt = 1; ; attempt++) {
+      breaker.admit();
+      let res: Response;
+      // Lifetimes count from when the request left: conservative, whatever the answer's latency.
+      const sentAt = now();
+      try {
+        res = await fetchImpl(makeRequest(), { signal: AbortSignal.timeout(fetchTimeoutMs) });
+      } catch (e) {
+        metrics.inc('wxkit_upstream_calls_total', { endpoint, errcode: 'network' }, 1, UPSTREAM_HELP);
+        const err = networkError(base, e);
+        if (attempt < 2 && !isTimeout(e)) {
+          breaker.released();
+          await sleep(150 * (0.5 + Math.random()));
+          continue;
+        }
+        breaker.failed(err);
+        throw err;
+      }
+      breaker.succeeded();
+      try {
+        const value = await interpret(res, sentAt);
+        metrics.inc('wxkit_upstream_calls_total', { endpoint, errcode: 0 }, 1, UPSTREAM_HELP);
+        return value;
+      } catch (e) {
+        const errcode = e instanceof WxkitError && e.errcode !== undefined ? e.errcode : `http_${res.status}`;
+        metrics.inc('wxkit_upstream_calls_total', { endpoint, errcode }, 1, UPSTREAM_HELP);
+        if (attempt < 2 && failureKind(e) === 'transient') {
+          await sleep(150 * (0.5 + Math.random()));
+          continue;
+        }
+        throw e;
+      }
+    }
+  };
+
+  const withToken: Upstream['withToken'] = async (use) => {
+    const once = async () => {
+      const t = (await token.get()).value;
+      try {
+        return await use(t);
+      } catch (e) {
+        if (failureKind(e) === 'token-invalid') await invalidateAccessToken(t);
+        throw e;
+      }
+    };
+    try {
+      return await once();
+    } catch (e) {
+      if (failureKind(e) !== 'token-invalid') throw e;
+      return once(); // exactly one retry with the fresh token
+    }
+  };
+  const up: Upstream = { call, withToken };
+
+  const custody = (source: CredentialSource, fetch: () => Promise<Fetched>) =>
+    new Custody({
+      appId: kind.id,
+      kind: source.name,
+      link,
+      now,
+      metrics,
+      timing,
+      fetch,
+      onError,
+      breaker: breakerFor(source.upstream),
+    });
+
+  const token = custody(kind.token, () => kind.token.fetch(up));
+
+  const invalidateAccessToken = async (value: string): Promise<boolean> => {
+    if (typeof value !== 'string' || value === '') return false;
+    await kind.token.invalidated?.(value);
+    return token.invalidate(value);
+  };
+
+  // A ticket a re-check already got upstream, handed to the custody fetch that stores it.
+  const handoff = new Map<string, Fetched>();
+  const fetchTicket = (type: T) => async (): Promise<Fetched> => {
+    const given = handoff.get(type);
+    if (given) {
+      handoff.delete(type);
+      return given;
+    }
+    return kind.tickets[type].fetch(up);
+  };
+  const tickets = new Map<T, Custody>(
+    types.map((type) => [type, custody(kind.tickets[type], fetchTicket(type))]),
+  );
+  const all = (): Custody[] => [token, ...tickets.values()];
+
+  const ticket = (type: T | undefined): Custody => {
+    const t = type ?? (types[0] as T);
+    const c = typeof t === 'string' ? tickets.get(t) : undefined;
+    if (!c) {
+      throw new WxkitError(
+        ErrorCodes.INVALID_REQUEST,
+        `Unknown ticket type ${JSON.stringify(String(t)).slice(0, 40)}; use ${types.join(' or ')}`,
+      );
+    }
+    return c;
+  };
+
+  const rechecker = new TicketRechecker({
+    appId: kind.id,
+    link,
+    now,
+    intervalMs: TICKET_RECHECK_INTERVAL_MS,
+    fetch: (type) => fetchTicket(type as T)(),
+    // Compare-and-replace: drop `expected` only if still held, then store the re-checked ticket through
+    // custody's usual path (store lock, re-check of the store) without asking upstream again.
+    replace: async (type, expected, fetched) => {
+      handoff.set(type, fetched);
+      try {
+        await ticket(type as T).invalidate(expected);
+        return (await ticket(type as T).get()).value;
+      } finally {
+        handoff.delete(type);
+      }
+    },
+  });
+
+  const ensureOpen = () => {
+    if (closed) throw new WxkitError(ErrorCodes.CONFIG_ERROR, `wxkit for ${kind.id} was closed`);
+  };
+
+  const request = async (path: string, init: RequestInit & CallOptions = {}): Promise<Response> => {
+    ensureOpen();
+    const url = apiUrl(kind.apiBase, path);
+    const count = (errcode: number | string) =>
+      metrics.inc('wxkit_upstream_calls_total', { endpoint: url.pathname, errcode }, 1, UPSTREAM_HELP);
+    const send = async (t: string) => {
+      url.searchParams.set('access_token', t);
+      try {
+        return await fetchImpl(url, {
+          ...init,
+          signal: init.signal ?? AbortSignal.timeout(fetchTimeoutMs * 4),
+        });
+      } catch (e) {
+        count('network');
+        if (init.signal?.aborted)
+          throw new WxkitError(ErrorCodes.ABORTED, 'The request was aborted', { cause: e });
+        throw networkError(kind.apiBase, e);
+      }
+    };
+    const t1 = await withSignal(token.get(), init.signal);
+    let res = await send(t1.value);
+    let errcode = await peekErrcode(res);
+    count(errcode ?? 0);
+    if (errcode !== undefined && actionFor(errcode, kind.platform) === 'refresh-token') {
+      await invalidateAccessToken(t1.value);
+      const t2 = await withSignal(token.get(), init.signal);
+      await res.body?.cancel();
+      res = await send(t2.value);
+      errcode = await peekErrcode(res);
+      count(errcode ?? 0);
+    }
+    return res;
+  };
+
+  return {
+    metrics,
+    now,
+    timing,
+    oauthStore: linkedOAuthStore((op) => link.run(op), { now }),
+    token,
+    ticket,
+    ensureOpen,
+    call,
+    withToken,
+    async accessTokenInfo(opts) {
+      ensureOpen();
+      const r = await withSignal(token.get(), opts?.signal);
+      return { value: r.value, expiresAt: r.expiresAt };
+    },
+    async ticketInfo(type, opts) {
+      ensureOpen();
+      const r = await withSignal(ticket(type).get(), opts?.signal);
+      return { value: r.value, expiresAt: r.expiresAt };
+    },
+    invalidateAccessToken,
+    request,
+    downloadMedia: (serverId, opts) =>
+      downloadMedia(serverId, { request, platform: kind.platform, upstreamName: kind.upstreamName }, opts),
+    async recheckTicket(type, expected) {
+      ensureOpen();
+      ticket(type);
+      return rechecker.run(type, expected);
+    },
+    async knownTickets(type, appId) {
+      const c = ticket(type);
+      let rec = await c.peek();
+      if (!rec || rec.expiresAt <= now()) {
+        rec = await c.get().catch(() => rec);
+      }
+      const out: KnownTicket[] = [];
+      const seen = new Set<string>();
+      const add = (value: string | undefined, stale: boolean) => {
+        if (!value || seen.has(value)) return;
+        seen.add(value);
+        out.push({ ticket: value, appId, stale });
+      };
+      if (rec && rec.expiresAt > now()) add(rec.value, false);
+      add(rec?.previous, true);
+      for (const t of c.history) add(t, true);
+      return out;
+    },
+    async status() {
+      const storeReachable = await link.probe();
+      const t = now();
+      const sources: [CredentialSource, Custody][] = [
+        [kind.token, token],
+        ...types.map((type) => [kind.tickets[type], ticket(type)] as [CredentialSource, Custody]),
+      ];
+      const credentials: CredentialStatus[] = [];
+      let failing: WxkitError | undefined;
+      for (const [source, c] of sources) {
+        const rec = await c.peek();
+        const cached = rec !== undefined && rec.expiresAt > t;
+        credentials.push({
+          kind: source.name,
+          cached,
+          ...(rec ? { fetchedAt: rec.fetchedAt, expiresAt: rec.expiresAt, source: rec.source } : {}),
+        });
+        if (source.reported !== false) failing ??= c.activeFailure();
+      }
+      return {
+        store: link.opened()?.description ?? storeDescription,
+        storeReachable,
+        ...(lastError || failing
+          ? {
+              lastError: failing
+                ? {
+                    code: failing.code,
+                    ...(failing.errcode === undefined ? {} : { errcode: failing.errcode }),
+                    message: failing.message,
+                  }
+                : lastError,
+            }
+          : {}),
+        credentials,
+      };
+    },
+    breaker() {
+      // The credentials' upstream first: it is the one shown when every breaker is closed.
+      const main = breakerFor(kind.token.upstream).status();
+      return worstOf([main, ...[...breakers.values()].map((b) => b.status())]) ?? main;
+    },
+    async clearCache() {
+      ensureOpen();
+      for (const c of all()) await c.clear();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // A fetch in flight holds the store lock: let it store its value and unlock (tickets first, they
+      // may still ask for the token), else other processes wait out the lease.
+      for (const c of [...tickets.values(), token]) await c.settle(timing.lockLeaseMs);
+      if (ownsStore) await link.close();
+    },
+  };
+}
+
+/** True when `base` is a loopback URL (the simulator): pages on loopback hosts are then accepted. */
+export function isLoopbackUrl(base: string): boolean {
+  try {
+    return isLoopbackHost(new URL(base).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** `/cgi-bin/x?y` → apiBase + path. Absolute URLs are refused: the token must only go to the platform. */
+function apiUrl(apiBase: string, path: string): URL {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
+    throw new WxkitError(
+      ErrorCodes.INVALID_REQUEST,
+      'request() takes a path such as /cgi-bin/user/info?openid=…',
+    );
+  }
+  return new URL(apiBase + path);
+}
+
+async function peekErrcode(res: Response): Promise<number | undefined> {
+  if (!/json|text\/plain/i.test(res.headers.get('content-type') ?? '')) return undefined;
+  try {
+    const body = (await res.clone().json()) as { errcode?: unknown };
+    return typeof body.errcode === 'number' && body.errcode !== 0 ? body.errcode : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits for `p`, or rejects with `aborted` as soon as `signal` fires. */
+export function withSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(aborted(signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function aborted(cause: unknown): WxkitError {
+  return new WxkitError(ErrorCodes.ABORTED, 'The call was aborted', { cause });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
