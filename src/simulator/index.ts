@@ -143,7 +143,8 @@ function control<T>(fn: () => T): T {
 
 /**
  * Starts the WeChat simulator: `/cgi-bin/*` token, ticket and media APIs with WeChat's rules on a
- * virtual clock, the OAuth pages, the JS bridge, and the `/__sim/*` control API.
+ * virtual clock, the OAuth pages, the JS bridge, and the `/__sim/*` control API; with `corps`, also
+ * WeCom's gettoken, corp and app tickets, OAuth and `wx.agentConfig` (docs/simulator.md#wecom-企业微信).
  *
  * @example
  * const sim = await startSimulator({ apps: ['wxabc:secret'] });

@@ -209,4 +209,14 @@ describe('WeCom pages in the JS bridge', () => {
     const fresh = (await agentTicket(sim, await tokenOf(sim))).ticket as string;
     assert.equal((await agentConfig(token, { signature: sign(fresh) })).errMsg, 'agentConfig:ok');
   });
+
+  test('chooseImage works on a WeCom page; uploadImage answers a clear failure (no WeCom media store)', async () => {
+    const { token } = await config();
+    const chosen = await bridge('choose', { token, count: 1 });
+    const localId = (chosen.localIds as string[])[0];
+    assert.ok(localId);
+    assert.deepEqual(await bridge('upload', { token, localId }), {
+      errMsg: 'fail, the simulator does not store WeCom media',
+    });
+  });
 });

@@ -147,6 +147,8 @@ const local = imageRoute('/__sim/bridge/local', (img, _appId, b, ctx) => {
 });
 
 const upload = imageRoute('/__sim/bridge/upload', (img, appId, _b, ctx) => {
+  // WeCom keeps media behind qyapi's own media API, which the simulator does not serve (yet).
+  if (!ctx.state.app(appId)) return json({ errMsg: 'fail, the simulator does not store WeCom media' });
   const serverId = ctx.state.addMedia(appId, {
     bytes: new Uint8Array(img.bytes),
     contentType: 'image/png',
