@@ -170,16 +170,19 @@ export async function createS3MediaStore(options: S3MediaStoreOptions): Promise<
 
   const remove = async (key: string) => {
     const res = await request('DELETE', objectUrl(key));
-    await drop(res);
     if (!res.ok && res.status !== 404) throw await failure(res, 'delete a file');
+    await drop(res);
   };
 
   const head = async (id: string): Promise<StoredMedia | undefined> => {
     if (!MEDIA_ID.test(id)) return undefined;
     const res = await request('HEAD', objectUrl(dataKey(id)));
-    await drop(res);
     if (res.status === 404) return undefined;
-    if (!res.ok) throw await failure(res, 'read a file');
+    if (!res.ok) {
+      // A HEAD answer has no body: ask again with a one-byte GET to learn the S3 error code.
+      const detail = await request('GET', objectUrl(dataKey(id)), { headers: { range: 'bytes=0-0' } });
+      throw await failure(detail.ok ? res : detail, 'read a file');
+    }
     const media = fromHeaders(id, res);
     if (expired(media.savedAt, ttlMs, now())) {
       await remove(dataKey(id));
@@ -215,8 +218,8 @@ export async function createS3MediaStore(options: S3MediaStoreOptions): Promise<
         const { 'if-none-match': _, ...plain } = headers;
         res = await request('PUT', objectUrl(dataKey(id)), { headers: plain, body });
       }
-      await drop(res);
       if (!res.ok && res.status !== 412) throw await failure(res, 'save a file');
+      await drop(res);
       return (await head(id)) ?? { id, contentType, size: bytes.length, savedAt: now() };
     },
 
@@ -294,8 +297,8 @@ export async function createS3MediaStore(options: S3MediaStoreOptions): Promise<
         headers: { 'content-type': 'text/plain', [SAVED_AT]: String(now()) },
         body: id,
       });
-      await drop(res);
       if (!res.ok) throw await failure(res, 'save a file');
+      await drop(res);
     },
 
     async alias(alias) {
