@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Simulator } from '../../src/simulator/index.ts';
+import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { getJson, postJson } from './helpers.ts';
 import { AGENT, AGENT2, AGENT2_SECRET, CORP, isWecomError, startWecom, tokenOf } from './wecom-helpers.ts';
 
@@ -141,4 +141,27 @@ describe('WeCom OAuth', () => {
   test('counted in /__sim/stats as /cgi-bin/auth/getuserinfo', () => {
     assert.ok((sim.stats().calls['/cgi-bin/auth/getuserinfo'] ?? 0) > 5);
   });
+});
+
+test('users given with any app of a corp replace the sample users; the first member logs in', async () => {
+  const sim = await startSimulator({
+    corps: [
+      `${CORP}:1000001:s1`,
+      { corpId: CORP, agentId: 1000002, secret: 's2', users: [{ openid: 'oGuest' }, { userid: 'wangwu' }] },
+    ],
+  });
+  try {
+    const res = await fetch(
+      `${sim.url}/connect/oauth2/authorize?appid=${CORP}&redirect_uri=${encodeURIComponent('http://localhost/cb')}&response_type=code&scope=snsapi_base&state=s`,
+      { redirect: 'manual' },
+    );
+    const code = new URL(res.headers.get('location') ?? '').searchParams.get('code');
+    const token = (await getJson(`${sim.url}/cgi-bin/gettoken?corpid=${CORP}&corpsecret=s1`)).access_token;
+    const body = await getJson(`${sim.url}/cgi-bin/auth/getuserinfo?access_token=${token}&code=${code}`);
+    assert.equal(body.userid, 'wangwu');
+    const corps = (await getJson(`${sim.url}/__sim/corps`)) as { corps: Array<{ users: unknown[] }> };
+    assert.deepEqual(corps.corps[0]?.users, [{ openid: 'oGuest' }, { userid: 'wangwu' }]);
+  } finally {
+    await sim.close();
+  }
 });

@@ -125,13 +125,14 @@ export class WecomState {
         corp = {
           corpId: cfg.corpId,
           agents: new Map(),
-          users: cfg.users ? [...cfg.users] : defaultUsers(cfg.corpId),
+          users: [],
           corpTicket: undefined,
           corpTicketLimit: { calls: [], blockedUntil: 0 },
           currentUser: undefined,
         };
         this.corps.set(cfg.corpId, corp);
-      } else if (cfg.users) corp.users.push(...cfg.users);
+      }
+      if (cfg.users) corp.users.push(...cfg.users);
       corp.agents.set(agentId, {
         corpId: cfg.corpId,
         agentId,
@@ -143,6 +144,9 @@ export class WecomState {
         agentTicketLimit: { calls: [], blockedUntil: 0 },
       });
     }
+    // Users given with any app of a corp are the corp's; the sample users only when none were given.
+    for (const corp of this.corps.values())
+      if (corp.users.length === 0) corp.users.push(...defaultUsers(corp.corpId));
   }
 
   corp(corpId: string): SimCorp | undefined {
