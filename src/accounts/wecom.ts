@@ -22,7 +22,7 @@ import { readWecomJson, wecomErrcode, wecomError } from './wecom-response.ts';
  *   `GET /cgi-bin/ticket/get?access_token=&type=agent_config` (at most 400 an hour per app).
  *
  * Both tickets are asked for with the token: 40014/42001 there drop the token (if still held) and ask
- * once more. WeCom's errcodes are read in its own table (src/errcodes.ts): at gettoken 40001 is a wrong
+ * once more. WeCom's errcodes are read in its own table: at gettoken 40001 is a wrong
  * secret and 40013 a wrong corpId (remembered, not retried), 60020 an IP outside the app's trusted IPs,
  * 45009 a frequency limit (backed off for minutes).
  */
