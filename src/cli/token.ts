@@ -127,12 +127,15 @@ function printStatus(io: CliIO, status: WxkitStatus, action: string, absentDir?:
       `  nothing cached: the store directory ${absentDir} does not exist yet (not created by a status read)`,
     );
     io.out(`  未缓存任何凭据：存储目录 ${absentDir} 尚不存在（查看状态不会创建它）`);
-    return;
   }
   const now = Date.now();
-  if (!status.credentials.some((c) => c.expiresAt !== undefined)) {
-    io.out('  nothing cached: no token or ticket has been fetched with this store yet');
-    io.out('  未缓存任何凭据：该存储中尚未获取过 token 或 ticket');
+  if (
+    action === 'status' &&
+    absentDir === undefined &&
+    !status.credentials.some((c) => c.expiresAt !== undefined)
+  ) {
+    io.out('  nothing cached: no token or ticket in the store (the next call fetches them)');
+    io.out('  未缓存任何凭据：存储中没有 token 或 ticket（下一次调用时获取）');
   }
   for (const c of status.credentials) io.out(`  ${describe(c, now)}`);
   if (status.lastError) {
