@@ -85,12 +85,14 @@ export async function createRedisMediaStore(options: RedisMediaStoreOptions): Pr
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createRedisMediaStore needs a url or a client');
   }
 
+  // One wait for the connection however many commands arrive meanwhile (one 'ready' listener).
+  let connecting: Promise<void> | undefined;
   const waitReady = (): Promise<void> => {
     if (client.status === undefined || client.status === 'ready') return Promise.resolve();
     if (client.status === 'end' || client.status === 'close' || !client.once) {
       return Promise.reject(mediaUnavailable(`The media store ${description} is not connected`));
     }
-    return new Promise<void>((resolve, reject) => {
+    connecting ??= new Promise<void>((resolve, reject) => {
       const onReady = () => {
         clearTimeout(timer);
         resolve();
@@ -100,7 +102,10 @@ export async function createRedisMediaStore(options: RedisMediaStoreOptions): Pr
         reject(mediaUnavailable(`The media store ${description} is not connected`));
       }, timeoutMs);
       client.once?.('ready', onReady);
+    }).finally(() => {
+      connecting = undefined;
     });
+    return connecting;
   };
 
   const run = async <T>(what: () => Promise<T>): Promise<T> => {
