@@ -131,13 +131,24 @@ export class Metrics {
   }
 }
 
-// Called twice per request: a plain loop instead of sort/map/join allocating three arrays.
+// Called twice per request: labels come with their keys in order almost always, so no array and no
+// sort unless they do not.
 function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels);
-  if (keys.length > 1) keys.sort();
   let key = '';
-  for (const k of keys) key += key === '' ? `${k}=${labels[k]}` : `,${k}=${labels[k]}`;
+  let previous = '';
+  for (const k in labels) {
+    if (k < previous) return sortedLabelKey(labels);
+    previous = k;
+    key += key === '' ? `${k}=${labels[k]}` : `,${k}=${labels[k]}`;
+  }
   return key;
+}
+
+function sortedLabelKey(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
 }
 
 function fmt(labels: Labels): string {
