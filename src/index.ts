@@ -18,7 +18,14 @@ export { buildCardExt, buildChooseCardSign, cardSignature } from './cards.ts';
 export type { AccountConfig, WxkitConfig, WxkitConfigFile } from './config.ts';
 export { accountOptions, loadConfig } from './config.ts';
 export type { CustodyTiming } from './credentials/custody.ts';
-export type { DiagnoseInput, Diagnosis, DiagnosisCause, DiagnosisCode, KnownTicket } from './diagnose.ts';
+export type {
+  ClientPlatform,
+  DiagnoseInput,
+  Diagnosis,
+  DiagnosisCause,
+  DiagnosisCode,
+  KnownTicket,
+} from './diagnose.ts';
 export { DIAGNOSIS_CODES, diagnoseSignature } from './diagnose.ts';
 export type { DomainMismatch, JsDomain, MatchJsDomainOptions } from './domains.ts';
 export { formatJsDomains, isLoopbackHost, matchJsDomain, parseJsDomains } from './domains.ts';
