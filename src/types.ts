@@ -1,4 +1,5 @@
 import type { WecomOAuthClient } from './accounts/wecom-oauth.ts';
+import type { CardExtInput, ChooseCardSign, ChooseCardSignInput } from './cards.ts';
 import type { KnownTicket } from './diagnose.ts';
 import type { JsDomain } from './domains.ts';
 import type { Metrics } from './metrics.ts';
@@ -178,6 +179,20 @@ export interface Wxkit extends Account<TicketType> {
   request(path: string, init?: RequestInit & CallOptions): Promise<Response>;
   /** What is cached and whether the store is reachable. */
   status(): Promise<WxkitStatus>;
+  /**
+   * `wx.chooseCard`'s signature, made with the `wx_card` ticket (not the jsapi_ticket).
+   *
+   * @example
+   * const { timestamp, nonceStr, signType, cardSign } = await wx.chooseCardSign({ cardType: 'GROUPON' })
+   */
+  chooseCardSign(input?: ChooseCardSignInput & CallOptions): Promise<ChooseCardSign>;
+  /**
+   * `wx.addCard`'s `cardExt` JSON string, signed with the `wx_card` ticket.
+   *
+   * @example
+   * const cardExt = await wx.cardExt({ cardId: 'pFS7Fjg8kV1IdDz01r4SQwMkuCKc', code: '1234567890' })
+   */
+  cardExt(input: CardExtInput & CallOptions): Promise<string>;
 }
 
 /** Input of {@link Wecom.agentConfig}. */

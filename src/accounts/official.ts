@@ -1,4 +1,5 @@
 import { checkBaseUrl } from '../base-url.ts';
+import { buildCardExt, buildChooseCardSign } from '../cards.ts';
 import {
   classicTokenRequest,
   processRemoteResponse,
@@ -220,6 +221,32 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
         openTagList: input.openTagList,
         debug: input.debug,
         now: engine.now,
+      });
+    },
+
+    async chooseCardSign(input = {}) {
+      engine.ensureOpen();
+      const t = await withSignal(engine.ticket('wx_card').get(), input.signal);
+      return buildChooseCardSign({
+        apiTicket: t.value,
+        appId: o.appId,
+        cardId: input.cardId,
+        cardType: input.cardType,
+        locationId: input.locationId,
+        timestamp: Math.floor(engine.now() / 1000),
+      });
+    },
+
+    async cardExt(input) {
+      engine.ensureOpen();
+      const t = await withSignal(engine.ticket('wx_card').get(), input.signal);
+      return buildCardExt({
+        apiTicket: t.value,
+        cardId: input.cardId,
+        code: input.code,
+        openid: input.openid,
+        outerStr: input.outerStr,
+        timestamp: Math.floor(engine.now() / 1000),
       });
     },
 

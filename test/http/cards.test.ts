@@ -135,6 +135,15 @@ describe('card signatures', () => {
     assert.equal((await errorOf(mismatch)).details?.reason, 'openid_mismatch');
   });
 
+  test('the library: wx.chooseCardSign() and wx.cardExt() sign with the wx_card ticket', async () => {
+    const s = await wx.chooseCardSign({ cardId: CARD, cardType: 'GROUPON' });
+    const ticket = sim.state.currentTicket(APP, 'wx_card') as string;
+    assert.equal(s.cardSign, cardSignature([ticket, APP, String(s.timestamp), s.nonceStr, CARD, 'GROUPON']));
+    const ext = JSON.parse(await wx.cardExt({ cardId: CARD, code: 'c0de123' })) as Record<string, string>;
+    assert.equal(ext.code, 'c0de123');
+    assert.equal(ext.signature, cardSignature([ticket, ext.timestamp, CARD, 'c0de123', ext.nonce_str]));
+  });
+
   test('without card ids the card routes are off', async () => {
     const off = createHandler(wx, { log: false });
     const res = await off(

@@ -1,4 +1,3 @@
-import { buildCardExt, buildChooseCardSign } from '../../cards.ts';
 import { ErrorCodes, WxkitError } from '../../errors.ts';
 import { invalidRequest, readAppId, readString } from '../params.ts';
 import { json } from '../reply.ts';
@@ -51,16 +50,7 @@ async function cardSign(ctx: RouteContext) {
   const cardType = readString(body.cardType, 'cardType', 64) || undefined;
   const locationId = readString(body.locationId ?? body.shopId, 'locationId', 64) || undefined;
   if (cardId !== undefined) requireListedCard(ctx, cardId);
-  const account = ctx.account(readAppId(body.appId));
-  const apiTicket = await account.ticket('wx_card');
-  const signed = buildChooseCardSign({
-    apiTicket,
-    appId: account.appId,
-    cardId,
-    cardType,
-    locationId,
-    timestamp: Math.floor(ctx.options.now() / 1000),
-  });
+  const signed = await ctx.account(readAppId(body.appId)).chooseCardSign({ cardId, cardType, locationId });
   return json(
     200,
     {
@@ -107,15 +97,7 @@ async function cardExt(ctx: RouteContext) {
     openid = user.openid;
   }
   const outerStr = readString(body.outerStr, 'outerStr', 128) || undefined;
-  const account = ctx.account(readAppId(body.appId));
-  const apiTicket = await account.ticket('wx_card');
-  const ext = buildCardExt({
-    apiTicket,
-    cardId,
-    openid,
-    outerStr,
-    timestamp: Math.floor(ctx.options.now() / 1000),
-  });
+  const ext = await ctx.account(readAppId(body.appId)).cardExt({ cardId, openid, outerStr });
   return json(200, { cardId, cardExt: ext }, NO_STORE);
 }
 
