@@ -41,6 +41,9 @@ const FORBIDDEN = /[\u0000-\u0020\u007f]/;
  * normalizeSignUrl('https%3A%2F%2Fh5.example.com%2Fa')     // 'https://h5.example.com/a'
  */
 export function normalizeSignUrl(url: unknown): string {
+  // Normalizing is idempotent: the URL returned last time (the service normalizes a page URL, then
+  // buildJssdkConfig normalizes it again) is returned without parsing it a second time.
+  if (url === lastNormalized && url !== '') return url;
   if (typeof url !== 'string' || url.length === 0) {
     throw invalidUrl('The URL to sign is empty; send the page’s location.href.split("#")[0].');
   }
@@ -71,8 +74,11 @@ export function normalizeSignUrl(url: unknown): string {
   if (parsed.hostname === '' || parsed.username !== '' || parsed.password !== '') {
     throw invalidUrl('The URL to sign must have a host and no user:password part.');
   }
+  lastNormalized = value;
   return value;
 }
+
+let lastNormalized = '';
 
 /** The string WeChat hashes: `jsapi_ticket=T&noncestr=N&timestamp=S&url=U`, raw values, no escaping. */
 export function jssdkString1(input: SignInput): string {
