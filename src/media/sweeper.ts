@@ -38,18 +38,23 @@ export function startMediaSweeper(
     }
     if (total.removed.length > 0 || total.aliases > 0) options.onSweep?.(total);
   };
-  const timer = setInterval(() => {
+  const start = () => {
     if (running || stopped) return;
     running = tick()
       .catch((e: unknown) => options.onError?.(e))
       .finally(() => {
         running = undefined;
       });
-  }, intervalMs);
+  };
+  // A first batch soon after start (a process that restarts often still sweeps), then every interval.
+  const first = setTimeout(start, Math.min(intervalMs, 2000));
+  first.unref();
+  const timer = setInterval(start, intervalMs);
   timer.unref();
   return {
     async stop() {
       stopped = true;
+      clearTimeout(first);
       clearInterval(timer);
       await running;
     },
