@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { cardSignature } from '../../src/cards.ts';
 import { commands } from '../../src/cli/main.ts';
 import type { JssdkConfig } from '../../src/signature.ts';
 import { normalizeSignUrl, signJssdk } from '../../src/signature.ts';
@@ -282,6 +283,30 @@ describe('the examples run', () => {
       assert.ok(ex.user.nickname);
       assert.equal(ex.fresh.openid, ex.chosen);
       assert.equal(ex.valid, true);
+    } finally {
+      await ex.wx.close();
+    }
+  });
+
+  test('docs/cards.md: chooseCardSign and cardExt sign with the simulator’s wx_card ticket', async () => {
+    const ex = await import('./examples/cards-library.ts');
+    try {
+      const ticket = sim.state.currentTicket(APP_ID, 'wx_card');
+      assert.ok(ticket);
+      const c = ex.choose;
+      assert.equal(c.cardSign, cardSignature([ticket, APP_ID, String(c.timestamp), c.nonceStr, 'GROUPON']));
+      const ext = JSON.parse(ex.cardExt) as Record<string, string>;
+      assert.equal(ext.code, '1234567890');
+      assert.equal(
+        ext.signature,
+        cardSignature([
+          ticket,
+          ext.timestamp as string,
+          'pFS7Fjg8kV1IdDz01r4SQwMkuCKc',
+          '1234567890',
+          ext.nonce_str as string,
+        ]),
+      );
     } finally {
       await ex.wx.close();
     }

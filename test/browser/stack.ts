@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHandler, type WxkitHandler } from '../../src/http/handler.ts';
+import { createHandler, type HandlerOptions, type WxkitHandler } from '../../src/http/handler.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import type { Wxkit } from '../../src/types.ts';
 import { createWxkit } from '../../src/wxkit.ts';
@@ -37,6 +37,8 @@ export interface StackOptions {
   simDomains?: string[];
   /** JS-safe domains the service knows. @default ['h5.example.com', 'other.example'] */
   serviceDomains?: string[];
+  /** More handler options (card ids…). */
+  handlerOptions?: HandlerOptions;
 }
 
 async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
@@ -92,7 +94,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     jsDomains: options.serviceDomains ?? ['h5.example.com', 'other.example'],
   });
   const mediaDir = mkdtempSync(join(tmpdir(), 'wxkit-browser-media-'));
-  const handler = createHandler(account, { extra: { mediaDir }, log: false, rateLimit: false });
+  const handler = createHandler(account, {
+    extra: { mediaDir },
+    log: false,
+    rateLimit: false,
+    ...options.handlerOptions,
+  });
   const seen: Stack['seen'] = [];
   const page = createServer(async (req, res) => {
     try {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { cardSignature } from '../../cards.ts';
 import { asRecord, json, parseJson, type SimContext, type SimRoute } from '../http.ts';
 import type { SimPlatform, SimState } from '../state.ts';
 import type { SimAgent } from '../wecom/state.ts';
@@ -191,6 +192,93 @@ const invoke: SimRoute = {
   },
 };
 
+/** A card signature the bridge checks: right for the account's current wx_card ticket, else WeChat's failure. */
+function cardTicketOf(ctx: SimContext, appId: string): string | undefined {
+  return ctx.state.app(appId) ? ctx.state.currentTicket(appId, 'wx_card') : undefined;
+}
+
+const text = (v: unknown): string | undefined =>
+  typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+
+/**
+ * `wx.chooseCard`: cardSign must be the value-sorted SHA1 over the wx_card ticket, appId, shopId,
+ * timestamp, nonceStr, cardId and cardType (empty values left out); the answer is WeChat's cardList
+ * JSON string.
+ */
+const chooseCard: SimRoute = {
+  path: '/__sim/bridge/card/choose',
+  methods: ['POST'],
+  cors: true,
+  handler: async (req, ctx) => {
+    const b = await body(req);
+    const appId = session(ctx, b);
+    if (appId instanceof Response) return appId;
+    const ticket = cardTicketOf(ctx, appId);
+    const expected = ticket
+      ? cardSignature([
+          ticket,
+          appId,
+          text(b.shopId),
+          text(b.timestamp),
+          text(b.nonceStr),
+          text(b.cardId),
+          text(b.cardType),
+        ])
+      : undefined;
+    if (b.signType !== undefined && b.signType !== 'SHA1') return json({ errMsg: 'fail, invalid signType' });
+    if (!expected || String(b.cardSign ?? '').toLowerCase() !== expected) {
+      return json({ errMsg: 'fail, invalid signature' });
+    }
+    const cardId = text(b.cardId) ?? 'pSIMcard000000000000000000';
+    const cardList = JSON.stringify([
+      { card_id: cardId, encrypt_code: randomBytes(12).toString('base64url') },
+    ]);
+    return json({ cardList });
+  },
+};
+
+/**
+ * `wx.addCard`: each cardExt's signature must be the value-sorted SHA1 over the wx_card ticket,
+ * timestamp, cardId, code, openid and nonce_str.
+ */
+const addCard: SimRoute = {
+  path: '/__sim/bridge/card/add',
+  methods: ['POST'],
+  cors: true,
+  handler: async (req, ctx) => {
+    const b = await body(req);
+    const appId = session(ctx, b);
+    if (appId instanceof Response) return appId;
+    const ticket = cardTicketOf(ctx, appId);
+    const list = Array.isArray(b.cardList) ? b.cardList : [];
+    if (!ticket || list.length === 0) return json({ errMsg: 'fail, invalid cardList' });
+    const out: Array<{ cardId: string; cardExt: string; isSuccess: boolean }> = [];
+    for (const item of list) {
+      const card = asRecord(item) ?? {};
+      const cardId = text(card.cardId);
+      let ext: Record<string, unknown> | undefined;
+      try {
+        ext = asRecord(JSON.parse(String(card.cardExt ?? '')));
+      } catch {
+        ext = undefined;
+      }
+      if (!cardId || !ext) return json({ errMsg: 'fail, invalid cardExt' });
+      const expected = cardSignature([
+        ticket,
+        text(ext.timestamp),
+        cardId,
+        text(ext.code),
+        text(ext.openid),
+        text(ext.nonce_str),
+      ]);
+      if (String(ext.signature ?? '').toLowerCase() !== expected)
+        return json({ errMsg: 'fail, invalid signature' });
+      out.push({ cardId, cardExt: String(card.cardExt), isSuccess: true });
+    }
+    return json({ cardList: out });
+  },
+};
+
 /** `/jweixin.js` (also at jweixin-1.6.0.js's own path) and the bridge endpoints. */
 export const bridgeRoutes: SimRoute[] = [
   script,
@@ -201,4 +289,6 @@ export const bridgeRoutes: SimRoute[] = [
   upload,
   agentConfig,
   invoke,
+  chooseCard,
+  addCard,
 ];

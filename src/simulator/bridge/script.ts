@@ -163,6 +163,22 @@ const SOURCE = `(function (window, document) {
    'previewImage', 'hideMenuItems', 'showMenuItems', 'hideAllNonBaseMenuItem', 'showAllNonBaseMenuItem',
    'hideOptionMenu', 'showOptionMenu', 'closeWindow'].forEach(function (n) { wx[n] = simple(n); });
   wx.getNetworkType = simple('getNetworkType', { networkType: 'wifi' });
+  // Cards (卡券): the simulator checks cardSign / cardExt's signature against its wx_card ticket.
+  wx.chooseCard = function (args) {
+    invoke('chooseCard', args, function (a, done, call) {
+      call('card/choose', {
+        shopId: a.shopId, cardType: a.cardType, cardId: a.cardId, timestamp: a.timestamp,
+        nonceStr: a.nonceStr, signType: a.signType, cardSign: a.cardSign
+      }).then(function (res) { if (!res.errMsg) done({ errMsg: 'chooseCard:ok', cardList: res.cardList }); });
+    });
+  };
+  wx.addCard = function (args) {
+    invoke('addCard', args, function (a, done, call) {
+      call('card/add', { cardList: a.cardList || [] }).then(function (res) {
+        if (!res.errMsg) done({ errMsg: 'addCard:ok', cardList: res.cardList });
+      });
+    });
+  };
   wx.__simulator = { platform: PLATFORM, base: base, landingUrl: landing, share: share };
   window.wx = window.jWeixin = wx;
 })(window, document);
