@@ -12,6 +12,8 @@ interface Series {
 
 interface HistogramSeries {
   labels: Labels;
+  /** How many labels (see {@link sameLabels}). */
+  size: number;
   buckets: number[];
   sum: number;
   count: number;
@@ -20,11 +22,14 @@ interface HistogramSeries {
 const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class Metrics {
-  private readonly counters = new Map<string, { help: string; series: Map<string, Series> }>();
+  private readonly counters = new Map<
+    string,
+    { help: string; series: Map<string, Series & { size: number }>; last?: Series & { size: number } }
+  >();
   private readonly gauges = new Map<string, { help: string; series: Map<string, Series> }>();
   private readonly histograms = new Map<
     string,
-    { help: string; bounds: number[]; series: Map<string, HistogramSeries> }
+    { help: string; bounds: number[]; series: Map<string, HistogramSeries>; last?: HistogramSeries }
   >();
   private readonly readers = new Map<string, { help: string; read: () => number }>();
 
@@ -43,10 +48,19 @@ export class Metrics {
       c = { help, series: new Map() };
       this.counters.set(name, c);
     }
+    // Requests in a row mostly count the same series: found again without building its key.
+    if (c.last && sameLabels(c.last, labels)) {
+      c.last.value += by;
+      return;
+    }
     const key = labelKey(labels);
-    const s = c.series.get(key);
+    let s = c.series.get(key);
     if (s) s.value += by;
-    else c.series.set(key, { labels, value: by });
+    else {
+      s = { labels, size: Object.keys(labels).length, value: by };
+      c.series.set(key, s);
+    }
+    c.last = s;
   }
 
   /** Sets a gauge (a value that goes up and down, such as a circuit breaker's state). */
@@ -71,11 +85,15 @@ export class Metrics {
       h = { help, bounds, series: new Map() };
       this.histograms.set(name, h);
     }
-    const key = labelKey(labels);
-    let s = h.series.get(key);
+    let s = h.last && sameLabels(h.last, labels) ? h.last : undefined;
     if (!s) {
-      s = { labels, buckets: h.bounds.map(() => 0), sum: 0, count: 0 };
-      h.series.set(key, s);
+      const key = labelKey(labels);
+      s = h.series.get(key);
+      if (!s) {
+        s = { labels, size: Object.keys(labels).length, buckets: h.bounds.map(() => 0), sum: 0, count: 0 };
+        h.series.set(key, s);
+      }
+      h.last = s;
     }
     for (let i = 0; i < h.bounds.length; i++) if (seconds <= (h.bounds[i] as number)) s.buckets[i]! += 1;
     s.sum += seconds;
@@ -129,6 +147,16 @@ export class Metrics {
     }
     return `${lines.join('\n')}\n`;
   }
+}
+
+/** Whether `labels` are exactly the series' labels (same keys, same values). */
+function sameLabels(series: { labels: Labels; size: number }, labels: Labels): boolean {
+  let n = 0;
+  for (const k in labels) {
+    if (series.labels[k] !== labels[k]) return false;
+    n++;
+  }
+  return n === series.size;
 }
 
 // Called twice per request: labels come with their keys in order almost always, so no array and no
