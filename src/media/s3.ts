@@ -191,6 +191,31 @@ export async function createS3MediaStore(options: S3MediaStoreOptions): Promise<
     return media;
   };
 
+  const putOnce = async (id: string, bytes: Uint8Array, contentType: string): Promise<StoredMedia> => {
+    const known = await head(id);
+    if (known) return known;
+    const headers: Record<string, string> = {
+      'content-type': contentType,
+      [SAVED_AT]: String(now()),
+      // The id is the body's sha256: the store checks the bytes arrived whole.
+      'x-amz-content-sha256': id,
+      // Write-once where the store supports conditional writes (AWS, MinIO, R2); elsewhere the
+      // HEAD above decides, and a concurrent first save writes the same bytes.
+      'if-none-match': '*',
+    };
+    const body = new Uint8Array(bytes); // an ArrayBuffer-backed copy, as fetch's BodyInit wants
+    let res = await request('PUT', objectUrl(dataKey(id)), { headers, body });
+    if (res.status === 501) {
+      await drop(res);
+      const { 'if-none-match': _, ...plain } = headers;
+      res = await request('PUT', objectUrl(dataKey(id)), { headers: plain, body });
+    }
+    if (!res.ok && res.status !== 412) throw await failure(res, 'save a file');
+    await drop(res);
+    return (await head(id)) ?? { id, contentType, size: bytes.length, savedAt: now() };
+  };
+
+  const saving = new Map<string, Promise<StoredMedia>>();
   let cursor: string | undefined;
 
   return {
@@ -198,29 +223,19 @@ export async function createS3MediaStore(options: S3MediaStoreOptions): Promise<
     ttlMs,
     maxBytes: Number.POSITIVE_INFINITY,
 
-    async put(id, bytes, contentType) {
-      checkPut(id, bytes, Number.POSITIVE_INFINITY, description);
-      const known = await head(id);
-      if (known) return known;
-      const headers: Record<string, string> = {
-        'content-type': contentType,
-        [SAVED_AT]: String(now()),
-        // The id is the body's sha256: the store checks the bytes arrived whole.
-        'x-amz-content-sha256': id,
-        // Write-once where the store supports conditional writes (AWS, MinIO, R2); elsewhere the
-        // HEAD above decides, and a concurrent first save writes the same bytes.
-        'if-none-match': '*',
-      };
-      const body = new Uint8Array(bytes); // an ArrayBuffer-backed copy, as fetch's BodyInit wants
-      let res = await request('PUT', objectUrl(dataKey(id)), { headers, body });
-      if (res.status === 501) {
-        await drop(res);
-        const { 'if-none-match': _, ...plain } = headers;
-        res = await request('PUT', objectUrl(dataKey(id)), { headers: plain, body });
+    put(id, bytes, contentType) {
+      try {
+        checkPut(id, bytes, Number.POSITIVE_INFINITY, description);
+      } catch (e) {
+        return Promise.reject(e);
       }
-      if (!res.ok && res.status !== 412) throw await failure(res, 'save a file');
-      await drop(res);
-      return (await head(id)) ?? { id, contentType, size: bytes.length, savedAt: now() };
+      // One save per id at a time in this process: concurrent first saves share one HEAD + PUT.
+      let job = saving.get(id);
+      if (!job) {
+        job = putOnce(id, bytes, contentType).finally(() => saving.delete(id));
+        saving.set(id, job);
+      }
+      return job;
     },
 
     head,
