@@ -87,6 +87,18 @@ describe('wxkit serve request log on a pipe', () => {
   });
 });
 
+describe('wxkit serve --workers 2 on one pipe', () => {
+  test('every line arrives whole (no two processes interleave) after SIGTERM', async () => {
+    const serve = await startServe(ENV, ['--workers', '2'], cwd);
+    const count = 4000;
+    const statuses = await requests(() => `${serve.url}/healthz`, count);
+    assert.ok(statuses.every((s) => s === 200));
+    const { code, lines } = await stopAndRead(serve); // JSON.parse of every line: none is cut or mixed
+    assert.equal(code, 0);
+    assert.equal(lines.filter((l) => l.msg === 'request' && l.route === '/healthz').length, count);
+  });
+});
+
 describe('bufferedLines behind a stalled reader (a real FIFO)', () => {
   test('drops lines beyond the buffer and counts them in /metrics, never blocking the writer', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxkit-fifo-'));
