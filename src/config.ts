@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import type { WecomOptions } from './accounts/wecom.ts';
 import { checkBaseUrl } from './base-url.ts';
 import { ErrorCodes, WxkitError } from './errors.ts';
 import { describeRedisTopology, type RedisNode, type RedisTopology } from './stores/redis.ts';
@@ -19,13 +20,29 @@ export interface AccountConfig {
   remoteKey?: string | undefined;
 }
 
+/** One configured WeCom (企业微信) app: a corp, one of its apps (AgentId) and that app's Secret. */
+export interface WecomAccountConfig {
+  type: 'wecom';
+  corpId: string;
+  /** The app's AgentId (digits). */
+  agentId: string;
+  secret: string;
+  /** The app's trusted domains (可信域名), host or host/path. */
+  jsDomains: string[];
+}
+
 /** The validated configuration of the service and CLI (environment and `wxkit.config.json`). */
 export interface WxkitConfig {
   /** No account configured: `wxkit serve` runs against an in-process simulator. */
   sandbox: boolean;
+  /** The Official Accounts. */
   accounts: AccountConfig[];
+  /** The WeCom apps (`WX_CORP_*`, or `{"type":"wecom",…}` entries of the file's `accounts`). */
+  wecom: WecomAccountConfig[];
   tokenMode: TokenMode;
   apiBase: string;
+  /** Base URL of the WeCom API (`WX_WORK_API_BASE`). */
+  workApiBase: string;
   openBase: string;
   /** `WXKIT_STORE` as given (may contain a Redis password: pass it on, never print it). */
   store: string;
@@ -55,8 +72,13 @@ export interface WxkitConfig {
 
 /** The shape of `wxkit.config.json`. Every field is optional; the environment wins over the file. */
 export interface WxkitConfigFile {
+  /** Official Accounts, and WeCom apps (`{"type":"wecom","corpId","agentId","secret"|"secretEnv","jsDomains"}`). */
   accounts?: Array<{
-    appId: string;
+    /** `official` (the default) or `wecom`. */
+    type?: 'official' | 'wecom';
+    appId?: string;
+    corpId?: string;
+    agentId?: string | number;
     secret?: string;
     /** Name of an environment variable holding the secret (keeps it out of the file). */
     secretEnv?: string;
@@ -68,6 +90,8 @@ export interface WxkitConfigFile {
   }>;
   tokenMode?: TokenMode;
   apiBase?: string;
+  /** Base URL of the WeCom API. */
+  workApiBase?: string;
   openBase?: string;
   store?: string;
   /**
@@ -92,6 +116,7 @@ const FILE_KEYS = new Set([
   'accounts',
   'tokenMode',
   'apiBase',
+  'workApiBase',
   'openBase',
   'store',
   'redis',
@@ -106,6 +131,7 @@ const FILE_KEYS = new Set([
   'port',
 ]);
 const ACCOUNT_KEYS = new Set([
+  'type',
   'appId',
   'secret',
   'secretEnv',
@@ -115,6 +141,7 @@ const ACCOUNT_KEYS = new Set([
   'remoteKey',
   'remoteKeyEnv',
 ]);
+const WECOM_ACCOUNT_KEYS = new Set(['type', 'corpId', 'agentId', 'secret', 'secretEnv', 'jsDomains']);
 
 /**
  * Reads the configuration from the environment and, when present, `wxkit.config.json` in `cwd` (or the
@@ -138,6 +165,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
   const apiBase = checkBaseUrl(
     e('WX_API_BASE') ?? file.apiBase ?? 'https://api.weixin.qq.com',
     'WX_API_BASE',
+  );
+  const workApiBase = checkBaseUrl(
+    e('WX_WORK_API_BASE') ?? file.workApiBase ?? 'https://qyapi.weixin.qq.com',
+    'WX_WORK_API_BASE',
   );
   const openBase = checkBaseUrl(
     e('WX_OPEN_BASE') ?? file.openBase ?? 'https://open.weixin.qq.com',
@@ -182,9 +213,22 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     if (i === -1) accounts.push(a);
     else accounts[i] = a;
   };
+  const wecom: WecomAccountConfig[] = [];
+  const addWecom = (a: WecomAccountConfig) => {
+    const i = wecom.findIndex((x) => x.corpId === a.corpId && x.agentId === a.agentId);
+    if (i === -1) wecom.push(a);
+    else wecom[i] = a;
+  };
   for (const [i, raw] of (file.accounts ?? []).entries()) {
     const where = `wxkit.config.json accounts[${i}]`;
     if (typeof raw !== 'object' || raw === null) throw configError(`${where} must be an object`);
+    if (raw.type === 'wecom') {
+      addWecom(wecomFromFile(raw as Record<string, unknown>, where, env));
+      continue;
+    }
+    if (raw.type !== undefined && raw.type !== 'official') {
+      throw configError(`${where}.type must be "official" or "wecom"`);
+    }
     for (const k of Object.keys(raw)) {
       if (!ACCOUNT_KEYS.has(k)) throw configError(`${where}: unknown field "${k.slice(0, 30)}"`);
     }
@@ -228,7 +272,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     throw configError('WX_APP_SECRET is set but WX_APP_ID is not');
   }
 
-  const sandbox = accounts.length === 0;
+  const envCorp = wecomFromEnv(e);
+  if (envCorp !== undefined) addWecom(envCorp);
+
+  const sandbox = accounts.length === 0 && wecom.length === 0;
   const domainsRaw = e('WX_JS_DOMAINS') ?? file.jsDomains;
   const jsDomains =
     domainsRaw !== undefined
@@ -238,13 +285,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
         : sandbox
           ? ['localhost', '127.0.0.1']
           : [];
-  for (const a of accounts) if (a.jsDomains.length === 0) a.jsDomains = [...jsDomains];
+  for (const a of [...accounts, ...wecom]) if (a.jsDomains.length === 0) a.jsDomains = [...jsDomains];
 
   return {
     sandbox,
     accounts,
+    wecom,
     tokenMode,
     apiBase,
+    workApiBase,
     openBase,
     store,
     storeDescription,
@@ -284,6 +333,117 @@ export function accountOptions(config: WxkitConfig, account: AccountConfig, cwd?
   };
 }
 
+/**
+ * The {@link WecomOptions} for one configured WeCom app (add `metrics`, `logger` as needed).
+ *
+ * @example
+ * const corp = createWecom({ ...wecomOptions(config, config.wecom[0]), logger: console })
+ */
+export function wecomOptions(config: WxkitConfig, account: WecomAccountConfig, cwd?: string): WecomOptions {
+  return {
+    corpId: account.corpId,
+    agentId: account.agentId,
+    secret: account.secret,
+    apiBase: config.workApiBase,
+    openBase: config.openBase,
+    store: config.redis ? { kind: 'redis', topology: config.redis } : config.store,
+    cwd,
+    jsDomains: account.jsDomains,
+  };
+}
+
+/** `WX_CORP_ID`, `WX_CORP_AGENT_ID`, `WX_CORP_SECRET`: one WeCom app, or none when all are unset. */
+function wecomFromEnv(e: (name: string) => string | undefined): WecomAccountConfig | undefined {
+  const corpId = e('WX_CORP_ID');
+  const agentId = e('WX_CORP_AGENT_ID');
+  const secret = e('WX_CORP_SECRET');
+  if (corpId === undefined) {
+    if (agentId !== undefined || secret !== undefined) {
+      throw configError(
+        `${agentId !== undefined ? 'WX_CORP_AGENT_ID' : 'WX_CORP_SECRET'} is set but WX_CORP_ID is not`,
+      );
+    }
+    return undefined;
+  }
+  const missing = [
+    agentId === undefined ? 'WX_CORP_AGENT_ID' : '',
+    secret === undefined ? 'WX_CORP_SECRET' : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  if (missing !== '') {
+    // Names the other ways to start too: this is also what a deployment whose variables half arrived sees.
+    throw configError(
+      `WX_CORP_ID is set but ${missing} ${missing.includes(' and ') ? 'are' : 'is'} not: a WeCom app needs WX_CORP_ID, WX_CORP_AGENT_ID and WX_CORP_SECRET (an Official Account: WX_APP_ID and WX_APP_SECRET; the sandbox on purpose: --sandbox)`,
+    );
+  }
+  return {
+    type: 'wecom',
+    corpId: checkCorpId(corpId, 'WX_CORP_ID'),
+    agentId: checkAgentId(agentId, 'WX_CORP_AGENT_ID'),
+    secret: checkCorpSecret(secret, 'WX_CORP_SECRET', corpId),
+    jsDomains: [],
+  };
+}
+
+/** A `{"type":"wecom",…}` entry of the file's `accounts`. */
+function wecomFromFile(
+  raw: Record<string, unknown>,
+  where: string,
+  env: NodeJS.ProcessEnv,
+): WecomAccountConfig {
+  for (const k of Object.keys(raw)) {
+    if (!WECOM_ACCOUNT_KEYS.has(k)) {
+      throw configError(
+        `${where}: unknown field "${k.slice(0, 30)}" for a WeCom app (corpId, agentId, secret or secretEnv, jsDomains)`,
+      );
+    }
+  }
+  const corpId = checkCorpId(raw.corpId, `${where}.corpId`);
+  const agentId = checkAgentId(raw.agentId, `${where}.agentId`);
+  if (raw.secretEnv !== undefined && typeof raw.secretEnv !== 'string') {
+    throw configError(`${where}.secretEnv must be the name of an environment variable`);
+  }
+  const secret = raw.secretEnv ? env[raw.secretEnv] : raw.secret;
+  if (raw.secretEnv && !secret)
+    throw configError(`${where}: the variable ${raw.secretEnv} (secretEnv) is not set`);
+  if (raw.jsDomains !== undefined && typeof raw.jsDomains !== 'string' && !Array.isArray(raw.jsDomains)) {
+    throw configError(`${where}.jsDomains must be a list of domains`);
+  }
+  return {
+    type: 'wecom',
+    corpId,
+    agentId,
+    secret: checkCorpSecret(secret, `${where}.secret`, corpId),
+    jsDomains: raw.jsDomains === undefined ? [] : list(raw.jsDomains as string | string[]),
+  };
+}
+
+function checkCorpId(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value.trim())) {
+    throw configError(
+      `${where} must be a WeCom corp ID like ww1234567890abcdef (我的企业 → 企业信息 → 企业ID)`,
+    );
+  }
+  return value.trim();
+}
+
+function checkAgentId(value: unknown, where: string): string {
+  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+  if (typeof text !== 'string' || !/^[0-9]{1,20}$/.test(text.trim())) {
+    throw configError(`${where} must be the app's AgentId (digits, 应用管理 → the app)`);
+  }
+  return text.trim();
+}
+
+/** The secret's presence only: its value is never quoted. */
+function checkCorpSecret(value: unknown, where: string, corpId: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw configError(`${where}: the Secret of WeCom app ${corpId} is missing (WX_CORP_SECRET)`);
+  }
+  return value.trim();
+}
+
 function readConfigFile(env: NodeJS.ProcessEnv, cwd: string, sources: string[]): WxkitConfigFile {
   const named = env.WXKIT_CONFIG?.trim();
   const path = named ? (isAbsolute(named) ? named : join(cwd, named)) : join(cwd, 'wxkit.config.json');
@@ -313,6 +473,7 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string, sources: string[]):
   for (const k of [
     'tokenMode',
     'apiBase',
+    'workApiBase',
     'openBase',
     'store',
     'remoteUrl',

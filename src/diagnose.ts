@@ -3,12 +3,16 @@ import { formatJsDomains, type JsDomain, matchJsDomain } from './domains.ts';
 import { normalizeSignUrl, signJssdk } from './signature.ts';
 
 /**
- * Causes of `config:invalid signature` / `config:invalid url domain`, in the order of WeChat's own
- * checklist (JS-SDK doc, appendix 5): domain, signature algorithm, nonceStr/timestamp, URL, appId, ticket.
+ * Causes of `config:invalid signature` / `config:invalid url domain` (and WeCom's `agentConfig:…`), in
+ * the order of WeChat's own checklist (JS-SDK doc, appendix 5): domain, (WeCom: corpid, agentid),
+ * signature algorithm, nonceStr/timestamp, URL, ticket kind, appId, ticket.
  */
 export const DIAGNOSIS_CODES = [
   'ok',
   'domain_not_bound',
+  'corpid_mismatch',
+  'agentid_type',
+  'agentid_mismatch',
   'signature_format',
   'string1_format',
   'nonce_timestamp_mismatch',
@@ -18,6 +22,7 @@ export const DIAGNOSIS_CODES = [
   'url_trailing_slash',
   'url_landing',
   'url_share_params',
+  'wrong_ticket_kind',
   'app_id_mismatch',
   'stale_ticket',
   'unknown',
@@ -70,6 +75,23 @@ export interface DiagnoseInput {
   platform?: ClientPlatform | undefined;
   /** The errMsg the page got. */
   errMsg?: string | undefined;
+  /**
+   * What the page called: `config` (`wx.config`) or `agentConfig` (WeCom's `wx.agentConfig`, whose
+   * `ticket` is the app's agent_config ticket and whose `appId` is the page's `corpid`).
+   * @default 'config'
+   */
+  kind?: 'config' | 'agentConfig' | undefined;
+  /** The account is a WeCom app: `ticketAppId` is its corpId, and a page naming another is `corpid_mismatch`. */
+  wecom?: boolean | undefined;
+  /**
+   * WeCom: tickets of the other kind — for `agentConfig` the corp's jsapi tickets, for a WeCom page's
+   * `config` the app's agent_config tickets. A signature made with one is `wrong_ticket_kind`.
+   */
+  otherKindTickets?: readonly string[] | undefined;
+  /** `agentConfig`: the `agentid` the page passed, as it passed it (a number or a string). */
+  agentId?: unknown;
+  /** `agentConfig`: the account's AgentId. */
+  ticketAgentId?: string | undefined;
   /** The account's JS-safe domains; checked first when given. */
   jsDomains?: readonly JsDomain[] | undefined;
   allowLoopback?: boolean | undefined;
@@ -158,11 +180,17 @@ export function diagnoseSignature(input: DiagnoseInput): Diagnosis {
             ? `has a path outside the bound path prefix`
             : `is not ${formatJsDomains(input.jsDomains)} or a subdomain of it`;
       return result([
-        {
-          code: 'domain_not_bound',
-          en: `The page's host ${host} ${why}. Bind it under 公众号设置 → 功能设置 → JS接口安全域名 (at most 3 domains).`,
-          zh: `页面域名 ${host} 不在 JS 接口安全域名中（${formatJsDomains(input.jsDomains)}；仅支持 80/443 端口）。请在「公众号设置 → 功能设置 → JS接口安全域名」中绑定。`,
-        },
+        input.wecom || input.kind === 'agentConfig'
+          ? {
+              code: 'domain_not_bound',
+              en: `The page's host ${host} ${why}. Set it as the app's trusted domain (应用管理 → the app → 网页授权及JS-SDK → 可信域名).`,
+              zh: `页面域名 ${host} 不在应用的可信域名中（${formatJsDomains(input.jsDomains)}；仅支持 80/443 端口）。请在「应用管理 → 应用 → 网页授权及JS-SDK → 可信域名」中设置。`,
+            }
+          : {
+              code: 'domain_not_bound',
+              en: `The page's host ${host} ${why}. Bind it under 公众号设置 → 功能设置 → JS接口安全域名 (at most 3 domains).`,
+              zh: `页面域名 ${host} 不在 JS 接口安全域名中（${formatJsDomains(input.jsDomains)}；仅支持 80/443 端口）。请在「公众号设置 → 功能设置 → JS接口安全域名」中绑定。`,
+            },
       ]);
     }
   }
@@ -187,15 +215,18 @@ export function diagnoseSignature(input: DiagnoseInput): Diagnosis {
           },
         ]
       : [];
-  const appCause = appMismatch(input)
-    ? [describe('app_id_mismatch', input.ticketAppId ?? '', input, target, target)]
-    : [];
-  if (lower === expectedSignature) return result([...caseCause, ...appCause]);
+  const appCause = [
+    ...(appMismatch(input)
+      ? [describe(mismatchCode(input), input.ticketAppId ?? '', input, target, target)]
+      : []),
+    ...agentIdCauses(input),
+  ];
+  if (lower === expectedSignature) return result(byChecklist([...caseCause, ...appCause]));
 
   const found = search(input, target, nonceStr, timestamp, lower);
   if (!found) {
     return result([
-      ...caseCause,
+      ...byChecklist([...caseCause, ...agentIdCauses(input)]),
       {
         code: 'unknown',
         en: `No variant of the URL, nonceStr, timestamp or known ticket gives this signature. It was likely made with a ticket wxkit does not know (another appId, or a ticket fetched by another program) — sign on the server that owns the ticket. WeChat checks: ${target}`,
@@ -203,10 +234,11 @@ export function diagnoseSignature(input: DiagnoseInput): Diagnosis {
       },
     ]);
   }
-  const causes = [...caseCause, ...found.causes].sort(
-    (a, b) => DIAGNOSIS_CODES.indexOf(a.code) - DIAGNOSIS_CODES.indexOf(b.code),
-  );
-  return result(causes, found.string1);
+  return result(byChecklist([...caseCause, ...agentIdCauses(input), ...found.causes]), found.string1);
+}
+
+function byChecklist(causes: DiagnosisCause[]): DiagnosisCause[] {
+  return causes.sort((a, b) => DIAGNOSIS_CODES.indexOf(a.code) - DIAGNOSIS_CODES.indexOf(b.code));
 }
 
 function search(
@@ -255,6 +287,48 @@ function checkedUrl(input: DiagnoseInput): string {
     if (n !== undefined) return n;
   }
   return input.url;
+}
+
+/** A WeCom page naming another corp (`agentConfig:invalid corpId`) is told so in WeCom's words. */
+function mismatchCode(input: DiagnoseInput): 'corpid_mismatch' | 'app_id_mismatch' {
+  return input.wecom || input.kind === 'agentConfig' ? 'corpid_mismatch' : 'app_id_mismatch';
+}
+
+/**
+ * `wx.agentConfig`'s agentid: WeCom (and the simulator) accept it as a number or as a string of
+ * digits, so its type alone never fails; anything else (`"AgentId 1000002"`, `1000002.5`, `null`) is
+ * `agentid_type`, and another app's id is `agentid_mismatch` (`agentConfig:invalid agentId`).
+ * The signature does not cover agentid: these causes stand next to whatever the signature says.
+ */
+function agentIdCauses(input: DiagnoseInput): DiagnosisCause[] {
+  if (input.kind !== 'agentConfig' || input.agentId === undefined) return [];
+  const a = input.agentId;
+  const digits =
+    typeof a === 'number' && Number.isSafeInteger(a) && a >= 0
+      ? String(a)
+      : typeof a === 'string' && /^[0-9]{1,20}$/.test(a)
+        ? a
+        : undefined;
+  const shown = JSON.stringify(a)?.slice(0, 40) ?? String(a);
+  if (digits === undefined) {
+    return [
+      {
+        code: 'agentid_type',
+        en: `wx.agentConfig got agentid ${shown}; it must be the app's AgentId, a number or a string of digits (${input.ticketAgentId ?? '1000002'}).`,
+        zh: `wx.agentConfig 收到的 agentid 为 ${shown}；应为应用的 AgentId，数字或纯数字字符串均可（如 ${input.ticketAgentId ?? '1000002'}）。`,
+      },
+    ];
+  }
+  if (input.ticketAgentId !== undefined && digits !== input.ticketAgentId) {
+    return [
+      {
+        code: 'agentid_mismatch',
+        en: `wx.agentConfig got agentid ${digits}, but the signature is for app ${input.ticketAgentId}: WeCom answers agentConfig:invalid agentId or checks the signature against the other app's ticket. Pass the agentid the service signed for (or ask the service for agentId ${digits}).`,
+        zh: `wx.agentConfig 的 agentid 为 ${digits}，但签名是为应用 ${input.ticketAgentId} 生成的：企业微信会返回 agentConfig:invalid agentId，或用另一个应用的 ticket 校验签名。请传入服务签名所用的 agentid（或向服务请求 agentId ${digits} 的签名）。`,
+      },
+    ];
+  }
+  return [];
 }
 
 /** The page passed wx.config an appId other than the account whose ticket wxkit signs with. */
@@ -347,9 +421,14 @@ function paramVariants(nonceStr: string, timestamp: string): ParamVariant[] {
 function ticketVariants(input: DiagnoseInput): TicketVariant[] {
   const out: TicketVariant[] = [
     appMismatch(input)
-      ? { ticket: input.ticket, cause: 'app_id_mismatch', detail: input.ticketAppId ?? '' }
+      ? { ticket: input.ticket, cause: mismatchCode(input), detail: input.ticketAppId ?? '' }
       : { ticket: input.ticket, cause: null, detail: '' },
   ];
+  // WeCom's classic mistake: the corp ticket used for wx.agentConfig, or the app ticket for wx.config.
+  for (const t of input.otherKindTickets ?? []) {
+    if (t === '' || out.some((v) => v.ticket === t)) continue;
+    out.push({ ticket: t, cause: 'wrong_ticket_kind', detail: input.kind ?? 'config' });
+  }
   // The account wx.config names: the page's appId when given, else the one whose ticket is current.
   const pageApp = input.appId || input.ticketAppId;
   for (const k of input.otherTickets ?? []) {
@@ -493,6 +572,25 @@ function describe(
         code,
         en: `The signature was made with the ticket of another account${detail ? ` (${detail})` : ''}${input.appId ? `, while wx.config got appId ${input.appId}` : ''}. The appId in wx.config must be the one whose jsapi_ticket signed.`,
         zh: `签名使用了其他公众号${detail ? `（${detail}）` : ''}的 ticket${input.appId ? `，而 wx.config 的 appId 是 ${input.appId}` : ''}。wx.config 的 appId 必须与签名所用 jsapi_ticket 的 appId 一致。`,
+      };
+    case 'wrong_ticket_kind':
+      if (detail === 'agentConfig') {
+        return {
+          code,
+          en: "wx.agentConfig was signed with the corp's jsapi_ticket (the one for wx.config). wx.agentConfig needs the app's ticket: GET /cgi-bin/ticket/get?type=agent_config with the app's token (wxkit: corp.agentConfig() or GET /jssdk/agent-config).",
+          zh: 'wx.agentConfig 使用了企业的 jsapi_ticket（wx.config 用的那个）签名。wx.agentConfig 需要应用的 ticket：用应用的 access_token 调用 GET /cgi-bin/ticket/get?type=agent_config（wxkit：corp.agentConfig() 或 GET /jssdk/agent-config）。',
+        };
+      }
+      return {
+        code,
+        en: "wx.config was signed with the app's agent_config ticket (the one for wx.agentConfig). A WeCom page's wx.config needs the corp's ticket: GET /cgi-bin/get_jsapi_ticket (wxkit: corp.jssdkConfig() or GET /jssdk/config?appId=<corpId>).",
+        zh: 'wx.config 使用了应用的 agent_config ticket（wx.agentConfig 用的那个）签名。企业微信页面的 wx.config 需要企业的 ticket：GET /cgi-bin/get_jsapi_ticket（wxkit：corp.jssdkConfig() 或 GET /jssdk/config?appId=<corpId>）。',
+      };
+    case 'corpid_mismatch':
+      return {
+        code,
+        en: `The page passed ${input.kind === 'agentConfig' ? 'wx.agentConfig corpid' : 'wx.config appId'} ${input.appId ?? '(none)'}, but the signature is for corp ${detail || input.ticketAppId || '?'}. In WeCom both wx.config's appId and wx.agentConfig's corpid are the corpId of the signing corp (agentConfig:invalid corpId otherwise).`,
+        zh: `页面传给${input.kind === 'agentConfig' ? ' wx.agentConfig 的 corpid' : ' wx.config 的 appId'} 为 ${input.appId ?? '（无）'}，但签名属于企业 ${detail || input.ticketAppId || '?'}。企业微信中 wx.config 的 appId 与 wx.agentConfig 的 corpid 都必须是签名企业的 corpId（否则返回 agentConfig:invalid corpId）。`,
       };
     case 'stale_ticket':
       return {

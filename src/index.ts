@@ -15,8 +15,8 @@ export type {
   ChooseCardSignInput,
 } from './cards.ts';
 export { buildCardExt, buildChooseCardSign, cardSignature } from './cards.ts';
-export type { AccountConfig, WxkitConfig, WxkitConfigFile } from './config.ts';
-export { accountOptions, loadConfig } from './config.ts';
+export type { AccountConfig, WecomAccountConfig, WxkitConfig, WxkitConfigFile } from './config.ts';
+export { accountOptions, loadConfig, wecomOptions } from './config.ts';
 export type { CustodyTiming } from './credentials/custody.ts';
 export type {
   ClientPlatform,

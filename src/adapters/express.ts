@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { HandlerOptions, WxkitHandler } from '../http/handler.ts';
-import type { Wxkit } from '../types.ts';
+import type { Account } from '../types.ts';
 import { handleNode, toHandler } from './node.ts';
 
 /**
@@ -15,7 +15,7 @@ import { handleNode, toHandler } from './node.ts';
  * app.use('/wx', createExpressMiddleware(createWxkit({ appId, secret, jsDomains: ['h5.example.com'] })))
  */
 export function createExpressMiddleware(
-  wxkit: Wxkit | readonly Wxkit[] | WxkitHandler,
+  wxkit: Account | readonly Account[] | WxkitHandler,
   options?: HandlerOptions,
 ): (req: Request, res: Response, next: NextFunction) => void {
   const handler = toHandler(wxkit, options);

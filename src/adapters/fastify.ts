@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { HandlerOptions, WxkitHandler } from '../http/handler.ts';
-import type { Wxkit } from '../types.ts';
+import type { Account } from '../types.ts';
 import { handleNode, toHandler } from './node.ts';
 
 const INTERNAL_BODY = '{"error":{"code":"internal","message":"Internal error.","hint":""}}';
@@ -17,7 +17,7 @@ const INTERNAL_BODY = '{"error":{"code":"internal","message":"Internal error.","
  * await app.register(createFastifyPlugin(createWxkit({ appId, secret, jsDomains: ['h5.example.com'] })), { prefix: '/wx' })
  */
 export function createFastifyPlugin(
-  wxkit: Wxkit | readonly Wxkit[] | WxkitHandler,
+  wxkit: Account | readonly Account[] | WxkitHandler,
   options?: HandlerOptions,
 ): FastifyPluginAsync {
   const handler = toHandler(wxkit, options);

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { HandlerOptions, WxkitHandler } from '../http/handler.ts';
-import type { Wxkit } from '../types.ts';
+import type { Account } from '../types.ts';
 import { handleNode, toHandler } from './node.ts';
 
 /**
@@ -14,7 +14,7 @@ import { handleNode, toHandler } from './node.ts';
  * app.use(createKoaMiddleware(createWxkit({ appId, secret, jsDomains: ['h5.example.com'] })))
  */
 export function createKoaMiddleware(
-  wxkit: Wxkit | readonly Wxkit[] | WxkitHandler,
+  wxkit: Account | readonly Account[] | WxkitHandler,
   options?: HandlerOptions,
 ): Middleware {
   const handler = toHandler(wxkit, options);

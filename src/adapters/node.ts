@@ -9,7 +9,7 @@ import {
   type WxkitHandler,
 } from '../http/handler.ts';
 import { type HttpInput, type RouteResult, UNMATCHED } from '../http/route.ts';
-import type { Wxkit } from '../types.ts';
+import type { Account } from '../types.ts';
 
 /**
  * The one converter between Node's `IncomingMessage`/`ServerResponse` and the handler. The Express,
@@ -35,11 +35,11 @@ export interface NodeMountOptions {
 
 /** A handler built from accounts, or one built already. */
 export function toHandler(
-  source: Wxkit | readonly Wxkit[] | WxkitHandler,
+  source: Account | readonly Account[] | WxkitHandler,
   options?: HandlerOptions,
 ): WxkitHandler {
   if (typeof source === 'function' && HANDLE_INPUT in source) return source;
-  return createHandler(source as Wxkit | readonly Wxkit[], options);
+  return createHandler(source as Account | readonly Account[], options);
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

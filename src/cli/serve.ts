@@ -68,7 +68,7 @@ async function describeAccounts(service: Service): Promise<string> {
     const status = await a.status().catch(() => undefined);
     const domains = a.jsDomains.map((d) => d.host + d.path).join(',') || 'none';
     parts.push(
-      `account ${a.appId} (${a.tokenMode} tokens, store ${status?.store ?? '?'}, JS-safe domains ${domains})`,
+      `${a.type === 'wecom' ? `WeCom app ${a.appId}/${(a as { agentId?: string }).agentId}` : `account ${a.appId}`} (${'tokenMode' in a ? `${a.tokenMode} tokens` : 'gettoken'}, store ${status?.store ?? '?'}, JS-safe domains ${domains})`,
     );
   }
   return parts.join('; ');

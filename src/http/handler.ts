@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { Metrics } from '../metrics.ts';
-import type { Wxkit } from '../types.ts';
+import type { Account } from '../types.ts';
+import { isWecom } from './account-kind.ts';
 import { type CorsPolicy, corsPolicy, preflight } from './cors.ts';
 import { isoNow, jsonLines, type LogEntry, type LogSink, redact } from './log.ts';
 import { parseJsonObject } from './params.ts';
@@ -99,13 +100,28 @@ const DEFAULT_RATE: RateLimitOptions = { perSecond: 50, burst: 100 };
  * const handler = createHandler(createWxkit({ appId, secret, jsDomains: ['h5.example.com'] }))
  * export const GET = handler, POST = handler // Next.js app/api/[...wx]/route.ts with basePath '/api'
  */
-export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerOptions = {}): WxkitHandler {
-  const accounts: readonly Wxkit[] = Array.isArray(wxkit) ? [...wxkit] : [wxkit as Wxkit];
+export function createHandler(
+  wxkit: Account | readonly Account[],
+  options: HandlerOptions = {},
+): WxkitHandler {
+  const accounts: readonly Account[] = Array.isArray(wxkit) ? [...wxkit] : [wxkit as Account];
   if (accounts.length === 0)
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createHandler needs at least one account.');
-  const byId = new Map(accounts.map((a) => [a.appId, a]));
-  if (byId.size !== accounts.length) {
-    throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createHandler got the same appId twice.');
+  // Official Accounts by appId; WeCom apps by corpId, several apps of one corp told apart by agentId.
+  const byId = new Map<string, Account[]>();
+  const keys = new Set<string>();
+  for (const a of accounts) {
+    const key = isWecom(a) ? `${a.appId}/${a.agentId}` : a.appId;
+    if (keys.has(key) || (byId.has(a.appId) && !isWecom(a))) {
+      throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createHandler got the same appId twice.');
+    }
+    keys.add(key);
+    const list = byId.get(a.appId) ?? [];
+    if (list.length > 0 && !isWecom(list[0] as Account)) {
+      throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createHandler got the same appId twice.');
+    }
+    list.push(a);
+    byId.set(a.appId, list);
   }
   const now = options.now ?? Date.now;
   const resolved: ResolvedHandlerOptions = {
@@ -144,10 +160,27 @@ export function createHandler(wxkit: Wxkit | readonly Wxkit[], options: HandlerO
       }
     : () => {};
 
-  function account(appId?: string): Wxkit {
-    if (appId === undefined || appId === '') return accounts[0] as Wxkit;
-    const found = byId.get(appId);
+  function account(appId?: string, agentId?: string): Account {
+    const first = accounts[0] as Account;
+    if ((appId === undefined || appId === '') && agentId === undefined) return first;
+    const candidates = byId.get(appId || first.appId);
+    const found =
+      agentId === undefined ? candidates?.[0] : candidates?.find((a) => isWecom(a) && a.agentId === agentId);
     if (found) return found;
+    if (candidates && agentId !== undefined) {
+      log({ level: 'warn', msg: 'unknown agentId', appId: (appId || first.appId).slice(0, 64), agentId });
+      throw new WxkitError(
+        ErrorCodes.UNKNOWN_APP,
+        `No WeCom app with agentId ${agentId} of ${JSON.stringify((appId || first.appId).slice(0, 64))} is configured here.`,
+        {
+          hint: {
+            en: 'Use the agentId of an app this service is configured for, or omit agentId to use the corp’s first app.',
+            zh: '请使用本服务已配置的应用 agentId，或不传 agentId 以使用该企业的第一个应用。',
+          },
+        },
+      );
+    }
+    appId = appId || first.appId;
     // The configured appIds go to the log, not to an anonymous caller (they list every account served).
     log({ level: 'warn', msg: 'unknown appId', appId: appId.slice(0, 64), configured: [...byId.keys()] });
     throw new WxkitError(

@@ -1,4 +1,5 @@
-import type { BreakerStatus, Wxkit } from '../types.ts';
+import type { Account, BreakerStatus } from '../types.ts';
+import { isWecom } from './account-kind.ts';
 
 /**
  * `/readyz` answers from the last probe instead of probing inline. A probe that asks a Redis which is
@@ -22,6 +23,8 @@ export const DEFAULT_READINESS: ReadinessOptions = { timeoutMs: 1000, maxAgeMs: 
 /** One account's readiness, with everything an operator may want (the route decides who sees what). */
 export interface AccountReadiness {
   appId: string;
+  /** A WeCom app's AgentId (its `appId` is the corpId). */
+  agentId?: string;
   storeReachable: boolean;
   credentials: boolean;
   /** Why the credentials are not obtainable. */
@@ -51,10 +54,10 @@ export class ReadinessMonitor {
   private last: ReadinessResult | undefined;
   private probe: Promise<ReadinessResult> | undefined;
   /** Status calls still waiting for a store that hangs: never more than one per account. */
-  private readonly stuck = new Set<Wxkit>();
+  private readonly stuck = new Set<Account>();
 
   constructor(
-    private readonly accounts: readonly Wxkit[],
+    private readonly accounts: readonly Account[],
     private readonly o: ReadinessOptions = DEFAULT_READINESS,
   ) {}
 
@@ -88,14 +91,15 @@ export class ReadinessMonitor {
     return result;
   }
 
-  private async check(wx: Wxkit): Promise<AccountReadiness> {
+  private async check(wx: Account): Promise<AccountReadiness> {
     const out: AccountReadiness = {
       appId: wx.appId,
       storeReachable: false,
       credentials: false,
       apiBase: wx.apiBase,
-      tokenMode: wx.tokenMode,
+      tokenMode: 'tokenMode' in wx ? String(wx.tokenMode) : 'gettoken',
     };
+    if (isWecom(wx)) out.agentId = wx.agentId;
     const [ticket, status] = await Promise.all([
       wx.ticketInfo('jsapi', { signal: AbortSignal.timeout(this.o.timeoutMs) }).then(
         () => undefined,
@@ -115,7 +119,7 @@ export class ReadinessMonitor {
   }
 
   /** `wx.status()` bounded by the timeout; a call still hanging from an earlier probe is not repeated. */
-  private async status(wx: Wxkit): Promise<{ storeReachable: boolean; store: string } | undefined> {
+  private async status(wx: Account): Promise<{ storeReachable: boolean; store: string } | undefined> {
     if (this.stuck.has(wx)) return undefined;
     this.stuck.add(wx);
     const call = wx.status().then(

@@ -1,5 +1,5 @@
 import type { Metrics } from '../metrics.ts';
-import type { Wxkit } from '../types.ts';
+import type { Account } from '../types.ts';
 import type { CorsPolicy } from './cors.ts';
 import type { Reply } from './reply.ts';
 
@@ -60,10 +60,17 @@ export interface RouteContext {
   readonly url: URL;
   /** `:name` segments of the route path, decoded. */
   readonly params: Readonly<Record<string, string>>;
-  /** Every configured account; the first is the default. */
-  readonly accounts: readonly Wxkit[];
-  /** The account with this appId (the default one when `appId` is undefined or ''). @throws unknown_app */
-  account(appId?: string): Wxkit;
+  /**
+   * Every configured account, Official Accounts and WeCom apps (`type: 'wecom'`); the first is the
+   * default. Routes that need one kind narrow with `officialAccount()` / `wecomAccount()` (account-kind.ts).
+   */
+  readonly accounts: readonly Account[];
+  /**
+   * The account with this appId — an Official Account's appId or a WeCom corpId — and, for a corp
+   * with several apps, this agentId (the corp's first app when undefined). The default account when
+   * `appId` is undefined or ''. @throws unknown_app
+   */
+  account(appId?: string, agentId?: string): Account;
   /** The body as a JSON object (size-limited, UTF-8, no `__proto__`/`constructor` keys). @throws invalid_request */
   json(): Promise<Record<string, unknown>>;
   /** The raw body, size-limited. */

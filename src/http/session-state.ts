@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { WecomOAuthScope } from '../accounts/wecom-oauth.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { OAUTH_SCOPES, type OAuthScope } from '../oauth/types.ts';
 import { isSameOriginPath } from './return-to.ts';
@@ -21,9 +22,13 @@ import { mac, sameMac } from './session.ts';
 /** What the login step remembers for the callback. */
 export interface LoginRecord {
   appId: string;
-  scope: OAuthScope;
+  /** WeCom: the app (agentId) of the corp `appId` the login runs through. */
+  agentId?: string | undefined;
+  scope: OAuthScope | WecomOAuthScope;
   returnTo: string;
 }
+
+const SCOPES: readonly string[] = [...OAUTH_SCOPES, 'snsapi_privateinfo'];
 
 /** A started login: the `state` for WeChat and the login cookie's value. */
 export interface StartedLogin {
@@ -51,7 +56,12 @@ export function startLogin(secret: string, record: LoginRecord, expiresAtMs: num
   const id = randomBytes(12).toString('hex');
   const nonce = createNonceValue();
   const payload = Buffer.from(
-    JSON.stringify({ a: record.appId, s: record.scope, r: record.returnTo }),
+    JSON.stringify({
+      a: record.appId,
+      s: record.scope,
+      r: record.returnTo,
+      ...(record.agentId === undefined ? {} : { g: record.agentId }),
+    }),
   ).toString('base64url');
   const exp = Math.floor(expiresAtMs / 1000)
     .toString(16)
@@ -108,14 +118,20 @@ function parseRecord(payload: string): LoginRecord {
   } catch {
     raw = undefined;
   }
-  const r = raw as { a?: unknown; s?: unknown; r?: unknown } | undefined;
+  const r = raw as { a?: unknown; s?: unknown; r?: unknown; g?: unknown } | undefined;
   if (
     typeof r?.a === 'string' &&
-    OAUTH_SCOPES.includes(r.s as OAuthScope) &&
+    SCOPES.includes(r.s as string) &&
     typeof r.r === 'string' &&
-    isSameOriginPath(r.r)
+    isSameOriginPath(r.r) &&
+    (r.g === undefined || (typeof r.g === 'string' && /^[0-9]{1,20}$/.test(r.g)))
   ) {
-    return { appId: r.a, scope: r.s as OAuthScope, returnTo: r.r };
+    return {
+      appId: r.a,
+      scope: r.s as OAuthScope | WecomOAuthScope,
+      returnTo: r.r,
+      ...(r.g === undefined ? {} : { agentId: r.g as string }),
+    };
   }
   throw stateError(ErrorCodes.INVALID_REQUEST, 'state_malformed', 'The OAuth login cookie is malformed.');
 }

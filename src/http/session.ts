@@ -10,8 +10,19 @@ import type { OAuthStore } from '../oauth/store.ts';
 
 /** What a session remembers about the user. */
 export interface SessionData {
+  /** The Official Account's appId, or the WeCom corpId. */
   appId: string;
-  openid: string;
+  /** `wecom` for a WeCom login (then `corpId`, `agentId` and `userid` or `openid`). */
+  type?: 'wecom' | undefined;
+  /** An Official Account user's openid; a WeCom non-member's openid (corp-scoped). */
+  openid?: string | undefined;
+  /** WeCom: the corp and app the user logged in through. */
+  corpId?: string | undefined;
+  agentId?: string | undefined;
+  /** WeCom: a member's userid. */
+  userid?: string | undefined;
+  /** WeCom: a non-member who is one of the corp's external contacts. */
+  external_userid?: string | undefined;
   unionid?: string | undefined;
   scope: string;
   nickname?: string | undefined;
@@ -128,7 +139,8 @@ export async function readSession(
   if (raw === undefined) return undefined;
   try {
     const data = JSON.parse(raw) as SessionData;
-    return typeof data.openid === 'string' && data.expiresAt > now ? data : undefined;
+    const who = typeof data.openid === 'string' || typeof data.userid === 'string';
+    return who && data.expiresAt > now ? data : undefined;
   } catch {
     return undefined;
   }

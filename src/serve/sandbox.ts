@@ -60,11 +60,11 @@ export function decideSandbox(
   options: { host: string; flag?: boolean | undefined },
 ): boolean {
   const asked = options.flag === true || sandboxVariable(env);
-  if (config.accounts.length > 0) {
+  if (config.accounts.length > 0 || config.wecom.length > 0) {
     if (asked) {
       throw new WxkitError(
         ErrorCodes.CONFIG_ERROR,
-        '--sandbox (WXKIT_SANDBOX=1) asks for the simulator, but an account is configured (WX_APP_ID or the config file)',
+        '--sandbox (WXKIT_SANDBOX=1) asks for the simulator, but an account is configured (WX_APP_ID, WX_CORP_ID or the config file)',
         {
           hint: {
             en: 'Drop --sandbox / WXKIT_SANDBOX to serve the account, or unset WX_APP_ID to run the sandbox.',

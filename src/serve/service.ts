@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { accountOptions, loadConfig, type WxkitConfig } from '../config.ts';
+import { createWecom } from '../accounts/wecom.ts';
+import { accountOptions, loadConfig, type WxkitConfig, wecomOptions } from '../config.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { createHandler, type WxkitHandler } from '../http/handler.ts';
 import { jsonLines, type LogSink, redact } from '../http/log.ts';
@@ -10,7 +11,7 @@ import { startMediaSweeper } from '../media/sweeper.ts';
 import type { MediaStore } from '../media/types.ts';
 import { Metrics } from '../metrics.ts';
 import { SANDBOX_APP_ID, SANDBOX_SECRET, type Simulator, startSimulator } from '../simulator/index.ts';
-import type { Wxkit } from '../types.ts';
+import type { Account } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
 import { checkApiKeys, readServiceSettings, type ServiceSettings } from './config.ts';
 import { demoPage } from './demo/page.ts';
@@ -45,7 +46,8 @@ export interface Service {
   sandbox: boolean;
   /** The in-process simulator (sandbox mode, when this process started it). */
   simulatorUrl: string | undefined;
-  accounts: readonly Wxkit[];
+  /** Official Accounts and WeCom apps, in configuration order (Official Accounts first). */
+  accounts: readonly Account[];
   settings: ServiceSettings;
   handler: WxkitHandler;
   /** True when the session secret was generated at start (OAuth sessions end with the process). */
@@ -107,7 +109,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const tokenMode = config.tokenMode;
   let simulator: Simulator | undefined;
   let simulatorUrl: string | undefined;
-  let accounts: Wxkit[];
+  let accounts: Account[];
   const extraRoutes: Route[] = [];
   if (sandbox) {
     simulatorUrl = env[SANDBOX_SIMULATOR_ENV];
@@ -116,7 +118,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       simulatorUrl = simulator.url;
     }
     const sim = simulatorUrl;
-    let account: Wxkit;
+    let account: Account;
     try {
       account = createWxkit({
         appId: SANDBOX_APP_ID,
@@ -145,9 +147,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       handle: () => send(200, page, 'text/html; charset=utf-8', { 'cache-control': 'no-store' }),
     });
   } else {
-    accounts = config.accounts.map((a) =>
-      createWxkit({ ...accountOptions(config, a, cwd), metrics, logger: loggerFor(sink) }),
-    );
+    accounts = [];
+    try {
+      for (const a of config.accounts) {
+        accounts.push(createWxkit({ ...accountOptions(config, a, cwd), metrics, logger: loggerFor(sink) }));
+      }
+      // WeCom apps side by side with the Official Accounts: selected by corpId (and agentId).
+      for (const a of config.wecom) {
+        accounts.push(createWecom({ ...wecomOptions(config, a, cwd), metrics, logger: loggerFor(sink) }));
+      }
+    } catch (e) {
+      await Promise.allSettled(accounts.map((a) => a.close()));
+      throw e;
+    }
   }
   // Saved media: one store for every instance behind the load balancer (WXKIT_MEDIA_STORE), swept in
   // the background so files older than WXKIT_MEDIA_TTL leave even if nobody reads them again.

@@ -1,4 +1,5 @@
 import { ErrorCodes, WxkitError } from '../../errors.ts';
+import { officialAccount } from '../account-kind.ts';
 import { invalidRequest, readAppId, readString } from '../params.ts';
 import { json } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
@@ -50,7 +51,10 @@ async function cardSign(ctx: RouteContext) {
   const cardType = readString(body.cardType, 'cardType', 64) || undefined;
   const locationId = readString(body.locationId ?? body.shopId, 'locationId', 64) || undefined;
   if (cardId !== undefined) requireListedCard(ctx, cardId);
-  const signed = await ctx.account(readAppId(body.appId)).chooseCardSign({ cardId, cardType, locationId });
+  const signed = await officialAccount(
+    ctx.account(readAppId(body.appId)),
+    'POST /jssdk/card-sign',
+  ).chooseCardSign({ cardId, cardType, locationId });
   return json(
     200,
     {
@@ -97,7 +101,11 @@ async function cardExt(ctx: RouteContext) {
     openid = user.openid;
   }
   const outerStr = readString(body.outerStr, 'outerStr', 128) || undefined;
-  const ext = await ctx.account(readAppId(body.appId)).cardExt({ cardId, openid, outerStr });
+  const ext = await officialAccount(ctx.account(readAppId(body.appId)), 'POST /jssdk/card-ext').cardExt({
+    cardId,
+    openid,
+    outerStr,
+  });
   return json(200, { cardId, cardExt: ext }, NO_STORE);
 }
 

@@ -1,13 +1,30 @@
 import { diagnoseSignature, isClientPlatform, type KnownTicket } from '../../diagnose.ts';
 import { formatJsDomains, matchJsDomain } from '../../domains.ts';
 import { ErrorCodes, WxkitError } from '../../errors.ts';
-import { buildJssdkConfig, normalizeSignUrl } from '../../signature.ts';
-import type { Wxkit } from '../../types.ts';
+import {
+  buildJssdkConfig,
+  createNonce,
+  createTimestamp,
+  normalizeSignUrl,
+  signJssdk,
+} from '../../signature.ts';
+import type { Account, AgentConfig } from '../../types.ts';
+import { isWecom, readAgentId, wecomAccount } from '../account-kind.ts';
 import { invalidRequest, readAppId, readBoolean, readNameList, readQuery, readString } from '../params.ts';
 import { json } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
 
-const CONFIG_QUERY = new Set(['url', 'apis', 'jsApiList', 'openTags', 'openTagList', 'debug', 'appId']);
+const CONFIG_QUERY = new Set([
+  'url',
+  'apis',
+  'jsApiList',
+  'openTags',
+  'openTagList',
+  'debug',
+  'appId',
+  'agentId',
+]);
+const AGENT_QUERY = new Set(['url', 'apis', 'jsApiList', 'appId', 'agentId']);
 const NO_STORE = { 'cache-control': 'no-store' };
 
 interface ConfigRequest {
@@ -16,6 +33,8 @@ interface ConfigRequest {
   openTagList: string[];
   debug: boolean;
   appId: string | undefined;
+  /** WeCom: which app of the corp (its first when absent). */
+  agentId: string | undefined;
 }
 
 function fromQuery(ctx: RouteContext): ConfigRequest {
@@ -29,6 +48,7 @@ function fromQuery(ctx: RouteContext): ConfigRequest {
     openTagList: readNameList(q.get('openTags') ?? q.get('openTagList'), 'openTags'),
     debug: readBoolean(q.get('debug'), 'debug'),
     appId: readAppId(q.get('appId')),
+    agentId: readAgentId(q.get('agentId')),
   };
 }
 
@@ -40,13 +60,14 @@ async function fromBody(ctx: RouteContext): Promise<ConfigRequest> {
     openTagList: readNameList(b.openTagList ?? b.openTags, 'openTagList'),
     debug: readBoolean(b.debug, 'debug'),
     appId: readAppId(b.appId),
+    agentId: readAgentId(b.agentId),
   };
 }
 
-const domainText = new WeakMap<Wxkit, string>();
+const domainText = new WeakMap<Account, string>();
 
 /** Refuses a page whose host WeChat would refuse (`config:invalid url domain`), naming what is bound. */
-export function checkDomain(account: Wxkit, url: string, allowLoopback: boolean): void {
+export function checkDomain(account: Account, url: string, allowLoopback: boolean): void {
   const mismatch = matchJsDomain(url, account.jsDomains, { allowLoopback });
   if (mismatch === null) return;
   let bound = domainText.get(account);
@@ -61,6 +82,23 @@ export function checkDomain(account: Wxkit, url: string, allowLoopback: boolean)
       : mismatch === 'path'
         ? `has a path outside the bound path prefix`
         : `is neither a bound JS-safe domain nor a subdomain of one`;
+  if (isWecom(account)) {
+    throw new WxkitError(
+      ErrorCodes.URL_NOT_ALLOWED,
+      `The page host ${page.host} ${why.replace('JS-safe domain', 'trusted domain')}. Trusted domains of WeCom app ${account.appId}/${account.agentId}: ${bound}. WeCom accepts the app's trusted domains (可信域名) on ports 80 and 443 only.`,
+      {
+        hint: {
+          en: `Serve the page from ${bound} on port 80/443, or set its domain under 应用管理 → the app → 网页授权及JS-SDK → 可信域名 and in the account's jsDomains (WX_JS_DOMAINS).`,
+          zh: `请在 ${bound} 的 80/443 端口提供页面，或在「应用管理 → 应用 → 网页授权及JS-SDK → 可信域名」及账号的 jsDomains（WX_JS_DOMAINS）中设置该域名。`,
+        },
+        details: {
+          domains: account.jsDomains.map((d) => d.host + d.path),
+          host: page.host,
+          reason: mismatch,
+        },
+      },
+    );
+  }
   throw new WxkitError(
     ErrorCodes.URL_NOT_ALLOWED,
     `The page host ${page.host} ${why}. Bound JS-safe domains of ${account.appId}: ${bound}. WeChat accepts a bound domain and its subdomains, on ports 80 and 443 only.`,
@@ -74,18 +112,20 @@ export function checkDomain(account: Wxkit, url: string, allowLoopback: boolean)
   );
 }
 
+function missingUrl(): WxkitError {
+  return new WxkitError(ErrorCodes.INVALID_URL, 'The url parameter is missing.', {
+    hint: {
+      en: 'Pass url=encodeURIComponent(location.href.split("#")[0]).',
+      zh: '请传 url=encodeURIComponent(location.href.split("#")[0])。',
+    },
+  });
+}
+
 async function config(ctx: RouteContext) {
   const req = ctx.method === 'POST' ? await fromBody(ctx) : fromQuery(ctx);
-  if (req.url === undefined) {
-    throw new WxkitError(ErrorCodes.INVALID_URL, 'The url parameter is missing.', {
-      hint: {
-        en: 'Pass url=encodeURIComponent(location.href.split("#")[0]).',
-        zh: '请传 url=encodeURIComponent(location.href.split("#")[0])。',
-      },
-    });
-  }
+  if (req.url === undefined) throw missingUrl();
   const url = normalizeSignUrl(req.url);
-  const account = ctx.account(req.appId);
+  const account = ctx.account(req.appId, req.agentId);
   checkDomain(account, url, ctx.options.sandbox);
   // Same result as account.jssdkConfig(), without its second normalization and domain check of the
   // same URL: this is the service's hot path (see bench/serve.ts).
@@ -98,18 +138,66 @@ async function config(ctx: RouteContext) {
     debug: req.debug,
     now: ctx.options.now,
   });
+  // A WeCom page's wx.config: appId is the corpId, signed with the corp ticket; beta for agent APIs.
+  return json(200, isWecom(account) ? { beta: true, ...signed } : signed, NO_STORE);
+}
+
+/**
+ * `GET|POST /jssdk/agent-config`: the object for WeCom's `wx.agentConfig`, signed with the app's
+ * agent_config ticket (not the corp ticket that signs wx.config). Same URL rules, domain check and
+ * errors as /jssdk/config; `appId` is the corpId, `agentId` picks the app when the corp has several.
+ */
+async function agentConfig(ctx: RouteContext) {
+  let rawUrl: unknown;
+  let jsApiList: string[];
+  let appId: string | undefined;
+  let agentId: string | undefined;
+  if (ctx.method === 'POST') {
+    const b = await ctx.json();
+    rawUrl = b.url;
+    jsApiList = readNameList(b.jsApiList ?? b.apis, 'jsApiList');
+    appId = readAppId(b.appId ?? b.corpId ?? b.corpid);
+    agentId = readAgentId(b.agentId ?? b.agentid);
+  } else {
+    const q = readQuery(ctx.url.search, AGENT_QUERY);
+    if (q.has('apis') && q.has('jsApiList')) throw invalidRequest('Give apis or jsApiList, not both.');
+    rawUrl = q.get('url');
+    jsApiList = readNameList(q.get('apis') ?? q.get('jsApiList'), 'apis');
+    appId = readAppId(q.get('appId'));
+    agentId = readAgentId(q.get('agentId'));
+  }
+  if (rawUrl === undefined) throw missingUrl();
+  const url = normalizeSignUrl(rawUrl);
+  const corp = wecomAccount(ctx.account(appId, agentId), 'GET|POST /jssdk/agent-config');
+  checkDomain(corp, url, ctx.options.sandbox);
+  const ticket = await corp.ticket('agent_config');
+  const nonceStr = createNonce();
+  const timestamp = createTimestamp(ctx.options.now());
+  const signed: AgentConfig = {
+    corpid: corp.corpId,
+    agentid: corp.agentId,
+    timestamp,
+    nonceStr,
+    signature: signJssdk({ ticket, nonceStr, timestamp, url }),
+    jsApiList,
+  };
   return json(200, signed, NO_STORE);
 }
 
 async function diagnose(ctx: RouteContext) {
   const b = await ctx.json();
+  const kind = b.kind ?? 'config';
+  if (kind !== 'config' && kind !== 'agentConfig')
+    throw invalidRequest('kind must be config or agentConfig.');
   const url = readString(b.url, 'url');
   const signature = readString(b.signature, 'signature', 200);
   const nonceStr = readString(b.nonceStr ?? b.noncestr, 'nonceStr', 200);
   const ts = b.timestamp;
   if (url === undefined || signature === undefined || nonceStr === undefined || ts === undefined) {
     throw invalidRequest(
-      'Send what the page passed to wx.config: url, signature, nonceStr, timestamp (and appId).',
+      kind === 'agentConfig'
+        ? 'Send what the page passed to wx.agentConfig: kind "agentConfig", url, corpid, agentid, signature, nonceStr, timestamp.'
+        : 'Send what the page passed to wx.config: url, signature, nonceStr, timestamp (and appId).',
     );
   }
   if (
@@ -118,7 +206,16 @@ async function diagnose(ctx: RouteContext) {
   ) {
     throw invalidRequest('timestamp must be integer seconds.');
   }
-  const appId = readAppId(b.appId);
+  // wx.agentConfig names its corp `corpid`; wx.config names it `appId`.
+  const appId = readAppId(kind === 'agentConfig' ? (b.corpid ?? b.corpId ?? b.appId) : b.appId);
+  const pageAgentId = kind === 'agentConfig' ? (b.agentid ?? b.agentId) : undefined;
+  if (
+    pageAgentId !== undefined &&
+    !(typeof pageAgentId === 'number' && Number.isFinite(pageAgentId)) &&
+    !(typeof pageAgentId === 'string' && pageAgentId.length <= 40)
+  ) {
+    throw invalidRequest('agentid must be a number or a short string.');
+  }
   const realAuthUrl = readString(b.realAuthUrl, 'realAuthUrl');
   // Sent by the browser helper: without debug they name the URL WeChat checked (landing URL on iOS).
   const landingUrl = readString(b.landingUrl, 'landingUrl');
@@ -127,12 +224,29 @@ async function diagnose(ctx: RouteContext) {
   if (platform !== undefined && !isClientPlatform(platform))
     throw invalidRequest('platform must be ios, android or other.');
   const errMsg = readString(b.errMsg, 'errMsg', 1000);
-  const account =
-    appId !== undefined && ctx.accounts.some((a) => a.appId === appId) ? ctx.account(appId) : ctx.account();
-  const ticket = await account.ticket('jsapi');
+  const account = kind === 'agentConfig' ? agentAccount(ctx, appId, pageAgentId) : configAccount(ctx, appId);
+  const wecom = isWecom(account) ? account : undefined;
+  const ticketType = kind === 'agentConfig' ? 'agent_config' : 'jsapi';
+  const ticket = await account.ticket(ticketType);
   const others: KnownTicket[] = [];
-  for (const a of ctx.accounts)
-    for (const t of await a.knownTickets()) if (t.ticket !== ticket) others.push(t);
+  if (kind === 'agentConfig') {
+    for (const t of await account.knownTickets('agent_config')) if (t.ticket !== ticket) others.push(t);
+  } else {
+    for (const a of ctx.accounts)
+      for (const t of await a.knownTickets()) if (t.ticket !== ticket) others.push(t);
+  }
+  // WeCom: the tickets of the other kind, to name the classic mix-up (corp ticket ↔ app ticket).
+  const otherKind: string[] = [];
+  if (wecom) {
+    if (kind === 'agentConfig') {
+      for (const t of await wecom.knownTickets('jsapi')) otherKind.push(t.ticket);
+    } else {
+      for (const a of ctx.accounts) {
+        if (isWecom(a) && a.corpId === wecom.corpId)
+          for (const t of await a.knownTickets('agent_config')) otherKind.push(t.ticket);
+      }
+    }
+  }
   const report = diagnoseSignature({
     url,
     signature,
@@ -149,18 +263,28 @@ async function diagnose(ctx: RouteContext) {
     errMsg,
     jsDomains: account.jsDomains,
     allowLoopback: ctx.options.sandbox,
+    kind,
+    wecom: wecom !== undefined,
+    otherKindTickets: otherKind,
+    agentId: pageAgentId,
+    ticketAgentId: wecom?.agentId,
   });
   // A page outside the JS-safe domains gets no signature from here either (no allow-list bypass).
-  const out: Record<string, unknown> = { appId: account.appId, ...report };
+  const out: Record<string, unknown> = {
+    appId: account.appId,
+    ...(wecom ? { corpId: wecom.corpId, agentId: wecom.agentId } : {}),
+    kind,
+    ...report,
+  };
   if (report.ok && errMsg !== undefined && /invalid signature/i.test(errMsg)) {
-    Object.assign(out, await healTicket(account, ticket));
+    Object.assign(out, await healTicket(account, ticketType, ticket));
   }
   if (matchJsDomain(report.expectedUrl, account.jsDomains, { allowLoopback: ctx.options.sandbox }) !== null) {
     delete out.expectedSignature;
   }
   // The diagnosis may quote string1, which holds a ticket: tickets never leave the service.
   let text = JSON.stringify(out);
-  for (const t of [ticket, ...others.map((o) => o.ticket)])
+  for (const t of [ticket, ...others.map((o) => o.ticket), ...otherKind])
     if (t) text = text.split(t).join('<jsapi_ticket>');
   return {
     status: 200,
@@ -169,14 +293,38 @@ async function diagnose(ctx: RouteContext) {
   };
 }
 
+/** wx.config's account: the page's appId (an Official Account or a corp) when configured, else the default. */
+function configAccount(ctx: RouteContext, appId: string | undefined): Account {
+  return appId !== undefined && ctx.accounts.some((a) => a.appId === appId)
+    ? ctx.account(appId)
+    : ctx.account();
+}
+
+/**
+ * wx.agentConfig's account: the app of the page's corpid and agentid when configured; else that corp's
+ * first app; else the first WeCom app here (the diagnosis then names corpid_mismatch).
+ */
+function agentAccount(ctx: RouteContext, corpId: string | undefined, agentId: unknown): Account {
+  const apps = ctx.accounts.filter(isWecom);
+  const ofCorp = apps.filter((a) => a.corpId === corpId);
+  const wanted = agentId === undefined || agentId === null ? undefined : String(agentId);
+  const found = ofCorp.find((a) => a.agentId === wanted) ?? ofCorp[0] ?? apps[0];
+  if (found) return found;
+  return wecomAccount(ctx.account(), 'wx.agentConfig diagnosis');
+}
+
 /**
  * The page signed right for its URL with the ticket wxkit holds, yet WeChat says `invalid signature`:
  * WeChat no longer takes that ticket (ended early, clocks apart). Ask WeChat again (rate-limited per
  * account, SPEC §10) so the next page signs with the ticket WeChat verifies; say what happened.
  */
-async function healTicket(account: Wxkit, ticket: string): Promise<Record<string, unknown>> {
+async function healTicket(
+  account: Account,
+  type: 'jsapi' | 'agent_config',
+  ticket: string,
+): Promise<Record<string, unknown>> {
   if (!account.recheckTicket) return {};
-  const recheck = await account.recheckTicket('jsapi', ticket);
+  const recheck = await account.recheckTicket(type, ticket);
   if (recheck.refreshed) {
     const cause = {
       code: 'stale_ticket',
@@ -195,10 +343,12 @@ async function healTicket(account: Wxkit, ticket: string): Promise<Record<string
   return { ticketRecheck: recheck };
 }
 
-/** `GET|POST /jssdk/config`, `POST /jssdk/diagnose`. */
+/** `GET|POST /jssdk/config`, `GET|POST /jssdk/agent-config` (WeCom), `POST /jssdk/diagnose`. */
 export const routes: readonly Route[] = [
   { method: 'GET', path: '/jssdk/config', handle: config },
   { method: 'POST', path: '/jssdk/config', handle: config },
+  { method: 'GET', path: '/jssdk/agent-config', handle: agentConfig },
+  { method: 'POST', path: '/jssdk/agent-config', handle: agentConfig },
   // A diagnosis recomputes a few hundred signatures: it costs ten requests' worth of the rate limit.
   { method: 'POST', path: '/jssdk/diagnose', handle: diagnose, rateLimitCost: 10 },
 ];

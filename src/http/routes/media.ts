@@ -2,7 +2,7 @@ import { ErrorCodes, isWxkitError, WxkitError } from '../../errors.ts';
 import { MEDIA_ID, sha256 } from '../../media/id.ts';
 import { mediaStoreFromEnv, mediaTtlFromEnv, openMediaStore, parseMediaStoreSpec } from '../../media/spec.ts';
 import type { MediaStore, StoredMedia } from '../../media/types.ts';
-import type { DownloadedMedia, Wxkit } from '../../types.ts';
+import type { Account, DownloadedMedia } from '../../types.ts';
 import {
   ClientSlots,
   mediaHeaders,
@@ -153,7 +153,7 @@ function as502(e: unknown): unknown {
   return e;
 }
 
-async function fetchMedia(account: Wxkit, serverId: string): Promise<DownloadedMedia> {
+async function fetchMedia(account: Account, serverId: string): Promise<DownloadedMedia> {
   let media: DownloadedMedia;
   try {
     media = await account.downloadMedia(serverId);
@@ -170,7 +170,7 @@ async function known(store: MediaStore, key: string): Promise<StoredMedia | unde
   return id === undefined ? undefined : store.head(id);
 }
 
-async function download(account: Wxkit, serverId: string, media: MediaState): Promise<StoredMedia> {
+async function download(account: Account, serverId: string, media: MediaState): Promise<StoredMedia> {
   const { opts } = media;
   const key = `${account.appId}\0${serverId}`;
   const refused = media.refused.get(key);

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { WecomOAuthScope } from '../../accounts/wecom-oauth.ts';
 import { isLoopbackHost } from '../../domains.ts';
 import { ErrorCodes, WxkitError } from '../../errors.ts';
 import { createMemoryOAuthStore, type OAuthStore } from '../../oauth/store.ts';
 import { OAUTH_SCOPES, type OAuthClient, type OAuthScope } from '../../oauth/types.ts';
-import type { Wxkit } from '../../types.ts';
+import type { Account, Wecom, Wxkit } from '../../types.ts';
+import { isWecom, readAgentId } from '../account-kind.ts';
 import { readAppId, readQuery } from '../params.ts';
 import { errorReply, json, type Reply, send } from '../reply.ts';
 import { safeReturnTo } from '../return-to.ts';
@@ -30,11 +32,16 @@ import { createNonceValue, finishLogin, type LoginRecord, startLogin, stateError
  * exchanged once, a session cookie, back to `returnTo`; `GET /oauth/me`; `POST /oauth/logout`
  * (same-origin only).
  *
+ * WeCom apps run the same flow with `appId=<corpId>` (and `agentId` when the corp has several apps):
+ * WeCom's authorize URL carries `agentid`, the callback exchanges the code once with
+ * `/cgi-bin/auth/getuserinfo`, and the session holds the member's `userid` or a non-member's `openid`.
+ *
  * Options (in `createHandler(…, { extra: { oauth: {…} } })`): `sessionTtlSeconds` (default 86400),
  * `defaultScope` (default `snsapi_base`).
  */
 
-const LOGIN_QUERY = new Set(['returnTo', 'scope', 'appId']);
+const LOGIN_QUERY = new Set(['returnTo', 'scope', 'appId', 'agentId']);
+const WECOM_SCOPES: readonly WecomOAuthScope[] = ['snsapi_base', 'snsapi_privateinfo'];
 const STATE_TTL_MS = 10 * 60_000;
 // Claims outlive the state (10 min) and the code's cached exchange (5 min), so a claimed code or
 // state can never be claimed again while either is still usable.
@@ -74,7 +81,7 @@ function secretOf(ctx: RouteContext): string {
   return secret;
 }
 
-function oauthOf(account: Wxkit): OAuthClient {
+function oauthOf(account: Account): OAuthClient {
   const client = (account as Wxkit & { oauth?: OAuthClient }).oauth;
   if (client) return client;
   throw new WxkitError(ErrorCodes.CONFIG_ERROR, `Account ${account.appId} has no OAuth client.`, {
@@ -165,11 +172,12 @@ async function login(ctx: RouteContext): Promise<Reply> {
   const q = readQuery(ctx.url.search, LOGIN_QUERY);
   const returnTo = safeReturnTo(q.get('returnTo'));
   const opts = routeOptions(ctx);
+  const account = ctx.account(readAppId(q.get('appId')), readAgentId(q.get('agentId')));
+  if (isWecom(account)) return wecomLogin(ctx, account, q.get('scope'), returnTo);
   const scope = (q.get('scope') || opts.defaultScope) as OAuthScope;
   if (!OAUTH_SCOPES.includes(scope)) {
     throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'scope must be snsapi_base or snsapi_userinfo.');
   }
-  const account = ctx.account(readAppId(q.get('appId')));
   const client = oauthOf(account);
   const settings = cookieSettings(ctx);
   // Nothing is written to the store: the record travels in a fresh login cookie, authenticated by the
@@ -185,6 +193,93 @@ async function login(ctx: RouteContext): Promise<Reply> {
   return redirect(location, [
     serializeCookie(nonceCookieName(settings), started.cookie, STATE_TTL_MS / 1000, settings),
   ]);
+}
+
+/**
+ * WeCom OAuth: the same signed, browser-bound, single-use state and login cookie as the Official
+ * Account's, and WeCom's authorize URL (corpId as appid, the app's agentid). Inside WeCom,
+ * `snsapi_base` has no consent page: WeCom redirects back at once.
+ */
+function wecomLogin(ctx: RouteContext, corp: Wecom, scopeParam: string | undefined, returnTo: string): Reply {
+  const scope = (scopeParam || 'snsapi_base') as WecomOAuthScope;
+  if (!WECOM_SCOPES.includes(scope)) {
+    throw new WxkitError(
+      ErrorCodes.INVALID_REQUEST,
+      'scope must be snsapi_base or snsapi_privateinfo for a WeCom app.',
+    );
+  }
+  const settings = cookieSettings(ctx);
+  const record: LoginRecord = { appId: corp.corpId, agentId: corp.agentId, scope, returnTo };
+  const started = startLogin(secretOf(ctx), record, ctx.options.now() + STATE_TTL_MS);
+  const location = corp.oauth.authorizeUrl({
+    redirectUri: `${publicBase(ctx)}${ctx.prefix}/oauth/callback`,
+    scope,
+    state: started.state,
+  });
+  return redirect(location, [
+    serializeCookie(nonceCookieName(settings), started.cookie, STATE_TTL_MS / 1000, settings),
+  ]);
+}
+
+/** Who a WeCom code names, as a session: the member's userid, or a non-member's openid. */
+async function wecomSession(
+  corp: Wecom,
+  code: string,
+  scope: string,
+  now: number,
+  ttlMs: number,
+): Promise<SessionData> {
+  const user = await corp.oauth.getUserInfo(code);
+  const base: SessionData = {
+    appId: corp.corpId,
+    type: 'wecom',
+    corpId: corp.corpId,
+    agentId: corp.agentId,
+    scope,
+    createdAt: now,
+    expiresAt: now + ttlMs,
+  };
+  // user_ticket (snsapi_privateinfo) is a credential for getuserdetail: it is not kept in the session.
+  if ('userid' in user) return { ...base, userid: user.userid };
+  return {
+    ...base,
+    openid: user.openid,
+    ...(user.external_userid ? { external_userid: user.external_userid } : {}),
+  };
+}
+
+/** An Official Account's code, exchanged once: the openid (and the profile with snsapi_userinfo). */
+async function officialSession(
+  account: Account,
+  code: string,
+  now: number,
+  ttlMs: number,
+): Promise<SessionData | 'snapshot'> {
+  const client = oauthOf(account);
+  const token = await client.exchangeCode(code);
+  // A timeline snapshot page (朋友圈快照页): a virtual openid and no profile, so no session.
+  if (token.isSnapshotUser) return 'snapshot';
+  const data: SessionData = {
+    appId: account.appId,
+    openid: token.openid,
+    scope: token.scope,
+    createdAt: now,
+    expiresAt: now + ttlMs,
+    ...(token.unionid ? { unionid: token.unionid } : {}),
+  };
+  if (token.scope.split(',').includes('snsapi_userinfo')) {
+    const user = await client.userinfo({ accessToken: token.accessToken, openid: token.openid });
+    Object.assign(data, {
+      nickname: user.nickname,
+      headimgurl: user.headimgurl,
+      sex: user.sex,
+      province: user.province,
+      city: user.city,
+      country: user.country,
+      ...(user.unionid ? { unionid: user.unionid } : {}),
+    });
+  }
+  return data;
 }
 
 /**
@@ -303,31 +398,17 @@ async function callback(ctx: RouteContext): Promise<Reply> {
     sid = previous;
     countLogin(ctx, 'replayed_callback');
   } else {
-    const client = oauthOf(ctx.account(record.appId));
-    const token = await client.exchangeCode(code);
-    if (token.isSnapshotUser) {
-      countLogin(ctx, 'snapshot_user');
-      return snapshotRefusal(ctx);
-    }
-    const data: SessionData = {
-      appId: record.appId,
-      openid: token.openid,
-      scope: token.scope,
-      createdAt: now,
-      expiresAt: now + opts.sessionTtlMs,
-      ...(token.unionid ? { unionid: token.unionid } : {}),
-    };
-    if (token.scope.split(',').includes('snsapi_userinfo')) {
-      const user = await client.userinfo({ accessToken: token.accessToken, openid: token.openid });
-      Object.assign(data, {
-        nickname: user.nickname,
-        headimgurl: user.headimgurl,
-        sex: user.sex,
-        province: user.province,
-        city: user.city,
-        country: user.country,
-        ...(user.unionid ? { unionid: user.unionid } : {}),
-      });
+    const account = ctx.account(record.appId, record.agentId);
+    let data: SessionData;
+    if (isWecom(account)) {
+      data = await wecomSession(account, code, record.scope, now, opts.sessionTtlMs);
+    } else {
+      const built = await officialSession(account, code, now, opts.sessionTtlMs);
+      if (built === 'snapshot') {
+        countLogin(ctx, 'snapshot_user');
+        return snapshotRefusal(ctx);
+      }
+      data = built;
     }
     const mine = await createSession(store, data, opts.sessionTtlMs);
     // Two callbacks of this login at once: both created a session, the first to claim wins.
@@ -350,8 +431,8 @@ function clearCookie(settings: CookieSettings): string {
 }
 
 /**
- * The logged-in user of this request (a valid, unexpired session cookie), or undefined. For routes
- * that act for the user (card signatures bound to their openid).
+ * The logged-in Official Account user of this request (a valid, unexpired session cookie), or
+ * undefined. For routes that act for the user (card signatures bound to their openid).
  */
 export async function sessionUser(ctx: RouteContext): Promise<SessionData | undefined> {
   const value = readCookie(ctx.input.header('cookie'), sessionCookieName(cookieSettings(ctx)));
@@ -363,7 +444,9 @@ export async function sessionUser(ctx: RouteContext): Promise<SessionData | unde
     if (e instanceof WxkitError) return undefined;
     throw e;
   }
-  return readSession(storeOf(ctx), sid, ctx.options.now());
+  const data = await readSession(storeOf(ctx), sid, ctx.options.now());
+  // A WeCom login's openid is the corp's, not an Official Account's: never act for it on OA routes.
+  return data?.type === 'wecom' ? undefined : data;
 }
 
 async function me(ctx: RouteContext): Promise<Reply> {

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCodes, WxkitError } from '../../errors.ts';
-import type { Wxkit } from '../../types.ts';
-import { invalidRequest, readString } from '../params.ts';
+import type { Wecom, Wxkit } from '../../types.ts';
+import { isWecom, readAgentId, wecomAccount } from '../account-kind.ts';
+import { invalidRequest, readQuery, readString } from '../params.ts';
 import { json } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
 
@@ -47,16 +48,23 @@ function account(ctx: RouteContext) {
   return accountFor(ctx).wx;
 }
 
-function accountFor(ctx: RouteContext) {
+const TOKEN_QUERY = new Set(['agentId']);
+
+/**
+ * The account of `:appId` — an Official Account's appId or a WeCom corpId; `?agentId=` picks one app
+ * of a corp that has several (each app has its own secret, so its own token).
+ */
+function accountFor(ctx: RouteContext): { wx: Wxkit | Wecom; key: KeyLabel } {
   const key = authorize(ctx);
   const appId = ctx.params.appId ?? '';
+  const agentId = readAgentId(readQuery(ctx.url.search, TOKEN_QUERY).get('agentId'));
   if (!ctx.accounts.some((a) => a.appId === appId)) {
     throw new WxkitError(
       ErrorCodes.UNKNOWN_APP,
       `No account ${JSON.stringify(appId.slice(0, 64))} is configured here.`,
     );
   }
-  return { wx: ctx.account(appId), key };
+  return { wx: ctx.account(appId, agentId) as Wxkit | Wecom, key };
 }
 
 /** A token younger than this is not dropped: WeChat does not refuse a token it issued seconds ago. */
@@ -83,7 +91,7 @@ function tooSoon(message: string, waitMs: number): WxkitError {
  * it is younger than {@link MIN_TOKEN_AGE_MS} or when the account's last invalidation is younger than
  * {@link INVALIDATE_INTERVAL_MS} (a store lock, so the limit holds across instances).
  */
-async function checkInvalidationAllowed(wx: Wxkit, value: string, now: number): Promise<boolean> {
+async function checkInvalidationAllowed(wx: Wxkit | Wecom, value: string, now: number): Promise<boolean> {
   const current = await wx.accessTokenInfo();
   if (current.value !== value) return false;
   const status = await wx.status();
@@ -96,7 +104,7 @@ async function checkInvalidationAllowed(wx: Wxkit, value: string, now: number): 
     );
   }
   const owner = await wx.oauth.store.tryLock(
-    `wxkit:${wx.appId}:access_token:invalidated`,
+    `wxkit:${isWecom(wx) ? `${wx.appId}:${wx.agentId}` : wx.appId}:access_token:invalidated`,
     INVALIDATE_INTERVAL_MS,
   );
   if (owner === undefined) {
@@ -110,7 +118,11 @@ async function checkInvalidationAllowed(wx: Wxkit, value: string, now: number): 
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
-/** `/v1/apps/:appId/access_token`, `…/jsapi_ticket`, `POST …/access_token/invalidate` (bearer keys). */
+/**
+ * `/v1/apps/:appId/access_token`, `…/jsapi_ticket`, `POST …/access_token/invalidate` (bearer keys), for
+ * Official Accounts and WeCom apps alike (a corp's jsapi_ticket is its corp ticket); `…/agent_config_ticket`
+ * for WeCom apps only.
+ */
 export const routes: readonly Route[] = [
   {
     method: 'GET',
@@ -127,6 +139,16 @@ export const routes: readonly Route[] = [
     cors: false,
     async handle(ctx) {
       const { value, expiresAt } = await account(ctx).ticketInfo('jsapi');
+      return json(200, { value, expiresAt }, NO_STORE);
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/apps/:appId/agent_config_ticket',
+    cors: false,
+    async handle(ctx) {
+      const wx = wecomAccount(account(ctx), 'GET /v1/apps/:appId/agent_config_ticket');
+      const { value, expiresAt } = await wx.ticketInfo('agent_config');
       return json(200, { value, expiresAt }, NO_STORE);
     },
   },
