@@ -1,4 +1,5 @@
 import { ErrorCodes, WxkitError } from './errors.ts';
+import { parsePageUrl } from './signature.ts';
 
 /** One JS-safe domain entry: a host, optionally with a path prefix (`example.com/h5`). */
 export interface JsDomain {
@@ -75,7 +76,7 @@ export function matchJsDomain(
 ): DomainMismatch | null {
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = parsePageUrl(url);
   } catch {
     return 'host';
   }

@@ -75,10 +75,20 @@ export function normalizeSignUrl(url: unknown): string {
     throw invalidUrl('The URL to sign must have a host and no user:password part.');
   }
   lastNormalized = value;
+  lastParsed = parsed;
   return value;
 }
 
 let lastNormalized = '';
+let lastParsed: URL | undefined;
+
+/**
+ * A page URL parsed, without parsing it again when it is the URL {@link normalizeSignUrl} returned last
+ * (the domain check of /jssdk/config reads the same URL right after). The object is shared: read only.
+ */
+export function parsePageUrl(url: string): URL {
+  return url === lastNormalized && lastParsed !== undefined ? lastParsed : new URL(url);
+}
 
 /** The string WeChat hashes: `jsapi_ticket=T&noncestr=N&timestamp=S&url=U`, raw values, no escaping. */
 export function jssdkString1(input: SignInput): string {
