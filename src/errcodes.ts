@@ -328,8 +328,8 @@ const wecomTable: ErrcodeInfo[] = [
     category: 'rate-limit',
     name: 'api freq out of limit',
     hint: {
-      en: "WeCom's frequency limit is reached (tickets: 400 per corp and 100 per app an hour for get_jsapi_ticket, 400 per app an hour for agent_config). wxkit backs off for minutes; find who else fetches tickets with this app.",
-      zh: '已达到企业微信的频率限制（get_jsapi_ticket 每企业每小时 400 次、每应用 100 次，agent_config 每应用每小时 400 次）。wxkit 会退避数分钟；请排查还有谁在用该应用获取 ticket。',
+      en: "WeCom's frequency limit is reached (tickets: 400 per corp and 100 per app an hour for get_jsapi_ticket, 100 per app an hour for agent_config). wxkit backs off for minutes; find who else fetches tickets with this app.",
+      zh: '已达到企业微信的频率限制（get_jsapi_ticket 每企业每小时 400 次、每应用 100 次，agent_config 每应用每小时 100 次）。wxkit 会退避数分钟；请排查还有谁在用该应用获取 ticket。',
     },
   },
   {
