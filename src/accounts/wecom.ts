@@ -19,7 +19,7 @@ import { readWecomJson, wecomErrcode, wecomError } from './wecom-response.ts';
  * - the **corp ticket** (`jsapi`), signs `wx.config`: `GET /cgi-bin/get_jsapi_ticket?access_token=`
  *   (at most 400 an hour per corp and 100 per app);
  * - the **app ticket** (`agent_config`), signs `wx.agentConfig`:
- *   `GET /cgi-bin/ticket/get?access_token=&type=agent_config` (at most 400 an hour per app).
+ *   `GET /cgi-bin/ticket/get?access_token=&type=agent_config` (at most 100 an hour per app).
  *
  * Both tickets are asked for with the token: 40014/42001 there drop the token (if still held) and ask
  * once more. WeCom's errcodes are read in its own table: at gettoken 40001 is a wrong
