@@ -51,6 +51,12 @@ describe('wxkit serve sandbox demo page in Chromium', () => {
         els.map((e) => `${e.id}=${(e as HTMLElement).dataset.state}: ${e.textContent}`),
       );
       for (const s of states) assert.match(s, /=ok:/, states.join('\n'));
+      // The saved images load from the service after the state line says ok: wait for them (or time out).
+      await page.waitForFunction(
+        () => [...document.querySelectorAll('#saved img, #chosen img')].every((i) => (i as HTMLImageElement).complete),
+        undefined,
+        { timeout: 20_000 },
+      );
       const sizes = await page.$$eval('#saved img, #chosen img', (imgs) =>
         (imgs as HTMLImageElement[]).map((img) => (img.complete ? img.naturalWidth : -1)),
       );
