@@ -27,7 +27,10 @@ export interface LineWriter {
    * the reader is not taking them — then what is left, and every later line, is dropped and counted.
    */
   end(timeoutMs?: number): Promise<void>;
-  /** Writes what is queued with blocking writes (for `process.on('exit')`, where nothing async runs). */
+  /**
+   * Writes what is queued with blocking writes (for `process.on('exit')`, where nothing async runs);
+   * drops and counts it instead while an asynchronous write is still unfinished (a stalled reader).
+   */
   flushSync(): void;
   /** Lines dropped so far: buffer full, the reader gone (EPIPE), or not written by `end`'s deadline. */
   readonly dropped: number;
@@ -177,15 +180,19 @@ export function bufferedLines(options: BufferedLinesOptions = {}): LineWriter {
       });
     },
     flushSync() {
-      // A write may still be on the thread pool: what follows could land before it, which is better
-      // than losing it when the process exits now.
+      if (writing) {
+        // A write still on the thread pool means the reader is slow or stalled: a blocking write now
+        // could hang the exit (and would land before that write). Count what is left instead.
+        dropAll();
+        return;
+      }
       const parts = [
-        ...(pending && !writing ? [pending] : []),
+        ...(pending ? [pending] : []),
         ...chunks.map((c) => ({ buf: c.buf.subarray(0, c.used), lines: c.lines })),
       ];
       chunks.length = 0;
       queued = 0;
-      if (!writing) pending = undefined;
+      pending = undefined;
       for (const part of parts) {
         let buf = part.buf;
         try {

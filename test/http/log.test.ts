@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -157,6 +158,39 @@ describe('bufferedLines behind a stalled reader (a real FIFO)', () => {
     );
     assert.equal(errors.length, 1);
     assert.match(errors[0] ?? '', new RegExp(`${dropped} log lines were dropped.*丢弃 ${dropped} 行日志`));
+  });
+});
+
+describe('process.exit() with lines still queued', () => {
+  test('the exit hook writes them synchronously', async () => {
+    const sink = new URL('../../src/cli/log-sink.ts', import.meta.url).href;
+    const code = `
+      import { serveOutput } from ${JSON.stringify(sink)};
+      const out = serveOutput({ out() {}, err() {}, env: {}, cwd: '.', outFd: 1 });
+      for (let i = 0; i < 500; i++) out.logLine(JSON.stringify({ seq: i }) + '\\n');
+      process.exit(0); // before the batch timer: only the exit hook can write them
+    `;
+    const child = spawn(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', code],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    const [status] = (await once(child, 'close')) as [number];
+    assert.equal(status, 0);
+    const seqs = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { seq: number }).seq);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 500 }, (_, i) => i),
+    );
   });
 });
 
