@@ -1,6 +1,7 @@
 // Upstream calls per N concurrent cold jssdkConfig requests (N = 10, 100, 1000; 1 and 4 processes
 // sharing a file store, 4 processes sharing Redis), a naive signer for contrast, and the cost of a warm
-// jssdkConfig next to a bare sha1 in the same run. Writes its section of docs/benchmarks.md.
+// jssdkConfig next to a bare sha1 in the same run; the same cold burst for a WeCom app (wx.config +
+// wx.agentConfig per page: gettoken, get_jsapi_ticket, ticket/get). Writes its section of docs/benchmarks.md.
 // Run: npm run bench (all benches) or `node --import tsx bench/upstream.ts [--quick]`.
 
 import { type ChildProcess, fork, spawn } from 'node:child_process';
@@ -17,10 +18,16 @@ import { writeBenchSection } from './report.ts';
 
 const QUICK = process.argv.includes('--quick');
 const WORKER = new URL('./fixtures/upstream-worker.ts', import.meta.url).pathname;
+const WECOM_WORKER = new URL('./fixtures/wecom-upstream-worker.ts', import.meta.url).pathname;
 const APP = { appId: 'wxbench000000001', secret: 'bench-secret-not-real' };
+const CORP = { corpId: 'wwbench000000001', agentId: '1000002', secret: 'bench-corp-secret-not-real' };
 const URL_ = 'https://h5.example.com/bench?x=1';
 
-const sim = await startSimulator({ apps: [APP], jsDomains: ['h5.example.com'] });
+const sim = await startSimulator({
+  apps: [APP],
+  corps: [{ ...CORP, jsDomains: ['h5.example.com'] }],
+  jsDomains: ['h5.example.com'],
+});
 const dir = mkdtempSync(join(tmpdir(), 'wxkit-bench-'));
 const redis = existsSync('/usr/bin/redis-server') ? await startRedis() : undefined;
 
@@ -33,18 +40,26 @@ const calls = () => {
   const c = sim.stats().calls;
   return { token: c['/cgi-bin/stable_token'] ?? 0, ticket: c['/cgi-bin/ticket/getticket'] ?? 0 };
 };
+const wecomCalls = () => {
+  const c = sim.stats().calls;
+  return {
+    gettoken: c['/cgi-bin/gettoken'] ?? 0,
+    corpTicket: c['/cgi-bin/get_jsapi_ticket'] ?? 0,
+    agentTicket: c['/cgi-bin/ticket/get'] ?? 0,
+  };
+};
 
-async function coldRun(n: number, processes: number, store: string) {
+async function coldRun(n: number, processes: number, store: string, wecom = false) {
   fresh();
   if (store.startsWith('redis')) await flushRedis(store);
   const children: ChildProcess[] = [];
   for (let i = 0; i < processes; i++) {
-    const child = fork(WORKER, [], {
+    const child = fork(wecom ? WECOM_WORKER : WORKER, [], {
       execArgv: ['--import', 'tsx'],
       env: {
         ...process.env,
         WXKIT_BENCH_OPTIONS: JSON.stringify({
-          ...APP,
+          ...(wecom ? CORP : APP),
           apiBase: sim.url,
           store,
           jsDomains: ['h5.example.com'],
@@ -65,7 +80,15 @@ async function coldRun(n: number, processes: number, store: string) {
   );
   const ms = performance.now() - started;
   await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : null)));
-  return { n, processes, store, ...calls(), failed: replies.reduce((a, r) => a + r.failed, 0), ms };
+  return {
+    n,
+    processes,
+    store,
+    ...calls(),
+    ...wecomCalls(),
+    failed: replies.reduce((a, r) => a + r.failed, 0),
+    ms,
+  };
 }
 
 /** What a hand-written signer without custody does: every request fetches a token and a ticket. */
@@ -152,6 +175,10 @@ for (const n of [10, 100, 1000]) {
     rows.push(await coldRun(n, 4, redis.url));
   }
 }
+// WeCom: 1000 cold pages (wx.config + wx.agentConfig each) over 4 processes, file store then Redis.
+const wecomRows: Awaited<ReturnType<typeof coldRun>>[] = [];
+wecomRows.push(await coldRun(1000, 4, `file:${join(dir, `s${++storeN}`)}`, true));
+if (redis) wecomRows.push(await coldRun(1000, 4, redis.url, true));
 const naive = [];
 for (const n of [10, 100, 1000]) naive.push({ n, ...(await naiveRun(n)) });
 const warm = await warmCost();
@@ -161,6 +188,11 @@ const mean = (f: (r: (typeof warm.rounds)[number]) => number) =>
 for (const r of rows) {
   console.log(
     `N=${r.n} processes=${r.processes} store=${r.store.startsWith('redis') ? 'redis' : 'file'}: ${r.token} token + ${r.ticket} ticket fetches, ${r.failed} failed, ${r.ms.toFixed(0)} ms`,
+  );
+}
+for (const r of wecomRows) {
+  console.log(
+    `WeCom N=${r.n} processes=${r.processes} store=${r.store.startsWith('redis') ? 'redis' : 'file'}: ${r.gettoken} gettoken + ${r.corpTicket} get_jsapi_ticket + ${r.agentTicket} ticket/get, ${r.failed} failed, ${r.ms.toFixed(0)} ms`,
   );
 }
 console.log(
@@ -183,6 +215,13 @@ the simulator counted.
 ${rows.map((r) => `| ${r.n} | ${r.processes} | ${storeName(r.store)} | **${r.token}** | **${r.ticket}** | ${r.failed} | ${r.ms.toFixed(0)} |`).join('\n')}
 
 ¹ From "go" to the last answer; each process had connected to its store (and loaded ioredis) before "go".
+
+The same cold burst for a WeCom app (\`createWecom()\`): N pages, each asking for its \`wx.config\` (corp
+ticket) and its \`wx.agentConfig\` (app ticket) at once.
+
+| N | processes | store | gettoken | get_jsapi_ticket | ticket/get (agent_config) | failed | wall time (ms) |
+|---:|---:|---|---:|---:|---:|---:|---:|
+${wecomRows.map((r) => `| ${r.n} | ${r.processes} | ${storeName(r.store)} | **${r.gettoken}** | **${r.corpTicket}** | **${r.agentTicket}** | ${r.failed} | ${r.ms.toFixed(0)} |`).join('\n')}
 
 For contrast, a signer without custody (fetch a token and a ticket per request, as many hand-written
 examples do): ${naive.map((r) => `N=${r.n} → ${r.token} token + ${r.ticket} ticket calls`).join('; ')} — against a real

@@ -312,6 +312,41 @@ describe('the examples run', () => {
     }
   });
 
+  test('docs/wecom.md: wx.config and wx.agentConfig signed for a WeCom page, WeCom OAuth', async () => {
+    const corpId = 'wwd0cs0c0rp00001';
+    const agentId = '1000002';
+    const wecomSim = await startSimulator({
+      corps: [{ corpId, agentId, secret: 'docs-corp-secret', jsDomains: ['work.example.com'] }],
+    });
+    const page = 'https://work.example.com/app/?from=menu';
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      WX_CORP_ID: corpId,
+      WX_CORP_AGENT_ID: agentId,
+      WX_CORP_SECRET: 'docs-corp-secret',
+      WX_WORK_API_BASE: wecomSim.url,
+      WX_OPEN_BASE: wecomSim.url,
+      EXAMPLE_WECOM_PAGE_URL: page,
+    });
+    try {
+      const { agent, config, corp } = await import('./examples/wecom-library.ts');
+      const sign = (ticket: string | undefined, c: { nonceStr: string; timestamp: number }) =>
+        signJssdk({ ticket: ticket ?? '', nonceStr: c.nonceStr, timestamp: c.timestamp, url: page });
+      assert.equal(config.appId, corpId);
+      assert.equal(config.signature, sign(wecomSim.state.wecom.currentCorpTicket(corpId), config));
+      assert.equal(agent.agentid, agentId);
+      assert.equal(agent.signature, sign(wecomSim.state.wecom.currentAgentTicket(corpId, agentId), agent));
+      await corp.close();
+      const oauth = await import('./examples/wecom-oauth.ts');
+      assert.equal(new URL(oauth.url).searchParams.get('agentid'), agentId);
+      assert.deepEqual(oauth.user, { userid: 'zhangsan' });
+      await oauth.corp.close();
+    } finally {
+      process.env = saved;
+      await wecomSim.close();
+    }
+  });
+
   test('docs/simulator.md: the test example runs to its end', async () => {
     await import('./examples/simulator-test.ts');
   });
