@@ -9,6 +9,7 @@ export const libraryEntries: Record<string, string> = {
   index: 'src/index.ts',
   simulator: 'src/simulator/index.ts',
   stores: 'src/stores/index.ts',
+  media: 'src/media/index.ts',
   // The Store conformance suite for custom-store authors (node:assert; the test runner is theirs).
   'stores/testing': 'src/stores/testing.ts',
   client: 'src/client/index.ts',

@@ -2,7 +2,7 @@
  * The media store contract: where `POST /jssdk/media` keeps the files it downloaded from WeChat and
  * `GET /jssdk/media/:id` reads them. Files are content-addressed (the id is the sha256 of the bytes)
  * and write-once (the first save of an id keeps its type). Every store forgets a file `ttlMs` after it
- * was saved. Implement it to add a backend and run the conformance suite (test/media/conformance.ts).
+ * was saved. Implement it to add a backend; the repository runs one conformance suite against every store.
  *
  * @example
  * const store = await openMediaStore('s3://photos/wx?region=ap-shanghai');
