@@ -58,25 +58,68 @@ async function post<T>(options: ConfigureOptions, path: string, body: unknown): 
 }
 
 /**
- * Signs the page with the wxkit service and runs `wx.config`. Resolves with `wx` once WeChat accepted
- * the configuration; rejects with an Error carrying WeChat's `errMsg` and the service's `diagnosis`.
- * Loads the JS-SDK first when `window.wx` is absent.
+ * The failure of `step` (`config` or `agentConfig`), with the service's diagnosis of what the page
+ * passed: the same report for both, `kind` telling the service which ticket to diagnose against.
+ */
+function failure(o: ConfigureOptions, step: string, signed: object, url: string, res: WxResult) {
+  const err = fail(`wx.${step} failed: ${res.errMsg}`, { errMsg: res.errMsg, step });
+  if (typeof res.realAuthUrl === 'string') err.realAuthUrl = res.realAuthUrl;
+  const report = Object.assign({}, signed, {
+    kind: step,
+    url,
+    errMsg: res.errMsg,
+    realAuthUrl: res.realAuthUrl,
+    // Without debug WeChat reports no realAuthUrl: these let the service name the URL it checked.
+    landingUrl: landingUrl(),
+    currentUrl: signUrl('current'),
+    platform: clientPlatform(),
+  });
+  return post<{ en?: string; diagnosis?: { en?: string } }>(o, '/jssdk/diagnose', report)
+    .then((d) => {
+      err.diagnosis = d;
+      const text = d.en || d.diagnosis?.en;
+      if (text) err.message += ` — ${text}`;
+    })
+    .catch(() => {})
+    .then(() => err);
+}
+
+/**
+ * Signs the page with the wxkit service and runs `wx.config` — and, with `agent: true` (WeCom),
+ * `wx.agentConfig` after it. Resolves with `wx` once WeChat (WeCom) accepted both; rejects with an
+ * Error carrying the failed `step`, WeChat's `errMsg` and the service's `diagnosis`. Loads the JS-SDK
+ * first when `window.wx` is absent.
  *
  * @example
  * const wx = await wxkit.configure({ endpoint: 'https://api.example.com', jsApiList: ['chooseImage'] })
+ * // A WeCom app's page: wx.config (corp ticket), then wx.agentConfig (the app's ticket)
+ * await wxkit.configure({ endpoint, appId: 'ww…', agent: true, jsApiList: ['getCurExternalContact'] })
  */
 export async function configure(options: ConfigureOptions = {}): Promise<Wx> {
   last = options;
   const o = options;
   const wx = await loadSdk(o.sdkUrl, o.sdkFallbackUrl);
   const url = signUrl(o.urlMode);
-  const config = await post<Record<string, unknown>>(o, '/jssdk/config', {
-    url,
-    jsApiList: o.jsApiList || [],
-    openTagList: o.openTagList || [],
-    debug: !!o.debug,
-    appId: o.appId,
-  });
+  const jsApiList = o.jsApiList || [];
+  // Both signatures at once: one round trip to the service before WeCom sees anything.
+  const [config, agent] = await Promise.all([
+    post<Record<string, unknown>>(o, '/jssdk/config', {
+      url,
+      jsApiList,
+      openTagList: o.openTagList || [],
+      debug: !!o.debug,
+      appId: o.appId,
+      agentId: o.agentId,
+    }),
+    o.agent
+      ? post<Record<string, unknown>>(o, '/jssdk/agent-config', {
+          url,
+          jsApiList: o.agentJsApiList || jsApiList,
+          appId: o.appId,
+          agentId: o.agentId,
+        })
+      : undefined,
+  ]);
   return new Promise<Wx>((resolve, reject) => {
     let failed = false;
     const limit = o.timeout === undefined ? 15000 : o.timeout;
@@ -90,36 +133,36 @@ export async function configure(options: ConfigureOptions = {}): Promise<Wx> {
           }),
         );
       }, limit);
+    const done = (error?: Promise<WxkitClientError>) => {
+      if (timer) clearTimeout(timer);
+      if (error) error.then(reject);
+      else resolve(wx);
+    };
     wx.config(config);
     wx.error((res) => {
       if (failed) return;
       failed = true;
-      if (timer) clearTimeout(timer);
-      const err = fail(`wx.config failed: ${res.errMsg}`, { errMsg: res.errMsg });
-      if (typeof res.realAuthUrl === 'string') err.realAuthUrl = res.realAuthUrl;
-      const report = Object.assign({}, config, {
-        url,
-        errMsg: res.errMsg,
-        realAuthUrl: res.realAuthUrl,
-        // Without debug WeChat reports no realAuthUrl: these let the service name the URL it checked.
-        landingUrl: landingUrl(),
-        currentUrl: signUrl('current'),
-        platform: clientPlatform(),
-      });
-      post<{ en?: string; diagnosis?: { en?: string } }>(o, '/jssdk/diagnose', report)
-        .then((d) => {
-          err.diagnosis = d;
-          const text = d.en || d.diagnosis?.en;
-          if (text) err.message += ` — ${text}`;
-        })
-        .catch(() => {})
-        .then(() => reject(err));
+      done(failure(o, 'config', config, url, res));
     });
     // jweixin also runs ready() callbacks after a failed config; the error handler has run first then.
     wx.ready(() => {
       if (failed) return;
-      if (timer) clearTimeout(timer);
-      resolve(wx);
+      if (!agent) return done();
+      const agentConfig = wx.agentConfig as ((c: object) => void) | undefined;
+      if (typeof agentConfig !== 'function') {
+        return done(
+          Promise.resolve(
+            fail('wx.agentConfig is not available: open the page in WeCom', { step: 'agentConfig' }),
+          ),
+        );
+      }
+      agentConfig.call(
+        wx,
+        Object.assign({}, agent, {
+          success: () => done(),
+          fail: (res: WxResult) => done(failure(o, 'agentConfig', agent, url, res)),
+        }),
+      );
     });
   });
 }

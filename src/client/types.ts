@@ -30,8 +30,19 @@ export interface ConfigureOptions {
   headers?: Record<string, string>;
   /** `fetch` credentials mode; use `include` for a cookie-authenticated service on another origin. @default 'same-origin' */
   credentials?: RequestCredentials;
-  /** The account to sign for, when the service holds several. */
+  /** The account to sign for, when the service holds several: an Official Account's appId or a WeCom corpId. */
   appId?: string;
+  /**
+   * WeCom: after `wx.config` (signed with the corp's ticket) run `wx.agentConfig` (signed with the
+   * app's ticket by `/jssdk/agent-config`), and resolve once both succeeded. Needed for the agent-only
+   * APIs (`wx.invoke('getCurExternalContact')`, `selectExternalContact`, `openUserProfile`…).
+   * @default false
+   */
+  agent?: boolean;
+  /** WeCom: the APIs to name in `wx.agentConfig`. @default jsApiList */
+  agentJsApiList?: string[];
+  /** WeCom: which app of the corp (its AgentId), when the service holds several apps of one corp. */
+  agentId?: string | number;
   /**
    * Milliseconds to wait for WeChat's answer to `wx.config` before rejecting with `code: 'timeout'`.
    * Outside WeChat the real JS-SDK never answers; this turns that into an error. `0` waits forever.
@@ -172,11 +183,14 @@ export interface SavedMedia {
 }
 
 /**
- * A failure the helper reports. `errMsg` is WeChat's own (`config:invalid signature`); `code`, `hint` and
- * `status` come from the service's error body; `diagnosis` is the service's report for a failed
- * `wx.config`.
+ * A failure the helper reports. `step` says which call failed; `errMsg` is WeChat's own
+ * (`config:invalid signature`, `agentConfig:invalid signature`); `code`, `hint` and `status` come from
+ * the service's error body; `diagnosis` is the service's report for a failed `wx.config` or
+ * `wx.agentConfig` (its `code` names the cause, e.g. `wrong_ticket_kind`).
  */
 export interface WxkitClientError extends Error {
+  /** Which call failed: `config` (`wx.config`) or `agentConfig` (WeCom's `wx.agentConfig`). */
+  step?: 'config' | 'agentConfig' | (string & {});
   errMsg?: string;
   realAuthUrl?: string;
   code?: string;
