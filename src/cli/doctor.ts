@@ -1,4 +1,6 @@
+import { createWecom } from '../accounts/wecom.ts';
 import { diagnoseCardSignature } from '../card-diagnose.ts';
+import { loadConfig, wecomOptions } from '../config.ts';
 import { diagnoseSignature } from '../diagnose.ts';
 import { parseJsDomains } from '../domains.ts';
 import { isWxkitError } from '../errors.ts';
@@ -18,10 +20,22 @@ wxkit doctor --card [--add-card] --signature X --noncestr N --timestamp S [--car
   --card checks a wx.chooseCard cardSign (--add-card: the signature in wx.addCard's cardExt) against the
   wx_card ticket and names the usual mistakes: key=value pairs instead of values, the jsapi_ticket instead
   of the wx_card ticket, unsorted values, "undefined"/"null" for empty values.
-  检查卡券签名（--card：wx.chooseCard 的 cardSign；--add-card：cardExt 中的 signature），指出常见错误。`;
+  检查卡券签名（--card：wx.chooseCard 的 cardSign；--add-card：cardExt 中的 signature），指出常见错误。
+wxkit doctor --agent --url U --signature X --noncestr N --timestamp S [--corp-id C] [--agent-id A]
+             [--ticket APP_TICKET] [--corp-ticket CORP_TICKET] [--real-auth-url R] [--js-domain D]... [--json]
+  WeCom's wx.agentConfig: checks the signature against the app's agent_config ticket (--ticket, else the
+  configured WeCom app's: WX_CORP_ID…), and names wrong_ticket_kind when it was made with the corp's
+  jsapi_ticket (--corp-ticket, else the configured corp's), corpid_mismatch when --corp-id (the page's
+  corpid) is another corp, agentid_mismatch / agentid_type for --agent-id (a number or a string of
+  digits is fine), plus every URL cause of wx.config.
+  企业微信 wx.agentConfig：用应用的 agent_config ticket（--ticket，否则取已配置的企业微信应用 WX_CORP_ID…）
+  校验签名；若签名用的是企业的 jsapi_ticket（--corp-ticket，否则取已配置企业的）则指出 wrong_ticket_kind；
+  --corp-id（页面的 corpid）不是该企业时为 corpid_mismatch；--agent-id 不符为 agentid_mismatch，类型不对为
+  agentid_type（数字或纯数字字符串均可）；并检查 wx.config 的全部 URL 问题。`;
 
 export async function runDoctor(argv: string[], io: CliIO, ticketSource?: TicketSource): Promise<number> {
   if (argv.includes('--card') || argv.includes('--add-card')) return runCardDoctor(argv, io, ticketSource);
+  if (argv.includes('--agent')) return runAgentDoctor(argv, io);
   const { values } = parseFlags(argv, {
     url: { type: 'string' },
     signature: { type: 'string' },
@@ -78,6 +92,106 @@ export async function runDoctor(argv: string[], io: CliIO, ticketSource?: Ticket
   } else {
     io.out(`${d.ok ? 'OK' : 'FAIL'} [${d.code}] ${d.en}`);
     io.out(`${d.ok ? '正确' : '错误'} [${d.code}] ${d.zh}`);
+    for (const extra of d.causes.slice(1)) io.out(`  also [${extra.code}] ${extra.en}`);
+  }
+  return d.ok ? 0 : 1;
+}
+
+/** The configured WeCom app's tickets (the corp's `--corp-id`, the app `--agent-id` when given). */
+async function wecomTickets(
+  io: CliIO,
+  corpId: string | undefined,
+  agentId: string | undefined,
+): Promise<{ app: string; corp: string; corpId: string; agentId: string }> {
+  const config = loadConfig(io.env, io.cwd);
+  const apps = config.wecom.filter((w) => corpId === undefined || w.corpId === corpId);
+  const app = apps.find((w) => w.agentId === agentId) ?? apps[0] ?? config.wecom[0];
+  if (!app) {
+    throw new UsageError(
+      '--agent without --ticket needs a configured WeCom app (WX_CORP_ID, WX_CORP_AGENT_ID, WX_CORP_SECRET) / 未给出 --ticket 时需要已配置的企业微信应用',
+    );
+  }
+  const corp = createWecom(wecomOptions(config, app, io.cwd));
+  try {
+    const [appTicket, corpTicket] = await Promise.all([corp.ticket('agent_config'), corp.ticket('jsapi')]);
+    return { app: appTicket, corp: corpTicket, corpId: app.corpId, agentId: app.agentId };
+  } finally {
+    await corp.close();
+  }
+}
+
+/** `wxkit doctor --agent`: WeCom's wx.agentConfig, against the app ticket. */
+async function runAgentDoctor(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(argv, {
+    agent: { type: 'boolean', default: false },
+    url: { type: 'string' },
+    signature: { type: 'string' },
+    noncestr: { type: 'string' },
+    timestamp: { type: 'string' },
+    ticket: { type: 'string' },
+    'corp-ticket': { type: 'string' },
+    'corp-id': { type: 'string' },
+    'app-id': { type: 'string' },
+    'agent-id': { type: 'string' },
+    'real-auth-url': { type: 'string' },
+    'js-domain': { type: 'string', multiple: true },
+    json: { type: 'boolean', default: false },
+  });
+  const url = required(values.url, 'url');
+  const signature = required(values.signature, 'signature');
+  const nonceStr = required(values.noncestr, 'noncestr');
+  const timestamp = required(values.timestamp, 'timestamp');
+  for (const [flag, value] of [
+    ['url', url],
+    ['real-auth-url', values['real-auth-url']],
+  ] as const) {
+    if (value === undefined) continue;
+    try {
+      normalizeSignUrl(value);
+    } catch (e) {
+      throw new UsageError(`--${flag}: ${isWxkitError(e) ? e.message : 'invalid URL'}`);
+    }
+  }
+  const pageCorp = values['corp-id'] ?? values['app-id'];
+  const pageAgent = values['agent-id'];
+  let ticket = values.ticket;
+  let corpTicket = values['corp-ticket'];
+  let ticketAppId: string | undefined;
+  let ticketAgentId: string | undefined;
+  if (ticket === undefined) {
+    const t = await wecomTickets(io, pageCorp, pageAgent);
+    ticket = t.app;
+    corpTicket ??= t.corp;
+    ticketAppId = t.corpId;
+    ticketAgentId = t.agentId;
+  }
+  let jsDomains: ReturnType<typeof parseJsDomains> | undefined;
+  try {
+    jsDomains = values['js-domain'] ? parseJsDomains(values['js-domain']) : undefined;
+  } catch (e) {
+    throw new UsageError(`--js-domain: ${e instanceof Error ? e.message : 'invalid'}`);
+  }
+  const d = diagnoseSignature({
+    kind: 'agentConfig',
+    wecom: true,
+    url,
+    signature,
+    nonceStr,
+    timestamp,
+    ticket,
+    appId: pageCorp,
+    ticketAppId,
+    agentId: pageAgent,
+    ticketAgentId,
+    otherKindTickets: corpTicket === undefined ? [] : [corpTicket],
+    realAuthUrl: values['real-auth-url'],
+    jsDomains,
+  });
+  if (values.json) {
+    io.out(JSON.stringify({ kind: 'agentConfig', ...d }));
+  } else {
+    io.out(`${d.ok ? 'OK' : 'FAIL'} [${d.code}] wx.agentConfig: ${d.en}`);
+    io.out(`${d.ok ? '正确' : '错误'} [${d.code}] wx.agentConfig：${d.zh}`);
     for (const extra of d.causes.slice(1)) io.out(`  also [${extra.code}] ${extra.en}`);
   }
   return d.ok ? 0 : 1;

@@ -138,7 +138,7 @@ async function runPrimary(io: CliIO, workers: number, flags: ServeFlags): Promis
           m.url,
           sandbox,
           simulator?.url,
-          `${workers} workers, accounts ${config.accounts.map((a) => a.appId).join(', ')} (store ${config.storeDescription})`,
+          `${workers} workers, accounts ${[...config.accounts.map((a) => a.appId), ...config.wecom.map((w) => `${w.corpId}/${w.agentId} (WeCom)`)].join(', ')} (store ${config.storeDescription})`,
         );
         warn(io, warnings, sandbox);
       }

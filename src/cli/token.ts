@@ -87,6 +87,13 @@ function selectAccounts(config: WxkitConfig, appId: string | undefined) {
       'no account configured: set WX_APP_ID and WX_APP_SECRET, or accounts in wxkit.config.json',
     );
   }
+  if (config.accounts.length === 0) {
+    // Only WeCom apps are configured: this command keeps Official Account credentials.
+    throw new WxkitError(
+      ErrorCodes.CONFIG_ERROR,
+      'no Official Account configured (only WeCom apps): set WX_APP_ID and WX_APP_SECRET; WeCom apps are served by wxkit serve and checked by wxkit doctor --agent',
+    );
+  }
   if (appId === undefined) return config.accounts;
   const found = config.accounts.filter((a) => a.appId === appId);
   if (found.length === 0) {
