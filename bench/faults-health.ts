@@ -69,6 +69,8 @@ function ms(n: number): string {
 export const readyzOutage: HealthScenario = {
   id: 'readyz',
   async run({ sim }) {
+    // The scenario before may have left WeChat black-holed.
+    sim.clearFaults();
     const port = await freePort();
     let redis = await redisOn(port);
     const store = await createRedisStore({ url: `redis://127.0.0.1:${port}` });
@@ -132,6 +134,7 @@ the recovery.`;
 export const ticketSelfHeal: HealthScenario = {
   id: 'selfheal',
   async run({ sim }) {
+    sim.clearFaults();
     const wx = createWxkit({
       ...APP,
       apiBase: sim.url,
