@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -18,6 +19,8 @@ import { CHROMIUM, chromiumArgs, requireChromium } from './stack.ts';
  */
 
 const CORP = 'wwe2e0b0a1c2d3e4f5';
+// docs/wecom.md "From a page" (test/api/examples/wecom-page.js), run as written.
+const example = readFileSync(new URL('../api/examples/wecom-page.js', import.meta.url), 'utf8');
 const AGENT = '1000002';
 const SECRET = 'wecom-e2e-secret';
 const SESSION_SECRET = 'wecom-e2e-session-secret-0123456789';
@@ -213,6 +216,24 @@ describe('WeCom page in Chromium: wxkit.configure({ agent: true })', () => {
       assert.equal(out.ok, false);
       assert.equal(out.step, 'config');
       assert.equal(out.errMsg, 'config:invalid signature');
+    } finally {
+      await close();
+    }
+  });
+
+  test('the docs example (wecom.md, From a page) configures and calls the agent-only API', async () => {
+    const { page, close } = await open('http://work.example.com/docs/example?platform=android');
+    try {
+      const logged: string[] = [];
+      page.on('console', (m) => logged.push(m.text()));
+      const res = (await page.evaluate(
+        `(function () { ${example}; return wecomExample(${JSON.stringify('http://work.example.com')}, ${JSON.stringify(CORP)}); })()`,
+      )) as Record<string, unknown>;
+      assert.equal(res.err_msg, 'getCurExternalContact:ok', logged.join('\n'));
+      assert.ok(
+        logged.some((l) => l.startsWith('getCurExternalContact:ok wm')),
+        logged.join('\n'),
+      );
     } finally {
       await close();
     }
