@@ -53,12 +53,17 @@ describe('wxkit serve in sandbox mode (no WX_APP_ID)', () => {
 
   test('logs one JSON line per request without the query string', async () => {
     await fetch(`${serve.url}/jssdk/config?url=${encodeURIComponent('http://localhost/private-path')}`);
-    const lines = serve
-      .stdout()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const line = lines.find((l) => l.route === '/jssdk/config');
+    // Log lines are written in batches (every ~10 ms): wait for this one rather than race it.
+    const parsed = () =>
+      serve
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (let i = 0; i < 200 && !parsed().some((l) => l.route === '/jssdk/config'); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const line = parsed().find((l) => l.route === '/jssdk/config');
     assert.ok(line);
     assert.equal(line.method, 'GET');
     assert.equal(typeof line.ms, 'number');
