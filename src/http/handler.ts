@@ -357,8 +357,8 @@ function mountPrefix(mountPath: string | undefined): string {
 function notFound(): WxkitError {
   return new WxkitError(ErrorCodes.NOT_FOUND, 'No such endpoint.', {
     hint: {
-      en: 'Endpoints: /jssdk/config, /jssdk/diagnose, /jssdk/client.js, /jssdk/media, /oauth/login, /oauth/callback, /oauth/me, /oauth/logout, /v1/apps/:appId/… (with WXKIT_API_KEYS), /healthz, /readyz, /metrics. The demo page at / exists in sandbox mode only.',
-      zh: '可用接口：/jssdk/config、/jssdk/diagnose、/jssdk/client.js、/jssdk/media、/oauth/login、/oauth/callback、/oauth/me、/oauth/logout、/v1/apps/:appId/…（需配置 WXKIT_API_KEYS）、/healthz、/readyz、/metrics。演示页 / 仅在沙箱模式下提供。',
+      en: 'Endpoints: /jssdk/config, /jssdk/agent-config (WeCom), /jssdk/diagnose, /jssdk/client.js, /jssdk/media, /oauth/login, /oauth/callback, /oauth/me, /oauth/logout, /v1/apps/:appId/… (with WXKIT_API_KEYS), /healthz, /readyz, /metrics. The demo page at / exists in sandbox mode only.',
+      zh: '可用接口：/jssdk/config、/jssdk/agent-config（企业微信）、/jssdk/diagnose、/jssdk/client.js、/jssdk/media、/oauth/login、/oauth/callback、/oauth/me、/oauth/logout、/v1/apps/:appId/…（需配置 WXKIT_API_KEYS）、/healthz、/readyz、/metrics。演示页 / 仅在沙箱模式下提供。',
     },
   });
 }
