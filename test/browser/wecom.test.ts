@@ -226,14 +226,16 @@ describe('WeCom page in Chromium: wxkit.configure({ agent: true })', () => {
     try {
       const logged: string[] = [];
       page.on('console', (m) => logged.push(m.text()));
+      // Console messages reach the test asynchronously: wait for the example's own line.
+      const line = page.waitForEvent('console', {
+        predicate: (m) => m.text().startsWith('getCurExternalContact:ok wm'),
+        timeout: 10_000,
+      });
       const res = (await page.evaluate(
         `(function () { ${example}; return wecomExample(${JSON.stringify('http://work.example.com')}, ${JSON.stringify(CORP)}); })()`,
       )) as Record<string, unknown>;
       assert.equal(res.err_msg, 'getCurExternalContact:ok', logged.join('\n'));
-      assert.ok(
-        logged.some((l) => l.startsWith('getCurExternalContact:ok wm')),
-        logged.join('\n'),
-      );
+      await line.catch(() => assert.fail(`no getCurExternalContact line: ${logged.join('\n')}`));
     } finally {
       await close();
     }
