@@ -53,7 +53,10 @@ describe('wxkit serve sandbox demo page in Chromium', () => {
       for (const s of states) assert.match(s, /=ok:/, states.join('\n'));
       // The saved images load from the service after the state line says ok: wait for them (or time out).
       await page.waitForFunction(
-        () => [...document.querySelectorAll('#saved img, #chosen img')].every((i) => (i as HTMLImageElement).complete),
+        () =>
+          [...document.querySelectorAll('#saved img, #chosen img')].every(
+            (i) => (i as HTMLImageElement).complete,
+          ),
         undefined,
         { timeout: 20_000 },
       );
