@@ -1,7 +1,7 @@
 import { createWecom } from '../accounts/wecom.ts';
 import { diagnoseCardSignature } from '../card-diagnose.ts';
 import { loadConfig, wecomOptions } from '../config.ts';
-import { diagnoseSignature } from '../diagnose.ts';
+import { type Diagnosis, diagnoseSignature } from '../diagnose.ts';
 import { parseJsDomains } from '../domains.ts';
 import { isWxkitError } from '../errors.ts';
 import { normalizeSignUrl } from '../signature.ts';
@@ -47,21 +47,7 @@ export async function runDoctor(argv: string[], io: CliIO, ticketSource?: Ticket
     'js-domain': { type: 'string', multiple: true },
     json: { type: 'boolean', default: false },
   });
-  const url = required(values.url, 'url');
-  const signature = required(values.signature, 'signature');
-  const nonceStr = required(values.noncestr, 'noncestr');
-  const timestamp = required(values.timestamp, 'timestamp');
-  for (const [flag, value] of [
-    ['url', url],
-    ['real-auth-url', values['real-auth-url']],
-  ] as const) {
-    if (value === undefined) continue;
-    try {
-      normalizeSignUrl(value);
-    } catch (e) {
-      throw new UsageError(`--${flag}: ${isWxkitError(e) ? e.message : 'invalid URL'}`);
-    }
-  }
+  const { url, signature, nonceStr, timestamp } = signedPage(values);
   let ticket = values.ticket;
   let ticketAppId: string | undefined;
   if (ticket === undefined) {
@@ -70,12 +56,7 @@ export async function runDoctor(argv: string[], io: CliIO, ticketSource?: Ticket
     }
     ({ ticket, appId: ticketAppId } = await ticketSource(io));
   }
-  let jsDomains: ReturnType<typeof parseJsDomains> | undefined;
-  try {
-    jsDomains = values['js-domain'] ? parseJsDomains(values['js-domain']) : undefined;
-  } catch (e) {
-    throw new UsageError(`--js-domain: ${e instanceof Error ? e.message : 'invalid'}`);
-  }
+  const jsDomains = jsDomainsFlag(values['js-domain']);
   const d = diagnoseSignature({
     url,
     signature,
@@ -87,14 +68,7 @@ export async function runDoctor(argv: string[], io: CliIO, ticketSource?: Ticket
     realAuthUrl: values['real-auth-url'],
     jsDomains,
   });
-  if (values.json) {
-    io.out(JSON.stringify(d));
-  } else {
-    io.out(`${d.ok ? 'OK' : 'FAIL'} [${d.code}] ${d.en}`);
-    io.out(`${d.ok ? '正确' : '错误'} [${d.code}] ${d.zh}`);
-    for (const extra of d.causes.slice(1)) io.out(`  also [${extra.code}] ${extra.en}`);
-  }
-  return d.ok ? 0 : 1;
+  return report(io, d, values.json);
 }
 
 /** The configured WeCom app's tickets (the corp's `--corp-id`, the app `--agent-id` when given). */
@@ -137,21 +111,7 @@ async function runAgentDoctor(argv: string[], io: CliIO): Promise<number> {
     'js-domain': { type: 'string', multiple: true },
     json: { type: 'boolean', default: false },
   });
-  const url = required(values.url, 'url');
-  const signature = required(values.signature, 'signature');
-  const nonceStr = required(values.noncestr, 'noncestr');
-  const timestamp = required(values.timestamp, 'timestamp');
-  for (const [flag, value] of [
-    ['url', url],
-    ['real-auth-url', values['real-auth-url']],
-  ] as const) {
-    if (value === undefined) continue;
-    try {
-      normalizeSignUrl(value);
-    } catch (e) {
-      throw new UsageError(`--${flag}: ${isWxkitError(e) ? e.message : 'invalid URL'}`);
-    }
-  }
+  const { url, signature, nonceStr, timestamp } = signedPage(values);
   const pageCorp = values['corp-id'] ?? values['app-id'];
   const pageAgent = values['agent-id'];
   let ticket = values.ticket;
@@ -165,12 +125,7 @@ async function runAgentDoctor(argv: string[], io: CliIO): Promise<number> {
     ticketAppId = t.corpId;
     ticketAgentId = t.agentId;
   }
-  let jsDomains: ReturnType<typeof parseJsDomains> | undefined;
-  try {
-    jsDomains = values['js-domain'] ? parseJsDomains(values['js-domain']) : undefined;
-  } catch (e) {
-    throw new UsageError(`--js-domain: ${e instanceof Error ? e.message : 'invalid'}`);
-  }
+  const jsDomains = jsDomainsFlag(values['js-domain']);
   const d = diagnoseSignature({
     kind: 'agentConfig',
     wecom: true,
@@ -187,14 +142,7 @@ async function runAgentDoctor(argv: string[], io: CliIO): Promise<number> {
     realAuthUrl: values['real-auth-url'],
     jsDomains,
   });
-  if (values.json) {
-    io.out(JSON.stringify({ kind: 'agentConfig', ...d }));
-  } else {
-    io.out(`${d.ok ? 'OK' : 'FAIL'} [${d.code}] wx.agentConfig: ${d.en}`);
-    io.out(`${d.ok ? '正确' : '错误'} [${d.code}] wx.agentConfig：${d.zh}`);
-    for (const extra of d.causes.slice(1)) io.out(`  also [${extra.code}] ${extra.en}`);
-  }
-  return d.ok ? 0 : 1;
+  return report(io, d, values.json, 'agentConfig');
 }
 
 async function runCardDoctor(argv: string[], io: CliIO, ticketSource?: TicketSource): Promise<number> {
@@ -253,6 +201,55 @@ async function runCardDoctor(argv: string[], io: CliIO, ticketSource?: TicketSou
   } else {
     io.out(`${d.ok ? 'OK' : 'FAIL'} [${d.code}] ${d.en}`);
     io.out(`${d.ok ? '正确' : '错误'} [${d.code}] ${d.zh}`);
+  }
+  return d.ok ? 0 : 1;
+}
+
+/** The page's signature flags, required, with the URL flags checked like the service checks them. */
+function signedPage(values: {
+  url?: string | undefined;
+  signature?: string | undefined;
+  noncestr?: string | undefined;
+  timestamp?: string | undefined;
+  'real-auth-url'?: string | undefined;
+}): { url: string; signature: string; nonceStr: string; timestamp: string } {
+  const url = required(values.url, 'url');
+  for (const [flag, value] of [
+    ['url', url],
+    ['real-auth-url', values['real-auth-url']],
+  ] as const) {
+    if (value === undefined) continue;
+    try {
+      normalizeSignUrl(value);
+    } catch (e) {
+      throw new UsageError(`--${flag}: ${isWxkitError(e) ? e.message : 'invalid URL'}`);
+    }
+  }
+  return {
+    url,
+    signature: required(values.signature, 'signature'),
+    nonceStr: required(values.noncestr, 'noncestr'),
+    timestamp: required(values.timestamp, 'timestamp'),
+  };
+}
+
+function jsDomainsFlag(values: string[] | undefined): ReturnType<typeof parseJsDomains> | undefined {
+  try {
+    return values ? parseJsDomains(values) : undefined;
+  } catch (e) {
+    throw new UsageError(`--js-domain: ${e instanceof Error ? e.message : 'invalid'}`);
+  }
+}
+
+/** One line in English, one in Chinese (and the further causes), or JSON; exit 0 when right, 1 when not. */
+function report(io: CliIO, d: Diagnosis, json: boolean | undefined, kind?: 'agentConfig'): number {
+  if (json) {
+    io.out(JSON.stringify(kind ? { kind, ...d } : d));
+  } else {
+    const what = kind ? { en: `wx.${kind}: `, zh: `wx.${kind}：` } : { en: '', zh: '' };
+    io.out(`${d.ok ? 'OK' : 'FAIL'} [${d.code}] ${what.en}${d.en}`);
+    io.out(`${d.ok ? '正确' : '错误'} [${d.code}] ${what.zh}${d.zh}`);
+    for (const extra of d.causes.slice(1)) io.out(`  also [${extra.code}] ${extra.en}`);
   }
   return d.ok ? 0 : 1;
 }
