@@ -1,4 +1,5 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
+import { checkRedirectUri, checkState } from '../oauth/authorize.ts';
 import { exchangeOnce } from '../oauth/exchange.ts';
 import type { OAuthStore } from '../oauth/store.ts';
 import type { CallOptions } from '../types.ts';
@@ -77,7 +78,6 @@ export interface WecomOAuthDeps {
   upstream: Upstream;
 }
 
-const STATE_RE = /^[A-Za-z0-9]{0,128}$/;
 const SCOPES: readonly WecomOAuthScope[] = ['snsapi_base', 'snsapi_privateinfo'];
 
 export function createWecomOAuthClient(d: WecomOAuthDeps): WecomOAuthClient {
@@ -124,21 +124,8 @@ export function buildWecomAuthorizeUrl(
       `Unknown WeCom OAuth scope ${JSON.stringify(String(scope)).slice(0, 40)}; use snsapi_base or snsapi_privateinfo.`,
     );
   }
-  let redirect: URL;
-  try {
-    redirect = new URL(input.redirectUri);
-  } catch (cause) {
-    throw invalid('The OAuth redirect URI must be an absolute http(s) URL.', cause);
-  }
-  if (redirect.protocol !== 'http:' && redirect.protocol !== 'https:') {
-    throw invalid('The OAuth redirect URI must be an absolute http(s) URL.');
-  }
-  const state = input.state ?? '';
-  if (!STATE_RE.test(state)) {
-    throw invalid(
-      'The OAuth state must be at most 128 characters of [A-Za-z0-9]; WeCom mangles anything else.',
-    );
-  }
+  checkRedirectUri(input.redirectUri);
+  const state = checkState(input.state, 'WeCom');
   const query =
     `appid=${encodeURIComponent(input.corpId)}` +
     `&redirect_uri=${encodeURIComponent(input.redirectUri)}` +

@@ -23,21 +23,8 @@ export function buildAuthorizeUrl(
   if (!OAUTH_SCOPES.includes(scope)) {
     throw invalid(`Unknown OAuth scope ${JSON.stringify(scope)}; use snsapi_base or snsapi_userinfo.`);
   }
-  let redirect: URL;
-  try {
-    redirect = new URL(input.redirectUri);
-  } catch (cause) {
-    throw invalid('The OAuth redirect URI must be an absolute http(s) URL.', cause);
-  }
-  if (redirect.protocol !== 'http:' && redirect.protocol !== 'https:') {
-    throw invalid('The OAuth redirect URI must be an absolute http(s) URL.');
-  }
-  const state = input.state ?? '';
-  if (!STATE_RE.test(state)) {
-    throw invalid(
-      'The OAuth state must be at most 128 characters of [A-Za-z0-9]; WeChat mangles anything else.',
-    );
-  }
+  checkRedirectUri(input.redirectUri);
+  const state = checkState(input.state, 'WeChat');
   const base = (input.openBase ?? DEFAULT_OPEN_BASE).replace(/\/+$/, '');
   const query =
     `appid=${encodeURIComponent(input.appId)}` +
@@ -45,6 +32,30 @@ export function buildAuthorizeUrl(
     `&response_type=code&scope=${scope}&state=${state}` +
     (input.forcePopup ? '&forcePopup=true' : '');
   return `${base}/connect/oauth2/authorize?${query}#wechat_redirect`;
+}
+
+/** The redirect URI of an authorize URL (WeChat's and WeCom's): an absolute http(s) URL. */
+export function checkRedirectUri(redirectUri: string): void {
+  let redirect: URL;
+  try {
+    redirect = new URL(redirectUri);
+  } catch (cause) {
+    throw invalid('The OAuth redirect URI must be an absolute http(s) URL.', cause);
+  }
+  if (redirect.protocol !== 'http:' && redirect.protocol !== 'https:') {
+    throw invalid('The OAuth redirect URI must be an absolute http(s) URL.');
+  }
+}
+
+/** The `state` of an authorize URL: at most 128 characters of [A-Za-z0-9], which the platform passes back intact. */
+export function checkState(state: string | undefined, platform: 'WeChat' | 'WeCom'): string {
+  const value = state ?? '';
+  if (!STATE_RE.test(value)) {
+    throw invalid(
+      `The OAuth state must be at most 128 characters of [A-Za-z0-9]; ${platform} mangles anything else.`,
+    );
+  }
+  return value;
 }
 
 function invalid(message: string, cause?: unknown): WxkitError {
