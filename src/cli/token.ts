@@ -1,14 +1,16 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type AccountConfig, accountOptions, loadConfig, type WxkitConfig } from '../config.ts';
+import { createWecom } from '../accounts/wecom.ts';
+import { accountOptions, loadConfig, type WxkitConfig, wecomOptions } from '../config.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
-import type { CredentialStatus, WxkitStatus } from '../types.ts';
+import type { AccountStatus, CredentialStatus } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
 import { type CliIO, parseFlags, UsageError } from './io.ts';
 import type { TicketSource } from './sign.ts';
 
 export const tokenUsage = `wxkit token [status|refresh|invalidate] [--app-id A] [--force] [--json]
-  status (default): what is cached for each configured account — age, time left, source, whether
+  status (default): what is cached for each configured account (Official Accounts and WeCom apps;
+  --app-id takes an appId or a corpId) — age, time left, source, whether
   the store (WXKIT_STORE) answers. Never prints a token, ticket or secret.
   refresh: drops the cached token and tickets and fetches a new token now (--force: in stable mode,
   send force_refresh — WeChat allows 20 a day).
@@ -37,32 +39,91 @@ export async function runToken(argv: string[], io: CliIO): Promise<number> {
   }
   if (values.force && action !== 'refresh') throw new UsageError('--force only goes with refresh');
   const config = loadConfig(io.env, io.cwd);
-  const accounts = selectAccounts(config, values['app-id']);
+  const targets = selectTargets(config, values['app-id'], io.cwd);
   let failed = false;
   const report: unknown[] = [];
   const absent = action === 'status' ? absentStoreDir(config, io.cwd) : undefined;
-  for (const account of accounts) {
+  for (const target of targets) {
     if (absent !== undefined) {
       // A read must not write: opening the file store would create its directory.
-      const status = emptyStatus(config, account);
+      const status = target.empty();
       if (values.json) report.push(status);
-      else printStatus(io, status, action, absent);
+      else printStatus(io, target.label, status, action, absent);
       continue;
     }
-    const wx = createWxkit(accountOptions(config, account, io.cwd));
+    const account = target.open();
     try {
-      if (action === 'refresh') await wx.refresh({ force: values.force });
-      if (action === 'invalidate') await wx.clearCache();
-      const status = await wx.status();
+      if (action === 'refresh') await account.refresh({ force: values.force });
+      if (action === 'invalidate') await account.clearCache();
+      const status = await account.status();
       if (!status.storeReachable) failed = true;
       if (values.json) report.push(status);
-      else printStatus(io, status, action);
+      else printStatus(io, target.label, status, action);
     } finally {
-      await wx.close();
+      await account.close();
     }
   }
   if (values.json) io.out(JSON.stringify(report.length === 1 ? report[0] : report));
   return failed ? 1 : 0;
+}
+
+/** One configured account as `wxkit token` handles it: an Official Account or a WeCom app. */
+interface Target {
+  /** `wx… (stable mode` / `ww… agent 1000002 (WeCom` — completed by printStatus. */
+  label: string;
+  open(): {
+    refresh(options: { force: boolean }): Promise<void>;
+    clearCache(): Promise<void>;
+    status(): Promise<AccountStatus>;
+    close(): Promise<void>;
+  };
+  empty(): AccountStatus;
+}
+
+function selectTargets(config: WxkitConfig, id: string | undefined, cwd: string): Target[] {
+  if (config.sandbox) {
+    throw new WxkitError(
+      ErrorCodes.CONFIG_ERROR,
+      'no account configured: set WX_APP_ID and WX_APP_SECRET (or WX_CORP_ID, WX_CORP_AGENT_ID, WX_CORP_SECRET), or accounts in wxkit.config.json',
+    );
+  }
+  const official: Target[] = config.accounts
+    .filter((a) => id === undefined || a.appId === id)
+    .map((a) => ({
+      label: `${a.appId} (${a.tokenMode} mode`,
+      open: () => {
+        const wx = createWxkit(accountOptions(config, a, cwd));
+        return {
+          refresh: (o) => wx.refresh(o),
+          clearCache: () => wx.clearCache(),
+          status: () => wx.status(),
+          close: () => wx.close(),
+        };
+      },
+      empty: () => emptyStatus(config, a.appId, ['access_token', 'jsapi_ticket', 'wx_card_ticket']),
+    }));
+  const wecom: Target[] = config.wecom
+    .filter((w) => id === undefined || w.corpId === id)
+    .map((w) => ({
+      label: `${w.corpId} agent ${w.agentId} (WeCom`,
+      open: () => {
+        const corp = createWecom(wecomOptions(config, w, cwd));
+        // WeCom has no force_refresh: a refresh drops the cache and asks gettoken again.
+        return {
+          refresh: () => corp.refresh(),
+          clearCache: () => corp.clearCache(),
+          status: () => corp.status(),
+          close: () => corp.close(),
+        };
+      },
+      empty: () => emptyStatus(config, w.corpId, ['access_token', 'jsapi_ticket', 'agent_config_ticket']),
+    }));
+  const found = [...official, ...wecom];
+  if (found.length === 0) {
+    const known = [...config.accounts.map((a) => a.appId), ...config.wecom.map((w) => w.corpId)];
+    throw new UsageError(`--app-id ${String(id).slice(0, 40)} is not configured (${known.join(', ')})`);
+  }
+  return found;
 }
 
 /** The current jsapi_ticket of the configured account, for `wxkit sign` and `wxkit doctor` without --ticket. */
@@ -80,6 +141,7 @@ export const ticketSourceFromConfig: TicketSource = async (io, type = 'jsapi') =
   }
 };
 
+/** The Official Accounts `wxkit sign` / `wxkit doctor` may take a ticket from (the first, or `appId`). */
 function selectAccounts(config: WxkitConfig, appId: string | undefined) {
   if (config.sandbox) {
     throw new WxkitError(
@@ -88,10 +150,10 @@ function selectAccounts(config: WxkitConfig, appId: string | undefined) {
     );
   }
   if (config.accounts.length === 0) {
-    // Only WeCom apps are configured: this command keeps Official Account credentials.
+    // Only WeCom apps are configured: sign and doctor take an Official Account's jsapi_ticket here.
     throw new WxkitError(
       ErrorCodes.CONFIG_ERROR,
-      'no Official Account configured (only WeCom apps): set WX_APP_ID and WX_APP_SECRET; WeCom apps are served by wxkit serve and checked by wxkit doctor --agent',
+      'no Official Account configured (only WeCom apps): set WX_APP_ID and WX_APP_SECRET; WeCom pages are checked by wxkit doctor --agent',
     );
   }
   if (appId === undefined) return config.accounts;
@@ -111,24 +173,28 @@ function absentStoreDir(config: WxkitConfig, cwd: string): string | undefined {
   return existsSync(dir) ? undefined : dir;
 }
 
-function emptyStatus(config: WxkitConfig, account: AccountConfig): WxkitStatus {
+function emptyStatus(
+  config: WxkitConfig,
+  id: string,
+  kinds: readonly CredentialStatus['kind'][],
+): AccountStatus {
   return {
-    appId: account.appId,
-    tokenMode: account.tokenMode,
+    appId: id,
     store: config.storeDescription,
     storeReachable: true,
-    credentials: (['access_token', 'jsapi_ticket', 'wx_card_ticket'] as const).map((kind) => ({
-      kind,
-      cached: false,
-    })),
+    credentials: kinds.map((kind) => ({ kind, cached: false })),
   };
 }
 
-function printStatus(io: CliIO, status: WxkitStatus, action: string, absentDir?: string): void {
+function printStatus(
+  io: CliIO,
+  label: string,
+  status: AccountStatus,
+  action: string,
+  absentDir?: string,
+): void {
   const done = action === 'refresh' ? ' — refreshed' : action === 'invalidate' ? ' — cache dropped' : '';
-  io.out(
-    `${status.appId} (${status.tokenMode} mode, store ${status.store}${status.storeReachable ? '' : ' — UNREACHABLE'})${done}`,
-  );
+  io.out(`${label}, store ${status.store}${status.storeReachable ? '' : ' — UNREACHABLE'})${done}`);
   if (absentDir !== undefined) {
     io.out(
       `  nothing cached: the store directory ${absentDir} does not exist yet (not created by a status read)`,
@@ -152,7 +218,7 @@ function printStatus(io: CliIO, status: WxkitStatus, action: string, absentDir?:
 }
 
 function describe(c: CredentialStatus, now: number): string {
-  const name = c.kind.padEnd(15);
+  const name = `${c.kind.padEnd(19)} `;
   if (c.expiresAt === undefined) return `${name}not cached`;
   const left = c.expiresAt - now;
   const age = c.fetchedAt === undefined ? '' : `  age ${duration(now - c.fetchedAt)}`;
