@@ -1,3 +1,4 @@
+import { readPlatformJson } from '../credentials/upstream.ts';
 import { categoryOf, describeErrcode } from '../errcodes.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 
@@ -7,27 +8,8 @@ import { ErrorCodes, WxkitError } from '../errors.ts';
  */
 
 /** The JSON object of a WeCom answer, or an `upstream_unavailable` when it is not one. */
-export async function readWecomJson(res: Response, what: string): Promise<Record<string, unknown>> {
-  let body: unknown;
-  try {
-    body = await res.json();
-  } catch (cause) {
-    throw new WxkitError(
-      ErrorCodes.UPSTREAM_UNAVAILABLE,
-      `WeCom answered the ${what} request with HTTP ${res.status} and no JSON`,
-      { cause, retryAfter: 1 },
-    );
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new WxkitError(
-      ErrorCodes.UPSTREAM_UNAVAILABLE,
-      `WeCom answered the ${what} request with unexpected JSON`,
-      {
-        retryAfter: 1,
-      },
-    );
-  }
-  return body as Record<string, unknown>;
+export function readWecomJson(res: Response, what: string): Promise<Record<string, unknown>> {
+  return readPlatformJson(res, what, 'WeCom');
 }
 
 /** The errcode of a WeCom answer, when it is an error. */

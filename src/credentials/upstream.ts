@@ -83,7 +83,7 @@ export function remoteInvalidateRequest(
 
 /** Turns a token endpoint's answer into a credential, or throws a {@link WxkitError} with the errcode. */
 export async function processTokenResponse(res: Response, now: number, source: string): Promise<Fetched> {
-  const body = await readWechatJson(res, 'access_token');
+  const body = await readPlatformJson(res, 'access_token');
   if (typeof body.access_token === 'string' && body.access_token !== '' && !isError(body)) {
     return { value: body.access_token, expiresAt: now + lifetimeMs(body.expires_in), source };
   }
@@ -92,7 +92,7 @@ export async function processTokenResponse(res: Response, now: number, source: s
 
 /** Turns getticket's answer into a credential, or throws a {@link WxkitError} with the errcode. */
 export async function processTicketResponse(res: Response, now: number): Promise<Fetched> {
-  const body = await readWechatJson(res, 'ticket');
+  const body = await readPlatformJson(res, 'ticket');
   if (typeof body.ticket === 'string' && body.ticket !== '' && !isError(body)) {
     return { value: body.ticket, expiresAt: now + lifetimeMs(body.expires_in), source: 'getticket' };
   }
@@ -198,24 +198,30 @@ export function networkError(apiBase: string, cause: unknown): WxkitError {
   });
 }
 
-async function readWechatJson(res: Response, what: string): Promise<Record<string, unknown>> {
+/**
+ * The JSON object of a platform's answer (WeChat's and WeCom's APIs both answer `{errcode, errmsg, …}`
+ * with HTTP 200), or an `upstream_unavailable` when it is not a JSON object.
+ */
+export async function readPlatformJson(
+  res: Response,
+  what: string,
+  platform: 'WeChat' | 'WeCom' = 'WeChat',
+): Promise<Record<string, unknown>> {
   let body: unknown;
   try {
     body = await res.json();
   } catch (cause) {
     throw new WxkitError(
       ErrorCodes.UPSTREAM_UNAVAILABLE,
-      `WeChat answered the ${what} request with HTTP ${res.status} and no JSON`,
+      `${platform} answered the ${what} request with HTTP ${res.status} and no JSON`,
       { cause, retryAfter: 1 },
     );
   }
-  if (typeof body !== 'object' || body === null) {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new WxkitError(
       ErrorCodes.UPSTREAM_UNAVAILABLE,
-      `WeChat answered the ${what} request with unexpected JSON`,
-      {
-        retryAfter: 1,
-      },
+      `${platform} answered the ${what} request with unexpected JSON`,
+      { retryAfter: 1 },
     );
   }
   return body as Record<string, unknown>;
