@@ -1,6 +1,6 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { checkRedirectUri, checkState } from '../oauth/authorize.ts';
-import { exchangeOnce } from '../oauth/exchange.ts';
+import { exchangeOnce, unusableCode } from '../oauth/exchange.ts';
 import type { OAuthStore } from '../oauth/store.ts';
 import type { CallOptions } from '../types.ts';
 import type { Upstream } from './engine.ts';
@@ -90,13 +90,8 @@ export function createWecomOAuthClient(d: WecomOAuthDeps): WecomOAuthClient {
       return buildWecomAuthorizeUrl({ ...input, corpId: d.corpId, agentId: d.agentId, openBase: d.openBase });
     },
     getUserInfo(code) {
-      if (typeof code !== 'string' || code === '' || code.length > 512) {
-        return Promise.reject(
-          new WxkitError(ErrorCodes.INVALID_REQUEST, 'The OAuth callback has no usable code.', {
-            errcode: 41008,
-          }),
-        );
-      }
+      const unusable = unusableCode(code);
+      if (unusable) return Promise.reject(unusable);
       return exchangeOnce(
         code,
         () =>

@@ -2,7 +2,7 @@ import { ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CallOptions } from '../types.ts';
 import { buildAuthorizeUrl, DEFAULT_OPEN_BASE } from './authorize.ts';
-import { exchangeOnce } from './exchange.ts';
+import { exchangeOnce, unusableCode } from './exchange.ts';
 import {
   authCheckRequest,
   codeExchangeRequest,
@@ -91,13 +91,8 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       });
     },
     exchangeCode(code, call) {
-      if (typeof code !== 'string' || code === '' || code.length > 512) {
-        return Promise.reject(
-          new WxkitError(ErrorCodes.INVALID_REQUEST, 'The OAuth callback has no usable code.', {
-            errcode: 41008,
-          }),
-        );
-      }
+      const unusable = unusableCode(code);
+      if (unusable) return Promise.reject(unusable);
       return exchangeOnce(
         code,
         () =>

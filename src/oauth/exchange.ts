@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ErrcodePlatform } from '../errcodes.ts';
-import { type ErrorCode, isWxkitError, WxkitError } from '../errors.ts';
+import { type ErrorCode, ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
 import type { OAuthStore } from './store.ts';
 import type { OAuthToken } from './types.ts';
 
@@ -38,6 +38,14 @@ type Stored<T> =
     };
 
 /** The store key part for a code: hashed, so codes never appear in keys (file names, Redis keys). */
+/** A code that cannot be one WeChat or WeCom issued (not a string, empty, longer than 512): refused before any call. */
+export function unusableCode(code: unknown): WxkitError | undefined {
+  if (typeof code === 'string' && code !== '' && code.length <= 512) return undefined;
+  return new WxkitError(ErrorCodes.INVALID_REQUEST, 'The OAuth callback has no usable code.', {
+    errcode: 41008,
+  });
+}
+
 export function codeKey(appId: string, code: string): string {
   return createHash('sha256').update(`${appId}\n${code}`).digest('hex').slice(0, 40);
 }
