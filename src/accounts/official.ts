@@ -13,7 +13,7 @@ import {
 import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { createOAuthClient } from '../oauth/client.ts';
-import { buildJssdkConfig } from '../signature.ts';
+import { buildJssdkConfig, createTimestamp } from '../signature.ts';
 import { parseStoreSpec } from '../stores/spec.ts';
 import type { BreakerStatus, TicketType, TokenMode, Wxkit } from '../types.ts';
 import { type AccountKind, createEngine, isLoopbackUrl, type Upstream, withSignal } from './engine.ts';
@@ -172,6 +172,12 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
   };
   const engine = createEngine(kind, options);
 
+  /** The account's `wx_card` ticket (card signatures), which only an open account hands out. */
+  const cardTicket = async (signal: AbortSignal | undefined): Promise<string> => {
+    engine.ensureOpen();
+    return (await withSignal(engine.ticket('wx_card').get(), signal)).value;
+  };
+
   const wx: WxkitInstance = {
     type: 'official',
     appId: o.appId,
@@ -225,28 +231,24 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     },
 
     async chooseCardSign(input = {}) {
-      engine.ensureOpen();
-      const t = await withSignal(engine.ticket('wx_card').get(), input.signal);
       return buildChooseCardSign({
-        apiTicket: t.value,
+        apiTicket: await cardTicket(input.signal),
         appId: o.appId,
         cardId: input.cardId,
         cardType: input.cardType,
         locationId: input.locationId,
-        timestamp: Math.floor(engine.now() / 1000),
+        timestamp: createTimestamp(engine.now()),
       });
     },
 
     async cardExt(input) {
-      engine.ensureOpen();
-      const t = await withSignal(engine.ticket('wx_card').get(), input.signal);
       return buildCardExt({
-        apiTicket: t.value,
+        apiTicket: await cardTicket(input.signal),
         cardId: input.cardId,
         code: input.code,
         openid: input.openid,
         outerStr: input.outerStr,
-        timestamp: Math.floor(engine.now() / 1000),
+        timestamp: createTimestamp(engine.now()),
       });
     },
 
