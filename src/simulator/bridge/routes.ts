@@ -94,28 +94,39 @@ const config: SimRoute = {
   },
 };
 
-const choose: SimRoute = {
-  path: '/__sim/bridge/choose',
-  methods: ['POST'],
-  cors: true,
-  handler: async (req, ctx) => {
-    const b = await body(req);
-    const appId = session(ctx, b);
-    if (appId instanceof Response) return appId;
-    const count = Math.max(1, Math.min(9, Math.floor(Number(b.count)) || 9));
-    const bridge = bridgeOf(ctx.state);
-    const prefix =
-      platformOf(b.platform, ctx.state) === 'ios' ? 'wxLocalResource://' : 'weixin://resourceid/';
-    const localIds: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const localId = prefix + randomBytes(12).toString('hex');
-      bridge.seed = (bridge.seed + 1) % 0x10000;
-      remember(bridge.images, localId, { appId, bytes: testImage(bridge.seed) });
-      localIds.push(localId);
-    }
-    return json({ localIds });
-  },
-};
+/**
+ * A bridge call that needs the page's verified `wx.config`: the request's bridge token must belong to a
+ * config session (else WeChat's `permission denied`); `answer` gets the session's appId.
+ */
+function sessionRoute(
+  path: string,
+  answer: (appId: string, b: Record<string, unknown>, ctx: SimContext) => Response,
+): SimRoute {
+  return {
+    path,
+    methods: ['POST'],
+    cors: true,
+    handler: async (req, ctx) => {
+      const b = await body(req);
+      const appId = session(ctx, b);
+      return appId instanceof Response ? appId : answer(appId, b, ctx);
+    },
+  };
+}
+
+const choose = sessionRoute('/__sim/bridge/choose', (appId, b, ctx) => {
+  const count = Math.max(1, Math.min(9, Math.floor(Number(b.count)) || 9));
+  const bridge = bridgeOf(ctx.state);
+  const prefix = platformOf(b.platform, ctx.state) === 'ios' ? 'wxLocalResource://' : 'weixin://resourceid/';
+  const localIds: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const localId = prefix + randomBytes(12).toString('hex');
+    bridge.seed = (bridge.seed + 1) % 0x10000;
+    remember(bridge.images, localId, { appId, bytes: testImage(bridge.seed) });
+    localIds.push(localId);
+  }
+  return json({ localIds });
+});
 
 /**
  * A bridge call about one chosen image: the page's config session must be valid and the localId must
@@ -125,19 +136,11 @@ function imageRoute(
   path: string,
   answer: (img: LocalImage, appId: string, b: Record<string, unknown>, ctx: SimContext) => Response,
 ): SimRoute {
-  return {
-    path,
-    methods: ['POST'],
-    cors: true,
-    handler: async (req, ctx) => {
-      const b = await body(req);
-      const appId = session(ctx, b);
-      if (appId instanceof Response) return appId;
-      const img = typeof b.localId === 'string' ? bridgeOf(ctx.state).images.get(b.localId) : undefined;
-      if (!img || img.appId !== appId) return json({ errMsg: 'fail, invalid localId' });
-      return answer(img, appId, b, ctx);
-    },
-  };
+  return sessionRoute(path, (appId, b, ctx) => {
+    const img = typeof b.localId === 'string' ? bridgeOf(ctx.state).images.get(b.localId) : undefined;
+    if (!img || img.appId !== appId) return json({ errMsg: 'fail, invalid localId' });
+    return answer(img, appId, b, ctx);
+  });
 }
 
 const local = imageRoute('/__sim/bridge/local', (img, _appId, b, ctx) => {
@@ -205,79 +208,61 @@ const text = (v: unknown): string | undefined =>
  * timestamp, nonceStr, cardId and cardType (empty values left out); the answer is WeChat's cardList
  * JSON string.
  */
-const chooseCard: SimRoute = {
-  path: '/__sim/bridge/card/choose',
-  methods: ['POST'],
-  cors: true,
-  handler: async (req, ctx) => {
-    const b = await body(req);
-    const appId = session(ctx, b);
-    if (appId instanceof Response) return appId;
-    const ticket = cardTicketOf(ctx, appId);
-    const expected = ticket
-      ? cardSignature([
-          ticket,
-          appId,
-          text(b.shopId),
-          text(b.timestamp),
-          text(b.nonceStr),
-          text(b.cardId),
-          text(b.cardType),
-        ])
-      : undefined;
-    if (b.signType !== undefined && b.signType !== 'SHA1') return json({ errMsg: 'fail, invalid signType' });
-    if (!expected || String(b.cardSign ?? '').toLowerCase() !== expected) {
-      return json({ errMsg: 'fail, invalid signature' });
-    }
-    const cardId = text(b.cardId) ?? 'pSIMcard000000000000000000';
-    const cardList = JSON.stringify([
-      { card_id: cardId, encrypt_code: randomBytes(12).toString('base64url') },
-    ]);
-    return json({ cardList });
-  },
-};
+const chooseCard = sessionRoute('/__sim/bridge/card/choose', (appId, b, ctx) => {
+  const ticket = cardTicketOf(ctx, appId);
+  const expected = ticket
+    ? cardSignature([
+        ticket,
+        appId,
+        text(b.shopId),
+        text(b.timestamp),
+        text(b.nonceStr),
+        text(b.cardId),
+        text(b.cardType),
+      ])
+    : undefined;
+  if (b.signType !== undefined && b.signType !== 'SHA1') return json({ errMsg: 'fail, invalid signType' });
+  if (!expected || String(b.cardSign ?? '').toLowerCase() !== expected) {
+    return json({ errMsg: 'fail, invalid signature' });
+  }
+  const cardId = text(b.cardId) ?? 'pSIMcard000000000000000000';
+  const cardList = JSON.stringify([{ card_id: cardId, encrypt_code: randomBytes(12).toString('base64url') }]);
+  return json({ cardList });
+});
 
 /**
  * `wx.addCard`: each cardExt's signature must be the value-sorted SHA1 over the wx_card ticket,
  * timestamp, cardId, code, openid and nonce_str.
  */
-const addCard: SimRoute = {
-  path: '/__sim/bridge/card/add',
-  methods: ['POST'],
-  cors: true,
-  handler: async (req, ctx) => {
-    const b = await body(req);
-    const appId = session(ctx, b);
-    if (appId instanceof Response) return appId;
-    const ticket = cardTicketOf(ctx, appId);
-    const list = Array.isArray(b.cardList) ? b.cardList : [];
-    if (!ticket || list.length === 0) return json({ errMsg: 'fail, invalid cardList' });
-    const out: Array<{ cardId: string; cardExt: string; isSuccess: boolean }> = [];
-    for (const item of list) {
-      const card = asRecord(item) ?? {};
-      const cardId = text(card.cardId);
-      let ext: Record<string, unknown> | undefined;
-      try {
-        ext = asRecord(JSON.parse(String(card.cardExt ?? '')));
-      } catch {
-        ext = undefined;
-      }
-      if (!cardId || !ext) return json({ errMsg: 'fail, invalid cardExt' });
-      const expected = cardSignature([
-        ticket,
-        text(ext.timestamp),
-        cardId,
-        text(ext.code),
-        text(ext.openid),
-        text(ext.nonce_str),
-      ]);
-      if (String(ext.signature ?? '').toLowerCase() !== expected)
-        return json({ errMsg: 'fail, invalid signature' });
-      out.push({ cardId, cardExt: String(card.cardExt), isSuccess: true });
+const addCard = sessionRoute('/__sim/bridge/card/add', (appId, b, ctx) => {
+  const ticket = cardTicketOf(ctx, appId);
+  const list = Array.isArray(b.cardList) ? b.cardList : [];
+  if (!ticket || list.length === 0) return json({ errMsg: 'fail, invalid cardList' });
+  const out: Array<{ cardId: string; cardExt: string; isSuccess: boolean }> = [];
+  for (const item of list) {
+    const card = asRecord(item) ?? {};
+    const cardId = text(card.cardId);
+    let ext: Record<string, unknown> | undefined;
+    try {
+      ext = asRecord(JSON.parse(String(card.cardExt ?? '')));
+    } catch {
+      ext = undefined;
     }
-    return json({ cardList: out });
-  },
-};
+    if (!cardId || !ext) return json({ errMsg: 'fail, invalid cardExt' });
+    const expected = cardSignature([
+      ticket,
+      text(ext.timestamp),
+      cardId,
+      text(ext.code),
+      text(ext.openid),
+      text(ext.nonce_str),
+    ]);
+    if (String(ext.signature ?? '').toLowerCase() !== expected)
+      return json({ errMsg: 'fail, invalid signature' });
+    out.push({ cardId, cardExt: String(card.cardExt), isSuccess: true });
+  }
+  return json({ cardList: out });
+});
 
 /** `/jweixin.js` (also at jweixin-1.6.0.js's own path) and the bridge endpoints. */
 export const bridgeRoutes: SimRoute[] = [
