@@ -8,16 +8,16 @@
 // `<!-- not run: why -->`.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cardSignature } from '../../src/cards.ts';
 import { commands } from '../../src/cli/main.ts';
 import type { JssdkConfig } from '../../src/signature.ts';
-import { normalizeSignUrl, signJssdk } from '../../src/signature.ts';
+import { signJssdk } from '../../src/signature.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { closeNode, listenNode, assertVerifies as verifies } from './run-helpers.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const examplesDir = join(root, 'test/api/examples');
@@ -155,30 +155,7 @@ const SECRET = 'docs-example-secret';
 const PAGE = 'https://h5.example.com/app/?from=singlemessage';
 let sim: Simulator;
 
-function assertVerifies(config: JssdkConfig, url: string): void {
-  const ticket = sim.state.currentTicket(APP_ID);
-  assert.ok(ticket, 'the simulator issued a jsapi_ticket');
-  assert.equal(config.appId, APP_ID);
-  assert.equal(
-    config.signature,
-    signJssdk({ ticket, nonceStr: config.nonceStr, timestamp: config.timestamp, url: normalizeSignUrl(url) }),
-  );
-}
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-    ),
-  );
-}
-
-async function closeServer(server: Server): Promise<void> {
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
+const assertVerifies = (config: JssdkConfig, url: string) => verifies(sim, APP_ID, config, url);
 
 const configPath = `/jssdk/config?url=${encodeURIComponent(PAGE)}&apis=chooseImage`;
 
@@ -214,7 +191,7 @@ describe('the examples run', () => {
         [express, '/wx'],
         [koa, ''],
       ] as const) {
-        const base = await listen(server);
+        const base = await listenNode(server);
         const res = await fetch(`${base}${prefix}${configPath}`);
         assert.equal(res.status, 200);
         assertVerifies((await res.json()) as JssdkConfig, PAGE);
@@ -222,8 +199,8 @@ describe('the examples run', () => {
         assert.deepEqual(await other.json(), { from: 'app' });
       }
     } finally {
-      await closeServer(express);
-      await closeServer(koa);
+      await closeNode(express);
+      await closeNode(koa);
     }
 
     const { app: fastify } = await import('./examples/readme-fastify.ts');

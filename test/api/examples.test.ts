@@ -3,8 +3,7 @@
 // libraryEntries: '.' = src/index.ts, 'wxkit/express' = src/adapters/express.ts, …) — and run against the
 // simulator. `npx tsc -p tsconfig.json` type-checks this file, so an example that stops compiling fails.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
@@ -23,6 +22,7 @@ import {
   type Wxkit,
 } from '../../src/index.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { closeNode, listenNode, assertVerifies as verifies } from './run-helpers.ts';
 
 const APP_ID = 'wxexample0000001';
 const SECRET = 'example0secret';
@@ -48,31 +48,7 @@ after(async () => {
   await sim.close();
 });
 
-/** What the page's `wx.config` needs to pass: the signature WeChat recomputes with its current ticket. */
-function assertVerifies(config: JssdkConfig, url: string): void {
-  const ticket = sim.state.currentTicket(APP_ID);
-  assert.ok(ticket, 'the simulator issued a jsapi_ticket');
-  assert.equal(config.appId, APP_ID);
-  assert.equal(
-    config.signature,
-    signJssdk({ ticket, nonceStr: config.nonceStr, timestamp: config.timestamp, url: normalizeSignUrl(url) }),
-  );
-}
-
-function listenNode(server: Server): Promise<string> {
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-    ),
-  );
-}
-
-function closeNode(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
+const assertVerifies = (config: JssdkConfig, url: string) => verifies(sim, APP_ID, config, url);
 
 const configPath = `/jssdk/config?url=${encodeURIComponent(PAGE)}&apis=chooseImage,uploadImage`;
 
