@@ -2,8 +2,6 @@
 // hangs (SIGSTOP) and is gone (SIGKILL), and the self-heal sequence of a ticket WeChat ended early.
 // In-process wxkit and handler served over real HTTP, a real redis-server, the simulator.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { nodeListener } from '../src/adapters/node.ts';
@@ -14,7 +12,7 @@ import { createMemoryStore } from '../src/stores/memory.ts';
 import { createRedisStore } from '../src/stores/redis.ts';
 import type { Wxkit } from '../src/types.ts';
 import { createWxkit } from '../src/wxkit.ts';
-import { freePort } from '../test/stores/redis-server.ts';
+import { startRedisServer } from '../test/stores/redis-server.ts';
 
 /** What these scenarios need of bench/faults.ts's context. */
 export interface HealthContext {
@@ -28,21 +26,6 @@ export interface HealthScenario {
 
 const APP = { appId: 'wxfau1t5000000001', secret: 'bench-faults-secret' };
 const PAGE = 'https://h5.example.com/faults?x=1';
-
-async function redisOn(port: number): Promise<ChildProcess> {
-  const proc = spawn(
-    '/usr/bin/redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  let out = '';
-  for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-    out += chunk.toString();
-    if (out.includes('Ready to accept connections')) break;
-  }
-  proc.stdout?.resume();
-  return proc;
-}
 
 async function serve(wx: Wxkit): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(nodeListener(createHandler(wx, { log: false, rateLimit: false })));
@@ -71,9 +54,8 @@ export const readyzOutage: HealthScenario = {
   async run({ sim }) {
     // The scenario before may have left WeChat black-holed.
     sim.clearFaults();
-    const port = await freePort();
-    let redis = await redisOn(port);
-    const store = await createRedisStore({ url: `redis://127.0.0.1:${port}` });
+    const redis = await startRedisServer();
+    const store = await createRedisStore({ url: redis.url });
     const wx = createWxkit({ ...APP, apiBase: sim.url, store, jsDomains: ['h5.example.com'] });
     const http = await serve(wx);
     const rows: string[] = [];
@@ -99,16 +81,15 @@ export const readyzOutage: HealthScenario = {
     try {
       await wx.ticket();
       await phase('healthy', 3);
-      redis.kill('SIGSTOP');
+      await redis.kill('SIGSTOP');
       await phase('Redis stopped (SIGSTOP)', 6);
-      redis.kill('SIGKILL');
-      await once(redis, 'exit');
+      await redis.kill('SIGKILL');
       await phase('Redis gone (SIGKILL)', 6);
-      redis = await redisOn(port);
+      await redis.start();
       await phase('Redis back', 6);
     } finally {
-      redis.kill('SIGCONT');
-      redis.kill('SIGKILL');
+      await redis.kill('SIGCONT');
+      await redis.kill('SIGKILL');
       await http.close();
       await wx.close();
       await store.close();

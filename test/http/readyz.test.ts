@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +10,7 @@ import { createRedisStore } from '../../src/stores/redis.ts';
 import type { Store } from '../../src/stores/types.ts';
 import type { WxkitInstance } from '../../src/wxkit.ts';
 import { createWxkit } from '../../src/wxkit.ts';
-import { freePort } from '../stores/redis-server.ts';
+import { type RedisServer, startRedisServer } from '../stores/redis-server.ts';
 
 /**
  * Issue 11 item 2: `/readyz` answers from the last probe while a bounded probe runs in the background,
@@ -22,22 +20,6 @@ import { freePort } from '../stores/redis-server.ts';
 
 const APP = 'wxreadyz000000001';
 const SECRET = 'readyz-secret';
-
-/** redis-server on `port`; its process, so the test can stop (SIGSTOP), continue and kill it. */
-async function redisOn(port: number): Promise<ChildProcess> {
-  const proc = spawn(
-    '/usr/bin/redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  let out = '';
-  for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-    out += chunk.toString();
-    if (out.includes('Ready to accept connections')) break;
-  }
-  proc.stdout?.resume();
-  return proc;
-}
 
 interface Ready {
   status: number;
@@ -55,8 +37,7 @@ interface Ready {
 }
 
 let sim: Simulator;
-let redis: ChildProcess;
-let port: number;
+let redis: RedisServer;
 let store: Store;
 let wx: WxkitInstance;
 let server: Server;
@@ -89,10 +70,9 @@ async function until(want: (r: Ready) => boolean, what: string): Promise<Ready> 
 
 before(async () => {
   sim = await startSimulator({ apps: [{ appId: APP, secret: SECRET, jsDomains: ['h5.example.com'] }] });
-  port = await freePort();
-  redis = await redisOn(port);
+  redis = await startRedisServer();
   // A long command timeout: while the server is stopped, a store call hangs rather than failing.
-  store = await createRedisStore({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 60_000 });
+  store = await createRedisStore({ url: redis.url, commandTimeoutMs: 60_000 });
   wx = createWxkit({ appId: APP, secret: SECRET, apiBase: sim.url, store, jsDomains: ['h5.example.com'] });
   const status = wx.status.bind(wx);
   wx.status = () => {
@@ -112,11 +92,8 @@ before(async () => {
 });
 
 after(async () => {
-  if (redis.exitCode === null && redis.signalCode === null) {
-    redis.kill('SIGCONT');
-    redis.kill('SIGKILL');
-    await once(redis, 'exit');
-  }
+  await redis.kill('SIGCONT');
+  await redis.kill('SIGKILL');
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
   await wx.close();
@@ -138,7 +115,7 @@ describe('/readyz during a Redis outage', () => {
   });
 
   test('Redis stopped (hangs): readyz still answers while its probe waits on the store, one probe at a time', async () => {
-    redis.kill('SIGSTOP');
+    await redis.kill('SIGSTOP');
     outage = true;
     const callsBefore = statusCalls;
     const first = await readyz();
@@ -149,8 +126,7 @@ describe('/readyz during a Redis outage', () => {
   });
 
   test('Redis gone: 503, the account still serving from memory; 200 again when Redis is back', async (t) => {
-    redis.kill('SIGKILL'); // a stopped process dies too; its connections reset, the hung probe ends
-    await once(redis, 'exit');
+    await redis.kill('SIGKILL'); // a stopped process dies too; its connections reset, the hung probe ends
     const down = await until((x) => x.status === 503, 'never 503 with Redis gone');
     assert.equal(down.body.ready, false);
     assert.equal(down.body.accounts[0]?.storeReachable, false);
@@ -158,7 +134,7 @@ describe('/readyz during a Redis outage', () => {
     const config = await fetch(`${base}/jssdk/config?url=${encodeURIComponent('https://h5.example.com/')}`);
     assert.equal(config.status, 200, 'pages are still signed');
 
-    redis = await redisOn(port);
+    await redis.start();
     outage = false;
     t.diagnostic(`slowest /readyz answer during the outage: ${slowestOutageMs.toFixed(1)} ms`);
     const up = await until((x) => x.status === 200, 'never ready again after Redis came back');

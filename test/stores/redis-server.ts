@@ -10,6 +10,11 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port (empty, no persistence); no-op while it runs. */
   start(): Promise<void>;
+  /**
+   * Sends `signal` to the running server: SIGSTOP freezes it (connections stay open, nothing answers),
+   * SIGCONT resumes it, SIGKILL ends it (and waits for the exit). No-op when it is not running.
+   */
+  kill(signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -63,6 +68,13 @@ export async function startRedisServer(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     port,
     start,
+    async kill(signal) {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = signal === 'SIGKILL' ? once(c, 'exit') : undefined;
+      c.kill(signal);
+      await exited;
+    },
     async stop() {
       const c = child;
       child = undefined;
