@@ -195,6 +195,8 @@ export function createHandler(
     );
   }
 
+  const shared: Shared = { accounts, account, options: resolved, state, metrics, log, cors, trustHops };
+
   async function handleInput(input: HttpInput): Promise<RouteResult | typeof UNMATCHED> {
     const started = performance.now();
     let routeLabel = 'unmatched';
@@ -261,25 +263,14 @@ export function createHandler(
             }
           }
         }
-        const ctx: RouteContext = {
+        const ctx = new Context(
           input,
           method,
-          prefix: mountPrefix(input.mountPath) + resolved.basePath,
+          mountPrefix(input.mountPath) + resolved.basePath,
           url,
-          params: m.params,
-          accounts,
-          account,
-          json: async () => parseJsonObject(await readBody(input, resolved.maxBodyBytes)),
-          body: () => readBody(input, resolved.maxBodyBytes),
-          options: resolved,
-          state,
-          metrics,
-          log,
-          cors,
-          get clientIp() {
-            return clientIp(input, trustHops);
-          },
-        };
+          m.params,
+          shared,
+        );
         reply = await route.handle(ctx);
       }
     } catch (e) {
@@ -346,6 +337,66 @@ export function createHandler(
   Object.defineProperty(handler, HANDLE_INPUT, { value: handleInput });
   Object.defineProperty(handler, 'metrics', { value: metrics, enumerable: true });
   return handler;
+}
+
+/** What every request's {@link Context} shares: made once per handler. */
+interface Shared {
+  readonly accounts: readonly Account[];
+  readonly account: (appId?: string, agentId?: string) => Account;
+  readonly options: ResolvedHandlerOptions;
+  readonly state: Map<string, unknown>;
+  readonly metrics: Metrics;
+  readonly log: (entry: Record<string, unknown>) => void;
+  readonly cors: CorsPolicy;
+  readonly trustHops: number;
+}
+
+/**
+ * A request's {@link RouteContext}: a class, not an object literal with a getter and closures. V8 builds
+ * a literal with a getter in its runtime (dictionary mode), and everything such a context referenced —
+ * the request, its IncomingMessage — then survived minor GCs: each request was promoted to the old
+ * generation and freed only by full GCs, which cost `wxkit serve` about a sixth of its throughput
+ * (test/http/request-garbage.test.ts, bench/serve.ts).
+ */
+class Context implements RouteContext {
+  readonly accounts: readonly Account[];
+  readonly account: (appId?: string, agentId?: string) => Account;
+  readonly options: ResolvedHandlerOptions;
+  readonly state: Map<string, unknown>;
+  readonly metrics: Metrics;
+  readonly log: (entry: Record<string, unknown>) => void;
+  readonly cors: CorsPolicy;
+  private readonly trustHops: number;
+
+  constructor(
+    readonly input: HttpInput,
+    readonly method: string,
+    readonly prefix: string,
+    readonly url: URL,
+    readonly params: Readonly<Record<string, string>>,
+    shared: Shared,
+  ) {
+    this.accounts = shared.accounts;
+    this.account = shared.account;
+    this.options = shared.options;
+    this.state = shared.state;
+    this.metrics = shared.metrics;
+    this.log = shared.log;
+    this.cors = shared.cors;
+    this.trustHops = shared.trustHops;
+  }
+
+  async json(): Promise<Record<string, unknown>> {
+    return parseJsonObject(await readBody(this.input, this.options.maxBodyBytes));
+  }
+
+  body(): Promise<Uint8Array> {
+    return readBody(this.input, this.options.maxBodyBytes);
+  }
+
+  get clientIp(): string | undefined {
+    return clientIp(this.input, this.trustHops);
+  }
 }
 
 /** A framework's mount path, as a prefix: `/wx` (never a trailing slash), or `''`. */
