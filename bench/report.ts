@@ -1,15 +1,20 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const FILE = new URL('../docs/benchmarks.md', import.meta.url).pathname;
+const FILES = {
+  en: new URL('../docs/benchmarks.md', import.meta.url).pathname,
+  'zh-CN': new URL('../docs/zh-CN/benchmarks.md', import.meta.url).pathname,
+};
 
 /**
- * Replaces the `<!-- bench:NAME -->…<!-- /bench:NAME -->` section of docs/benchmarks.md (or appends it),
+ * Replaces the `<!-- bench:NAME -->…<!-- /bench:NAME -->` section of docs/benchmarks.md, or of
+ * docs/zh-CN/benchmarks.md for `lang` 'zh-CN' (or appends it),
  * so each benchmark rewrites only its own results.
  */
-export function writeBenchSection(name: string, markdown: string): void {
+export function writeBenchSection(name: string, markdown: string, lang: keyof typeof FILES = 'en'): void {
+  const file = FILES[lang];
   let doc = '# Benchmarks\n';
   try {
-    doc = readFileSync(FILE, 'utf8');
+    doc = readFileSync(file, 'utf8');
   } catch {
     // first section
   }
@@ -22,5 +27,5 @@ export function writeBenchSection(name: string, markdown: string): void {
     at !== -1 && until > at
       ? doc.slice(0, at) + section + doc.slice(until + end.length)
       : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(FILE, doc);
+  writeFileSync(file, doc);
 }

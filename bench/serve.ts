@@ -373,5 +373,33 @@ RSS growth from the first tenth to the end: **${m.growthMb} MB** — nothing is 
 
 Reproduce: \`npx tsup --silent && node --import tsx bench/serve.ts\` (\`--quick\` for a short run).
 `;
+const fmtSpreadZh = (s: { median: number; min: number; max: number }) =>
+  `**${s.median.toFixed(2)}×**（各轮 ${s.min.toFixed(2)}–${s.max.toFixed(2)}）`;
+const mdZh = `
+## 服务：\`wxkit serve\` 对比裸 node:http 签名服务（\`bench/serve.ts\`）
+
+${new Date().toISOString().slice(0, 10)}，Node ${process.version}，${cpus().length} 个共享核心（同时有其他任务在运行），autocannon ${CONNECTIONS} 个连接，每次 ${SECONDS} 秒，共 ${ROUNDS} 轮，每轮按轮换的顺序依次测三个服务。被测的是两个 \`wxkit serve\` 进程（构建后的 \`${CLI.startsWith(ROOT) ? CLI.slice(ROOT.length) : 'cli.js'}\`，限流开启但阈值很高）的 \`GET /jssdk/config\`——一个**按用户的实际用法**运行（默认 \`WXKIT_LOG=all\`：每个请求一行 JSON，stdout 重定向到文件），一个 \`WXKIT_LOG=off\`——对照组是一个裸 \`node:http\` 服务，用内存中的 ticket 做同样的 sha1，不写日志。裸服务像手写签名服务通常那样，用 \`crypto.randomBytes\` 生成每个随机串；wxkit 从池化的 CSPRNG 缓冲区中取（\`src/signature.ts\` 中的 \`createNonce()\`），这也是被测量的一部分。
+
+| 轮次 | 裸服务 req/s | wxkit（开日志）req/s | wxkit（关日志）req/s | 裸服务 p99 (ms) | 开日志 p99 (ms) | 关日志 p99 (ms) |
+|---:|---:|---:|---:|---:|---:|---:|
+${t.rounds.map((r) => `| ${r.round} | ${Math.round(r.bare.requests.average)} | ${Math.round(r.logged.requests.average)} | ${Math.round(r.quiet.requests.average)} | ${r.bare.latency.p99} | ${r.logged.latency.p99} | ${r.quiet.latency.p99} |`).join('\n')}
+| **平均** | **${Math.round(t.rps('bare'))}** | **${Math.round(t.rps('logged'))}** | **${Math.round(t.rps('quiet'))}** | **${t.p99('bare').toFixed(1)}** | **${t.p99('logged').toFixed(1)}** | **${t.p99('quiet').toFixed(1)}** |
+
+吞吐量 wxkit/裸服务，各轮比值的中位数（括号内为最低–最高的一轮）：默认开日志 ${fmtSpreadZh(t.logged)}（目标 ≥ 0.9）；\`WXKIT_LOG=off\` ${fmtSpreadZh(t.quiet)}。开日志时 p99 wxkit/裸服务：**${t.loggedP99.toFixed(2)}**（目标 ≤ 1.5）——${ok ? '两项目标均已达到' : '本次运行未达到目标'}。各轮比值，开日志：${t.ratios.logged.map((r) => r.toFixed(2)).join('、')}；关日志：${t.ratios.quiet.map((r) => r.toFixed(2)).join('、')}。每个请求的服务进程 CPU 时间（用户态 + 内核态，所有线程，读自 /proc），各轮中位数：裸服务 **${t.cpu('bare').toFixed(1)} µs**，wxkit 开日志 **${t.cpu('logged').toFixed(1)} µs**，关日志 **${t.cpu('quiet').toFixed(1)} µs**——裸服务/wxkit 开日志 **${t.cpuRatios.logged.median.toFixed(2)}**（各轮 ${t.cpuRatios.logged.min.toFixed(2)}–${t.cpuRatios.logged.max.toFixed(2)}），关日志 **${t.cpuRatios.quiet.median.toFixed(2)}**（${t.cpuRatios.quiet.min.toFixed(2)}–${t.cpuRatios.quiet.max.toFixed(2)}）：即各自独占一个核心时能达到的吞吐量比值，在其他任务共用机器时比 req/s 稳定得多。开日志的服务写出了 ${t.logLines.toLocaleString('en')} 行请求日志，对应其 \`/metrics\` 统计的 ${t.served.toLocaleString('en')} 个请求（${t.logLines === t.served ? '没有丢失' : `缺少 ${(t.served - t.logLines).toLocaleString('en')} 行`}）。autocannon 和各服务与其他负载呈突发性的任务共用两个核心，而在这种规模下，一个请求的开销主要是内核的回环写入与唤醒，因此单轮结果波动很大；短时轮换的多轮测试加上取中位数的一轮，使对比保持公平，而下面的进程内数据是两个服务每个请求所做工作的稳定对比。
+
+单进程内、不经过 socket 的每请求工作量（各 ${(w.iterations / 10000).toFixed(0)} 万个请求，交替进行）：wxkit 的处理器走 Node 快速路径 **${w.wxUs.toFixed(1)} µs**，裸签名服务的逻辑 **${w.bareUs.toFixed(1)} µs**。
+
+在一个进程中通过处理器为 ${m.samples[m.samples.length - 1]?.signed.toLocaleString('en')} 个不同 URL 签名时的内存（强制 GC 后的 RSS，共用时 ${m.seconds.toFixed(1)} 秒）：
+
+| 已签名 URL 数 | ${m.samples.map((s) => s.signed.toLocaleString('en')).join(' | ')} |
+|---|${m.samples.map(() => '---:').join('|')}|
+| RSS (MB) | ${m.samples.map((s) => s.rssMb).join(' | ')} |
+| 已用堆 (MB) | ${m.samples.map((s) => s.heapMb).join(' | ')} |
+
+从第一个十分之一到结束，RSS 增长：**${m.growthMb} MB**——不为任何 URL 保留状态（没有签名缓存；监控指标按路由而不是按 URL 打标签）。
+
+复现：\`npx tsup --silent && node --import tsx bench/serve.ts\`（\`--quick\` 为短时运行）。
+`;
 console.log(md);
 writeBenchSection('serve', md);
+writeBenchSection('serve', mdZh, 'zh-CN');
