@@ -340,16 +340,12 @@ export function createHandler(
 }
 
 /** What every request's {@link Context} shares: made once per handler. */
-interface Shared {
-  readonly accounts: readonly Account[];
-  readonly account: (appId?: string, agentId?: string) => Account;
-  readonly options: ResolvedHandlerOptions;
-  readonly state: Map<string, unknown>;
-  readonly metrics: Metrics;
-  readonly log: (entry: Record<string, unknown>) => void;
-  readonly cors: CorsPolicy;
+type Shared = Pick<
+  RouteContext,
+  'accounts' | 'account' | 'options' | 'state' | 'metrics' | 'log' | 'cors'
+> & {
   readonly trustHops: number;
-}
+};
 
 /**
  * A request's {@link RouteContext}: a class, not an object literal with a getter and closures. V8 builds
