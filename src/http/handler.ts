@@ -403,7 +403,7 @@ class Context implements RouteContext {
 
 /** A framework's mount path, as a prefix: `/wx` (never a trailing slash), or `''`. */
 function mountPrefix(mountPath: string | undefined): string {
-  if (!mountPath || !mountPath.startsWith('/') || mountPath.startsWith('//')) return '';
+  if (!mountPath?.startsWith('/') || mountPath.startsWith('//')) return '';
   return mountPath.replace(/\/+$/, '');
 }
 
