@@ -100,6 +100,29 @@ export interface Engine<T extends string> extends Upstream {
   close(): Promise<void>;
 }
 
+/**
+ * The account members that are the engine's own, unchanged: what `createWxkit` and `createWecom` both
+ * spread into the account they return.
+ */
+export function engineMembers<T extends string>(engine: Engine<T>) {
+  return {
+    async accessToken(call?: CallOptions): Promise<string> {
+      return (await engine.accessTokenInfo(call)).value;
+    },
+    accessTokenInfo: (call?: CallOptions) => engine.accessTokenInfo(call),
+    async ticket(type?: T, call?: CallOptions): Promise<string> {
+      return (await engine.ticketInfo(type, call)).value;
+    },
+    ticketInfo: (type?: T, call?: CallOptions) => engine.ticketInfo(type, call),
+    invalidateAccessToken: (value: string) => engine.invalidateAccessToken(value),
+    request: (path: string, init?: RequestInit & CallOptions) => engine.request(path, init),
+    downloadMedia: (serverId: string, call?: CallOptions) => engine.downloadMedia(serverId, call),
+    breaker: () => engine.breaker(),
+    clearCache: () => engine.clearCache(),
+    close: () => engine.close(),
+  };
+}
+
 /** At most one upstream re-check of a ticket per account and type in this window (SPEC §10). */
 const TICKET_RECHECK_INTERVAL_MS = 60_000;
 

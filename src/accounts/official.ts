@@ -16,7 +16,14 @@ import { createOAuthClient } from '../oauth/client.ts';
 import { buildJssdkConfig, createTimestamp } from '../signature.ts';
 import { parseStoreSpec } from '../stores/spec.ts';
 import type { BreakerStatus, TicketType, TokenMode, Wxkit } from '../types.ts';
-import { type AccountKind, createEngine, isLoopbackUrl, type Upstream, withSignal } from './engine.ts';
+import {
+  type AccountKind,
+  createEngine,
+  engineMembers,
+  isLoopbackUrl,
+  type Upstream,
+  withSignal,
+} from './engine.ts';
 import type { AccountOptions } from './options.ts';
 import { checkPageUrl, JS_DOMAIN_HINT } from './page-url.ts';
 
@@ -198,15 +205,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       store: engine.oauthStore,
     }),
 
-    async accessToken(call) {
-      return (await engine.accessTokenInfo(call)).value;
-    },
-    accessTokenInfo: (call) => engine.accessTokenInfo(call),
-    async ticket(type, call) {
-      return (await engine.ticketInfo(type, call)).value;
-    },
-    ticketInfo: (type, call) => engine.ticketInfo(type, call),
-    invalidateAccessToken: (value) => engine.invalidateAccessToken(value),
+    ...engineMembers(engine),
 
     async recheckTicket(type, expected) {
       engine.ensureOpen();
@@ -252,15 +251,11 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       });
     },
 
-    request: (path, init) => engine.request(path, init),
-    downloadMedia: (serverId, call) => engine.downloadMedia(serverId, call),
     knownTickets: (type) => engine.knownTickets(type, o.appId),
 
     async status() {
       return { appId: o.appId, tokenMode: o.tokenMode, ...(await engine.status()) };
     },
-    breaker: () => engine.breaker(),
-    clearCache: () => engine.clearCache(),
 
     async refresh(opts) {
       await engine.clearCache();
@@ -273,7 +268,6 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
       }
     },
 
-    close: () => engine.close(),
   };
   return wx;
 }

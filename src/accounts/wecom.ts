@@ -5,7 +5,14 @@ import { ErrorCodes, type Hint, WxkitError } from '../errors.ts';
 import { buildJssdkConfig, createNonce, createTimestamp, signJssdk } from '../signature.ts';
 import { parseStoreSpec } from '../stores/spec.ts';
 import type { BreakerStatus, Wecom, WecomTicketType } from '../types.ts';
-import { type AccountKind, createEngine, isLoopbackUrl, type Upstream, withSignal } from './engine.ts';
+import {
+  type AccountKind,
+  createEngine,
+  engineMembers,
+  isLoopbackUrl,
+  type Upstream,
+  withSignal,
+} from './engine.ts';
 import type { AccountOptions } from './options.ts';
 import { checkPageUrl } from './page-url.ts';
 import { createWecomOAuthClient } from './wecom-oauth.ts';
@@ -181,15 +188,7 @@ export function createWecom(options: WecomOptions): WecomInstance {
       upstream: engine,
     }),
 
-    async accessToken(call) {
-      return (await engine.accessTokenInfo(call)).value;
-    },
-    accessTokenInfo: (call) => engine.accessTokenInfo(call),
-    async ticket(type, call) {
-      return (await engine.ticketInfo(type, call)).value;
-    },
-    ticketInfo: (type, call) => engine.ticketInfo(type, call),
-    invalidateAccessToken: (value) => engine.invalidateAccessToken(value),
+    ...engineMembers(engine),
     recheckTicket: (type, expected) => engine.recheckTicket(type, expected),
 
     async jssdkConfig(input) {
@@ -224,8 +223,6 @@ export function createWecom(options: WecomOptions): WecomInstance {
       };
     },
 
-    request: (path, init) => engine.request(path, init),
-    downloadMedia: (serverId, call) => engine.downloadMedia(serverId, call),
     knownTickets: (type) => engine.knownTickets(type, o.corpId),
 
     async status() {
@@ -237,13 +234,10 @@ export function createWecom(options: WecomOptions): WecomInstance {
         ...(await engine.status()),
       };
     },
-    breaker: () => engine.breaker(),
-    clearCache: () => engine.clearCache(),
     async refresh() {
       await engine.clearCache();
       await engine.token.get();
     },
-    close: () => engine.close(),
   };
   return corp;
 }
