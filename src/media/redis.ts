@@ -1,4 +1,5 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
+import { connect as connectRedis, describeRedisUrl } from '../stores/redis.ts';
 import { aliasName, checkPut, expired, MEDIA_ID, mediaUnavailable } from './id.ts';
 import {
   DEFAULT_MEDIA_TTL_SECONDS,
@@ -78,8 +79,9 @@ export async function createRedisMediaStore(options: RedisMediaStoreOptions): Pr
   if (options.client) {
     client = options.client;
   } else if (options.url) {
-    description = describeUrl(options.url);
-    client = await connect(options.url, timeoutMs);
+    description = describeRedisUrl(options.url);
+    // The credential store's connection (ioredis, failing fast while disconnected): it has callBuffer too.
+    client = (await connectRedis(options.url, timeoutMs, 'media store')) as unknown as RedisMediaClient;
     owned = true;
   } else {
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createRedisMediaStore needs a url or a client');
@@ -301,46 +303,4 @@ export async function createRedisMediaStore(options: RedisMediaStoreOptions): Pr
       client.disconnect?.();
     },
   };
-}
-
-/** `redis://user:pass@host:6379/0` → `redis://host:6379` (no credentials). */
-function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}`;
-  } catch {
-    return 'redis';
-  }
-}
-
-type IoRedisCtor = new (
-  url: string,
-  options: Record<string, unknown>,
-) => RedisMediaClient & { on(event: 'error', listener: (e: unknown) => void): unknown };
-
-async function connect(url: string, timeoutMs: number): Promise<RedisMediaClient> {
-  let mod: { default?: unknown; Redis?: unknown };
-  try {
-    mod = (await import('ioredis')) as typeof mod;
-  } catch (cause) {
-    throw new WxkitError(
-      ErrorCodes.CONFIG_ERROR,
-      'The media store is Redis but the ioredis package is not installed',
-      {
-        cause,
-        hint: { en: 'Run: npm install ioredis', zh: '请执行：npm install ioredis' },
-      },
-    );
-  }
-  const Ctor = (mod.Redis ?? mod.default) as IoRedisCtor;
-  const client = new Ctor(url, {
-    // Fail fast while disconnected: a save or a read answers 503 instead of hanging.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: Math.max(timeoutMs, 1000),
-    retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
-  });
-  // ioredis reports connection problems as 'error' events; the store reports them per command.
-  client.on('error', () => {});
-  return client;
 }

@@ -1,4 +1,5 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
+import { describeRedisUrl } from '../stores/redis.ts';
 import { createFileMediaStore } from './file.ts';
 import { createRedisMediaStore } from './redis.ts';
 import { createS3MediaStore } from './s3.ts';
@@ -118,12 +119,7 @@ export function mediaTtlFromEnv(env: NodeJS.ProcessEnv): number {
 export function describeMediaStoreSpec(spec: MediaStoreSpec): string {
   if (spec.kind === 'file') return `file:${spec.dir}`;
   if (spec.kind === 's3') return `s3://${spec.bucket}/${spec.prefix}`;
-  try {
-    const u = new URL(spec.url);
-    return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}`;
-  } catch {
-    return 'redis';
-  }
+  return describeRedisUrl(spec.url);
 }
 
 /** Options for {@link openMediaStore}. */

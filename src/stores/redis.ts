@@ -207,14 +207,22 @@ export function describeRedisTopology(t: RedisTopology): string {
 type Evented = RedisLike & { on(event: 'error', listener: (e: unknown) => void): unknown };
 type IoRedisCtor = new (...args: unknown[]) => Evented;
 
-async function connect(target: string | RedisTopology, timeoutMs: number): Promise<RedisLike> {
+/**
+ * An ioredis client (a Cluster or Sentinel one for a topology) that fails fast while disconnected.
+ * `what` names the store in the error for a missing ioredis: the credential store, or the media store.
+ */
+export async function connect(
+  target: string | RedisTopology,
+  timeoutMs: number,
+  what = 'store',
+): Promise<RedisLike> {
   let mod: { default?: unknown; Redis?: unknown; Cluster?: unknown };
   try {
     mod = (await import('ioredis')) as typeof mod;
   } catch (cause) {
     throw new WxkitError(
       ErrorCodes.CONFIG_ERROR,
-      'The store is Redis but the ioredis package is not installed',
+      `The ${what} is Redis but the ioredis package is not installed`,
       {
         cause,
         hint: { en: 'Run: npm install ioredis', zh: '请执行：npm install ioredis' },
