@@ -1,5 +1,6 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { describeRedisUrl } from '../stores/redis.ts';
+import { maskedSpec, parseFileOrRedis } from '../stores/spec.ts';
 import { createFileMediaStore } from './file.ts';
 import { createRedisMediaStore } from './redis.ts';
 import { createS3MediaStore } from './s3.ts';
@@ -30,19 +31,8 @@ export const DEFAULT_MEDIA_STORE = 'file:.wxkit/media';
  */
 export function parseMediaStoreSpec(spec: string): MediaStoreSpec {
   const s = spec.trim();
-  if (s.startsWith('file:')) {
-    const dir = s.slice('file:'.length);
-    if (dir === '') throw badSpec('file: needs a directory, e.g. file:.wxkit/media');
-    return { kind: 'file', dir };
-  }
-  if (/^rediss?:\/\//i.test(s)) {
-    try {
-      new URL(s);
-    } catch {
-      throw badSpec('not a valid Redis URL');
-    }
-    return { kind: 'redis', url: s };
-  }
+  const found = parseFileOrRedis(s, badSpec, 'file:.wxkit/media');
+  if (found) return found;
   if (/^s3:\/\//i.test(s)) {
     let u: URL;
     try {
@@ -76,9 +66,7 @@ export function parseMediaStoreSpec(spec: string): MediaStoreSpec {
       redirect: Number(redirectText),
     };
   }
-  const at = s.lastIndexOf('@');
-  const shown = at === -1 ? s : `${s.slice(0, s.indexOf(':') + 1)}***${s.slice(at)}`;
-  throw badSpec(`unknown media store "${shown.slice(0, 40)}"`);
+  throw badSpec(`unknown media store "${maskedSpec(s)}"`);
 }
 
 /**

@@ -19,23 +19,44 @@ export type StoreSpec =
 export function parseStoreSpec(spec: string): StoreSpec {
   const s = spec.trim();
   if (s === 'memory') return { kind: 'memory' };
+  const found = parseFileOrRedis(s, badSpec, 'file:.wxkit');
+  if (found) return found;
+  throw badSpec(`unknown store "${maskedSpec(s)}"`);
+}
+
+/**
+ * `file:<dir>` or `redis://…`/`rediss://…`, as both `WXKIT_STORE` and `WXKIT_MEDIA_STORE` take them;
+ * `undefined` for any other form. `fail` makes the variable's own error; `fileExample` shows a directory.
+ */
+export function parseFileOrRedis(
+  s: string,
+  fail: (message: string) => WxkitError,
+  fileExample: string,
+): { kind: 'file'; dir: string } | { kind: 'redis'; url: string } | undefined {
   if (s.startsWith('file:')) {
     const dir = s.slice('file:'.length);
-    if (dir === '') throw badSpec('file: needs a directory, e.g. file:.wxkit');
+    if (dir === '') throw fail(`file: needs a directory, e.g. ${fileExample}`);
     return { kind: 'file', dir };
   }
   if (/^rediss?:\/\//i.test(s)) {
     try {
       new URL(s);
     } catch {
-      throw badSpec(`${describeRedisUrl(s)} is not a valid Redis URL`);
+      throw fail(`${describeRedisUrl(s)} is not a valid Redis URL`);
     }
     return { kind: 'redis', url: s };
   }
-  // Whatever precedes an '@' may be a password, however the scheme was mistyped (redis:pw@host).
+  return undefined;
+}
+
+/**
+ * A store string fit for an error, 40 characters at most: whatever precedes an '@' may be a password,
+ * however the scheme was mistyped (redis:pw@host).
+ */
+export function maskedSpec(s: string): string {
   const at = s.lastIndexOf('@');
   const shown = at === -1 ? s : `${s.slice(0, s.indexOf(':') + 1)}***${s.slice(at)}`;
-  throw badSpec(`unknown store "${shown.slice(0, 40)}"`);
+  return shown.slice(0, 40);
 }
 
 /** The store description shown in status output, without credentials. */
