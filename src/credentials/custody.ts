@@ -207,6 +207,8 @@ export interface CustodyDeps {
  */
 export class Custody {
   readonly key: string;
+  /** This credential's metric labels (the cache-hit counter is on the signing hot path). */
+  private readonly labels: { appid: string; credential: string };
   private mem: CredentialRecord | undefined;
   private memCheckedAt = 0;
   private failure: FailureRecord | undefined;
@@ -222,6 +224,7 @@ export class Custody {
 
   constructor(private readonly d: CustodyDeps) {
     this.key = `wxkit:${d.appId}:${d.kind}`;
+    this.labels = { appid: d.appId, credential: d.kind };
   }
 
   /** The current credential; waits only when no usable one is held. */
@@ -229,12 +232,7 @@ export class Custody {
     const now = this.d.now();
     const m = this.mem;
     if (m && this.usable(m, now)) {
-      this.d.metrics.inc(
-        'wxkit_cache_hits_total',
-        { appid: this.d.appId, credential: this.d.kind },
-        1,
-        HELP.hits,
-      );
+      this.d.metrics.inc('wxkit_cache_hits_total', this.labels, 1, HELP.hits);
       if (this.needsRefresh(m, now)) {
         if (now >= this.nextAheadAt && !this.inflight) {
           this.nextAheadAt = now + 5_000;
@@ -477,12 +475,7 @@ export class Custody {
       if (r.value !== undefined) return r.value;
       if (!waited) {
         waited = true;
-        this.d.metrics.inc(
-          'wxkit_lock_waits_total',
-          { appid: this.d.appId, credential: this.d.kind },
-          1,
-          HELP.waits,
-        );
+        this.d.metrics.inc('wxkit_lock_waits_total', this.labels, 1, HELP.waits);
       }
       // Our breaker is open, or its probe is due and someone else is making it: do not queue behind it.
       const refused = this.d.breaker?.refuse(true);
@@ -544,12 +537,7 @@ export class Custody {
     // Upstream handed it out again (stable mode returns the same token while valid): it is alive.
     const deadAt = this.dead.indexOf(rec.value);
     if (deadAt !== -1) this.dead.splice(deadAt, 1);
-    this.d.metrics.inc(
-      'wxkit_refresh_total',
-      { appid: this.d.appId, credential: this.d.kind },
-      1,
-      HELP.refresh,
-    );
+    this.d.metrics.inc('wxkit_refresh_total', this.labels, 1, HELP.refresh);
     this.failure = undefined;
     this.d.onError?.(undefined);
     const ttl = Math.max(1_000, rec.expiresAt - now);
