@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isLoopbackHost } from '../domains.ts';
 import type { HttpInput } from './route.ts';
 
 /**
@@ -42,7 +43,7 @@ export function hasValidApiKey(input: HttpInput, apiKeyHashes: readonly Buffer[]
   return ok;
 }
 
+/** A socket address on loopback: 127.0.0.0/8 (also IPv4-mapped, `::ffff:127.0.0.1`) or ::1. */
 function isLoopbackAddress(ip: string): boolean {
-  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-  return v4.startsWith('127.') || ip === '::1';
+  return isLoopbackHost(ip.startsWith('::ffff:') ? ip.slice(7) : ip);
 }
