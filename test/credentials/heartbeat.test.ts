@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { signJssdk } from '../../src/signature.ts';
-import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { createWxkit, type WxkitOptions } from '../../src/wxkit.ts';
-import { type RedisServer, startRedisServer } from '../stores/redis-server.ts';
-import { startWorkers, stopWorkers } from './processes.ts';
+import { startWorkers, stopWorkers, testbed } from './processes.ts';
 
 // Issue 11 item 1: a crashed lock holder blocked everyone for the whole 20 s lease, and with 3 s of
 // upstream latency waiters gave up (25 s) just before the credential arrived. The lease is now short
@@ -18,28 +14,10 @@ import { startWorkers, stopWorkers } from './processes.ts';
 const APP = { appId: 'wxheartbeat00001', secret: 'heartbeat-secret-01' };
 const PAGE = 'https://h5.example.com/page?x=1';
 
-let sim: Simulator;
-let redis: RedisServer;
-let dir: string;
-before(async () => {
-  sim = await startSimulator({ apps: [APP], jsDomains: ['h5.example.com'] });
-  redis = await startRedisServer();
-  dir = await mkdtemp(join(tmpdir(), 'wxkit-heartbeat-'));
-});
-after(async () => {
-  await sim.close();
-  await redis.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const calls = (path: string) => sim.stats().calls[path] ?? 0;
-function fresh() {
-  sim.clearFaults();
-  sim.advance(8000);
-  sim.reset();
-}
+const bed = testbed({ apps: [APP], jsDomains: ['h5.example.com'] }, 'wxkit-heartbeat-');
+const { calls, fresh } = bed;
 const base = (extra: Partial<WxkitOptions> = {}) =>
-  ({ ...APP, apiBase: sim.url, jsDomains: ['h5.example.com'], ...extra }) satisfies WxkitOptions;
+  ({ ...APP, apiBase: bed.sim.url, jsDomains: ['h5.example.com'], ...extra }) satisfies WxkitOptions;
 const until = async (ok: () => boolean) => {
   for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
 };
@@ -48,8 +26,8 @@ describe('store lock heartbeat', () => {
   let n = 0;
   const stores: [string, () => string | Store][] = [
     ['memory', () => createMemoryStore()],
-    ['file', () => `file:${join(dir, `store-${++n}`)}`],
-    ['redis', () => redis.url],
+    ['file', () => `file:${join(bed.dir, `store-${++n}`)}`],
+    ['redis', () => bed.redis.url],
   ];
   for (const [kind, open] of stores) {
     test(`${kind}: a live holder keeps its lock through a fetch 3× longer than the lease; the waiter never gives up nor fetches again`, async () => {
@@ -57,10 +35,10 @@ describe('store lock heartbeat', () => {
       const store = open();
       // Two processes' worth of custody sharing one store (separate createWxkit, separate memory copies).
       const timing = { lockLeaseMs: 600 };
-      const a = createWxkit({ ...base({ store, timing }), now: () => sim.state.nowMs() });
-      const b = createWxkit({ ...base({ store, timing }), now: () => sim.state.nowMs() });
+      const a = createWxkit({ ...base({ store, timing }), now: () => bed.sim.state.nowMs() });
+      const b = createWxkit({ ...base({ store, timing }), now: () => bed.sim.state.nowMs() });
       try {
-        sim.setFaults({ path: '/cgi-bin/stable_token', latencyMs: 2_000, times: 1 });
+        bed.sim.setFaults({ path: '/cgi-bin/stable_token', latencyMs: 2_000, times: 1 });
         const ta = a.accessToken();
         await until(() => calls('/cgi-bin/stable_token') === 1);
         const tb = await b.accessToken();
@@ -77,10 +55,10 @@ describe('store lock heartbeat', () => {
     fresh();
     const store = createMemoryStore();
     const timing = { lockLeaseMs: 300, lockHoldMaxMs: 400 };
-    const a = createWxkit({ ...base({ store, timing }), now: () => sim.state.nowMs() });
-    const b = createWxkit({ ...base({ store, timing }), now: () => sim.state.nowMs() });
+    const a = createWxkit({ ...base({ store, timing }), now: () => bed.sim.state.nowMs() });
+    const b = createWxkit({ ...base({ store, timing }), now: () => bed.sim.state.nowMs() });
     try {
-      sim.setFaults({ path: '/cgi-bin/stable_token', latencyMs: 3_000, times: 1 });
+      bed.sim.setFaults({ path: '/cgi-bin/stable_token', latencyMs: 3_000, times: 1 });
       const ta = a.accessToken();
       await until(() => calls('/cgi-bin/stable_token') === 1);
       assert.ok(await b.accessToken());
@@ -93,11 +71,11 @@ describe('store lock heartbeat', () => {
 
   test('defaults, 3 s upstream latency, the holder SIGKILLed 0.7 s into its fetch: no survivor gives up; one more fetch', async () => {
     fresh();
-    const opts = base({ store: redis.url });
-    const [holder] = await startWorkers(sim, 1, opts);
-    const others = await startWorkers(sim, 3, opts);
+    const opts = base({ store: bed.redis.url });
+    const [holder] = await startWorkers(bed.sim, 1, opts);
+    const others = await startWorkers(bed.sim, 3, opts);
     try {
-      sim.setFaults([
+      bed.sim.setFaults([
         { path: '/cgi-bin/stable_token', latencyMs: 3_000 },
         { path: '/cgi-bin/ticket/getticket', latencyMs: 3_000 },
       ]);
@@ -107,7 +85,7 @@ describe('store lock heartbeat', () => {
       await new Promise((r) => setTimeout(r, 700));
       await holder!.kill();
       const replies = await Promise.all(waiting);
-      const ticket = sim.state.currentTicket(APP.appId);
+      const ticket = bed.sim.state.currentTicket(APP.appId);
       for (const r of replies) {
         assert.deepEqual(r.errors, [], 'no 503 "fetching … too long"');
         for (const c of r.configs ?? []) {

@@ -1,43 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { signJssdk } from '../../src/signature.ts';
-import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { createRedisStore } from '../../src/stores/redis.ts';
-import { type RedisServer, startRedisServer } from '../stores/redis-server.ts';
-import { type Reply, startWorkers, stopWorkers } from './processes.ts';
+import { type Reply, startWorkers, stopWorkers, testbed } from './processes.ts';
 
 const APP = { appId: 'wxmu1t1pr0c00001', secret: 'multi-process-secret' };
 const PAGE = 'https://h5.example.com/page?x=1';
 
-let sim: Simulator;
-let redis: RedisServer;
-let dir: string;
-before(async () => {
-  sim = await startSimulator({ apps: [APP], jsDomains: ['h5.example.com'] });
-  redis = await startRedisServer();
-  dir = await mkdtemp(join(tmpdir(), 'wxkit-mp-'));
-});
-after(async () => {
-  await sim.close();
-  await redis.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const calls = (path: string) => sim.stats().calls[path] ?? 0;
-function fresh() {
-  sim.clearFaults();
-  sim.advance(8000);
-  sim.reset();
-}
-const base = () => ({ ...APP, apiBase: sim.url, jsDomains: ['h5.example.com'] });
+const bed = testbed({ apps: [APP], jsDomains: ['h5.example.com'] }, 'wxkit-mp-');
+const { calls, fresh } = bed;
+const base = () => ({ ...APP, apiBase: bed.sim.url, jsDomains: ['h5.example.com'] });
 let storeN = 0;
-const fileStore = () => `file:${join(dir, `store-${++storeN}`)}`;
+const fileStore = () => `file:${join(bed.dir, `store-${++storeN}`)}`;
 
 function assertSignaturesVerify(replies: Reply[], expectedCount: number) {
-  const ticket = sim.state.currentTicket(APP.appId);
+  const ticket = bed.sim.state.currentTicket(APP.appId);
   assert.ok(ticket, 'the simulator has a current ticket');
   let n = 0;
   for (const r of replies) {
@@ -56,7 +34,7 @@ function assertSignaturesVerify(replies: Reply[], expectedCount: number) {
 describe('several processes sharing a store', () => {
   test('1000 cold jssdkConfig over 4 processes sharing a file store: 1 token fetch, 1 ticket fetch', async () => {
     fresh();
-    const workers = await startWorkers(sim, 4, { ...base(), store: fileStore() });
+    const workers = await startWorkers(bed.sim, 4, { ...base(), store: fileStore() });
     try {
       const replies = await Promise.all(workers.map((w) => w.send({ cmd: 'config', n: 250, url: PAGE })));
       assert.equal(calls('/cgi-bin/stable_token'), 1);
@@ -69,8 +47,16 @@ describe('several processes sharing a store', () => {
 
   test('1000 cold jssdkConfig over 2 groups of 2 processes sharing Redis: 1 token fetch, 1 ticket fetch', async () => {
     fresh();
-    const groupA = await startWorkers(sim, 2, { ...base(), store: redis.url, cwd: join(dir, 'machine-a') });
-    const groupB = await startWorkers(sim, 2, { ...base(), store: redis.url, cwd: join(dir, 'machine-b') });
+    const groupA = await startWorkers(bed.sim, 2, {
+      ...base(),
+      store: bed.redis.url,
+      cwd: join(bed.dir, 'machine-a'),
+    });
+    const groupB = await startWorkers(bed.sim, 2, {
+      ...base(),
+      store: bed.redis.url,
+      cwd: join(bed.dir, 'machine-b'),
+    });
     const workers = [...groupA, ...groupB];
     try {
       const replies = await Promise.all(workers.map((w) => w.send({ cmd: 'config', n: 250, url: PAGE })));
@@ -84,9 +70,9 @@ describe('several processes sharing a store', () => {
 
   test('45009 on every fetch while 500 calls arrive over 4 processes: a handful of upstream calls, then recovery', async () => {
     fresh();
-    const workers = await startWorkers(sim, 4, { ...base(), store: fileStore() });
+    const workers = await startWorkers(bed.sim, 4, { ...base(), store: fileStore() });
     try {
-      sim.setFaults({ path: '/cgi-bin/stable_token', errcode: 45009, times: 100_000 });
+      bed.sim.setFaults({ path: '/cgi-bin/stable_token', errcode: 45009, times: 100_000 });
       const replies = await Promise.all(workers.map((w) => w.send({ cmd: 'config', n: 125, url: PAGE })));
       const errors = replies.flatMap((r) => r.errors ?? []);
       assert.equal(errors.length, 500);
@@ -96,8 +82,8 @@ describe('several processes sharing a store', () => {
       );
       const upstream = calls('/cgi-bin/stable_token');
       assert.ok(upstream >= 1 && upstream <= 4, `${upstream} upstream calls for 500 requests`);
-      sim.clearFaults();
-      sim.advance(61);
+      bed.sim.clearFaults();
+      bed.sim.advance(61);
       const ok = await Promise.all(workers.map((w) => w.send({ cmd: 'config', n: 10, url: PAGE })));
       assertSignaturesVerify(ok, 40);
       assert.equal(calls('/cgi-bin/stable_token'), upstream + 1);
@@ -108,7 +94,7 @@ describe('several processes sharing a store', () => {
 
   test('a simulated day in classic mode over 3 processes: zero errors, about one token fetch per lifetime', async (t) => {
     fresh();
-    const workers = await startWorkers(sim, 3, { ...base(), tokenMode: 'classic', store: fileStore() });
+    const workers = await startWorkers(bed.sim, 3, { ...base(), tokenMode: 'classic', store: fileStore() });
     try {
       let errors = 0;
       const step = 60;
@@ -123,7 +109,7 @@ describe('several processes sharing a store', () => {
           errors += r.errors?.length ?? 0;
           errors += (r.errcodes ?? []).filter((c) => c !== 0).length;
         }
-        const ticket = sim.state.currentTicket(APP.appId);
+        const ticket = bed.sim.state.currentTicket(APP.appId);
         for (const r of replies) {
           for (const c of r.configs ?? []) {
             assert.equal(
@@ -132,7 +118,7 @@ describe('several processes sharing a store', () => {
             );
           }
         }
-        sim.advance(step);
+        bed.sim.advance(step);
       }
       const tokenFetches = calls('/cgi-bin/token');
       t.diagnostic(
@@ -148,13 +134,13 @@ describe('several processes sharing a store', () => {
 
   test('another service rotates the classic token: calls keep succeeding, one extra fetch', async () => {
     fresh();
-    const workers = await startWorkers(sim, 3, { ...base(), tokenMode: 'classic', store: fileStore() });
+    const workers = await startWorkers(bed.sim, 3, { ...base(), tokenMode: 'classic', store: fileStore() });
     try {
       const warm = await Promise.all(workers.map((w) => w.send({ cmd: 'token', n: 5 })));
       assert.equal(new Set(warm.flatMap((r) => r.tokens)).size, 1);
       assert.equal(calls('/cgi-bin/token'), 1);
-      sim.rotate(APP.appId);
-      sim.advance(301);
+      bed.sim.rotate(APP.appId);
+      bed.sim.advance(301);
       const replies = await Promise.all(
         workers.map((w) => w.send({ cmd: 'request', n: 30, path: '/cgi-bin/ticket/getticket?type=jsapi' })),
       );
@@ -171,17 +157,17 @@ describe('several processes sharing a store', () => {
   for (const kind of ['file', 'redis'] as const) {
     test(`${kind}: the lock holder is SIGKILLed mid-fetch; the others proceed after the lease`, async () => {
       fresh();
-      const store = kind === 'file' ? fileStore() : redis.url;
+      const store = kind === 'file' ? fileStore() : bed.redis.url;
       const opts = {
         ...base(),
         store,
         timing: { lockLeaseMs: 1500, lockWaitMs: 30_000 },
         fetchTimeoutMs: 20_000,
       };
-      const [holder] = await startWorkers(sim, 1, opts);
-      const others = await startWorkers(sim, 2, opts);
+      const [holder] = await startWorkers(bed.sim, 1, opts);
+      const others = await startWorkers(bed.sim, 2, opts);
       try {
-        sim.setFaults({ path: '/cgi-bin/stable_token', latencyMs: 4000, times: 1 });
+        bed.sim.setFaults({ path: '/cgi-bin/stable_token', latencyMs: 4000, times: 1 });
         void holder!.send({ cmd: 'token', n: 1 }).catch(() => {});
         for (let i = 0; i < 400 && calls('/cgi-bin/stable_token') === 0; i++)
           await new Promise((r) => setTimeout(r, 10));
@@ -205,13 +191,13 @@ describe('several processes sharing a store', () => {
 
   test('Redis stops mid-run: calls keep succeeding from memory, status says so, coordination resumes after', async () => {
     fresh();
-    const workers = await startWorkers(sim, 2, { ...base(), store: redis.url });
+    const workers = await startWorkers(bed.sim, 2, { ...base(), store: bed.redis.url });
     try {
       assertSignaturesVerify(
         await Promise.all(workers.map((w) => w.send({ cmd: 'config', n: 20, url: PAGE }))),
         40,
       );
-      await redis.stop();
+      await bed.redis.stop();
       assertSignaturesVerify(
         await Promise.all(workers.map((w) => w.send({ cmd: 'config', n: 50, url: PAGE }))),
         100,
@@ -222,15 +208,15 @@ describe('several processes sharing a store', () => {
         assert.match(status?.store ?? '', /^redis:\/\/127\.0\.0\.1:\d+$/);
       }
       // Everything expires while Redis is down: each process fetches for itself, nobody fails.
-      sim.advance(8000);
-      sim.reset();
+      bed.sim.advance(8000);
+      bed.sim.reset();
       assertSignaturesVerify(
         await Promise.all(workers.map((w) => w.send({ cmd: 'config', n: 50, url: PAGE }))),
         100,
       );
       assert.ok(calls('/cgi-bin/stable_token') <= 2);
 
-      await redis.start();
+      await bed.redis.start();
       for (const w of workers) {
         let reachable = false;
         for (let i = 0; i < 100 && !reachable; i++) {
@@ -240,7 +226,7 @@ describe('several processes sharing a store', () => {
         assert.ok(reachable, 'the store is reachable again');
       }
       // The processes put their copies back into the empty Redis: a newcomer finds them there.
-      const probe = await createRedisStore({ url: redis.url });
+      const probe = await createRedisStore({ url: bed.redis.url });
       let back = false;
       for (let i = 0; i < 100 && !back; i++) {
         back = (await probe.get(`wxkit:${APP.appId}:jsapi_ticket`)) !== undefined;
@@ -248,23 +234,23 @@ describe('several processes sharing a store', () => {
       }
       await probe.close();
       assert.ok(back, 'a process wrote its ticket back');
-      sim.reset();
-      const [late] = await startWorkers(sim, 1, { ...base(), store: redis.url });
+      bed.sim.reset();
+      const [late] = await startWorkers(bed.sim, 1, { ...base(), store: bed.redis.url });
       try {
         assertSignaturesVerify([await late!.send({ cmd: 'config', n: 10, url: PAGE })], 10);
         assert.equal(calls('/cgi-bin/ticket/getticket'), 0, 'the newcomer used the written-back ticket');
       } finally {
         await stopWorkers([late!]);
       }
-      sim.advance(8000);
-      sim.reset();
+      bed.sim.advance(8000);
+      bed.sim.reset();
       const replies = await Promise.all(workers.map((w) => w.send({ cmd: 'config', n: 200, url: PAGE })));
       assertSignaturesVerify(replies, 400);
       assert.equal(calls('/cgi-bin/stable_token'), 1, 'coordinated through Redis again');
       assert.equal(calls('/cgi-bin/ticket/getticket'), 1);
     } finally {
       await stopWorkers(workers);
-      await redis.start().catch(() => {});
+      await bed.redis.start().catch(() => {});
     }
   });
 });

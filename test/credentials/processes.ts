@@ -1,11 +1,85 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { JssdkConfig } from '../../src/signature.ts';
-import type { Simulator } from '../../src/simulator/index.ts';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.ts';
 import type { WxkitStatus } from '../../src/types.ts';
 import type { WxkitOptions } from '../../src/wxkit.ts';
+import { type RedisServer, startRedisServer } from '../stores/redis-server.ts';
 
 const WORKER = new URL('./fixtures/worker.ts', import.meta.url).pathname;
+
+/** What a multi-process test runs against: a simulator, a real redis-server and a temp dir. */
+export interface Testbed {
+  /** Set in `before`. */
+  sim: Simulator;
+  /** Set in `before`. */
+  redis: RedisServer;
+  /** Set in `before`. */
+  dir: string;
+  /** How many times the simulator served `path` since its last reset. */
+  calls(path: string): number;
+  /** Clears faults, lets every credential expire and resets the simulator's counters. */
+  fresh(): void;
+}
+
+/**
+ * Registers before/after hooks (in the current suite) that start a simulator with `simOptions`,
+ * a redis-server and a temp dir named `tmpPrefix…`, and stop/remove them afterwards.
+ */
+export function testbed(simOptions: SimulatorOptions, tmpPrefix: string): Testbed {
+  const bed = {
+    calls: (path: string) => bed.sim.stats().calls[path] ?? 0,
+    fresh() {
+      bed.sim.clearFaults();
+      bed.sim.advance(8000);
+      bed.sim.reset();
+    },
+  } as Testbed;
+  before(async () => {
+    bed.sim = await startSimulator(simOptions);
+    bed.redis = await startRedisServer();
+    bed.dir = await mkdtemp(join(tmpdir(), tmpPrefix));
+  });
+  after(async () => {
+    await bed.sim?.close();
+    await bed.redis?.stop();
+    if (bed.dir) await rm(bed.dir, { recursive: true, force: true });
+  });
+  return bed;
+}
+
+/** Forks `count` copies of the TypeScript file `file` with `env` added and waits for each one's first message. */
+export async function forkReady(
+  file: string,
+  count: number,
+  env: Record<string, string>,
+): Promise<ChildProcess[]> {
+  const children = Array.from({ length: count }, () =>
+    fork(file, [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  await Promise.all(children.map((c) => once(c, 'message')));
+  return children;
+}
+
+/** Sends SIGTERM to every child still running and waits for each to exit. */
+export async function stopChildren(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const exited = once(c, 'exit');
+      c.kill('SIGTERM');
+      await exited;
+    }),
+  );
+}
 
 export interface Reply {
   configs?: JssdkConfig[];
@@ -24,13 +98,8 @@ export interface Worker {
 }
 
 export async function startWorkers(sim: Simulator, count: number, options: WxkitOptions): Promise<Worker[]> {
-  const workers = Array.from({ length: count }, () => {
-    const child = fork(WORKER, [], {
-      execArgv: ['--import', 'tsx'],
-      env: { ...process.env, WXKIT_WORKER_OPTIONS: JSON.stringify(options) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const ready = once(child, 'message');
+  const children = await forkReady(WORKER, count, { WXKIT_WORKER_OPTIONS: JSON.stringify(options) });
+  return children.map((child) => {
     let nextId = 0;
     const pending = new Map<number, (r: Reply) => void>();
     const rejects = new Map<number, (e: Error) => void>();
@@ -43,7 +112,7 @@ export async function startWorkers(sim: Simulator, count: number, options: Wxkit
     child.once('exit', () => {
       for (const reject of rejects.values()) reject(new Error('worker exited'));
     });
-    const worker: Worker = {
+    return {
       child,
       send(cmd) {
         const id = ++nextId;
@@ -59,19 +128,9 @@ export async function startWorkers(sim: Simulator, count: number, options: Wxkit
         await once(child, 'exit');
       },
     };
-    return { worker, ready };
   });
-  await Promise.all(workers.map((w) => w.ready));
-  return workers.map((w) => w.worker);
 }
 
 export async function stopWorkers(workers: Worker[]): Promise<void> {
-  await Promise.all(
-    workers.map(async (w) => {
-      if (w.child.exitCode !== null || w.child.signalCode !== null) return;
-      const exited = once(w.child, 'exit');
-      w.child.kill('SIGTERM');
-      await exited;
-    }),
-  );
+  await stopChildren(workers.map((w) => w.child));
 }

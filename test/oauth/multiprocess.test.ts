@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
-import { type RedisServer, startRedisServer } from '../stores/redis-server.ts';
+import { describe, test } from 'node:test';
+import type { Simulator } from '../../src/simulator/index.ts';
+import { forkReady, stopChildren, testbed } from '../credentials/processes.ts';
 
 const APP = 'wxoauthmp00000001';
 const SECRET = 'oauth-mp-secret';
@@ -15,31 +12,10 @@ const PROCESSES = 4;
 
 type Result = { ok: boolean; openid?: string; token?: string; code?: string; errcode?: number | null };
 
-async function startWorkers(sim: Simulator, store: string): Promise<ChildProcess[]> {
-  const children = Array.from({ length: PROCESSES }, () =>
-    fork(WORKER, [], {
-      execArgv: ['--import', 'tsx'],
-      env: {
-        ...process.env,
-        WXKIT_OAUTH_WORKER: JSON.stringify({ appId: APP, secret: SECRET, apiBase: sim.url, store }),
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
-  await Promise.all(children.map((c) => once(c, 'message')));
-  return children;
-}
-
-async function stopWorkers(children: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(async (c) => {
-      if (c.exitCode !== null || c.signalCode !== null) return;
-      const exited = once(c, 'exit');
-      c.kill('SIGTERM');
-      await exited;
-    }),
-  );
-}
+const startWorkers = (sim: Simulator, store: string) =>
+  forkReady(WORKER, PROCESSES, {
+    WXKIT_OAUTH_WORKER: JSON.stringify({ appId: APP, secret: SECRET, apiBase: sim.url, store }),
+  });
 
 /** A fresh code, as the authorize page gives it. */
 async function newCode(sim: Simulator): Promise<string> {
@@ -56,29 +32,17 @@ async function exchangeEverywhere(children: ChildProcess[], code: string): Promi
 }
 
 describe(`one code, ${PROCESSES} processes, one exchange`, () => {
-  let sim: Simulator;
-  let dir: string;
-  let redis: RedisServer;
-  before(async () => {
-    sim = await startSimulator({ apps: [{ appId: APP, secret: SECRET }] });
-    dir = await mkdtemp(join(tmpdir(), 'wxkit-oauth-mp-'));
-    redis = await startRedisServer();
-  });
-  after(async () => {
-    await redis?.stop();
-    await sim?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const bed = testbed({ apps: [{ appId: APP, secret: SECRET }] }, 'wxkit-oauth-mp-');
 
   for (const kind of ['file', 'redis'] as const) {
     test(`through a ${kind} store: every process gets the first result`, async () => {
-      const children = await startWorkers(sim, kind === 'file' ? `file:${dir}` : redis.url);
+      const children = await startWorkers(bed.sim, kind === 'file' ? `file:${bed.dir}` : bed.redis.url);
       try {
         for (let round = 0; round < 2; round++) {
-          const code = await newCode(sim);
-          sim.reset();
+          const code = await newCode(bed.sim);
+          bed.sim.reset();
           const results = await exchangeEverywhere(children, code);
-          assert.equal(sim.stats().calls['/sns/oauth2/access_token'], 1, JSON.stringify(results));
+          assert.equal(bed.sim.stats().calls['/sns/oauth2/access_token'], 1, JSON.stringify(results));
           for (const r of results) {
             assert.equal(r.ok, true, JSON.stringify(r));
             assert.equal(r.token, results[0]?.token);
@@ -86,7 +50,7 @@ describe(`one code, ${PROCESSES} processes, one exchange`, () => {
           }
         }
       } finally {
-        await stopWorkers(children);
+        await stopChildren(children);
       }
     });
   }
