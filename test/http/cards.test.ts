@@ -5,9 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import { cardSignature } from '../../src/cards.ts';
 import { createHandler } from '../../src/http/handler.ts';
 import { listen, type RunningServer } from '../../src/serve/server.ts';
-import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import type { Simulator } from '../../src/simulator/index.ts';
 import type { Wxkit } from '../../src/types.ts';
-import { createWxkit } from '../../src/wxkit.ts';
+import { localAccount } from './helpers.ts';
 
 const APP = 'wxcards0000000001';
 const SECRET = 'cards-test-secret';
@@ -19,8 +19,7 @@ let server: RunningServer;
 let base: string;
 
 before(async () => {
-  sim = await startSimulator({ apps: [{ appId: APP, secret: SECRET, jsDomains: ['localhost'] }] });
-  wx = createWxkit({ appId: APP, secret: SECRET, apiBase: sim.url, openBase: sim.url, store: 'memory' });
+  ({ sim, account: wx } = await localAccount(APP, SECRET));
   const handler = createHandler(wx, {
     log: false,
     rateLimit: false,

@@ -53,6 +53,16 @@ export async function fixture(options: HandlerOptions = {}): Promise<Fixture> {
   };
 }
 
+/** A simulator with one Official Account bound to localhost, and a wxkit account on it (memory store). */
+export async function localAccount(
+  appId: string,
+  secret: string,
+): Promise<{ sim: Simulator; account: Wxkit }> {
+  const sim = await startSimulator({ apps: [{ appId, secret, jsDomains: ['localhost'] }] });
+  const account = createWxkit({ appId, secret, apiBase: sim.url, openBase: sim.url, store: 'memory' });
+  return { sim, account };
+}
+
 export function get(handler: WxkitHandler, path: string, headers: Record<string, string> = {}) {
   return handler(new Request(`http://svc.test${path}`, { headers }));
 }

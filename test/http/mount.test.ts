@@ -15,9 +15,9 @@ import { createExpressMiddleware } from '../../src/adapters/express.ts';
 import { createFastifyPlugin } from '../../src/adapters/fastify.ts';
 import { createKoaMiddleware } from '../../src/adapters/koa.ts';
 import { createHandler, type HandlerOptions } from '../../src/http/handler.ts';
-import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import type { Simulator } from '../../src/simulator/index.ts';
 import type { Wxkit } from '../../src/types.ts';
-import { createWxkit } from '../../src/wxkit.ts';
+import { localAccount } from './helpers.ts';
 
 const APP = 'wxmount0000000001';
 const SECRET = 'mount-test-secret';
@@ -27,8 +27,7 @@ let account: Wxkit;
 let mediaDir: string;
 
 before(async () => {
-  sim = await startSimulator({ apps: [{ appId: APP, secret: SECRET, jsDomains: ['localhost'] }] });
-  account = createWxkit({ appId: APP, secret: SECRET, apiBase: sim.url, openBase: sim.url, store: 'memory' });
+  ({ sim, account } = await localAccount(APP, SECRET));
   mediaDir = mkdtempSync(join(tmpdir(), 'wxkit-mount-'));
 });
 after(async () => {

@@ -143,13 +143,11 @@ describe('WeCom configuration', () => {
 });
 
 describe('wxkit serve with a WeCom app', () => {
-  test('a full WeCom config starts live (no sandbox) and serves the corp next to the Official Account', async () => {
-    const svc = await startService({
+  /** The service in this process, live against the simulator, with the WeCom app (and `env` besides). */
+  const serveWecom = (env: Record<string, string> = {}) =>
+    startService({
       env: {
-        WX_APP_ID: APP.appId,
-        WX_APP_SECRET: APP.secret,
-        WX_API_BASE: sim.url,
-        WX_OPEN_BASE: sim.url,
+        ...env,
         WX_CORP_ID: CORP,
         WX_CORP_AGENT_ID: AGENT,
         WX_CORP_SECRET: CORP_SECRET,
@@ -161,6 +159,14 @@ describe('wxkit serve with a WeCom app', () => {
       },
       cwd: dir,
       logLine: () => {},
+    });
+
+  test('a full WeCom config starts live (no sandbox) and serves the corp next to the Official Account', async () => {
+    const svc = await serveWecom({
+      WX_APP_ID: APP.appId,
+      WX_APP_SECRET: APP.secret,
+      WX_API_BASE: sim.url,
+      WX_OPEN_BASE: sim.url,
     });
     try {
       assert.equal(svc.sandbox, false);
@@ -205,20 +211,7 @@ describe('wxkit serve with a WeCom app', () => {
   });
 
   test('WeCom alone: starts live (WX_CORP_ID is an account); with --sandbox it is refused', async () => {
-    const alone = await startService({
-      env: {
-        WX_CORP_ID: CORP,
-        WX_CORP_AGENT_ID: AGENT,
-        WX_CORP_SECRET: CORP_SECRET,
-        WX_WORK_API_BASE: sim.url,
-        WX_JS_DOMAINS: 'localhost',
-        WXKIT_STORE: 'memory',
-        PORT: '0',
-        WXKIT_LOG: 'off',
-      },
-      cwd: dir,
-      logLine: () => {},
-    });
+    const alone = await serveWecom();
     try {
       assert.equal(alone.sandbox, false);
       assert.equal(alone.accounts[0]?.appId, CORP);

@@ -32,6 +32,21 @@ after(async () => {
   rmSync(cwd, { recursive: true, force: true });
 });
 
+type Signed = { signature: string; nonceStr: string; timestamp: number; appId: string; agentid: string };
+/** The first 50 answers name `value` in `field` and verify against `ticket`. */
+function assertSigned(
+  answers: { body: unknown }[],
+  field: 'appId' | 'agentid',
+  value: string,
+  ticket: string,
+) {
+  for (const { body } of answers.slice(0, 50)) {
+    const b = body as Signed;
+    assert.equal(b[field], value);
+    assert.equal(b.signature, signJssdk({ ticket, nonceStr: b.nonceStr, timestamp: b.timestamp, url: PAGE }));
+  }
+}
+
 for (const kind of ['file', 'redis'] as const) {
   test(`${kind} store: 1000 cold /jssdk/agent-config over 4 processes → 1 gettoken, 1 get_jsapi_ticket, 1 ticket/get`, async () => {
     sim.advance(8000); // every token and ticket of an earlier run is expired
@@ -69,24 +84,10 @@ for (const kind of ['file', 'redis'] as const) {
       assert.equal(calls['/cgi-bin/ticket/get'], 1, JSON.stringify(calls));
       const corpTicket = sim.state.wecom.currentCorpTicket(CORP);
       assert.ok(corpTicket);
-      for (const { body } of configs.slice(0, 50)) {
-        const b = body as { signature: string; nonceStr: string; timestamp: number; appId: string };
-        assert.equal(b.appId, CORP);
-        assert.equal(
-          b.signature,
-          signJssdk({ ticket: corpTicket, nonceStr: b.nonceStr, timestamp: b.timestamp, url: PAGE }),
-        );
-      }
+      assertSigned(configs, 'appId', CORP, corpTicket);
       const ticket = sim.state.wecom.currentAgentTicket(CORP, AGENT);
       assert.ok(ticket);
-      for (const { body } of answers.slice(0, 50)) {
-        const b = body as { signature: string; nonceStr: string; timestamp: number; agentid: string };
-        assert.equal(b.agentid, AGENT);
-        assert.equal(
-          b.signature,
-          signJssdk({ ticket, nonceStr: b.nonceStr, timestamp: b.timestamp, url: PAGE }),
-        );
-      }
+      assertSigned(answers, 'agentid', AGENT, ticket);
     } finally {
       assert.equal(await serve.stop(), 0);
     }
