@@ -2,30 +2,19 @@
 // simulator's bridge accepts chooseCard and addCard; a cardSign made with the jsapi_ticket is refused.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import { test } from 'node:test';
 import { cardSignature } from '../../src/cards.ts';
 import { openPage } from './page.ts';
-import { APP_ID, CHROMIUM, chromiumArgs, type Stack, startStack } from './stack.ts';
+import { APP_ID, setUpStack } from './stack.ts';
 
 const CARD = 'pFS7Fjg8kV1IdDz01r4SQwMkuCKc';
 const example = readFileSync(new URL('../api/examples/cards-page.js', import.meta.url), 'utf8');
-let stack: Stack;
-let browser: Browser;
-
-before(async () => {
-  stack = await startStack({ handlerOptions: { cardIds: [CARD] } });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(stack.hostRules) });
-});
-after(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const env = setUpStack({ handlerOptions: { cardIds: [CARD] } });
 
 const configure = `wxkit.configure({ sdkUrl: 'http://sim.example/jweixin.js', jsApiList: ['chooseCard', 'addCard'] })`;
 
 test('the docs example: chooseCard with the service’s cardSign, addCard with its cardExt', async () => {
-  const { context, page } = await openPage(browser, 'http://h5.example.com/cards');
+  const { context, page } = await openPage(env.browser, 'http://h5.example.com/cards');
   try {
     await page.evaluate(configure);
     const result = (await page.evaluate(`${example}\ncardsExample('')`)) as {
@@ -46,11 +35,12 @@ test('the docs example: chooseCard with the service’s cardSign, addCard with i
 });
 
 test('a cardSign made with the jsapi_ticket (or as key=value pairs) is refused by the bridge', async () => {
-  const { context, page } = await openPage(browser, 'http://h5.example.com/cards-wrong');
+  const { context, page } = await openPage(env.browser, 'http://h5.example.com/cards-wrong');
   try {
     await page.evaluate(configure);
-    const jsapi = stack.sim.state.currentTicket(APP_ID, 'jsapi') as string;
-    const card = stack.sim.state.currentTicket(APP_ID, 'wx_card') ?? (await stack.account.ticket('wx_card'));
+    const jsapi = env.stack.sim.state.currentTicket(APP_ID, 'jsapi') as string;
+    const card =
+      env.stack.sim.state.currentTicket(APP_ID, 'wx_card') ?? (await env.stack.account.ticket('wx_card'));
     const timestamp = 1700000000;
     const nonceStr = 'n0nce';
     const wrongTicket = cardSignature([jsapi, APP_ID, String(timestamp), nonceStr, 'GROUPON']);

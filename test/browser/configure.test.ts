@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import { describe, test } from 'node:test';
 import { configureIn, openPage } from './page.ts';
-import { CHROMIUM, chromiumArgs, type Stack, startStack } from './stack.ts';
+import { setUpStack } from './stack.ts';
 
 const SDK = 'http://sim.example/jweixin.js';
 const ANDROID = `${SDK}?platform=android`;
 const IOS = `${SDK}?platform=ios`;
 
 describe('wxkit.configure in Chromium against the simulated WeChat bridge', () => {
-  let stack: Stack;
-  let browser: Browser;
-  before(async () => {
-    stack = await startStack();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(stack.hostRules) });
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const env = setUpStack();
+  /** Sets the simulator's platform as a whole (POST /__sim/platform). */
+  const setPlatform = (platform: string) =>
+    fetch(`${env.stack.sim.url}/__sim/platform`, { method: 'POST', body: JSON.stringify({ platform }) });
 
   const pages = [
     'http://h5.example.com/shop/item?id=42&from=singlemessage&isappinstalled=0',
@@ -31,7 +24,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
   ] as const) {
     for (const url of pages) {
       test(`${platform}: configure succeeds on ${url}`, async () => {
-        const { context, page } = await openPage(browser, url);
+        const { context, page } = await openPage(env.browser, url);
         try {
           const out = await configureIn(page, { sdkUrl, jsApiList: ['chooseImage'] });
           assert.deepEqual(out, { ok: true });
@@ -46,7 +39,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
     }
 
     test(`${platform}: a single-page app after pushState configures with urlMode 'auto'`, async () => {
-      const { context, page } = await openPage(browser, 'http://h5.example.com/spa/?from=timeline');
+      const { context, page } = await openPage(env.browser, 'http://h5.example.com/spa/?from=timeline');
       try {
         assert.deepEqual(await configureIn(page, { sdkUrl, jsApiList: ['chooseImage'] }), { ok: true });
         await page.evaluate(() => history.pushState({}, '', '/spa/orders/7?tab=已付款#top'));
@@ -68,7 +61,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
   }
 
   test("iOS: the same SPA with urlMode 'current' fails with config:invalid signature (landing URL enforced)", async () => {
-    const { context, page } = await openPage(browser, 'http://h5.example.com/spa/?from=timeline');
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/spa/?from=timeline');
     try {
       await page.evaluate(() => history.pushState({}, '', '/spa/orders/7'));
       const out = await configureIn(page, { sdkUrl: IOS, urlMode: 'current', debug: true });
@@ -85,10 +78,8 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
   test("iOS without debug: urlMode 'current' after pushState is diagnosed url_landing (no realAuthUrl needed)", async () => {
     // The simulator set to iOS as a whole (POST /__sim/platform), the plain /jweixin.js, debug off:
     // WeChat reports no realAuthUrl, so the helper's landing URL and platform carry the diagnosis.
-    const set = (platform: string) =>
-      fetch(`${stack.sim.url}/__sim/platform`, { method: 'POST', body: JSON.stringify({ platform }) });
-    assert.equal((await set('ios')).status, 200);
-    const { context, page } = await openPage(browser, 'http://h5.example.com/spa/?from=timeline');
+    assert.equal((await setPlatform('ios')).status, 200);
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/spa/?from=timeline');
     try {
       await page.evaluate(() => history.pushState({}, '', '/spa/orders/7'));
       const out = await configureIn(page, { sdkUrl: SDK, urlMode: 'current' });
@@ -101,12 +92,12 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
       assert.match(out.message ?? '', /landing URL/);
     } finally {
       await context.close();
-      await set('android');
+      await setPlatform('android');
     }
   });
 
   test("Android without debug: urlMode 'landing' after pushState is diagnosed url_landing", async () => {
-    const { context, page } = await openPage(browser, 'http://h5.example.com/spa/');
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/spa/');
     try {
       await page.evaluate(() => history.pushState({}, '', '/spa/orders/7'));
       const out = await configureIn(page, { sdkUrl: ANDROID, urlMode: 'landing' });
@@ -119,7 +110,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
   });
 
   test("Android: the same SPA with urlMode 'landing' fails: Android verifies the current URL", async () => {
-    const { context, page } = await openPage(browser, 'http://h5.example.com/spa/');
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/spa/');
     try {
       await page.evaluate(() => history.pushState({}, '', '/spa/orders/7'));
       const out = await configureIn(page, { sdkUrl: ANDROID, urlMode: 'landing' });
@@ -130,7 +121,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
   });
 
   test('a page on a domain the simulated account does not bind gets config:invalid url domain', async () => {
-    const { context, page } = await openPage(browser, 'http://other.example/promo?id=1');
+    const { context, page } = await openPage(env.browser, 'http://other.example/promo?id=1');
     try {
       const out = await configureIn(page, { sdkUrl: ANDROID, debug: true });
       assert.equal(out.ok, false);
@@ -143,7 +134,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
   });
 
   test('a page on a domain the service does not know is refused before wx.config, naming the domains', async () => {
-    const { context, page } = await openPage(browser, 'http://third.example/x');
+    const { context, page } = await openPage(env.browser, 'http://third.example/x');
     try {
       const out = await configureIn(page, { sdkUrl: ANDROID });
       assert.equal(out.ok, false);
@@ -157,7 +148,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
   });
 
   test('page, service and simulator on three origins: helper and signature from svc.example, bridge from sim.example', async () => {
-    const { context, page } = await openPage(browser, 'http://h5.example.com/three/origins?x=1');
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/three/origins?x=1');
     try {
       await page.evaluate(
         () =>
@@ -187,10 +178,8 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
   });
 
   test('the platform set through POST /__sim/platform is baked into /jweixin.js; a failing sdkUrl falls back', async () => {
-    const set = (platform: string) =>
-      fetch(`${stack.sim.url}/__sim/platform`, { method: 'POST', body: JSON.stringify({ platform }) });
-    assert.equal((await set('ios')).status, 200);
-    const { context, page } = await openPage(browser, 'http://h5.example.com/spa/');
+    assert.equal((await setPlatform('ios')).status, 200);
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/spa/');
     try {
       await page.evaluate(() => history.pushState({}, '', '/spa/next'));
       const out = await configureIn(page, { sdkUrl: 'http://sim.example/missing.js', sdkFallbackUrl: SDK });
@@ -201,14 +190,14 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
       );
     } finally {
       await context.close();
-      await set('android');
+      await setPlatform('android');
     }
   });
 
   test('custom headers (a CSRF token) reach the service on config and on diagnose', async () => {
-    const { context, page } = await openPage(browser, 'http://h5.example.com/headers');
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/headers');
     try {
-      stack.seen.length = 0;
+      env.stack.seen.length = 0;
       await page.evaluate(() => history.pushState({}, '', '/headers/next'));
       const headers = { 'X-CSRF-Token': 'csrf-123' };
       const out = await configureIn(page, {
@@ -218,7 +207,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
         credentials: 'same-origin',
       });
       assert.equal(out.errMsg, 'config:invalid signature');
-      const posts = stack.seen
+      const posts = env.stack.seen
         .filter((r) => r.method === 'POST')
         .map((r) => [r.path, r.headers['x-csrf-token']]);
       assert.deepEqual(posts, [
@@ -231,7 +220,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
   });
 
   test('checkJsApi, share setters and ready() after a failed config behave as in jweixin', async () => {
-    const { context, page } = await openPage(browser, 'http://h5.example.com/share?id=9');
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/share?id=9');
     try {
       const jsApiList = ['updateAppMessageShareData', 'checkJsApi'];
       assert.deepEqual(await configureIn(page, { sdkUrl: ANDROID, jsApiList }), { ok: true });
@@ -281,7 +270,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
   });
 
   test('the ESM build (wxkit/client) works in the browser as a module', async () => {
-    const { context, page } = await openPage(browser, 'http://h5.example.com/esm?x=1#/a');
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/esm?x=1#/a');
     try {
       const out = await page.evaluate(async (sdkUrl) => {
         const mod = (await import('/esm/client.js' as string)) as typeof import('../../src/client/index.ts');
@@ -298,7 +287,7 @@ describe('wxkit.configure in Chromium against the simulated WeChat bridge', () =
   });
 
   test('a JS-SDK that never answers (a page outside WeChat) rejects with code timeout', async () => {
-    const { context, page } = await openPage(browser, 'http://h5.example.com/outside-wechat');
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/outside-wechat');
     try {
       // What the real jweixin does outside WeChat: wx.config waits for a bridge that never comes.
       await page.evaluate(() => {

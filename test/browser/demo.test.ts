@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { type Service, startService } from '../../src/serve/service.ts';
-import { CHROMIUM, chromiumArgs, requireChromium } from './stack.ts';
+import { launchChromium, requireChromium } from './stack.ts';
 
 const ARTIFACTS = new URL('../../test-results/', import.meta.url).pathname;
 
@@ -24,10 +24,7 @@ describe('wxkit serve sandbox demo page in Chromium', () => {
       cwd: dir,
       logLine: () => {},
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: chromiumArgs('MAP unused.example 127.0.0.1'),
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

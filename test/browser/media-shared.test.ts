@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createHandler, type WxkitHandler } from '../../src/http/handler.ts';
 import { createRedisMediaStore } from '../../src/media/redis.ts';
 import { createS3MediaStore } from '../../src/media/s3.ts';
@@ -19,18 +19,18 @@ import { createWxkit } from '../../src/wxkit.ts';
 import { type S3Server, startS3Server } from '../media/s3-server.ts';
 import { type RedisServer, startRedisServer } from '../stores/redis-server.ts';
 import { type ClientApi, configureIn, openPage } from './page.ts';
-import { APP_ID, CHROMIUM, chromiumArgs, pageHtml, requireChromium, SECRET } from './stack.ts';
+import {
+  APP_ID,
+  launchChromium,
+  listen,
+  mapHosts,
+  pageHtml,
+  requireChromium,
+  SECRET,
+  toRequest,
+} from './stack.ts';
 
 const APIS = ['chooseImage', 'getLocalImgData', 'uploadImage'];
-
-async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const headers = new Headers();
-  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
-  const body = chunks.length > 0 && req.method !== 'GET' ? Buffer.concat(chunks) : null;
-  return new Request(new URL(req.url ?? '/', origin), { method: req.method ?? 'GET', headers, body });
-}
 
 /** Streams the handler's Response (media bodies are streams). */
 async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
@@ -41,11 +41,12 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
   res.end();
 }
 
-function serve(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<Server> {
+async function serve(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<Server> {
   const server = createServer((req, res) => {
     handle(req, res).catch((e) => res.writeHead(500).end(String(e)));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  await listen(server);
+  return server;
 }
 
 const portOf = (s: Server) => (s.address() as AddressInfo).port;
@@ -120,16 +121,16 @@ describe('choose → upload → save on one instance, shown by another (Chromium
         () => new Promise((r) => page.close(r)),
         () => new Promise((r) => other.close(r)),
       );
-      const hostRules = [
-        `MAP h5.example.com 127.0.0.1:${portOf(page)}`,
-        `MAP svc.example 127.0.0.1:${portOf(other)}`,
-        `MAP sim.example 127.0.0.1:${sim.port}`,
-      ].join(', ');
-      browser ??= await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(hostRules) });
+      const hostRules = mapHosts({
+        'h5.example.com': portOf(page),
+        'svc.example': portOf(other),
+        'sim.example': sim.port,
+      });
+      browser ??= await launchChromium(hostRules);
       // Host rules are per launch: a second store gets its own browser.
       if (name !== 'redis://') {
         await browser.close();
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(hostRules) });
+        browser = await launchChromium(hostRules);
       }
       const { context, page: tab } = await openPage(browser, 'http://h5.example.com/media/shared');
       try {

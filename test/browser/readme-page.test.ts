@@ -5,13 +5,12 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { type ServeProcess, startServe } from '../serve/spawn.ts';
-import { CHROMIUM, chromiumArgs, requireChromium } from './stack.ts';
+import { launchChromium, listen, requireChromium } from './stack.ts';
 
 const html = readFileSync(new URL('../api/examples/page.html', import.meta.url));
 const pageServer = createServer((_req, res) => {
@@ -27,12 +26,8 @@ before(async () => {
   requireChromium();
   cwd = mkdtempSync(join(tmpdir(), 'wxkit-readme-page-'));
   serve = await startServe({}, [], cwd);
-  await new Promise<void>((r) => pageServer.listen(0, '127.0.0.1', r));
-  pageUrl = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}/shop/?from=singlemessage`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: chromiumArgs('MAP nothing.invalid 127.0.0.1'),
-  });
+  pageUrl = `http://127.0.0.1:${await listen(pageServer)}/shop/?from=singlemessage`;
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import { describe, test } from 'node:test';
 import { configureIn, openPage } from './page.ts';
-import { APP_ID, CHROMIUM, chromiumArgs, type Stack, startStack } from './stack.ts';
+import { APP_ID, setUpStack } from './stack.ts';
 
 const SDK = 'http://sim.example/jweixin.js?platform=android';
 
@@ -12,19 +11,10 @@ const SDK = 'http://sim.example/jweixin.js?platform=android';
  * after it configures — with one extra getticket and no token fetch.
  */
 describe('a wrong ticket heals itself', () => {
-  let stack: Stack;
-  let browser: Browser;
-  before(async () => {
-    stack = await startStack();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(stack.hostRules) });
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const env = setUpStack();
 
   const configurePage = async (url: string) => {
-    const { context, page } = await openPage(browser, url);
+    const { context, page } = await openPage(env.browser, url);
     try {
       return await configureIn(page, { sdkUrl: SDK, jsApiList: ['chooseImage'] });
     } finally {
@@ -34,9 +24,9 @@ describe('a wrong ticket heals itself', () => {
 
   test('expire the ticket: the next page fails and reports, the page after it succeeds', async () => {
     assert.deepEqual(await configurePage('http://h5.example.com/warm'), { ok: true });
-    const held = await stack.account.ticket();
-    stack.sim.reset();
-    assert.equal(stack.sim.expireTicket(APP_ID, 'jsapi'), true);
+    const held = await env.stack.account.ticket();
+    env.stack.sim.reset();
+    assert.equal(env.stack.sim.expireTicket(APP_ID, 'jsapi'), true);
 
     const failed = await configurePage('http://h5.example.com/shop/item?id=42');
     assert.equal(failed.ok, false);
@@ -50,12 +40,12 @@ describe('a wrong ticket heals itself', () => {
     assert.match(failed.message ?? '', /configure again \(or reload the page\)/);
 
     assert.deepEqual(await configurePage('http://h5.example.com/shop/item?id=43'), { ok: true });
-    const calls = stack.sim.stats().calls;
+    const calls = env.stack.sim.stats().calls;
     assert.equal(calls['/cgi-bin/ticket/getticket'], 1, JSON.stringify(calls));
     assert.equal(calls['/cgi-bin/stable_token'] ?? 0, 0, 'no token fetch');
     assert.equal(calls['/cgi-bin/token'] ?? 0, 0, 'no token fetch');
-    const now = await stack.account.ticket();
+    const now = await env.stack.account.ticket();
     assert.notEqual(now, held);
-    assert.equal(now, stack.sim.state.currentTicket(APP_ID));
+    assert.equal(now, env.stack.sim.state.currentTicket(APP_ID));
   });
 });

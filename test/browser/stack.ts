@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { type Browser, chromium } from 'playwright-core';
 import { createHandler, type HandlerOptions, type WxkitHandler } from '../../src/http/handler.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import type { Wxkit } from '../../src/types.ts';
@@ -41,7 +43,8 @@ export interface StackOptions {
   handlerOptions?: HandlerOptions;
 }
 
-async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
+/** The Node request as a web Request for the handler, `origin` giving its scheme and host. */
+export async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   const headers = new Headers();
@@ -51,12 +54,14 @@ async function toRequest(req: IncomingMessage, origin: string): Promise<Request>
   return new Request(new URL(req.url ?? '/', origin), { method: req.method ?? 'GET', headers, body });
 }
 
-async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
+/** The handler's Response written to the Node response (buffered). */
+export async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
   res.writeHead(response.status, Object.fromEntries(response.headers));
   res.end(Buffer.from(await response.arrayBuffer()));
 }
 
-function listen(server: Server): Promise<number> {
+/** Listens on a free loopback port; resolves with the port. */
+export function listen(server: Server): Promise<number> {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
   );
@@ -129,13 +134,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const pagePort = await listen(page);
   const servicePort = await listen(service);
-  const hostRules = [
-    `MAP h5.example.com 127.0.0.1:${pagePort}`,
-    `MAP other.example 127.0.0.1:${pagePort}`,
-    `MAP third.example 127.0.0.1:${pagePort}`,
-    `MAP svc.example 127.0.0.1:${servicePort}`,
-    `MAP sim.example 127.0.0.1:${sim.port}`,
-  ].join(', ');
+  const hostRules = mapHosts({
+    'h5.example.com': pagePort,
+    'other.example': pagePort,
+    'third.example': pagePort,
+    'svc.example': servicePort,
+    'sim.example': sim.port,
+  });
   return {
     sim,
     account,
@@ -171,6 +176,38 @@ export function chromiumArgs(hostRules: string): string[] {
     '--disable-sync',
     `--host-resolver-rules=${hostRules}`,
   ];
+}
+
+/** A --host-resolver-rules value mapping each name to its port on 127.0.0.1. */
+export function mapHosts(ports: Record<string, number>): string {
+  return Object.entries(ports)
+    .map(([name, port]) => `MAP ${name} 127.0.0.1:${port}`)
+    .join(', ');
+}
+
+/**
+ * Chromium with the test flags and `hostRules` (from {@link mapHosts}). The default maps only a name no
+ * test uses, for pages that need no mapping.
+ */
+export function launchChromium(hostRules = 'MAP unused.example 127.0.0.1'): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(hostRules) });
+}
+
+/**
+ * For the tests of the enclosing describe (or file): a stack and a Chromium mapped onto it, started in a
+ * `before` hook and closed in an `after` hook. The returned object is filled in by that `before`.
+ */
+export function setUpStack(options: StackOptions = {}): { readonly stack: Stack; readonly browser: Browser } {
+  const env = {} as { stack: Stack; browser: Browser };
+  before(async () => {
+    env.stack = await startStack(options);
+    env.browser = await launchChromium(env.stack.hostRules);
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.stack?.close();
+  });
+  return env;
 }
 
 /** Bytes of a file in dist/, for size checks. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
 import type { ClientApi } from './page.ts';
 import { configureIn, openPage } from './page.ts';
-import { CHROMIUM, chromiumArgs, type Stack, startStack } from './stack.ts';
+import { setUpStack } from './stack.ts';
 
 const APIS = ['chooseImage', 'getLocalImgData', 'uploadImage'];
 const PNG_MAGIC = '89504e470d0a1a0a';
@@ -35,24 +35,15 @@ function runFlow(page: Page): Promise<Flow> {
 }
 
 describe('choose → upload → save in Chromium', () => {
-  let stack: Stack;
-  let browser: Browser;
-  before(async () => {
-    stack = await startStack();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(stack.hostRules) });
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const env = setUpStack();
 
   for (const platform of ['android', 'ios'] as const) {
     test(`${platform}: three chosen images are uploaded serially and the saved files equal the bridge's bytes`, async () => {
-      const { context, page } = await openPage(browser, 'http://h5.example.com/upload?step=1');
+      const { context, page } = await openPage(env.browser, 'http://h5.example.com/upload?step=1');
       try {
         const sdkUrl = `http://sim.example/jweixin.js?platform=${platform}`;
         assert.deepEqual(await configureIn(page, { sdkUrl, jsApiList: APIS }), { ok: true });
-        stack.sim.reset();
+        env.stack.sim.reset();
         const flow = await runFlow(page);
         assert.equal(flow.localIds.length, 3);
         for (const id of flow.localIds) {
@@ -66,7 +57,7 @@ describe('choose → upload → save in Chromium', () => {
           assert.equal(data.startsWith('data:image/png;base64,'), platform === 'ios');
           const chosen = Buffer.from(data.replace(/^data:[^,]*,/, ''), 'base64');
           assert.equal(chosen.subarray(0, 8).toString('hex'), PNG_MAGIC);
-          const res = await fetch(`http://127.0.0.1:${stack.pagePort}${saved.url}`);
+          const res = await fetch(`http://127.0.0.1:${env.stack.pagePort}${saved.url}`);
           assert.equal(res.status, 200);
           assert.equal(res.headers.get('content-type'), 'image/png');
           assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
@@ -78,7 +69,7 @@ describe('choose → upload → save in Chromium', () => {
           hashes.add(saved.id);
         }
         assert.equal(hashes.size, 3, 'the three images have distinct content');
-        assert.equal(stack.sim.stats().calls['/cgi-bin/media/get'], 3, 'one download per image');
+        assert.equal(env.stack.sim.stats().calls['/cgi-bin/media/get'], 3, 'one download per image');
       } finally {
         await context.close();
       }
@@ -86,7 +77,7 @@ describe('choose → upload → save in Chromium', () => {
   }
 
   test('a second uploadImage while one runs fails like WeChat; the first still succeeds', async () => {
-    const { context, page } = await openPage(browser, 'http://h5.example.com/upload/concurrent');
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/upload/concurrent');
     try {
       await configureIn(page, { sdkUrl: 'http://sim.example/jweixin.js', jsApiList: APIS });
       const out = await page.evaluate(async () => {
@@ -109,7 +100,7 @@ describe('choose → upload → save in Chromium', () => {
   });
 
   test('APIs missing from jsApiList are denied; saving an unknown serverId is a wechat_error (40007), not a file', async () => {
-    const { context, page } = await openPage(browser, 'http://h5.example.com/upload/denied');
+    const { context, page } = await openPage(env.browser, 'http://h5.example.com/upload/denied');
     try {
       await configureIn(page, { sdkUrl: 'http://sim.example/jweixin.js', jsApiList: ['chooseImage'] });
       const out = await page.evaluate(async () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { signJssdk } from '../../src/signature.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
-import { CHROMIUM, chromiumArgs, requireChromium } from './stack.ts';
+import { openPage } from './page.ts';
+import { launchChromium, listen, mapHosts, requireChromium } from './stack.ts';
 
 /**
  * A WeCom page in Chromium against the simulator's /jweixin.js: wx.config with the corp ticket, then
@@ -94,12 +94,9 @@ describe('WeCom wx.config + wx.agentConfig in Chromium', () => {
         `<!doctype html><html><head><meta charset="utf-8"><title>wecom</title><script src="http://sim.example/jweixin.js?platform=${platform}"></script></head><body>wecom</body></html>`,
       );
     });
-    await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
-    const port = (pages.address() as AddressInfo).port;
-    const rules = [`MAP work.example.com 127.0.0.1:${port}`, `MAP sim.example 127.0.0.1:${sim.port}`].join(
-      ', ',
+    browser = await launchChromium(
+      mapHosts({ 'work.example.com': await listen(pages), 'sim.example': sim.port }),
     );
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(rules) });
   });
   after(async () => {
     await browser?.close();
@@ -107,13 +104,6 @@ describe('WeCom wx.config + wx.agentConfig in Chromium', () => {
     await new Promise((r) => pages?.close(r));
     await sim?.close();
   });
-
-  async function open(url: string): Promise<{ page: Page; close: () => Promise<void> }> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(url);
-    return { page, close: () => context.close() };
-  }
 
   const configFor = (url: string, ticket = corpTicket) => ({
     beta: true,
@@ -132,7 +122,7 @@ describe('WeCom wx.config + wx.agentConfig in Chromium', () => {
 
   test('android: config and agentConfig succeed with correct signatures; the agent-only API works after', async () => {
     const url = 'http://work.example.com/tools/contact?platform=android&from=singlemessage';
-    const { page, close } = await open(url);
+    const { context, page } = await openPage(browser, url);
     try {
       const out = await runInPage(page, { config: configFor(url), agent: agentFor(url) });
       assert.equal(out.config, 'config:ok');
@@ -141,13 +131,13 @@ describe('WeCom wx.config + wx.agentConfig in Chromium', () => {
       assert.equal(out.invoke?.err_msg, 'getCurExternalContact:ok');
       assert.match(String(out.invoke?.userId), /^wm/);
     } finally {
-      await close();
+      await context.close();
     }
   });
 
   test('ios SPA after pushState: both verify the landing URL; agentid as a string works too', async () => {
     const landing = 'http://work.example.com/spa/?platform=ios';
-    const { page, close } = await open(landing);
+    const { context, page } = await openPage(browser, landing);
     try {
       const out = await runInPage(page, {
         pushState: '/spa/orders/7',
@@ -158,26 +148,26 @@ describe('WeCom wx.config + wx.agentConfig in Chromium', () => {
       assert.equal(out.agentConfig, 'agentConfig:ok');
       assert.equal(out.invoke?.err_msg, 'getCurExternalContact:ok');
     } finally {
-      await close();
+      await context.close();
     }
   });
 
   test('agentConfig signed with the corp ticket fails (agentConfig:invalid signature); the API stays closed', async () => {
     const url = 'http://work.example.com/tools/wrong-ticket?platform=android';
-    const { page, close } = await open(url);
+    const { context, page } = await openPage(browser, url);
     try {
       const out = await runInPage(page, { config: configFor(url), agent: agentFor(url, corpTicket) });
       assert.equal(out.config, 'config:ok');
       assert.equal(out.agentConfig, 'agentConfig:invalid signature');
       assert.equal(out.invoke?.err_msg, 'getCurExternalContact:fail_no permission');
     } finally {
-      await close();
+      await context.close();
     }
   });
 
   test('agentConfig before (without) a successful wx.config is refused', async () => {
     const url = 'http://work.example.com/tools/no-config?platform=android';
-    const { page, close } = await open(url);
+    const { context, page } = await openPage(browser, url);
     try {
       const out = await runInPage(page, { agent: agentFor(url) });
       assert.match(String(out.agentConfig), /^agentConfig:fail, wx\.config has not succeeded/);
@@ -186,7 +176,7 @@ describe('WeCom wx.config + wx.agentConfig in Chromium', () => {
       assert.equal(failed.config, 'config:invalid signature', 'the app ticket does not sign wx.config');
       assert.match(String(failed.agentConfig), /^agentConfig:fail/);
     } finally {
-      await close();
+      await context.close();
     }
   });
 });

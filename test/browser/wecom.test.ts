@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createWecom, type WecomInstance } from '../../src/accounts/wecom.ts';
 import { createHandler, type WxkitHandler } from '../../src/http/handler.ts';
 import { signJssdk } from '../../src/signature.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
-import { CHROMIUM, chromiumArgs, requireChromium } from './stack.ts';
+import { openPage } from './page.ts';
+import { launchChromium, listen, mapHosts, requireChromium, toRequest, writeResponse } from './stack.ts';
 
 /**
  * A WeCom app's page in Chromium, end to end: the page (http://work.example.com, the app's trusted
@@ -59,25 +59,10 @@ describe('WeCom page in Chromium: wxkit.configure({ agent: true })', () => {
   let pages: Server;
   let browser: Browser;
 
-  async function toRequest(req: IncomingMessage): Promise<Request> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
-    const body = chunks.length > 0 && req.method !== 'GET' ? Buffer.concat(chunks) : null;
-    return new Request(new URL(req.url ?? '/', `http://${req.headers.host}`), {
-      method: req.method ?? 'GET',
-      headers,
-      body,
-    });
-  }
-
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname.startsWith('/jssdk/') || url.pathname.startsWith('/oauth/')) {
-      const response = await handler(await toRequest(req));
-      res.writeHead(response.status, Object.fromEntries(response.headers));
-      res.end(Buffer.from(await response.arrayBuffer()));
+      await writeResponse(res, await handler(await toRequest(req, `http://${req.headers.host}`)));
       return;
     }
     const platform = url.searchParams.get('platform') ?? 'android';
@@ -111,12 +96,9 @@ describe('WeCom page in Chromium: wxkit.configure({ agent: true })', () => {
     pages = createServer((req, res) => {
       serve(req, res).catch((e) => res.writeHead(500).end(String(e)));
     });
-    await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
-    const port = (pages.address() as AddressInfo).port;
-    const rules = [`MAP work.example.com 127.0.0.1:${port}`, `MAP sim.example 127.0.0.1:${sim.port}`].join(
-      ', ',
+    browser = await launchChromium(
+      mapHosts({ 'work.example.com': await listen(pages), 'sim.example': sim.port }),
     );
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(rules) });
   });
   after(async () => {
     await browser?.close();
@@ -126,18 +108,12 @@ describe('WeCom page in Chromium: wxkit.configure({ agent: true })', () => {
     await sim?.close();
   });
 
-  async function open(url: string): Promise<{ page: Page; close: () => Promise<void> }> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(url);
-    return { page, close: () => context.close() };
-  }
-
   const run = (page: Page, args: { pushState?: string } = {}) =>
     page.evaluate(`(${IN_PAGE})(${JSON.stringify({ corpId: CORP, ...args })})`) as Promise<Outcome>;
 
   test('android: wx.config + wx.agentConfig succeed; the agent-only API works after, not before', async () => {
-    const { page, close } = await open(
+    const { context, page } = await openPage(
+      browser,
       'http://work.example.com/tools/contact?platform=android&from=singlemessage',
     );
     try {
@@ -147,34 +123,37 @@ describe('WeCom page in Chromium: wxkit.configure({ agent: true })', () => {
       assert.equal(out.invoke?.err_msg, 'getCurExternalContact:ok');
       assert.match(String(out.invoke?.userId), /^wm/);
     } finally {
-      await close();
+      await context.close();
     }
   });
 
   test('android SPA after pushState: signs the current URL and succeeds', async () => {
-    const { page, close } = await open('http://work.example.com/spa/?platform=android');
+    const { context, page } = await openPage(browser, 'http://work.example.com/spa/?platform=android');
     try {
       const out = await run(page, { pushState: '/spa/orders/7?tab=1' });
       assert.equal(out.ok, true, out.message);
       assert.equal(out.invoke?.err_msg, 'getCurExternalContact:ok');
     } finally {
-      await close();
+      await context.close();
     }
   });
 
   test('iOS SPA after pushState: signs the landing URL for both and succeeds', async () => {
-    const { page, close } = await open('http://work.example.com/spa/?platform=ios');
+    const { context, page } = await openPage(browser, 'http://work.example.com/spa/?platform=ios');
     try {
       const out = await run(page, { pushState: '/spa/orders/7' });
       assert.equal(out.ok, true, out.message);
       assert.equal(out.invoke?.err_msg, 'getCurExternalContact:ok');
     } finally {
-      await close();
+      await context.close();
     }
   });
 
   test('wx.agentConfig signed with the corp ticket: rejected at agentConfig, diagnosed wrong_ticket_kind', async () => {
-    const { page, close } = await open('http://work.example.com/tools/wrong-ticket?platform=android');
+    const { context, page } = await openPage(
+      browser,
+      'http://work.example.com/tools/wrong-ticket?platform=android',
+    );
     try {
       // A backend that signs wx.agentConfig with the corp's jsapi_ticket (the classic WeCom mistake).
       // (Answered from here: Playwright's route.fetch() would not see the Chromium host mapping.)
@@ -200,12 +179,15 @@ describe('WeCom page in Chromium: wxkit.configure({ agent: true })', () => {
       );
       assert.equal(out.invoke?.err_msg, 'getCurExternalContact:fail_no permission');
     } finally {
-      await close();
+      await context.close();
     }
   });
 
   test('a failed wx.config is named as the config step', async () => {
-    const { page, close } = await open('http://work.example.com/tools/bad-config?platform=android');
+    const { context, page } = await openPage(
+      browser,
+      'http://work.example.com/tools/bad-config?platform=android',
+    );
     try {
       await page.route('**/jssdk/config', async (route) => {
         const { url } = JSON.parse(route.request().postData() ?? '{}') as { url: string };
@@ -217,12 +199,15 @@ describe('WeCom page in Chromium: wxkit.configure({ agent: true })', () => {
       assert.equal(out.step, 'config');
       assert.equal(out.errMsg, 'config:invalid signature');
     } finally {
-      await close();
+      await context.close();
     }
   });
 
   test('the docs example (wecom.md, From a page) configures and calls the agent-only API', async () => {
-    const { page, close } = await open('http://work.example.com/docs/example?platform=android');
+    const { context, page } = await openPage(
+      browser,
+      'http://work.example.com/docs/example?platform=android',
+    );
     try {
       const logged: string[] = [];
       page.on('console', (m) => logged.push(m.text()));
@@ -237,7 +222,7 @@ describe('WeCom page in Chromium: wxkit.configure({ agent: true })', () => {
       assert.equal(res.err_msg, 'getCurExternalContact:ok', logged.join('\n'));
       await line.catch(() => assert.fail(`no getCurExternalContact line: ${logged.join('\n')}`));
     } finally {
-      await close();
+      await context.close();
     }
   });
 
