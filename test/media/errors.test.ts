@@ -9,13 +9,14 @@ import { isWxkitError, type WxkitError } from '../../src/errors.ts';
 import { createHandler } from '../../src/http/handler.ts';
 import { sha256 } from '../../src/media/id.ts';
 import { createRedisMediaStore } from '../../src/media/redis.ts';
-import { createS3MediaStore } from '../../src/media/s3.ts';
+import { createS3MediaStore, type S3MediaStoreOptions } from '../../src/media/s3.ts';
 import { mediaTtlFromEnv, parseMediaStoreSpec } from '../../src/media/spec.ts';
 import { testImage } from '../../src/simulator/bridge/png.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { createWxkit } from '../../src/wxkit.ts';
 import { freePort, type RedisServer, startRedisServer } from '../stores/redis-server.ts';
 import { type S3Server, startS3Server } from './s3-server.ts';
+import { uploadToWechat } from './wechat-upload.ts';
 
 const SECRET_KEY = 'very-secret-key-never-shown-0123';
 
@@ -50,14 +51,18 @@ describe('s3:// errors (s3rver)', () => {
     assert.ok(e.hint.en.length > 0 && /[\u4e00-\u9fff]/.test(e.hint.zh));
     return true;
   };
-
-  test('a bucket that does not exist: names the bucket and NoSuchBucket', async () => {
-    const store = await createS3MediaStore({
-      bucket: 'no-such-bucket',
+  /** A store on the s3rver, signing with SECRET_KEY (the secret that must never show in an error). */
+  const s3Store = (options: Partial<S3MediaStoreOptions>) =>
+    createS3MediaStore({
+      bucket: s3.bucket,
       endpoint: s3.endpoint,
       accessKeyId: 'S3RVER',
       secretAccessKey: SECRET_KEY,
+      ...options,
     });
+
+  test('a bucket that does not exist: names the bucket and NoSuchBucket', async () => {
+    const store = await s3Store({ bucket: 'no-such-bucket' });
     const { bytes, id } = file();
     await assert.rejects(
       store.put(id, bytes, 'image/png'),
@@ -71,13 +76,7 @@ describe('s3:// errors (s3rver)', () => {
     // s3rver checks the access key id but does not verify SigV4 signatures (its v4 check is
     // unimplemented), so only an unknown key id can be shown here; a wrong secret is the same
     // 403 answer (SignatureDoesNotMatch) on a real store and takes the same path.
-    const store = await createS3MediaStore({
-      bucket: s3.bucket,
-      prefix: 'wrong-key',
-      endpoint: s3.endpoint,
-      accessKeyId: 'AKIAWRONGWRONGWRONG',
-      secretAccessKey: SECRET_KEY,
-    });
+    const store = await s3Store({ prefix: 'wrong-key', accessKeyId: 'AKIAWRONGWRONGWRONG' });
     const { bytes, id } = file();
     await assert.rejects(
       store.put(id, bytes, 'image/png'),
@@ -88,13 +87,7 @@ describe('s3:// errors (s3rver)', () => {
 
   test('an unreachable endpoint: names the host and the network error, quickly, nothing written', async () => {
     const port = await freePort();
-    const store = await createS3MediaStore({
-      bucket: s3.bucket,
-      prefix: 'unreachable',
-      endpoint: `http://127.0.0.1:${port}`,
-      accessKeyId: 'S3RVER',
-      secretAccessKey: SECRET_KEY,
-    });
+    const store = await s3Store({ prefix: 'unreachable', endpoint: `http://127.0.0.1:${port}` });
     const { bytes, id } = file();
     await assert.rejects(
       store.put(id, bytes, 'image/png'),
@@ -158,17 +151,8 @@ describe('s3:// errors (s3rver)', () => {
       store: 'memory',
     });
     try {
-      const form = new FormData();
       const png = testImage(1499);
-      form.set('media', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'p.png');
-      const up = await fetch(
-        `${sim.url}/cgi-bin/media/upload?access_token=${await account.accessToken()}&type=image`,
-        {
-          method: 'POST',
-          body: form,
-        },
-      );
-      const { media_id: serverId } = (await up.json()) as { media_id: string };
+      const serverId = await uploadToWechat(sim, account, png, { filename: 'p.png' });
       const post = (store: unknown) =>
         createHandler(account, { log: false, rateLimit: false, extra: { mediaStore: store } })(
           new Request('http://svc.test/jssdk/media', {
@@ -177,25 +161,13 @@ describe('s3:// errors (s3rver)', () => {
             body: JSON.stringify({ serverId }),
           }),
         );
-      const missing = await createS3MediaStore({
-        bucket: 'not-created',
-        prefix: 'route',
-        endpoint: s3.endpoint,
-        accessKeyId: 'S3RVER',
-        secretAccessKey: 'S3RVER',
-      });
+      const missing = await s3Store({ bucket: 'not-created', prefix: 'route', secretAccessKey: 'S3RVER' });
       const res = await post(missing);
       assert.equal(res.status, 503);
       const body = (await res.json()) as { error: { code: string } };
       assert.equal(body.error.code, 'store_unavailable');
       assert.deepEqual(await listed('route'), []);
-      const good = await createS3MediaStore({
-        bucket: s3.bucket,
-        prefix: 'route',
-        endpoint: s3.endpoint,
-        accessKeyId: 'S3RVER',
-        secretAccessKey: 'S3RVER',
-      });
+      const good = await s3Store({ prefix: 'route', secretAccessKey: 'S3RVER' });
       const ok = await post(good);
       assert.equal(ok.status, 201);
       assert.equal(((await ok.json()) as { id: string }).id, sha256(png));

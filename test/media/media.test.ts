@@ -9,6 +9,7 @@ import { testImage } from '../../src/simulator/bridge/png.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import type { Wxkit } from '../../src/types.ts';
 import { createWxkit } from '../../src/wxkit.ts';
+import { type UploadOptions, uploadToWechat } from './wechat-upload.ts';
 
 const APP_ID = 'wxmedia0000000001';
 const SECRET = 'media-test-secret';
@@ -41,18 +42,7 @@ describe('POST /jssdk/media and GET /jssdk/media/:id', () => {
   }
 
   /** Uploads bytes through the simulator's real /cgi-bin/media/upload, as the JS bridge would. */
-  async function upload(bytes: Uint8Array, filename = 'photo.png', type = 'image/png'): Promise<string> {
-    const form = new FormData();
-    form.set('media', new Blob([new Uint8Array(bytes)], { type }), filename);
-    const token = await account.accessToken();
-    const res = await fetch(`${sim.url}/cgi-bin/media/upload?access_token=${token}&type=image`, {
-      method: 'POST',
-      body: form,
-    });
-    const body = (await res.json()) as { media_id?: string };
-    assert.ok(body.media_id, JSON.stringify(body));
-    return body.media_id;
-  }
+  const upload = (bytes: Uint8Array, file?: UploadOptions) => uploadToWechat(sim, account, bytes, file);
 
   const save = (handler: WxkitHandler, body: unknown) =>
     handler(
@@ -110,7 +100,7 @@ describe('POST /jssdk/media and GET /jssdk/media/:id', () => {
   test('a JSON error body served as an image is still refused', async () => {
     const { handler, mediaDir } = service();
     const disguised = new TextEncoder().encode('{"errcode":40007,"errmsg":"invalid media_id rid: x"}');
-    const serverId = await upload(disguised, 'x.jpg', 'image/jpeg');
+    const serverId = await upload(disguised, { filename: 'x.jpg', type: 'image/jpeg' });
     const res = await save(handler, { serverId });
     assert.equal(res.status, 502);
     assert.equal(readdirSync(mediaDir).filter((f) => f !== 'by-server').length, 0);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../stores/redis-server.ts';
+import { freePort, untilPrinted } from '../stores/redis-server.ts';
 
 /**
  * A real S3-compatible server (the `s3rver` package's CLI, a devDependency) on a free port, for tests.
@@ -45,22 +45,7 @@ export async function startS3Server(bucket = 'wxkit-media'): Promise<S3Server> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('listening on')) {
-        child.stdout?.off('data', onData);
-        child.stdout?.resume();
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`s3rver exited (${code}): ${out.slice(-300)}`)));
-  });
+  await untilPrinted(child, 'listening on', 's3rver');
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,

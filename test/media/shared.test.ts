@@ -15,6 +15,7 @@ import { createWxkit } from '../../src/wxkit.ts';
 import { type ServeProcess, startServe } from '../serve/spawn.ts';
 import { type RedisServer, startRedisServer } from '../stores/redis-server.ts';
 import { type S3Server, startS3Server } from './s3-server.ts';
+import { uploadToWechat } from './wechat-upload.ts';
 
 const APP_ID = 'wxshared000000001';
 const SECRET = 'shared-media-secret';
@@ -57,24 +58,11 @@ describe('saved media behind a load balancer: two wxkit serve processes sharing 
     return [a as ServeProcess, b as ServeProcess];
   }
 
-  async function upload(bytes: Uint8Array): Promise<string> {
-    const form = new FormData();
-    form.set('media', new Blob([new Uint8Array(bytes)], { type: 'image/png' }), 'photo.png');
-    const token = await account.accessToken();
-    const res = await fetch(`${sim.url}/cgi-bin/media/upload?access_token=${token}&type=image`, {
-      method: 'POST',
-      body: form,
-    });
-    const body = (await res.json()) as { media_id?: string };
-    assert.ok(body.media_id, JSON.stringify(body));
-    return body.media_id;
-  }
-
   async function saveOn(a: ServeProcess, png: Uint8Array) {
     const res = await fetch(`${a.url}/jssdk/media`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ serverId: await upload(png) }),
+      body: JSON.stringify({ serverId: await uploadToWechat(sim, account, png) }),
     });
     assert.equal(res.status, 201, await res.clone().text());
     const saved = (await res.json()) as { id: string; url: string; size: number };

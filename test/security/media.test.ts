@@ -11,6 +11,7 @@ import { testImage } from '../../src/simulator/bridge/png.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import type { Wxkit } from '../../src/types.ts';
 import { createWxkit } from '../../src/wxkit.ts';
+import { type UploadOptions, uploadToWechat } from '../media/wechat-upload.ts';
 
 const APP_ID = 'wxmediasec0000001';
 const SECRET = 'media-security-secret';
@@ -63,18 +64,7 @@ async function service(options: HandlerOptions = {}, media: Record<string, unkno
 }
 
 /** Puts bytes into WeChat's temporary media, as wx.uploadImage does; the serverId. */
-async function upload(bytes: Uint8Array, type = 'image/png', filename = 'photo.png'): Promise<string> {
-  const form = new FormData();
-  form.set('media', new Blob([new Uint8Array(bytes)], { type }), filename);
-  const token = await account.accessToken();
-  const res = await fetch(`${sim.url}/cgi-bin/media/upload?access_token=${token}&type=image`, {
-    method: 'POST',
-    body: form,
-  });
-  const body = (await res.json()) as { media_id?: string };
-  assert.ok(body.media_id, JSON.stringify(body));
-  return body.media_id;
-}
+const upload = (bytes: Uint8Array, file?: UploadOptions) => uploadToWechat(sim, account, bytes, file);
 
 /** `POST /jssdk/media` as a page would send it without a preflight: text/plain. */
 function save(svc: Service, serverId: string, headers: Record<string, string> = {}) {
@@ -194,7 +184,7 @@ describe('item 4: the media/get quota cannot be burnt from other sites or by rep
 
 describe('item 12: stored types cannot run script from the service origin, and cannot be rewritten', () => {
   async function saved(svc: Service, bytes: Uint8Array, type: string, filename = 'photo.png') {
-    const res = await save(svc, await upload(bytes, type, filename));
+    const res = await save(svc, await upload(bytes, { type, filename }));
     assert.equal(res.status, 201);
     return (await res.json()) as { id: string; contentType: string; url: string };
   }

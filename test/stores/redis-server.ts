@@ -26,6 +26,32 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Resolves once `proc` has printed `marker` on stdout (its output is drained from then on); rejects if it
+ * exits first, naming it `name` with the tail of what it printed on stdout and stderr.
+ */
+export function untilPrinted(proc: ChildProcess, marker: string, name: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let out = '';
+    const collect = (d: Buffer) => {
+      out += d.toString();
+    };
+    const onStdout = (d: Buffer) => {
+      collect(d);
+      if (out.includes(marker)) {
+        proc.stdout?.off('data', onStdout);
+        proc.stderr?.off('data', collect);
+        proc.stdout?.resume();
+        proc.stderr?.resume();
+        resolve();
+      }
+    };
+    proc.stdout?.on('data', onStdout);
+    proc.stderr?.on('data', collect);
+    proc.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${out.slice(-300)}`)));
+  });
+}
+
 export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -48,20 +74,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Ready to accept connections')) {
-          proc.stdout?.off('data', onData);
-          proc.stdout?.resume();
-          resolve();
-        }
-      };
-      proc.stdout?.on('data', onData);
-      proc.stderr?.resume();
-      proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-300)}`)));
-    });
+    await untilPrinted(proc, 'Ready to accept connections', 'redis-server');
   };
   await start();
   return {
@@ -98,20 +111,7 @@ export async function startSentinel(master: RedisServer): Promise<{ port: number
     `port ${port}\nbind 127.0.0.1\nprotected-mode no\nsentinel monitor mymaster 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds mymaster 60000\n`,
   );
   const proc = spawn('/usr/bin/redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('+monitor master mymaster')) {
-        proc.stdout?.off('data', onData);
-        proc.stdout?.resume();
-        resolve();
-      }
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.resume();
-    proc.once('exit', (code) => reject(new Error(`redis sentinel exited (${code}): ${out.slice(-300)}`)));
-  });
+  await untilPrinted(proc, '+monitor master mymaster', 'redis sentinel');
   return {
     port,
     async stop() {
