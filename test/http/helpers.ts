@@ -1,5 +1,7 @@
+import { after, before } from 'node:test';
 import { createHandler, type HandlerOptions, type WxkitHandler } from '../../src/http/handler.ts';
 import { Metrics } from '../../src/metrics.ts';
+import { listen, type RunningServer } from '../../src/serve/server.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import type { Wxkit } from '../../src/types.ts';
 import { createWxkit } from '../../src/wxkit.ts';
@@ -51,6 +53,26 @@ export async function fixture(options: HandlerOptions = {}): Promise<Fixture> {
       await sim.close();
     },
   };
+}
+
+/** A {@link fixture} served by `wxkit serve`'s Node server on 127.0.0.1; both are set in `before`. */
+export interface ServedFixture {
+  f: Fixture;
+  server: RunningServer;
+}
+
+/** Registers before/after hooks that start `fixture(options)` under the Node server and close both. */
+export function servedFixture(options: HandlerOptions = {}): ServedFixture {
+  const served = {} as ServedFixture;
+  before(async () => {
+    served.f = await fixture(options);
+    served.server = await listen(served.f.handler, '127.0.0.1', 0);
+  });
+  after(async () => {
+    await served.server.close();
+    await served.f.close();
+  });
+  return served;
 }
 
 /** A simulator with one Official Account bound to localhost, and a wxkit account on it (memory store). */

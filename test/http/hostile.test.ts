@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { after, before, test } from 'node:test';
-import { listen, type RunningServer } from '../../src/serve/server.ts';
-import { API_KEY, type Fixture, fixture } from './helpers.ts';
+import { test } from 'node:test';
+import { API_KEY, servedFixture } from './helpers.ts';
 
-let f: Fixture;
-let server: RunningServer;
-before(async () => {
-  f = await fixture({ rateLimit: false });
-  server = await listen(f.handler, '127.0.0.1', 0);
-});
-after(async () => {
-  await server.close();
-  await f.close();
-});
+const served = servedFixture({ rateLimit: false });
 
 /** Sends bytes as they are (no client-side validation) and reads the whole answer. */
 function raw(request: string | Buffer): Promise<{ status: number; headers: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(server.port, '127.0.0.1');
+    const socket = connect(served.server.port, '127.0.0.1');
     const chunks: Buffer[] = [];
     socket.on('data', (c) => chunks.push(c));
     socket.on('error', reject);
@@ -422,7 +412,7 @@ test('hostile inputs get the documented 4xx JSON error, never a 500 or a stack t
         text = r.body;
         assert.match(r.headers, /content-type: application\/json/i);
       } else {
-        const res = await fetch(`${server.url}${c.path}`, {
+        const res = await fetch(`${served.server.url}${c.path}`, {
           method: c.method ?? 'GET',
           headers: { 'content-type': 'application/json', ...(c.headers ?? {}) },
           ...(c.body !== undefined ? { body: c.body as BodyInit } : {}),
@@ -440,11 +430,11 @@ test('hostile inputs get the documented 4xx JSON error, never a 500 or a stack t
       assert.ok(!text.includes(API_KEY), 'never echoes the key');
     });
   }
-  const health = await fetch(`${server.url}/healthz`);
+  const health = await fetch(`${served.server.url}/healthz`);
   assert.equal(health.status, 200);
-  const ok = await fetch(`${server.url}/jssdk/config?url=${GOOD}`);
+  const ok = await fetch(`${served.server.url}/jssdk/config?url=${GOOD}`);
   assert.equal(ok.status, 200, 'still signing after the barrage');
   assert.equal(({} as Record<string, unknown>).isAdmin, undefined);
   assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
-  assert.equal(f.logs.filter((l) => l.level === 'error').length, 0, 'no internal errors logged');
+  assert.equal(served.f.logs.filter((l) => l.level === 'error').length, 0, 'no internal errors logged');
 });

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { GCProfiler } from 'node:v8';
-import { listen, type RunningServer } from '../../src/serve/server.ts';
-import { type Fixture, fixture } from './helpers.ts';
+import { servedFixture } from './helpers.ts';
 
 // What a request allocates must die young: in the nursery a minor GC frees it for almost nothing, while
 // anything that outlives two minor GCs is copied into the old generation and waits for a full GC. A
@@ -71,33 +70,32 @@ async function promotedPerRequest(base: string, shape: Load, total: number): Pro
   return promoted / total;
 }
 
-let fx: Fixture;
-let server: RunningServer;
-before(async () => {
-  fx = await fixture({ log: () => {}, logRequests: true, rateLimit: false });
-  server = await listen(fx.handler, '127.0.0.1', 0);
-});
-after(async () => {
-  await server.close();
-  await fx.close();
-});
+const served = servedFixture({ log: () => {}, logRequests: true, rateLimit: false });
 
 // Measured: 3–10 bytes a request (what was in flight at each minor GC); 1,174 with the getter literal.
 const LIMIT = 300;
 
 test('GET /jssdk/config (query) under the Node server leaves almost nothing in the old generation', async () => {
   const path = `/jssdk/config?url=${encodeURIComponent(PAGE)}&apis=chooseImage,uploadImage`;
-  const bytes = await promotedPerRequest(server.url, { path, method: 'GET' }, 12_000);
+  const bytes = await promotedPerRequest(served.server.url, { path, method: 'GET' }, 12_000);
   assert.ok(bytes < LIMIT, `${bytes.toFixed(0)} bytes a request were promoted to the old generation`);
 });
 
 test('POST /jssdk/config (a JSON body read from the socket) leaves almost nothing in the old generation', async () => {
   const body = JSON.stringify({ url: PAGE, jsApiList: ['chooseImage', 'uploadImage'] });
-  const bytes = await promotedPerRequest(server.url, { path: '/jssdk/config', method: 'POST', body }, 12_000);
+  const bytes = await promotedPerRequest(
+    served.server.url,
+    { path: '/jssdk/config', method: 'POST', body },
+    12_000,
+  );
   assert.ok(bytes < LIMIT, `${bytes.toFixed(0)} bytes a request were promoted to the old generation`);
 });
 
 test('GET /jssdk/client.js (a streamed web Response) leaves almost nothing in the old generation', async () => {
-  const bytes = await promotedPerRequest(server.url, { path: '/jssdk/client.js', method: 'GET' }, 8_000);
+  const bytes = await promotedPerRequest(
+    served.server.url,
+    { path: '/jssdk/client.js', method: 'GET' },
+    8_000,
+  );
   assert.ok(bytes < LIMIT, `${bytes.toFixed(0)} bytes a request were promoted to the old generation`);
 });

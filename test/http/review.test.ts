@@ -3,36 +3,27 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import Fastify from 'fastify';
 import { createFastifyPlugin } from '../../src/adapters/fastify.ts';
 import { createHandler } from '../../src/http/handler.ts';
-import { listen, type RunningServer } from '../../src/serve/server.ts';
-import { type Fixture, fixture } from './helpers.ts';
+import { listen } from '../../src/serve/server.ts';
+import { servedFixture } from './helpers.ts';
 
 // Findings of the security/robustness review of the service, each pinned by a test.
 
-let f: Fixture;
-let server: RunningServer;
-before(async () => {
-  f = await fixture({ rateLimit: false });
-  server = await listen(f.handler, '127.0.0.1', 0);
-});
-after(async () => {
-  await server.close();
-  await f.close();
-});
+const served = servedFixture({ rateLimit: false });
 
-const internalErrors = () => f.logs.filter((l) => l.level === 'error' || l.code === 'internal');
+const internalErrors = () => served.f.logs.filter((l) => l.level === 'error' || l.code === 'internal');
 
 test('a request body that fails while being read is a 400, not a 500 "bug in wxkit"', async () => {
-  f.logs.length = 0;
+  served.f.logs.length = 0;
   const body = new ReadableStream({
     pull(c) {
       c.error(new Error('socket hang up'));
     },
   });
-  const res = await f.handler(
+  const res = await served.f.handler(
     new Request('http://svc.test/jssdk/config', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -47,9 +38,9 @@ test('a request body that fails while being read is a 400, not a 500 "bug in wxk
 });
 
 test('a client that hangs up in the middle of its body leaves no internal error behind', async () => {
-  f.logs.length = 0;
+  served.f.logs.length = 0;
   await new Promise<void>((resolve, reject) => {
-    const socket = connect(server.port, '127.0.0.1', () => {
+    const socket = connect(served.server.port, '127.0.0.1', () => {
       socket.write(
         'POST /jssdk/config HTTP/1.1\r\nHost: svc.test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"url":',
       );
@@ -59,10 +50,10 @@ test('a client that hangs up in the middle of its body leaves no internal error 
     socket.on('error', reject);
   });
   // The handler finishes on its own; wait until it has logged the request line.
-  for (let i = 0; i < 200 && !f.logs.some((l) => l.msg === 'request'); i++) {
+  for (let i = 0; i < 200 && !served.f.logs.some((l) => l.msg === 'request'); i++) {
     await new Promise((r) => setTimeout(r, 10));
   }
-  const line = f.logs.find((l) => l.msg === 'request');
+  const line = served.f.logs.find((l) => l.msg === 'request');
   assert.ok(line, 'the request was answered');
   assert.equal(line.status, 400);
   assert.deepEqual(internalErrors(), []);
@@ -74,7 +65,7 @@ test('cacheable CORS responses say Vary: Origin also when the request had no Ori
   try {
     const script = join(dir, 'client.global.js');
     await writeFile(script, 'window.wxkit = {};');
-    const handler = createHandler([f.a], { clientScriptPath: script, log: false, rateLimit: false });
+    const handler = createHandler([served.f.a], { clientScriptPath: script, log: false, rateLimit: false });
     const plain = await handler(new Request('http://svc.test/jssdk/client.js'));
     assert.equal(plain.status, 200);
     assert.match(plain.headers.get('cache-control') ?? '', /public/);
@@ -92,7 +83,7 @@ test('cacheable CORS responses say Vary: Origin also when the request had no Ori
 
 test('an internal error quoting a JSON body logs no token, ticket or secret from it', async () => {
   const logs: Record<string, unknown>[] = [];
-  const handler = createHandler([f.a], {
+  const handler = createHandler([served.f.a], {
     log: (e) => logs.push(e),
     rateLimit: false,
     routes: [
@@ -126,7 +117,7 @@ function streamingHandler() {
   const wasCancelled = new Promise<string>((resolve) => {
     cancelled = () => resolve('cancelled');
   });
-  const handler = createHandler([f.a], {
+  const handler = createHandler([served.f.a], {
     log: false,
     rateLimit: false,
     routes: [
@@ -193,7 +184,7 @@ test('a streamed Response is cancelled for a HEAD request through the web handle
 });
 
 test('Fastify: a reply that cannot be written is a 500 JSON, not a hijacked request left hanging', async () => {
-  const handler = createHandler([f.a], {
+  const handler = createHandler([served.f.a], {
     log: false,
     rateLimit: false,
     // A user route with a header Node refuses to send (CR/LF in the value).

@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { clientIp } from '../../src/http/handler.ts';
 import type { HttpInput } from '../../src/http/route.ts';
-import { listen, type RunningServer } from '../../src/serve/server.ts';
-import { type Fixture, fixture } from '../http/helpers.ts';
+import { servedFixture } from '../http/helpers.ts';
 
-let f: Fixture;
-let server: RunningServer;
-before(async () => {
-  f = await fixture({ rateLimit: false });
-  server = await listen(f.handler, '127.0.0.1', 0);
-});
-after(async () => {
-  await server.close();
-  await f.close();
-});
+const served = servedFixture({ rateLimit: false });
 
 const PAGE = 'https://h5.example.com';
 
 function preflight(path: string, origin: string, requestedHeaders?: string): Promise<Response> {
-  return fetch(`http://127.0.0.1:${server.port}${path}`, {
+  return fetch(`http://127.0.0.1:${served.server.port}${path}`, {
     method: 'OPTIONS',
     headers: {
       origin,
@@ -71,7 +61,7 @@ describe('preflight is answered per route (issue 10 item 8)', () => {
   });
 
   test('a 404 outside sandbox mode lists every family of endpoints (issue 12 item 6)', async () => {
-    const res = await fetch(`http://127.0.0.1:${server.port}/`);
+    const res = await fetch(`http://127.0.0.1:${served.server.port}/`);
     assert.equal(res.status, 404);
     const { error } = (await res.json()) as { error: { hint: string } };
     for (const path of ['/jssdk/config', '/jssdk/media', '/oauth/login', '/v1/apps/', '/readyz']) {
