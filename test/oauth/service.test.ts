@@ -151,15 +151,7 @@ describe('OAuth through the service, over HTTP', () => {
     const cb = await b.toCallback(svc);
     assert.equal((await b.fetch(cb.href)).status, 302);
     // WeChat issues a new code for the same state (e.g. the page was reopened from history)
-    const authorize = new URL(`${sim.url}/connect/oauth2/authorize`);
-    authorize.search = new URLSearchParams({
-      appid: APP,
-      redirect_uri: `${svc.url}/oauth/callback`,
-      response_type: 'code',
-      scope: 'snsapi_base',
-      state: cb.searchParams.get('state') ?? '',
-    }).toString();
-    const again = new URL((await b.fetch(authorize.href)).headers.get('location') ?? '');
+    const again = await b.codeFor(sim.url, APP, svc, cb.searchParams.get('state') ?? '');
     assert.notEqual(again.searchParams.get('code'), cb.searchParams.get('code'));
     const res = await b.fetch(again.href);
     assert.equal(res.status, 401);

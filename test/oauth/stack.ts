@@ -131,6 +131,22 @@ export class Browser {
     return new URL(confirmed.headers.get('location') ?? '');
   }
 
+  /**
+   * Asks WeChat's authorize page (snsapi_base, no consent) for a code for `state`, as WeChat does when
+   * the page is opened again; returns the callback URL it redirects to.
+   */
+  async codeFor(simUrl: string, appId: string, service: Service, state: string): Promise<URL> {
+    const authorize = new URL(`${simUrl}/connect/oauth2/authorize`);
+    authorize.search = new URLSearchParams({
+      appid: appId,
+      redirect_uri: `${service.url}/oauth/callback`,
+      response_type: 'code',
+      scope: 'snsapi_base',
+      state,
+    }).toString();
+    return new URL((await this.fetch(authorize.href)).headers.get('location') ?? '');
+  }
+
   async me(service: Service): Promise<{ status: number; body: Record<string, unknown> }> {
     const res = await this.fetch(`${service.url}/oauth/me`);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };

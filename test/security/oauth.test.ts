@@ -361,17 +361,7 @@ describe('items 9, 13, 14: logout, login cookie, session cookie', () => {
     assert.ok(firstCookie && secondCookie);
     assert.notEqual(firstCookie.split('.')[0], secondCookie.split('.')[0], 'a fresh nonce');
 
-    const codeFor = async (state: string) => {
-      const authorize = new URL(`${sim.url}/connect/oauth2/authorize`);
-      authorize.search = new URLSearchParams({
-        appid: APP,
-        redirect_uri: `${svc.url}/oauth/callback`,
-        response_type: 'code',
-        scope: 'snsapi_base',
-        state,
-      }).toString();
-      return new URL((await b.fetch(authorize.href)).headers.get('location') ?? '');
-    };
+    const codeFor = (state: string) => b.codeFor(sim.url, APP, svc, state);
     const tab1 = await b.fetch((await codeFor(firstState)).href);
     assert.equal(tab1.status, 403);
     const body = (await tab1.json()) as { error: { message: string; details: { reason: string } } };
