@@ -1,5 +1,5 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
-import { connect as connectRedis, describeRedisUrl } from '../stores/redis.ts';
+import { commandRunner, connect as connectRedis, describeRedisUrl } from '../stores/redis.ts';
 import { aliasName, checkPut, expired, MEDIA_ID, mediaUnavailable } from './id.ts';
 import {
   DEFAULT_MEDIA_TTL_SECONDS,
@@ -87,52 +87,7 @@ export async function createRedisMediaStore(options: RedisMediaStoreOptions): Pr
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createRedisMediaStore needs a url or a client');
   }
 
-  // One wait for the connection however many commands arrive meanwhile (one 'ready' listener).
-  let connecting: Promise<void> | undefined;
-  const waitReady = (): Promise<void> => {
-    if (client.status === undefined || client.status === 'ready') return Promise.resolve();
-    if (client.status === 'end' || client.status === 'close' || !client.once) {
-      return Promise.reject(mediaUnavailable(`The media store ${description} is not connected`));
-    }
-    connecting ??= new Promise<void>((resolve, reject) => {
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        client.removeListener?.('ready', onReady);
-        reject(mediaUnavailable(`The media store ${description} is not connected`));
-      }, timeoutMs);
-      client.once?.('ready', onReady);
-    }).finally(() => {
-      connecting = undefined;
-    });
-    return connecting;
-  };
-
-  const run = async <T>(what: () => Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await waitReady();
-      return await Promise.race([
-        what(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(mediaUnavailable(`The media store ${description} did not answer in time`)),
-            timeoutMs,
-          );
-        }),
-      ]);
-    } catch (e) {
-      if (e instanceof WxkitError) throw e;
-      throw mediaUnavailable(
-        `The media store ${description} failed: ${e instanceof Error ? e.message : String(e)}`,
-        e,
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const run = commandRunner(client, timeoutMs, `The media store ${description}`, mediaUnavailable);
   const call = (command: string, ...args: (string | number | Uint8Array)[]) =>
     run(() => client.call(command, ...args));
   const callBuffer = (command: string, ...args: (string | number | Uint8Array)[]) =>

@@ -101,45 +101,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   } else {
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createRedisStore needs a url, a topology or a client');
   }
+  const run = commandRunner(client, timeoutMs, `Redis (${description})`, unavailable);
 
-  const waitReady = (): Promise<void> => {
-    if (client.status === undefined || client.status === 'ready') return Promise.resolve();
-    if (client.status === 'end' || client.status === 'close' || !client.once) {
-      return Promise.reject(unavailable(`Redis (${description}) is not connected`));
-    }
-    return new Promise<void>((resolve, reject) => {
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        client.removeListener?.('ready', onReady);
-        reject(unavailable(`Redis (${description}) is not connected`));
-      }, timeoutMs);
-      client.once?.('ready', onReady);
-    });
-  };
-
-  const call = async (command: string, ...args: (string | number)[]): Promise<unknown> => {
-    await waitReady();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        client.call(command, ...args),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(unavailable(`Redis (${description}) did not answer in time`)),
-            timeoutMs,
-          );
-        }),
-      ]);
-    } catch (e) {
-      if (e instanceof WxkitError) throw e;
-      throw unavailable(`Redis (${description}) failed: ${e instanceof Error ? e.message : String(e)}`, e);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const call = (command: string, ...args: (string | number)[]): Promise<unknown> =>
+    run(() => client.call(command, ...args));
 
   return {
     description,
@@ -269,6 +234,57 @@ export async function connect(
   // ioredis reports connection problems as 'error' events; the store reports them per command.
   client.on('error', () => {});
   return client;
+}
+
+/**
+ * How both Redis stores (credentials, media) run a command: wait for the connection (up to `timeoutMs`,
+ * one 'ready' listener however many commands wait), give up on an answer after `timeoutMs`, and turn
+ * any failure into `unavailable("<name> is not connected" | "did not answer in time" | "failed: …")`.
+ */
+export function commandRunner(
+  client: Pick<RedisLike, 'status' | 'once' | 'removeListener'>,
+  timeoutMs: number,
+  name: string,
+  unavailable: (message: string, cause?: unknown) => WxkitError,
+): <T>(command: () => Promise<T>) => Promise<T> {
+  let connecting: Promise<void> | undefined;
+  const waitReady = (): Promise<void> => {
+    if (client.status === undefined || client.status === 'ready') return Promise.resolve();
+    if (client.status === 'end' || client.status === 'close' || !client.once) {
+      return Promise.reject(unavailable(`${name} is not connected`));
+    }
+    connecting ??= new Promise<void>((resolve, reject) => {
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        client.removeListener?.('ready', onReady);
+        reject(unavailable(`${name} is not connected`));
+      }, timeoutMs);
+      client.once?.('ready', onReady);
+    }).finally(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  };
+  return async (command) => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await waitReady();
+      return await Promise.race([
+        command(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(unavailable(`${name} did not answer in time`)), timeoutMs);
+        }),
+      ]);
+    } catch (e) {
+      if (e instanceof WxkitError) throw e;
+      throw unavailable(`${name} failed: ${e instanceof Error ? e.message : String(e)}`, e);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 function unavailable(message: string, cause?: unknown): WxkitError {
