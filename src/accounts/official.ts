@@ -267,7 +267,6 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
         forceNext = false;
       }
     },
-
   };
   return wx;
 }
