@@ -1,8 +1,8 @@
-import { isIP } from 'node:net';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { Metrics } from '../metrics.ts';
 import type { Account } from '../types.ts';
 import { isWecom } from './account-kind.ts';
+import { clientKey, forwardedAddress, unmapped } from './client-address.ts';
 import { type CorsPolicy, corsPolicy, preflight } from './cors.ts';
 import { isoNow, jsonLines, type LogEntry, type LogSink, redact } from './log.ts';
 import { parseJsonObject } from './params.ts';
@@ -251,7 +251,7 @@ export function createHandler(
         if (limiter && route.rateLimit !== false) {
           const ip = clientIp(input, trustHops);
           if (ip !== undefined) {
-            const wait = limiter.take(ip, route.rateLimitCost ?? 1);
+            const wait = limiter.take(clientKey(ip), route.rateLimitCost ?? 1);
             if (wait > 0) {
               throw new WxkitError(ErrorCodes.RATE_LIMITED, 'Too many requests from this client.', {
                 retryAfter: wait,
@@ -447,7 +447,8 @@ function withHeaders(reply: RouteResult, headers: Record<string, string>): Route
  *
  * Stops spoofing: a header shorter than `hops` did not pass through every trusted proxy, so its
  * entries are the client's own words (`X-Forwarded-For: 6.6.6.6` sent straight to the first proxy).
- * Then, and for an entry that is not an IP address, the socket address is used.
+ * Then, and for an entry that is not an IP address, the socket address is used. Ports and the
+ * IPv4-mapped form are dropped ({@link forwardedAddress}).
  */
 export function clientIp(input: HttpInput, hops: number): string | undefined {
   if (hops > 0) {
@@ -455,12 +456,12 @@ export function clientIp(input: HttpInput, hops: number): string | undefined {
     if (xff) {
       const list = xff.split(',').map((s) => s.trim());
       if (list.length >= hops) {
-        const picked = list[list.length - hops] as string;
-        if (isIP(picked) !== 0) return picked;
+        const picked = forwardedAddress(list[list.length - hops] as string);
+        if (picked !== undefined) return picked;
       }
     }
   }
-  return input.clientIp;
+  return input.clientIp === undefined ? undefined : unmapped(input.clientIp);
 }
 
 async function readBody(input: HttpInput, limit: number): Promise<Uint8Array> {
