@@ -2,7 +2,7 @@ import { ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CallOptions } from '../types.ts';
 import { buildAuthorizeUrl, DEFAULT_OPEN_BASE } from './authorize.ts';
-import { exchangeOnce, unusableCode } from './exchange.ts';
+import { exchangeOnce, type RefusedCodes, unusableCode } from './exchange.ts';
 import {
   authCheckRequest,
   codeExchangeRequest,
@@ -64,6 +64,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   const now = options.now ?? Date.now;
   const store = options.store ?? createMemoryOAuthStore({ now });
   const inflight = new Map<string, Promise<OAuthToken>>();
+  const refused: RefusedCodes = new Map();
   const counted = async <T>(endpoint: string, run: () => Promise<T>): Promise<T> => {
     try {
       const value = await run();
@@ -102,7 +103,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
               now,
             ),
           ),
-        { store, appId: options.appId, resultTtlMs: options.exchangeResultTtlMs, inflight },
+        { store, appId: options.appId, resultTtlMs: options.exchangeResultTtlMs, inflight, refused, now },
       );
     },
     async refresh(refreshToken, call) {

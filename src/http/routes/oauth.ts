@@ -306,7 +306,11 @@ async function claimOnce(store: OAuthStore, key: string, value: string): Promise
  */
 async function claimState(store: OAuthStore, id: string, codeHash: string): Promise<void> {
   if ((await claimOnce(store, `wxkit:oauth:state-code:${id}`, codeHash)) === codeHash) return;
-  throw stateError(
+  throw stateUsed();
+}
+
+function stateUsed(): WxkitError {
+  return stateError(
     ErrorCodes.UNAUTHORIZED,
     'state_used',
     'This OAuth state was already used for another login.',
@@ -322,6 +326,25 @@ async function claimState(store: OAuthStore, id: string, codeHash: string): Prom
 async function claimCode(store: OAuthStore, codeHash: string, id: string): Promise<void> {
   if ((await claimOnce(store, `wxkit:oauth:code-state:${codeHash}`, id)) === id) return;
   throw codeUsed('This OAuth code was already used by another login.');
+}
+
+/**
+ * Reads the claims before anything is exchanged or written, and refuses a state already bound to
+ * another code, or a code already bound to another login.
+ *
+ * Stops store filling with made-up codes: an anonymous visitor can get a valid state and nonce cookie
+ * from `/oauth/login` at will, so claims written before the exchange would let every callback with an
+ * invented code leave entries behind. Claims are written only after WeChat accepted the code; the claim
+ * itself stays atomic (claimState, claimCode), so two logins racing with one code still get one winner.
+ */
+async function refuseClaimedElsewhere(store: OAuthStore, id: string, codeHash: string): Promise<void> {
+  const [stateCode, codeState] = await Promise.all([
+    store.get(`wxkit:oauth:state-code:${id}`),
+    store.get(`wxkit:oauth:code-state:${codeHash}`),
+  ]);
+  if (stateCode !== undefined && stateCode !== codeHash) throw stateUsed();
+  if (codeState !== undefined && codeState !== id)
+    throw codeUsed('This OAuth code was already used by another login.');
 }
 
 function codeUsed(message: string): WxkitError {
@@ -382,15 +405,14 @@ async function callback(ctx: RouteContext): Promise<Reply> {
   }
   if (code.length > 512) throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The OAuth code is too long.');
   const codeHash = createHash('sha256').update(`${record.appId}\n${code}`).digest('hex').slice(0, 40);
-  await claimState(store, id, codeHash);
-  await claimCode(store, codeHash, id);
+  await refuseClaimedElsewhere(store, id, codeHash);
 
-  // From here on this is the one login that owns the code: a repeat gets its session, never another's.
   const opts = routeOptions(ctx);
   const loginSessionKey = `wxkit:oauth:login-session:${id}`;
   const previous = await store.get(loginSessionKey);
   let sid: string | undefined;
   if (previous !== undefined) {
+    // This login already owns the code (its claims came before its session): a repeat gets its session.
     // A session that was ended (logout) is not revived by replaying its callback from history.
     if (!(await readSession(store, previous, now))) {
       throw codeUsed('This login already finished and its session has ended (logged out or expired).');
@@ -398,6 +420,7 @@ async function callback(ctx: RouteContext): Promise<Reply> {
     sid = previous;
     countLogin(ctx, 'replayed_callback');
   } else {
+    // Exchange first: only a code WeChat accepted is worth a store entry (see refuseClaimedElsewhere).
     const account = ctx.account(record.appId, record.agentId);
     let data: SessionData;
     if (isWecom(account)) {
@@ -410,6 +433,9 @@ async function callback(ctx: RouteContext): Promise<Reply> {
       }
       data = built;
     }
+    // From here on this is the one login that owns the code: a repeat gets its session, never another's.
+    await claimState(store, id, codeHash);
+    await claimCode(store, codeHash, id);
     const mine = await createSession(store, data, opts.sessionTtlMs);
     // Two callbacks of this login at once: both created a session, the first to claim wins.
     sid = await claimOnce(store, loginSessionKey, mine);
