@@ -1,6 +1,6 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { CorsPolicy } from './cors.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import { RateLimiter } from './rate-limit.ts';
 import type { HttpInput } from './route.ts';
 
 /**
@@ -91,6 +91,48 @@ export class RefusedMedia {
       this.refused.delete(oldest);
     }
     this.refused.set(key, { error, until: this.now() + this.ttlMs });
+  }
+}
+
+/**
+ * Caps the upstream media downloads each client may cause (a token bucket per client key), checked
+ * before the account's cap; a serverId WeChat refused (40007) costs its client `refusedCost` more.
+ *
+ * Stops one client draining the account's budget: made-up serverIds from a single address would
+ * otherwise spend the account-wide `media/get` cap, and every other user's save would get 429. A client
+ * that keeps sending ids WeChat refuses runs out of its own budget after a few.
+ */
+export class ClientMediaBudget {
+  private readonly buckets: RateLimiter;
+
+  constructor(
+    readonly perMinute: number,
+    private readonly refusedCost: number,
+    now: () => number,
+  ) {
+    this.buckets = new RateLimiter({ perSecond: perMinute / 60, burst: perMinute }, now);
+  }
+
+  /** Takes one download from `client`'s budget, or throws 429 with Retry-After. */
+  take(client: string): void {
+    const wait = this.buckets.take(client);
+    if (wait === 0) return;
+    throw new WxkitError(
+      ErrorCodes.RATE_LIMITED,
+      `This client may have at most ${this.perMinute} media files fetched from WeChat per minute.`,
+      {
+        retryAfter: wait,
+        hint: {
+          en: 'Retry after Retry-After seconds with serverIds that wx.uploadImage returned on this account; unknown or expired ids use up the budget faster.',
+          zh: '请在 Retry-After 秒后重试，并只提交本公众号 wx.uploadImage 返回的 serverId；无效或过期的 id 会更快耗尽额度。',
+        },
+      },
+    );
+  }
+
+  /** Charges `client` for a serverId WeChat refused. */
+  refused(client: string): void {
+    this.buckets.charge(client, this.refusedCost);
   }
 }
 
