@@ -18,6 +18,8 @@ export interface AccountConfig {
   jsDomains: string[];
   remoteUrl?: string | undefined;
   remoteKey?: string | undefined;
+  /** Card ids this account's card routes sign for (`cardIds` of its config-file entry); else the global list. */
+  cardIds?: string[] | undefined;
 }
 
 /** One configured WeCom (企业微信) app: a corp, one of its apps (AgentId) and that app's Secret. */
@@ -58,6 +60,8 @@ export interface WxkitConfig {
   apiKeys: string[];
   /** Card ids (卡券) the service signs for (`WXKIT_CARD_IDS`); empty = card routes off. */
   cardIds: string[];
+  /** Store (门店) ids `/jssdk/card-sign` signs as `shopId` (`WXKIT_CARD_SHOP_IDS`). */
+  cardShopIds: string[];
   /** Undefined when unset (the service then generates one and warns). */
   sessionSecret?: string | undefined;
   /** The service's public origin, no trailing slash. */
@@ -87,6 +91,8 @@ export interface WxkitConfigFile {
     remoteUrl?: string;
     remoteKey?: string;
     remoteKeyEnv?: string;
+    /** Card ids this account signs for (instead of the global `cardIds`). */
+    cardIds?: string[] | string;
   }>;
   tokenMode?: TokenMode;
   apiBase?: string;
@@ -105,6 +111,8 @@ export interface WxkitConfigFile {
   apiKeys?: string[] | string;
   /** Card ids the service may sign `wx.chooseCard` / `wx.addCard` for. */
   cardIds?: string[] | string;
+  /** Store (门店) ids pages may ask `wx.chooseCard` signatures for. */
+  cardShopIds?: string[] | string;
   sessionSecret?: string;
   publicUrl?: string;
   host?: string;
@@ -125,6 +133,7 @@ const FILE_KEYS = new Set([
   'remoteKey',
   'apiKeys',
   'cardIds',
+  'cardShopIds',
   'sessionSecret',
   'publicUrl',
   'host',
@@ -140,6 +149,7 @@ const ACCOUNT_KEYS = new Set([
   'remoteUrl',
   'remoteKey',
   'remoteKeyEnv',
+  'cardIds',
 ]);
 const WECOM_ACCOUNT_KEYS = new Set(['type', 'corpId', 'agentId', 'secret', 'secretEnv', 'jsDomains']);
 
@@ -188,14 +198,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
   const remoteUrl = remoteUrlRaw === undefined ? undefined : checkBaseUrl(remoteUrlRaw, 'WXKIT_REMOTE_URL');
   const remoteKey = e('WXKIT_REMOTE_KEY') ?? file.remoteKey;
   const apiKeys = list(e('WXKIT_API_KEYS') ?? file.apiKeys);
-  const cardIds = list(e('WXKIT_CARD_IDS') ?? file.cardIds);
-  for (const id of cardIds) {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
-      throw configError(
-        `WXKIT_CARD_IDS: ${JSON.stringify(id.slice(0, 70))} is not a card id (letters, digits, - and _)`,
-      );
-    }
-  }
+  const cardIds = checkCardValues(list(e('WXKIT_CARD_IDS') ?? file.cardIds), 'WXKIT_CARD_IDS', 'card id');
+  const cardShopIds = checkCardValues(
+    list(e('WXKIT_CARD_SHOP_IDS') ?? file.cardShopIds),
+    'WXKIT_CARD_SHOP_IDS',
+    'shop id',
+  );
   const sessionSecret = e('WXKIT_SESSION_SECRET') ?? file.sessionSecret;
   const host = e('HOST') ?? file.host ?? '127.0.0.1';
   const portText = String(e('PORT') ?? file.port ?? '3000');
@@ -248,6 +256,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
           jsDomains: raw.jsDomains === undefined ? [] : list(raw.jsDomains),
           remoteUrl: rUrl,
           remoteKey: rKey || undefined,
+          ...(raw.cardIds === undefined
+            ? {}
+            : { cardIds: checkCardValues(list(raw.cardIds), `${where}.cardIds`, 'card id') }),
         },
         where,
       ),
@@ -303,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     remoteKey,
     apiKeys,
     cardIds,
+    cardShopIds,
     sessionSecret,
     publicUrl,
     publicUrlDefaulted: publicRaw === undefined,
@@ -384,6 +396,18 @@ function wecomFromEnv(e: (name: string) => string | undefined): WecomAccountConf
     secret: checkCorpSecret(secret, 'WX_CORP_SECRET', corpId),
     jsDomains: [],
   };
+}
+
+/** Card and shop ids as WeChat issues them: letters, digits, `-` and `_` (never free text: see cards.ts). */
+function checkCardValues(values: string[], where: string, what: string): string[] {
+  for (const id of values) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+      throw configError(
+        `${where}: ${JSON.stringify(id.slice(0, 70))} is not a ${what} (letters, digits, - and _)`,
+      );
+    }
+  }
+  return values;
 }
 
 /** A `{"type":"wecom",…}` entry of the file's `accounts`. */

@@ -33,8 +33,13 @@ export interface HandlerOptions {
   corsOrigins?: readonly string[] | '*';
   /** Bearer keys for `/v1/apps/:appId/…` (`WXKIT_API_KEYS`); the token API answers 404 without them. @default [] */
   apiKeys?: readonly string[];
-  /** Card ids (卡券) `/jssdk/card-sign` and `/jssdk/card-ext` sign for (`WXKIT_CARD_IDS`); off when empty. @default [] */
-  cardIds?: readonly string[];
+  /**
+   * Card ids (卡券) `/jssdk/card-sign` and `/jssdk/card-ext` sign for (`WXKIT_CARD_IDS`): one list for
+   * every account, or a list per appId (`{ wx…: ['pFS7…'] }`); off when empty. @default []
+   */
+  cardIds?: readonly string[] | Readonly<Record<string, readonly string[]>>;
+  /** Store (门店) ids pages may send as `shopId` to `/jssdk/card-sign` (`WXKIT_CARD_SHOP_IDS`). @default [] */
+  cardShopIds?: readonly string[];
   /** Largest request body accepted, in bytes (413 past it). @default 16384 */
   maxBodyBytes?: number;
   /** Longest request target (path + query) accepted, in characters (414 past it). @default 8192 */
@@ -128,7 +133,8 @@ export function createHandler(
     basePath: (options.basePath ?? '').replace(/\/+$/, ''),
     sandbox: options.sandbox ?? false,
     apiKeyHashes: hashApiKeys(options.apiKeys ?? []),
-    cardIds: [...(options.cardIds ?? [])],
+    ...cardLists(options.cardIds),
+    cardShopIds: [...(options.cardShopIds ?? [])],
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024,
     maxUrlLength: options.maxUrlLength ?? 8 * 1024,
     publicUrl: options.publicUrl,
@@ -399,6 +405,14 @@ class Context implements RouteContext {
   get clientIp(): string | undefined {
     return clientIp(this.input, this.trustHops);
   }
+}
+
+function cardLists(given: HandlerOptions['cardIds']) {
+  if (given === undefined || Array.isArray(given)) {
+    return { cardIds: [...((given as readonly string[] | undefined) ?? [])], cardIdsByAccount: undefined };
+  }
+  const byAccount = given as Readonly<Record<string, readonly string[]>>;
+  return { cardIds: [...new Set(Object.values(byAccount).flat())], cardIdsByAccount: byAccount };
 }
 
 /** A framework's mount path, as a prefix: `/wx` (never a trailing slash), or `''`. */

@@ -36,8 +36,12 @@ export interface ResolvedHandlerOptions {
   basePath: string;
   sandbox: boolean;
   apiKeyHashes: readonly Buffer[];
-  /** Card ids the card routes sign for (empty: the card routes answer 404). */
+  /** Card ids the card routes sign for, of any account (empty: the card routes answer 404). */
   cardIds: readonly string[];
+  /** Card ids per account (by appId) when they were given so; an account absent from it has none. */
+  cardIdsByAccount: Readonly<Record<string, readonly string[]>> | undefined;
+  /** Store (门店) ids `/jssdk/card-sign` may sign as `shopId`. */
+  cardShopIds: readonly string[];
   maxBodyBytes: number;
   maxUrlLength: number;
   publicUrl: string | undefined;

@@ -218,7 +218,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   handler = createHandler(accounts, {
     sandbox,
     apiKeys: settings.apiKeys,
-    cardIds: config.cardIds,
+    cardIds: cardIdsOf(config),
+    cardShopIds: config.cardShopIds,
     ...(settings.corsOrigins !== undefined ? { corsOrigins: settings.corsOrigins } : {}),
     ...(settings.rateLimit !== undefined ? { rateLimit: settings.rateLimit } : {}),
     trustProxy: settings.trustProxy,
@@ -275,4 +276,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       return closing;
     },
   };
+}
+
+/** One list for every account, or per appId when a config-file account lists its own card ids. */
+function cardIdsOf(config: WxkitConfig): readonly string[] | Record<string, readonly string[]> {
+  if (!config.accounts.some((a) => a.cardIds !== undefined)) return config.cardIds;
+  return Object.fromEntries(config.accounts.map((a) => [a.appId, a.cardIds ?? config.cardIds]));
 }
