@@ -45,17 +45,18 @@ function listedCards(ctx: RouteContext, appId: string): readonly string[] {
  */
 function requireListedCard(ctx: RouteContext, appId: string, cardId: string): void {
   if (listedCards(ctx, appId).includes(cardId)) return;
-  throw new WxkitError(
-    ErrorCodes.FORBIDDEN,
-    `Card ${JSON.stringify(cardId.slice(0, 64))} is not one this service signs for.`,
-    {
-      hint: {
-        en: 'Add the card id to WXKIT_CARD_IDS (or "cardIds" in wxkit.config.json).',
-        zh: '请把该卡券 id 加入 WXKIT_CARD_IDS（或 wxkit.config.json 的 "cardIds"）。',
-      },
-      details: { reason: 'card_not_allowed' },
-    },
-  );
+  throw notListed(`Card ${JSON.stringify(cardId.slice(0, 64))}`, 'card_not_allowed', {
+    en: 'Add the card id to WXKIT_CARD_IDS (or "cardIds" in wxkit.config.json).',
+    zh: '请把该卡券 id 加入 WXKIT_CARD_IDS（或 wxkit.config.json 的 "cardIds"）。',
+  });
+}
+
+/** 403: `what` is not on the list the service signs from. */
+function notListed(what: string, reason: string, hint: { en: string; zh: string }): WxkitError {
+  return new WxkitError(ErrorCodes.FORBIDDEN, `${what} is not one this service signs for.`, {
+    hint,
+    details: { reason },
+  });
 }
 
 /**
@@ -81,17 +82,10 @@ function requireCardType(cardType: string): void {
  */
 function requireListedShop(ctx: RouteContext, shopId: string): void {
   if (ctx.options.cardShopIds.includes(shopId)) return;
-  throw new WxkitError(
-    ErrorCodes.FORBIDDEN,
-    `Shop ${JSON.stringify(shopId.slice(0, 64))} is not one this service signs for.`,
-    {
-      hint: {
-        en: 'Add the shop (门店) id to WXKIT_CARD_SHOP_IDS (or "cardShopIds" in wxkit.config.json).',
-        zh: '请把该门店 id 加入 WXKIT_CARD_SHOP_IDS（或 wxkit.config.json 的 "cardShopIds"）。',
-      },
-      details: { reason: 'shop_not_allowed' },
-    },
-  );
+  throw notListed(`Shop ${JSON.stringify(shopId.slice(0, 64))}`, 'shop_not_allowed', {
+    en: 'Add the shop (门店) id to WXKIT_CARD_SHOP_IDS (or "cardShopIds" in wxkit.config.json).',
+    zh: '请把该门店 id 加入 WXKIT_CARD_SHOP_IDS（或 wxkit.config.json 的 "cardShopIds"）。',
+  });
 }
 
 async function cardSign(ctx: RouteContext) {
