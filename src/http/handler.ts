@@ -141,7 +141,8 @@ export function createHandler(
   const cors: CorsPolicy = corsPolicy(
     options.corsOrigins,
     accounts.flatMap((a) => a.jsDomains),
-    resolved.sandbox,
+    // Loopback origins as in the sandbox when every account is on the simulator, never beside a real one.
+    resolved.sandbox || accounts.every((a) => a.allowLoopback === true),
   );
   const limiter =
     options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? DEFAULT_RATE, now);

@@ -66,6 +66,11 @@ async function fromBody(ctx: RouteContext): Promise<ConfigRequest> {
 
 const domainText = new WeakMap<Account, string>();
 
+/** Loopback pages (any port) pass the domain check in sandbox mode and for an account on the simulator. */
+function loopbackPages(ctx: RouteContext, account: Account): boolean {
+  return ctx.options.sandbox || account.allowLoopback === true;
+}
+
 /** Refuses a page whose host WeChat would refuse (`config:invalid url domain`), naming what is bound. */
 export function checkDomain(account: Account, url: string, allowLoopback: boolean): void {
   const mismatch = matchJsDomain(url, account.jsDomains, { allowLoopback });
@@ -126,7 +131,7 @@ async function config(ctx: RouteContext) {
   if (req.url === undefined) throw missingUrl();
   const url = normalizeSignUrl(req.url);
   const account = ctx.account(req.appId, req.agentId);
-  checkDomain(account, url, ctx.options.sandbox);
+  checkDomain(account, url, loopbackPages(ctx, account));
   // Same result as account.jssdkConfig(), without its second normalization and domain check of the
   // same URL: this is the service's hot path (see bench/serve.ts).
   const signed = buildJssdkConfig({
@@ -169,7 +174,7 @@ async function agentConfig(ctx: RouteContext) {
   if (rawUrl === undefined) throw missingUrl();
   const url = normalizeSignUrl(rawUrl);
   const corp = wecomAccount(ctx.account(appId, agentId), 'GET|POST /jssdk/agent-config');
-  checkDomain(corp, url, ctx.options.sandbox);
+  checkDomain(corp, url, loopbackPages(ctx, corp));
   const ticket = await corp.ticket('agent_config');
   const nonceStr = createNonce();
   const timestamp = createTimestamp(ctx.options.now());
@@ -262,7 +267,7 @@ async function diagnose(ctx: RouteContext) {
     platform,
     errMsg,
     jsDomains: account.jsDomains,
-    allowLoopback: ctx.options.sandbox,
+    allowLoopback: loopbackPages(ctx, account),
     kind,
     wecom: wecom !== undefined,
     otherKindTickets: otherKind,
@@ -279,7 +284,10 @@ async function diagnose(ctx: RouteContext) {
   if (report.ok && errMsg !== undefined && /invalid signature/i.test(errMsg)) {
     Object.assign(out, await healTicket(account, ticketType, ticket));
   }
-  if (matchJsDomain(report.expectedUrl, account.jsDomains, { allowLoopback: ctx.options.sandbox }) !== null) {
+  if (
+    matchJsDomain(report.expectedUrl, account.jsDomains, { allowLoopback: loopbackPages(ctx, account) }) !==
+    null
+  ) {
     delete out.expectedSignature;
   }
   // The diagnosis may quote string1, which holds a ticket: tickets never leave the service.
