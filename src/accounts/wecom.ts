@@ -248,8 +248,8 @@ export function createWecom(options: WecomOptions): WecomInstance {
 
 /** Where a WeCom app's trusted domain is set. */
 const TRUSTED_DOMAIN_HINT: Hint = {
-  en: "Set the page's domain as the app's trusted domain (应用管理 → the app → 网页授权及JS-SDK → 可信域名) and in jsDomains (WX_JS_DOMAINS); serve the page on port 80/443.",
-  zh: '请在「应用管理 → 应用 → 网页授权及JS-SDK → 可信域名」中设置页面域名，并写入 jsDomains（WX_JS_DOMAINS）；页面须使用 80/443 端口。',
+  en: "Set the page's domain as the app's trusted domain (应用管理 → the app → 网页授权及JS-SDK → 可信域名) and in the account's jsDomains; serve the page on port 80/443.",
+  zh: '请在「应用管理 → 应用 → 网页授权及JS-SDK → 可信域名」中设置页面域名，并写入账号的 jsDomains；页面须使用 80/443 端口。',
 };
 
 interface Validated {

@@ -217,6 +217,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const publicUrl = settings.publicUrl ?? `http://localhost:${server.port}`;
   handler = createHandler(accounts, {
     sandbox,
+    settingNames: 'env',
     apiKeys: settings.apiKeys,
     cardIds: config.cardIds,
     ...(settings.corsOrigins !== undefined ? { corsOrigins: settings.corsOrigins } : {}),

@@ -24,6 +24,7 @@ import {
   verifySessionCookie,
 } from '../session.ts';
 import { createNonceValue, finishLogin, type LoginRecord, startLogin, stateError } from '../session-state.ts';
+import { settingName } from '../setting-names.ts';
 
 /**
  * Web OAuth for pages (SPEC §3): `GET /oauth/login` → WeChat's authorize page with a signed,
@@ -66,7 +67,7 @@ function routeOptions(ctx: RouteContext): OAuthRouteOptions {
   return { sessionTtlMs: ttl * 1000, defaultScope: scope };
 }
 
-/** The signing secret: WXKIT_SESSION_SECRET, else a random one for this handler's lifetime. */
+/** The signing secret: the `sessionSecret` option (WXKIT_SESSION_SECRET), else a random one for this handler's lifetime. */
 function secretOf(ctx: RouteContext): string {
   if (ctx.options.sessionSecret) return ctx.options.sessionSecret;
   let secret = ctx.state.get('oauth:secret') as string | undefined;
@@ -75,7 +76,7 @@ function secretOf(ctx: RouteContext): string {
     ctx.state.set('oauth:secret', secret);
     ctx.log({
       level: 'warn',
-      msg: 'WXKIT_SESSION_SECRET is not set: OAuth sessions are signed with a random key and end when this process restarts, and other instances cannot read them.',
+      msg: `${settingName('sessionSecret', ctx.options.settingNames)} is not set: OAuth sessions are signed with a random key and end when this process restarts, and other instances cannot read them.`,
     });
   }
   return secret;
@@ -128,7 +129,10 @@ function publicBase(ctx: RouteContext): string {
       ErrorCodes.CONFIG_ERROR,
       'The service does not know its public URL for the OAuth callback.',
       {
-        hint: { en: 'Set WXKIT_PUBLIC_URL (publicUrl).', zh: '请设置 WXKIT_PUBLIC_URL（publicUrl）。' },
+        hint: {
+          en: `Set ${settingName('publicUrl', ctx.options.settingNames)}.`,
+          zh: `请设置 ${settingName('publicUrl', ctx.options.settingNames)}。`,
+        },
       },
     );
   }
