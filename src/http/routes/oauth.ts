@@ -121,9 +121,14 @@ function requestOrigin(ctx: RouteContext): string | undefined {
   return `http://${host}`;
 }
 
-/** Where WeChat sends the browser back: WXKIT_PUBLIC_URL (set it in production), else the request's origin. */
+/**
+ * Where WeChat sends the browser back: WXKIT_PUBLIC_URL (set it in production), else the request's
+ * origin. In sandbox mode a loopback alias of a loopback public URL (127.0.0.1 for localhost, same
+ * port) is the same service on the same machine: the browser comes back to the host it opened, with
+ * the login cookie that host holds, instead of landing on the other name and logged out there.
+ */
 function publicBase(ctx: RouteContext): string {
-  const base = ctx.options.publicUrl ?? requestOrigin(ctx);
+  const base = loopbackAlias(ctx) ?? ctx.options.publicUrl ?? requestOrigin(ctx);
   if (!base) {
     throw new WxkitError(
       ErrorCodes.CONFIG_ERROR,
@@ -158,21 +163,18 @@ function countLogin(ctx: RouteContext, result: string): void {
   );
 }
 
-async function login(ctx: RouteContext): Promise<Reply> {
-  // Sandbox: a page opened as 127.0.0.1 while the public URL says localhost would set the login cookie
-  // on one host and receive the callback on the other; send the browser to the public host first.
-  const publicOrigin = ctx.options.publicUrl ? new URL(ctx.options.publicUrl).origin : undefined;
+/** The request's origin when it is, in sandbox mode, a loopback alias of a loopback public URL. */
+function loopbackAlias(ctx: RouteContext): string | undefined {
+  if (!ctx.options.sandbox || !ctx.options.publicUrl) return undefined;
+  const own = new URL(ctx.options.publicUrl);
   const origin = requestOrigin(ctx);
-  if (
-    ctx.options.sandbox &&
-    publicOrigin !== undefined &&
-    origin !== undefined &&
-    publicOrigin !== origin &&
-    isLoopbackHost(new URL(publicOrigin).hostname) &&
-    isLoopbackHost(new URL(origin).hostname)
-  ) {
-    return redirect(`${publicOrigin}${ctx.prefix}${ctx.url.pathname}${ctx.url.search}`);
-  }
+  if (origin === undefined || origin === own.origin) return undefined;
+  const opened = new URL(origin);
+  const sameService = opened.protocol === own.protocol && opened.port === own.port;
+  return sameService && isLoopbackHost(own.hostname) && isLoopbackHost(opened.hostname) ? origin : undefined;
+}
+
+async function login(ctx: RouteContext): Promise<Reply> {
   const q = readQuery(ctx.url.search, LOGIN_QUERY);
   const returnTo = safeReturnTo(q.get('returnTo'));
   const opts = routeOptions(ctx);
