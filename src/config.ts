@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import type { WecomOptions } from './accounts/wecom.ts';
 import { checkBaseUrl } from './base-url.ts';
 import { ErrorCodes, WxkitError } from './errors.ts';
+import { defaultOpenBase } from './oauth/authorize.ts';
 import { describeRedisTopology, type RedisNode, type RedisTopology } from './stores/redis.ts';
 import { describeStoreSpec, parseStoreSpec } from './stores/spec.ts';
 import type { TokenMode } from './types.ts';
@@ -45,7 +46,10 @@ export interface WxkitConfig {
   apiBase: string;
   /** Base URL of the WeCom API (`WX_WORK_API_BASE`). */
   workApiBase: string;
+  /** `WX_OPEN_BASE`; unset, WeChat's page — or `apiBase` when that is a loopback URL (the simulator). */
   openBase: string;
+  /** True when `openBase` was not configured (a WeCom app then follows `workApiBase` the same way). */
+  openBaseDefaulted: boolean;
   /** `WXKIT_STORE` as given (may contain a Redis password: pass it on, never print it). */
   store: string;
   /** The store without credentials, for logs. */
@@ -180,10 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     e('WX_WORK_API_BASE') ?? file.workApiBase ?? 'https://qyapi.weixin.qq.com',
     'WX_WORK_API_BASE',
   );
-  const openBase = checkBaseUrl(
-    e('WX_OPEN_BASE') ?? file.openBase ?? 'https://open.weixin.qq.com',
-    'WX_OPEN_BASE',
-  );
+  const openRaw = e('WX_OPEN_BASE') ?? file.openBase;
+  const openBase = openRaw === undefined ? defaultOpenBase(apiBase) : checkBaseUrl(openRaw, 'WX_OPEN_BASE');
   const envStore = e('WXKIT_STORE');
   const redis =
     envStore === undefined && file.redis !== undefined ? checkTopology(file.redis, env) : undefined;
@@ -306,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     apiBase,
     workApiBase,
     openBase,
+    openBaseDefaulted: openRaw === undefined,
     store,
     storeDescription,
     ...(redis ? { redis } : {}),
@@ -357,7 +360,7 @@ export function wecomOptions(config: WxkitConfig, account: WecomAccountConfig, c
     agentId: account.agentId,
     secret: account.secret,
     apiBase: config.workApiBase,
-    openBase: config.openBase,
+    openBase: config.openBaseDefaulted ? defaultOpenBase(config.workApiBase) : config.openBase,
     store: config.redis ? { kind: 'redis', topology: config.redis } : config.store,
     cwd,
     jsDomains: account.jsDomains,

@@ -130,6 +130,12 @@ export interface Account<T extends string = string> {
   readonly appId: string;
   /** The account's JS-safe (or, in WeCom, trusted) domains, parsed. */
   readonly jsDomains: readonly JsDomain[];
+  /**
+   * Pages on loopback hosts (any port) are signed regardless of `jsDomains`: true when the account
+   * talks to the simulator (a loopback `apiBase`) unless its options said otherwise. The HTTP handler
+   * follows it (domain check, CORS, the simulator's JS bridge in `client.js`).
+   */
+  readonly allowLoopback?: boolean | undefined;
   /** Counters shared with the service's /metrics. */
   readonly metrics: Metrics;
   /** Base URLs in use. */

@@ -12,6 +12,7 @@ import {
 } from '../credentials/upstream.ts';
 import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
+import { defaultOpenBase } from '../oauth/authorize.ts';
 import { createOAuthClient } from '../oauth/client.ts';
 import { buildJssdkConfig, createTimestamp } from '../signature.ts';
 import { parseStoreSpec } from '../stores/spec.ts';
@@ -47,7 +48,11 @@ export interface WxkitOptions extends AccountOptions {
   tokenMode?: TokenMode | undefined;
   /** @default 'https://api.weixin.qq.com' */
   apiBase?: string | undefined;
-  /** @default 'https://open.weixin.qq.com' */
+  /**
+   * Where the OAuth consent page is. The simulator serves it next to its API, so a loopback `apiBase`
+   * (the simulator) is also the default here.
+   * @default 'https://open.weixin.qq.com', or `apiBase` when that is a loopback URL
+   */
   openBase?: string | undefined;
   /** The central wxkit (`remote` mode). */
   remoteUrl?: string | undefined;
@@ -75,7 +80,6 @@ export interface WxkitInstance extends Wxkit {
 }
 
 const DEFAULT_API_BASE = 'https://api.weixin.qq.com';
-const DEFAULT_OPEN_BASE = 'https://open.weixin.qq.com';
 
 /**
  * One Official Account with its access_token and tickets kept fresh and shared through a store: one
@@ -190,6 +194,7 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
     appId: o.appId,
     tokenMode: o.tokenMode,
     jsDomains,
+    allowLoopback,
     metrics: engine.metrics,
     apiBase: o.apiBase,
     openBase: o.openBase,
@@ -299,7 +304,7 @@ function validate(options: WxkitOptions): Validated {
     );
   }
   const apiBase = checkBaseUrl(options.apiBase ?? DEFAULT_API_BASE, 'apiBase (WX_API_BASE)');
-  const openBase = checkBaseUrl(options.openBase ?? DEFAULT_OPEN_BASE, 'openBase (WX_OPEN_BASE)');
+  const openBase = checkBaseUrl(options.openBase ?? defaultOpenBase(apiBase), 'openBase (WX_OPEN_BASE)');
   const secret = options.secret ?? '';
   let remoteUrl = '';
   let remoteKey = '';

@@ -19,6 +19,7 @@ import {
 import { Router } from './router.ts';
 import { routeModules } from './routes/index.ts';
 import { hashApiKeys } from './routes/tokens.ts';
+import { type SettingNames, settingName } from './setting-names.ts';
 
 /** Options of {@link createHandler}. */
 export interface HandlerOptions {
@@ -26,6 +27,14 @@ export interface HandlerOptions {
   basePath?: string;
   /** Sandbox mode: loopback pages (any port) pass the JS-safe-domain check and CORS. @default false */
   sandbox?: boolean;
+  /**
+   * How hints and warnings name a setting: by the option you pass (`jsDomains`, `sessionSecret`,
+   * `apiKeys`…), or by the environment variable `wxkit serve` reads it from (`WX_JS_DOMAINS`,
+   * `WXKIT_SESSION_SECRET`…), which is what `wxkit serve` passes. The handler itself reads no
+   * environment variable: everything comes from these options.
+   * @default 'options'
+   */
+  settingNames?: SettingNames;
   /**
    * Page origins allowed by CORS (`WXKIT_CORS_ORIGINS`), or `'*'`.
    * @default the http and https origins of the accounts' JS-safe domains and their subdomains
@@ -132,6 +141,7 @@ export function createHandler(
   const resolved: ResolvedHandlerOptions = {
     basePath: (options.basePath ?? '').replace(/\/+$/, ''),
     sandbox: options.sandbox ?? false,
+    settingNames: options.settingNames ?? 'options',
     apiKeyHashes: hashApiKeys(options.apiKeys ?? []),
     ...cardLists(options.cardIds),
     cardShopIds: [...(options.cardShopIds ?? [])],
@@ -147,7 +157,8 @@ export function createHandler(
   const cors: CorsPolicy = corsPolicy(
     options.corsOrigins,
     accounts.flatMap((a) => a.jsDomains),
-    resolved.sandbox,
+    // Loopback origins as in the sandbox when every account is on the simulator, never beside a real one.
+    resolved.sandbox || accounts.every((a) => a.allowLoopback === true),
   );
   const limiter =
     options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? DEFAULT_RATE, now);
@@ -226,7 +237,7 @@ export function createHandler(
       if (resolved.basePath) {
         if (pathname !== resolved.basePath && !pathname.startsWith(`${resolved.basePath}/`)) {
           if (input.passThrough) return UNMATCHED;
-          throw notFound();
+          throw notFound(resolved.settingNames);
         }
         pathname = pathname.slice(resolved.basePath.length) || '/';
         url.pathname = pathname;
@@ -237,7 +248,7 @@ export function createHandler(
         const atPath = router.routesAt(pathname);
         if (atPath.length === 0) {
           if (input.passThrough) return UNMATCHED;
-          throw notFound();
+          throw notFound(resolved.settingNames);
         }
         routeLabel = 'preflight';
         reply = preflight(atPath, origin, input.header('access-control-request-headers'), cors);
@@ -246,7 +257,7 @@ export function createHandler(
         const m = router.match(method, pathname);
         if (!m.route) {
           if (m.allow.length === 0 && input.passThrough) return UNMATCHED;
-          if (m.allow.length === 0) throw notFound();
+          if (m.allow.length === 0) throw notFound(resolved.settingNames);
           throw new WxkitError(ErrorCodes.INVALID_REQUEST, `${method} is not allowed on ${pathname}.`, {
             status: 405,
             details: { allow: m.allow.join(', ') },
@@ -421,11 +432,11 @@ function mountPrefix(mountPath: string | undefined): string {
   return mountPath.replace(/\/+$/, '');
 }
 
-function notFound(): WxkitError {
+function notFound(names: SettingNames): WxkitError {
   return new WxkitError(ErrorCodes.NOT_FOUND, 'No such endpoint.', {
     hint: {
-      en: 'Endpoints: /jssdk/config, /jssdk/agent-config (WeCom), /jssdk/diagnose, /jssdk/client.js, /jssdk/media, /oauth/login, /oauth/callback, /oauth/me, /oauth/logout, /v1/apps/:appId/… (with WXKIT_API_KEYS), /healthz, /readyz, /metrics. The demo page at / exists in sandbox mode only.',
-      zh: '可用接口：/jssdk/config、/jssdk/agent-config（企业微信）、/jssdk/diagnose、/jssdk/client.js、/jssdk/media、/oauth/login、/oauth/callback、/oauth/me、/oauth/logout、/v1/apps/:appId/…（需配置 WXKIT_API_KEYS）、/healthz、/readyz、/metrics。演示页 / 仅在沙箱模式下提供。',
+      en: `Endpoints: /jssdk/config, /jssdk/agent-config (WeCom), /jssdk/diagnose, /jssdk/client.js, /jssdk/media, /oauth/login, /oauth/callback, /oauth/me, /oauth/logout, /v1/apps/:appId/… (with ${settingName('apiKeys', names)}), /healthz, /readyz, /metrics. The demo page at / exists in sandbox mode only.`,
+      zh: `可用接口：/jssdk/config、/jssdk/agent-config（企业微信）、/jssdk/diagnose、/jssdk/client.js、/jssdk/media、/oauth/login、/oauth/callback、/oauth/me、/oauth/logout、/v1/apps/:appId/…（需配置 ${settingName('apiKeys', names)}）、/healthz、/readyz、/metrics。演示页 / 仅在沙箱模式下提供。`,
     },
   });
 }

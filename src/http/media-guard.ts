@@ -2,6 +2,7 @@ import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { CorsPolicy } from './cors.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { HttpInput } from './route.ts';
+import { type SettingNames, settingName } from './setting-names.ts';
 
 /**
  * The rules that keep `/jssdk/media` from being turned against the service: one function or class
@@ -35,7 +36,12 @@ function ownOrigin(origin: string, publicUrl: string | undefined): boolean {
  * quota from their own address; CORS only hides the answer. `Origin` (or, when a browser leaves it
  * out, a cross-site `Referer`) names the page; requests with neither (server-to-server, curl) pass.
  */
-export function refuseForeignOrigin(input: HttpInput, cors: CorsPolicy, publicUrl: string | undefined): void {
+export function refuseForeignOrigin(
+  input: HttpInput,
+  cors: CorsPolicy,
+  publicUrl: string | undefined,
+  names: SettingNames = 'options',
+): void {
   let page = input.header('origin');
   if (page === undefined) {
     const site = input.header('sec-fetch-site');
@@ -51,8 +57,8 @@ export function refuseForeignOrigin(input: HttpInput, cors: CorsPolicy, publicUr
     `Pages on ${shown} may not save media here: only pages on the JS-safe domains may.`,
     {
       hint: {
-        en: 'Call POST /jssdk/media from a page on a JS-safe domain (WX_JS_DOMAINS or WXKIT_CORS_ORIGINS), or from a server without an Origin header.',
-        zh: '请在 JS 接口安全域名（WX_JS_DOMAINS 或 WXKIT_CORS_ORIGINS）下的页面调用 POST /jssdk/media，或由服务器端（不带 Origin 头）调用。',
+        en: `Call POST /jssdk/media from a page on a JS-safe domain (${settingName('jsDomains', names)} or ${settingName('corsOrigins', names)}), or from a server without an Origin header.`,
+        zh: `请在 JS 接口安全域名（${settingName('jsDomains', names)} 或 ${settingName('corsOrigins', names)}）下的页面调用 POST /jssdk/media，或由服务器端（不带 Origin 头）调用。`,
       },
     },
   );

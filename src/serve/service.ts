@@ -15,6 +15,7 @@ import type { Account } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
 import { checkApiKeys, readServiceSettings, type ServiceSettings } from './config.ts';
 import { demoPage } from './demo/page.ts';
+import { shareImageRoute } from './demo/share-image.ts';
 import { decideSandbox } from './sandbox.ts';
 import { listen, type RunningServer, readServerTimeouts } from './server.ts';
 import { type StartupWarning, startupWarnings, warningInput } from './warnings.ts';
@@ -146,6 +147,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       cors: false,
       handle: () => send(200, page, 'text/html; charset=utf-8', { 'cache-control': 'no-store' }),
     });
+    extraRoutes.push(shareImageRoute);
   } else {
     accounts = [];
     try {
@@ -217,6 +219,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const publicUrl = settings.publicUrl ?? `http://localhost:${server.port}`;
   handler = createHandler(accounts, {
     sandbox,
+    settingNames: 'env',
     apiKeys: settings.apiKeys,
     cardIds: cardIdsOf(config),
     cardShopIds: config.cardShopIds,

@@ -166,10 +166,11 @@ describe('the examples run', () => {
       WX_APP_ID: APP_ID,
       WX_APP_SECRET: SECRET,
       WX_API_BASE: sim.url,
-      WX_OPEN_BASE: sim.url,
       EXAMPLE_PAGE_URL: PAGE,
     });
+    // No WX_OPEN_BASE (issue 18): the OAuth examples reach the simulator's consent page through WX_API_BASE.
     delete process.env.WXKIT_STORE;
+    delete process.env.WX_OPEN_BASE;
   });
   after(async () => {
     const { wx } = await import('./examples/readme-library.ts');
@@ -302,9 +303,10 @@ describe('the examples run', () => {
       WX_CORP_AGENT_ID: agentId,
       WX_CORP_SECRET: 'docs-corp-secret',
       WX_WORK_API_BASE: wecomSim.url,
-      WX_OPEN_BASE: wecomSim.url,
       EXAMPLE_WECOM_PAGE_URL: page,
     });
+    // The recipe sets WX_WORK_API_BASE only (issue 18): the OAuth page follows a loopback API base.
+    delete process.env.WX_OPEN_BASE;
     try {
       const { agent, config, corp } = await import('./examples/wecom-library.ts');
       const sign = (ticket: string | undefined, c: { nonceStr: string; timestamp: number }) =>

@@ -67,4 +67,28 @@ describe('wxkit serve sandbox demo page in Chromium', () => {
       await context.close();
     }
   });
+
+  test('issue 18 item 22: the share card’s image exists, and the page loads nothing that 404s (favicon included)', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const failed: string[] = [];
+      page.on('response', (r) => {
+        if (r.status() === 404) failed.push(`${r.status()} ${r.url()}`);
+      });
+      await page.goto(`http://localhost:${service.port}/`);
+      await page.waitForSelector('#share-state[data-state=ok]', { timeout: 20_000 });
+      // The card the page set, as the simulated client keeps it (wx.__simulator.share, by API name).
+      const card = (await page.evaluate('wx.__simulator.share')) as Record<string, { imgUrl: string }>;
+      const imgUrl = Object.values(card)[0]?.imgUrl ?? '';
+      const image = await page.goto(imgUrl);
+      assert.equal(image?.status(), 200, imgUrl);
+      assert.equal(image?.headers()['content-type'], 'image/png');
+      const bytes = (await image?.body()) ?? Buffer.alloc(0);
+      assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+      assert.deepEqual(failed, []);
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -13,6 +13,7 @@ import { isWecom, readAgentId, wecomAccount } from '../account-kind.ts';
 import { invalidRequest, readAppId, readBoolean, readNameList, readQuery, readString } from '../params.ts';
 import { json } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
+import { type SettingNames, settingName } from '../setting-names.ts';
 
 const CONFIG_QUERY = new Set([
   'url',
@@ -66,8 +67,18 @@ async function fromBody(ctx: RouteContext): Promise<ConfigRequest> {
 
 const domainText = new WeakMap<Account, string>();
 
+/** Loopback pages (any port) pass the domain check in sandbox mode and for an account on the simulator. */
+function loopbackPages(ctx: RouteContext, account: Account): boolean {
+  return ctx.options.sandbox || account.allowLoopback === true;
+}
+
 /** Refuses a page whose host WeChat would refuse (`config:invalid url domain`), naming what is bound. */
-export function checkDomain(account: Account, url: string, allowLoopback: boolean): void {
+export function checkDomain(
+  account: Account,
+  url: string,
+  allowLoopback: boolean,
+  names: SettingNames = 'options',
+): void {
   const mismatch = matchJsDomain(url, account.jsDomains, { allowLoopback });
   if (mismatch === null) return;
   let bound = domainText.get(account);
@@ -88,8 +99,8 @@ export function checkDomain(account: Account, url: string, allowLoopback: boolea
       `The page host ${page.host} ${why.replace('JS-safe domain', 'trusted domain')}. Trusted domains of WeCom app ${account.appId}/${account.agentId}: ${bound}. WeCom accepts the app's trusted domains (可信域名) on ports 80 and 443 only.`,
       {
         hint: {
-          en: `Serve the page from ${bound} on port 80/443, or set its domain under 应用管理 → the app → 网页授权及JS-SDK → 可信域名 and in the account's jsDomains (WX_JS_DOMAINS).`,
-          zh: `请在 ${bound} 的 80/443 端口提供页面，或在「应用管理 → 应用 → 网页授权及JS-SDK → 可信域名」及账号的 jsDomains（WX_JS_DOMAINS）中设置该域名。`,
+          en: `Serve the page from ${bound} on port 80/443, or set its domain under 应用管理 → the app → 网页授权及JS-SDK → 可信域名 and in the account's ${settingName('jsDomains', names)}.`,
+          zh: `请在 ${bound} 的 80/443 端口提供页面，或在「应用管理 → 应用 → 网页授权及JS-SDK → 可信域名」及账号的 ${settingName('jsDomains', names)} 中设置该域名。`,
         },
         details: {
           domains: account.jsDomains.map((d) => d.host + d.path),
@@ -104,8 +115,8 @@ export function checkDomain(account: Account, url: string, allowLoopback: boolea
     `The page host ${page.host} ${why}. Bound JS-safe domains of ${account.appId}: ${bound}. WeChat accepts a bound domain and its subdomains, on ports 80 and 443 only.`,
     {
       hint: {
-        en: `Serve the page from ${bound} (or a subdomain) on port 80/443, or add its domain under 公众号设置 → 功能设置 → JS接口安全域名 and to WX_JS_DOMAINS.`,
-        zh: `请在 ${bound}（或其子域名）的 80/443 端口提供页面，或在「公众号设置 → 功能设置 → JS接口安全域名」及 WX_JS_DOMAINS 中添加该域名。`,
+        en: `Serve the page from ${bound} (or a subdomain) on port 80/443, or add its domain under 公众号设置 → 功能设置 → JS接口安全域名 and to ${settingName('jsDomains', names)}.`,
+        zh: `请在 ${bound}（或其子域名）的 80/443 端口提供页面，或在「公众号设置 → 功能设置 → JS接口安全域名」及 ${settingName('jsDomains', names)} 中添加该域名。`,
       },
       details: { domains: account.jsDomains.map((d) => d.host + d.path), host: page.host, reason: mismatch },
     },
@@ -126,7 +137,7 @@ async function config(ctx: RouteContext) {
   if (req.url === undefined) throw missingUrl();
   const url = normalizeSignUrl(req.url);
   const account = ctx.account(req.appId, req.agentId);
-  checkDomain(account, url, ctx.options.sandbox);
+  checkDomain(account, url, loopbackPages(ctx, account), ctx.options.settingNames);
   // Same result as account.jssdkConfig(), without its second normalization and domain check of the
   // same URL: this is the service's hot path (see bench/serve.ts).
   const signed = buildJssdkConfig({
@@ -169,7 +180,7 @@ async function agentConfig(ctx: RouteContext) {
   if (rawUrl === undefined) throw missingUrl();
   const url = normalizeSignUrl(rawUrl);
   const corp = wecomAccount(ctx.account(appId, agentId), 'GET|POST /jssdk/agent-config');
-  checkDomain(corp, url, ctx.options.sandbox);
+  checkDomain(corp, url, loopbackPages(ctx, corp), ctx.options.settingNames);
   const ticket = await corp.ticket('agent_config');
   const nonceStr = createNonce();
   const timestamp = createTimestamp(ctx.options.now());
@@ -262,7 +273,7 @@ async function diagnose(ctx: RouteContext) {
     platform,
     errMsg,
     jsDomains: account.jsDomains,
-    allowLoopback: ctx.options.sandbox,
+    allowLoopback: loopbackPages(ctx, account),
     kind,
     wecom: wecom !== undefined,
     otherKindTickets: otherKind,
@@ -279,7 +290,10 @@ async function diagnose(ctx: RouteContext) {
   if (report.ok && errMsg !== undefined && /invalid signature/i.test(errMsg)) {
     Object.assign(out, await healTicket(account, ticketType, ticket));
   }
-  if (matchJsDomain(report.expectedUrl, account.jsDomains, { allowLoopback: ctx.options.sandbox }) !== null) {
+  if (
+    matchJsDomain(report.expectedUrl, account.jsDomains, { allowLoopback: loopbackPages(ctx, account) }) !==
+    null
+  ) {
     delete out.expectedSignature;
   }
   // The diagnosis may quote string1, which holds a ticket: tickets never leave the service.

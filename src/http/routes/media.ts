@@ -1,7 +1,7 @@
 import { ErrorCodes, isWxkitError, WxkitError } from '../../errors.ts';
 import { MEDIA_ID, sha256 } from '../../media/id.ts';
-import { mediaStoreFromEnv, mediaTtlFromEnv, openMediaStore, parseMediaStoreSpec } from '../../media/spec.ts';
-import type { MediaStore, StoredMedia } from '../../media/types.ts';
+import { DEFAULT_MEDIA_STORE, openMediaStore, parseMediaStoreSpec } from '../../media/spec.ts';
+import { DEFAULT_MEDIA_TTL_SECONDS, type MediaStore, type StoredMedia } from '../../media/types.ts';
 import type { Account, DownloadedMedia } from '../../types.ts';
 import { clientKey } from '../client-address.ts';
 import {
@@ -20,8 +20,8 @@ import type { Route, RouteContext } from '../route.ts';
 
 /**
  * Options, from the handler options' `extra`: `mediaStore` (a {@link MediaStore}, or a
- * `WXKIT_MEDIA_STORE` string; default `WXKIT_MEDIA_STORE`, else `mediaDir`/`WXKIT_MEDIA_DIR` as
- * `file:<dir>`, else `file:.wxkit/media`), `mediaTtlSeconds` (default `WXKIT_MEDIA_TTL` or 30 days),
+ * `WXKIT_MEDIA_STORE`-style string; default `mediaDir` as `file:<dir>`, else `file:.wxkit/media`),
+ * `mediaTtlSeconds` (default 30 days) — never the environment (`wxkit serve` maps it to these),
  * `mediaMaxBytes` (default 10 MiB), and `media: { downloadsPerMinute, downloadsPerClientPerMinute,
  * concurrentPerClient, refusedTtlSeconds, redirectSeconds }` (defaults 60, 20, 4, 600, and the `s3://`
  * spec's `redirect=` or 0).
@@ -78,7 +78,7 @@ function mediaOptions(extra: Readonly<Record<string, unknown>>): MediaOptions {
         ? given
         : typeof extra.mediaDir === 'string' && extra.mediaDir !== ''
           ? `file:${extra.mediaDir}`
-          : mediaStoreFromEnv(process.env);
+          : DEFAULT_MEDIA_STORE; // never WXKIT_MEDIA_STORE: the handler reads no environment (wxkit serve passes it)
   const media = (typeof extra.media === 'object' && extra.media !== null ? extra.media : {}) as Record<
     string,
     unknown
@@ -90,7 +90,7 @@ function mediaOptions(extra: Readonly<Record<string, unknown>>): MediaOptions {
   }
   return {
     store,
-    ttlSeconds: positive(extra.mediaTtlSeconds, 0) || mediaTtlFromEnv(process.env),
+    ttlSeconds: positive(extra.mediaTtlSeconds, DEFAULT_MEDIA_TTL_SECONDS),
     maxBytes: positive(extra.mediaMaxBytes, DEFAULT_MAX_BYTES),
     downloadsPerMinute: positive(media.downloadsPerMinute, 60),
     downloadsPerClientPerMinute: positive(media.downloadsPerClientPerMinute, 20),
@@ -225,7 +225,7 @@ async function download(
 }
 
 async function save(ctx: RouteContext) {
-  refuseForeignOrigin(ctx.input, ctx.cors, ctx.options.publicUrl);
+  refuseForeignOrigin(ctx.input, ctx.cors, ctx.options.publicUrl, ctx.options.settingNames);
   const b = await ctx.json();
   const serverId = readString(b.serverId, 'serverId', 256);
   if (serverId === undefined || !SERVER_ID.test(serverId)) {

@@ -24,6 +24,7 @@ import {
   verifySessionCookie,
 } from '../session.ts';
 import { createNonceValue, finishLogin, type LoginRecord, startLogin, stateError } from '../session-state.ts';
+import { settingName } from '../setting-names.ts';
 
 /**
  * Web OAuth for pages (SPEC §3): `GET /oauth/login` → WeChat's authorize page with a signed,
@@ -66,7 +67,7 @@ function routeOptions(ctx: RouteContext): OAuthRouteOptions {
   return { sessionTtlMs: ttl * 1000, defaultScope: scope };
 }
 
-/** The signing secret: WXKIT_SESSION_SECRET, else a random one for this handler's lifetime. */
+/** The signing secret: the `sessionSecret` option (WXKIT_SESSION_SECRET), else a random one for this handler's lifetime. */
 function secretOf(ctx: RouteContext): string {
   if (ctx.options.sessionSecret) return ctx.options.sessionSecret;
   let secret = ctx.state.get('oauth:secret') as string | undefined;
@@ -75,7 +76,7 @@ function secretOf(ctx: RouteContext): string {
     ctx.state.set('oauth:secret', secret);
     ctx.log({
       level: 'warn',
-      msg: 'WXKIT_SESSION_SECRET is not set: OAuth sessions are signed with a random key and end when this process restarts, and other instances cannot read them.',
+      msg: `${settingName('sessionSecret', ctx.options.settingNames)} is not set: OAuth sessions are signed with a random key and end when this process restarts, and other instances cannot read them.`,
     });
   }
   return secret;
@@ -120,15 +121,23 @@ function requestOrigin(ctx: RouteContext): string | undefined {
   return `http://${host}`;
 }
 
-/** Where WeChat sends the browser back: WXKIT_PUBLIC_URL (set it in production), else the request's origin. */
+/**
+ * Where WeChat sends the browser back: WXKIT_PUBLIC_URL (set it in production), else the request's
+ * origin. In sandbox mode a loopback alias of a loopback public URL (127.0.0.1 for localhost, same
+ * port) is the same service on the same machine: the browser comes back to the host it opened, with
+ * the login cookie that host holds, instead of landing on the other name and logged out there.
+ */
 function publicBase(ctx: RouteContext): string {
-  const base = ctx.options.publicUrl ?? requestOrigin(ctx);
+  const base = loopbackAlias(ctx) ?? ctx.options.publicUrl ?? requestOrigin(ctx);
   if (!base) {
     throw new WxkitError(
       ErrorCodes.CONFIG_ERROR,
       'The service does not know its public URL for the OAuth callback.',
       {
-        hint: { en: 'Set WXKIT_PUBLIC_URL (publicUrl).', zh: '请设置 WXKIT_PUBLIC_URL（publicUrl）。' },
+        hint: {
+          en: `Set ${settingName('publicUrl', ctx.options.settingNames)}.`,
+          zh: `请设置 ${settingName('publicUrl', ctx.options.settingNames)}。`,
+        },
       },
     );
   }
@@ -154,21 +163,18 @@ function countLogin(ctx: RouteContext, result: string): void {
   );
 }
 
-async function login(ctx: RouteContext): Promise<Reply> {
-  // Sandbox: a page opened as 127.0.0.1 while the public URL says localhost would set the login cookie
-  // on one host and receive the callback on the other; send the browser to the public host first.
-  const publicOrigin = ctx.options.publicUrl ? new URL(ctx.options.publicUrl).origin : undefined;
+/** The request's origin when it is, in sandbox mode, a loopback alias of a loopback public URL. */
+function loopbackAlias(ctx: RouteContext): string | undefined {
+  if (!ctx.options.sandbox || !ctx.options.publicUrl) return undefined;
+  const own = new URL(ctx.options.publicUrl);
   const origin = requestOrigin(ctx);
-  if (
-    ctx.options.sandbox &&
-    publicOrigin !== undefined &&
-    origin !== undefined &&
-    publicOrigin !== origin &&
-    isLoopbackHost(new URL(publicOrigin).hostname) &&
-    isLoopbackHost(new URL(origin).hostname)
-  ) {
-    return redirect(`${publicOrigin}${ctx.prefix}${ctx.url.pathname}${ctx.url.search}`);
-  }
+  if (origin === undefined || origin === own.origin) return undefined;
+  const opened = new URL(origin);
+  const sameService = opened.protocol === own.protocol && opened.port === own.port;
+  return sameService && isLoopbackHost(own.hostname) && isLoopbackHost(opened.hostname) ? origin : undefined;
+}
+
+async function login(ctx: RouteContext): Promise<Reply> {
   const q = readQuery(ctx.url.search, LOGIN_QUERY);
   const returnTo = safeReturnTo(q.get('returnTo'));
   const opts = routeOptions(ctx);
