@@ -66,6 +66,40 @@ async function fromBody(ctx: RouteContext): Promise<ConfigRequest> {
 
 const domainText = new WeakMap<Account, string>();
 
+/**
+ * The URLs this service signed lately, by signature, per account: a page that reports its failure with
+ * its `location.href` after a route change (what every tutorial sends) still gets the URL it signed
+ * named, instead of `unknown`. Bounded; per process (another instance's signatures stay unknown).
+ */
+const signedUrls = new WeakMap<Account, Map<string, string>>();
+const SIGNED_URLS_KEPT = 1024;
+
+function rememberSigned(account: Account, signature: string, url: string): void {
+  let urls = signedUrls.get(account);
+  if (urls === undefined) {
+    urls = new Map();
+    signedUrls.set(account, urls);
+  }
+  if (urls.size >= SIGNED_URLS_KEPT) urls.delete(urls.keys().next().value as string);
+  urls.set(signature, url);
+}
+
+/**
+ * The URL this service signed for `signature`, when it is on the page's own origin.
+ *
+ * Stops: a caller who got hold of someone's signature learning the URL it was made for on another
+ * site (a path or query the page never showed them); the page's own origin tells them nothing new.
+ */
+function recallSigned(account: Account, signature: string, pageUrl: string): string | undefined {
+  const url = signedUrls.get(account)?.get(signature.trim().toLowerCase());
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).origin === new URL(normalizeSignUrl(pageUrl)).origin ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Refuses a page whose host WeChat would refuse (`config:invalid url domain`), naming what is bound. */
 export function checkDomain(account: Account, url: string, allowLoopback: boolean): void {
   const mismatch = matchJsDomain(url, account.jsDomains, { allowLoopback });
@@ -138,6 +172,7 @@ async function config(ctx: RouteContext) {
     debug: req.debug,
     now: ctx.options.now,
   });
+  rememberSigned(account, signed.signature, url);
   // A WeCom page's wx.config: appId is the corpId, signed with the corp ticket; beta for agent APIs.
   return json(200, isWecom(account) ? { beta: true, ...signed } : signed, NO_STORE);
 }
@@ -181,6 +216,7 @@ async function agentConfig(ctx: RouteContext) {
     signature: signJssdk({ ticket, nonceStr, timestamp, url }),
     jsApiList,
   };
+  rememberSigned(corp, signed.signature, url);
   return json(200, signed, NO_STORE);
 }
 
@@ -261,6 +297,7 @@ async function diagnose(ctx: RouteContext) {
     currentUrl,
     platform,
     errMsg,
+    signedUrl: recallSigned(account, signature, url),
     jsDomains: account.jsDomains,
     allowLoopback: ctx.options.sandbox,
     kind,
