@@ -26,6 +26,7 @@ const CONFIG_QUERY = new Set([
 ]);
 const AGENT_QUERY = new Set(['url', 'apis', 'jsApiList', 'appId', 'agentId']);
 const NO_STORE = { 'cache-control': 'no-store' };
+const ONE_API_LIST = { en: 'Give apis or jsApiList, not both.', zh: 'apis 与 jsApiList 只能给出一个。' };
 
 interface ConfigRequest {
   url: unknown;
@@ -39,9 +40,13 @@ interface ConfigRequest {
 
 function fromQuery(ctx: RouteContext): ConfigRequest {
   const q = readQuery(ctx.url.search, CONFIG_QUERY);
-  if (q.has('apis') && q.has('jsApiList')) throw invalidRequest('Give apis or jsApiList, not both.');
-  if (q.has('openTags') && q.has('openTagList'))
-    throw invalidRequest('Give openTags or openTagList, not both.');
+  if (q.has('apis') && q.has('jsApiList')) throw invalidRequest(ONE_API_LIST);
+  if (q.has('openTags') && q.has('openTagList')) {
+    throw invalidRequest({
+      en: 'Give openTags or openTagList, not both.',
+      zh: 'openTags 与 openTagList 只能给出一个。',
+    });
+  }
   return {
     url: q.get('url'),
     jsApiList: readNameList(q.get('apis') ?? q.get('jsApiList'), 'apis'),
@@ -116,11 +121,18 @@ export function checkDomain(account: Account, url: string, allowLoopback: boolea
       : mismatch === 'path'
         ? `has a path outside the bound path prefix`
         : `is neither a bound JS-safe domain nor a subdomain of one`;
+  const whyZh =
+    mismatch === 'port'
+      ? ` 使用了 ${page.port} 端口；微信只在 80 和 443 端口上接受 JS 接口安全域名`
+      : mismatch === 'path'
+        ? ' 的路径不在绑定的路径前缀之下'
+        : ' 既不是已绑定的 JS 接口安全域名，也不是其子域名';
   if (isWecom(account)) {
     throw new WxkitError(
       ErrorCodes.URL_NOT_ALLOWED,
       `The page host ${page.host} ${why.replace('JS-safe domain', 'trusted domain')}. Trusted domains of WeCom app ${account.appId}/${account.agentId}: ${bound}. WeCom accepts the app's trusted domains (可信域名) on ports 80 and 443 only.`,
       {
+        zh: `页面域名 ${page.host}${whyZh.replace('JS 接口安全域名', '可信域名')}。企业微信应用 ${account.appId}/${account.agentId} 的可信域名：${bound}。企业微信只接受应用可信域名的 80 和 443 端口。`,
         hint: {
           en: `Serve the page from ${bound} on port 80/443, or set its domain under 应用管理 → the app → 网页授权及JS-SDK → 可信域名 and in the account's jsDomains (WX_JS_DOMAINS).`,
           zh: `请在 ${bound} 的 80/443 端口提供页面，或在「应用管理 → 应用 → 网页授权及JS-SDK → 可信域名」及账号的 jsDomains（WX_JS_DOMAINS）中设置该域名。`,
@@ -137,6 +149,7 @@ export function checkDomain(account: Account, url: string, allowLoopback: boolea
     ErrorCodes.URL_NOT_ALLOWED,
     `The page host ${page.host} ${why}. Bound JS-safe domains of ${account.appId}: ${bound}. WeChat accepts a bound domain and its subdomains, on ports 80 and 443 only.`,
     {
+      zh: `页面域名 ${page.host}${whyZh}。${account.appId} 绑定的 JS 接口安全域名：${bound}。微信只接受已绑定的域名及其子域名，且仅限 80 和 443 端口。`,
       hint: {
         en: `Serve the page from ${bound} (or a subdomain) on port 80/443, or add its domain under 公众号设置 → 功能设置 → JS接口安全域名 and to WX_JS_DOMAINS.`,
         zh: `请在 ${bound}（或其子域名）的 80/443 端口提供页面，或在「公众号设置 → 功能设置 → JS接口安全域名」及 WX_JS_DOMAINS 中添加该域名。`,
@@ -148,6 +161,7 @@ export function checkDomain(account: Account, url: string, allowLoopback: boolea
 
 function missingUrl(): WxkitError {
   return new WxkitError(ErrorCodes.INVALID_URL, 'The url parameter is missing.', {
+    zh: '缺少 url 参数。',
     hint: {
       en: 'Pass url=encodeURIComponent(location.href.split("#")[0]).',
       zh: '请传 url=encodeURIComponent(location.href.split("#")[0])。',
@@ -195,7 +209,7 @@ async function agentConfig(ctx: RouteContext) {
     agentId = readAgentId(b.agentId ?? b.agentid);
   } else {
     const q = readQuery(ctx.url.search, AGENT_QUERY);
-    if (q.has('apis') && q.has('jsApiList')) throw invalidRequest('Give apis or jsApiList, not both.');
+    if (q.has('apis') && q.has('jsApiList')) throw invalidRequest(ONE_API_LIST);
     rawUrl = q.get('url');
     jsApiList = readNameList(q.get('apis') ?? q.get('jsApiList'), 'apis');
     appId = readAppId(q.get('appId'));
@@ -224,7 +238,10 @@ async function diagnose(ctx: RouteContext) {
   const b = await ctx.json();
   const kind = b.kind ?? 'config';
   if (kind !== 'config' && kind !== 'agentConfig')
-    throw invalidRequest('kind must be config or agentConfig.');
+    throw invalidRequest({
+      en: 'kind must be config or agentConfig.',
+      zh: 'kind 应为 config 或 agentConfig。',
+    });
   const url = readString(b.url, 'url');
   const signature = readString(b.signature, 'signature', 200);
   const nonceStr = readString(b.nonceStr ?? b.noncestr, 'nonceStr', 200);
@@ -232,15 +249,21 @@ async function diagnose(ctx: RouteContext) {
   if (url === undefined || signature === undefined || nonceStr === undefined || ts === undefined) {
     throw invalidRequest(
       kind === 'agentConfig'
-        ? 'Send what the page passed to wx.agentConfig: kind "agentConfig", url, corpid, agentid, signature, nonceStr, timestamp.'
-        : 'Send what the page passed to wx.config: url, signature, nonceStr, timestamp (and appId).',
+        ? {
+            en: 'Send what the page passed to wx.agentConfig: kind "agentConfig", url, corpid, agentid, signature, nonceStr, timestamp.',
+            zh: '请发送页面传给 wx.agentConfig 的内容：kind "agentConfig"、url、corpid、agentid、signature、nonceStr、timestamp。',
+          }
+        : {
+            en: "Send what the page passed to wx.config: url (the page's location.href.split('#')[0]), signature, nonceStr, timestamp (and appId, errMsg).",
+            zh: "请发送页面传给 wx.config 的内容：url（页面的 location.href.split('#')[0]）、signature、nonceStr、timestamp（以及 appId、errMsg）。",
+          },
     );
   }
   if (
     !(typeof ts === 'number' && Number.isSafeInteger(ts)) &&
     !(typeof ts === 'string' && /^\d{1,12}$/.test(ts))
   ) {
-    throw invalidRequest('timestamp must be integer seconds.');
+    throw invalidRequest({ en: 'timestamp must be integer seconds.', zh: 'timestamp 应为整数秒。' });
   }
   // wx.agentConfig names its corp `corpid`; wx.config names it `appId`.
   const appId = readAppId(kind === 'agentConfig' ? (b.corpid ?? b.corpId ?? b.appId) : b.appId);
@@ -250,7 +273,10 @@ async function diagnose(ctx: RouteContext) {
     !(typeof pageAgentId === 'number' && Number.isFinite(pageAgentId)) &&
     !(typeof pageAgentId === 'string' && pageAgentId.length <= 40)
   ) {
-    throw invalidRequest('agentid must be a number or a short string.');
+    throw invalidRequest({
+      en: 'agentid must be a number or a short string.',
+      zh: 'agentid 应为数字或较短的字符串。',
+    });
   }
   const realAuthUrl = readString(b.realAuthUrl, 'realAuthUrl');
   // Sent by the browser helper: without debug they name the URL WeChat checked (landing URL on iOS).
@@ -258,7 +284,10 @@ async function diagnose(ctx: RouteContext) {
   const currentUrl = readString(b.currentUrl, 'currentUrl');
   const platform = b.platform ?? undefined;
   if (platform !== undefined && !isClientPlatform(platform))
-    throw invalidRequest('platform must be ios, android or other.');
+    throw invalidRequest({
+      en: 'platform must be ios, android or other.',
+      zh: 'platform 应为 ios、android 或 other。',
+    });
   const errMsg = readString(b.errMsg, 'errMsg', 1000);
   const account = kind === 'agentConfig' ? agentAccount(ctx, appId, pageAgentId) : configAccount(ctx, appId);
   const wecom = isWecom(account) ? account : undefined;
