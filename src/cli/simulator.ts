@@ -68,9 +68,12 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new Error(`cannot listen on ${values.host}`);
     throw e;
   }
-  io.out(`WeChat simulator listening on ${sim.url}`);
+  // Chinese first, then English, as everywhere the user reads; the English keeps its words (scripts grep them).
+  io.out(`微信模拟器已启动 ${sim.url} / WeChat simulator listening on ${sim.url}`);
   io.out(`  WX_API_BASE=${sim.url} WX_OPEN_BASE=${sim.url}`);
+  io.out(`  客户端平台 ${platform}，控制接口 ${sim.url}/__sim/stats`);
   io.out(`  platform ${platform}; control API ${sim.url}/__sim/stats`);
+  io.out('  接受的账号（公众号 account、企业微信 wecom corp）及其 JS 接口安全域名 / accounts it accepts:');
   for (const app of sim.apps) {
     io.out(
       `  account ${app.appId}  ${describeSecret(app.appId, app.secret)}  js domains ${app.jsDomains.join(',')}`,
@@ -88,6 +91,6 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
     else signal?.addEventListener('abort', () => resolve(), { once: true });
   });
   await sim.close();
-  io.out('simulator stopped');
+  io.out('模拟器已停止 / simulator stopped');
   return 0;
 }
