@@ -9,20 +9,28 @@ import { type CliIO, duration, noAccountForTicket, parseFlags, required, UsageEr
 import type { TicketOrigin, TicketSource } from './sign.ts';
 
 export const doctorUsage = `wxkit doctor --url U --signature X --noncestr N --timestamp S [--ticket T] [--app-id A]
-             [--real-auth-url R] [--js-domain D]... [--json]
+             [--errmsg E] [--real-auth-url R] [--js-domain D]... [--json]
 wxkit doctor --card [--add-card] --signature X --noncestr N --timestamp S [--card-id C] [--card-type T]
              [--shop-id L] [--code C] [--openid O] [--app-id A] [--ticket WX_CARD_TICKET] [--jsapi-ticket T] [--json]
   Says why wx.config rejects a signature, in the order of WeChat's checklist. Exit 0 when the
   signature is right, 1 when it is not, 2 on bad usage. Without --ticket, the configured
   account's current jsapi_ticket is used, and --app-id (the appId the page passed to wx.config)
-  is checked against that account: another appId is the cause app_id_mismatch.
+  is checked against that account: another appId is the cause app_id_mismatch. That ticket is shown
+  with its store, age and source; --errmsg 'config:invalid signature' (the page's errMsg) re-checks it
+  with WeChat first (stale_ticket when WeChat had ended it). --errmsg 'config:invalid url domain' says
+  whether only the domain binding in WeChat's backend is missing. Domains: --js-domain, else
+  WX_JS_DOMAINS, else the configured account's.
   按微信的检查顺序说明 wx.config 为什么拒绝该签名；签名正确退出 0，错误退出 1，用法错误退出 2。
+  不带 --ticket 时使用已配置账号当前的 jsapi_ticket，并显示其存储、已用时长与来源；--errmsg（页面收到的
+  errMsg）为 'config:invalid signature' 时先向微信重新核对该票据（微信已结束它时为 stale_ticket）；为
+  'config:invalid url domain' 时说明是否只是公众号后台未绑定域名。域名取 --js-domain，否则 WX_JS_DOMAINS，
+  否则已配置账号的域名。
   --card checks a wx.chooseCard cardSign (--add-card: the signature in wx.addCard's cardExt) against the
   wx_card ticket and names the usual mistakes: key=value pairs instead of values, the jsapi_ticket instead
   of the wx_card ticket, unsorted values, "undefined"/"null" for empty values.
   检查卡券签名（--card：wx.chooseCard 的 cardSign；--add-card：cardExt 中的 signature），指出常见错误。
 wxkit doctor --agent --url U --signature X --noncestr N --timestamp S [--corp-id C] [--agent-id A]
-             [--ticket APP_TICKET] [--corp-ticket CORP_TICKET] [--real-auth-url R] [--js-domain D]... [--json]
+             [--ticket APP_TICKET] [--corp-ticket CORP_TICKET] [--errmsg E] [--real-auth-url R] [--js-domain D]... [--json]
   WeCom's wx.agentConfig: checks the signature against the app's agent_config ticket (--ticket, else the
   configured WeCom app's: WX_CORP_ID…), and names wrong_ticket_kind when it was made with the corp's
   jsapi_ticket (--corp-ticket, else the configured corp's), corpid_mismatch when --corp-id (the page's
