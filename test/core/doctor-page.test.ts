@@ -1,43 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { describe, test } from 'node:test';
 import { signJssdk } from '../../src/signature.ts';
-import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { bin, cleanEnv, simulatedAccount, tsx, wxkitAsync } from './cli-process.ts';
 
 // `wxkit doctor` as a user runs it: the real CLI process, its real stdout, a simulator as WeChat.
 
-const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
-const tsx = import.meta.resolve('tsx');
 const T = 'sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg';
 const N = 'Wm3WZYTPz0wzccnW';
 const S = 1700000000;
 
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(WX_|WXKIT_)/.test(k)) out[k] = v;
-  return { ...out, ...extra };
-}
-
-function wxkit(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', tsx, bin, ...args],
-      {
-        env: options.env ?? cleanEnv(),
-        cwd: options.cwd ?? process.cwd(),
-        encoding: 'utf8',
-        timeout: 30_000,
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out: stdout, err: stderr }),
-    );
-  });
-}
+const wxkit = (args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) =>
+  wxkitAsync(args, { env: options.env ?? cleanEnv(), cwd: options.cwd ?? process.cwd() });
 
 const page = 'https://h5.example.com/app/detail?id=1';
 const signed = (url: string, ticket = T) => signJssdk({ ticket, nonceStr: N, timestamp: S, url });
@@ -101,18 +75,10 @@ describe('wxkit doctor reads what the page saw', () => {
 
 describe('wxkit doctor never trusts its cached ticket without saying so', () => {
   const APP = { appId: 'wxd0c70r00000002', secret: 'doctor-secret-2' };
-  let sim: Simulator;
-  let cwd: string;
-  before(async () => {
-    sim = await startSimulator({ apps: [APP] });
-    cwd = mkdtempSync(join(tmpdir(), 'wxkit-doctor-stale-'));
-  });
-  after(async () => {
-    await sim.close();
-    rmSync(cwd, { recursive: true, force: true });
-  });
+  const account = simulatedAccount(APP);
 
   test('a stale cached ticket: OK says its age and source; --errmsg re-checks it and names stale_ticket', async () => {
+    const { sim, cwd } = account;
     // The default file store (.wxkit in cwd), as a user's laptop has it.
     const env = cleanEnv({ WX_APP_ID: APP.appId, WX_APP_SECRET: APP.secret, WX_API_BASE: sim.url });
     const sign = await wxkit(['sign', '--url', page, '--noncestr', N, '--timestamp', String(S), '--json'], {
