@@ -6,7 +6,7 @@ import { parseJsDomains } from '../domains.ts';
 import { isWxkitError } from '../errors.ts';
 import { normalizeSignUrl } from '../signature.ts';
 import { type CliIO, duration, noAccountForTicket, parseFlags, required, UsageError } from './io.ts';
-import type { TicketOrigin, TicketSource } from './sign.ts';
+import { type TicketOrigin, type TicketSource, ticketWithOrigin } from './sign.ts';
 
 export const doctorUsage = `wxkit doctor --url U --signature X --noncestr N --timestamp S [--ticket T] [--app-id A]
              [--errmsg E] [--real-auth-url R] [--js-domain D]... [--json]
@@ -65,13 +65,12 @@ export async function runDoctor(argv: string[], io: CliIO, ticketSource?: Ticket
   if (ticket === undefined) {
     if (!ticketSource) throw noAccountForTicket();
     // The page says its signature was refused: ask WeChat whether it still takes the cached ticket.
-    const recheck = errMsg !== undefined && /invalid signature/i.test(errMsg);
     ({
       ticket,
       appId: ticketAppId,
       jsDomains: accountDomains,
       origin,
-    } = await ticketSource(io, 'jsapi', { recheck }));
+    } = await ticketSource(io, 'jsapi', { recheck: rechecks(errMsg) }));
   }
   const jsDomains = jsDomainsFlag(values['js-domain'], io.env.WX_JS_DOMAINS, accountDomains);
   const d = diagnoseSignature({
@@ -98,7 +97,15 @@ async function wecomTickets(
   io: CliIO,
   corpId: string | undefined,
   agentId: string | undefined,
-): Promise<{ app: string; corp: string; corpId: string; agentId: string; jsDomains: string[] }> {
+  recheck: boolean,
+): Promise<{
+  app: string;
+  corp: string;
+  corpId: string;
+  agentId: string;
+  jsDomains: string[];
+  origin: TicketOrigin;
+}> {
   const config = loadConfig(io.env, io.cwd);
   const apps = config.wecom.filter((w) => corpId === undefined || w.corpId === corpId);
   const app = apps.find((w) => w.agentId === agentId) ?? apps[0] ?? config.wecom[0];
@@ -110,8 +117,12 @@ async function wecomTickets(
   }
   const corp = createWecom(wecomOptions(config, app, io.cwd));
   try {
-    const [appTicket, corpTicket] = await Promise.all([corp.ticket('agent_config'), corp.ticket('jsapi')]);
+    const [{ ticket: appTicket, origin }, corpTicket] = await Promise.all([
+      ticketWithOrigin(corp, 'agent_config', recheck),
+      corp.ticket('jsapi'),
+    ]);
     return {
+      origin,
       app: appTicket,
       corp: corpTicket,
       corpId: app.corpId,
@@ -149,8 +160,10 @@ async function runAgentDoctor(argv: string[], io: CliIO): Promise<number> {
   let ticketAppId: string | undefined;
   let ticketAgentId: string | undefined;
   let appDomains: string[] | undefined;
+  let origin: TicketOrigin | undefined;
   if (ticket === undefined) {
-    const t = await wecomTickets(io, pageCorp, pageAgent);
+    const t = await wecomTickets(io, pageCorp, pageAgent, rechecks(values.errmsg));
+    origin = t.origin;
     ticket = t.app;
     corpTicket ??= t.corp;
     ticketAppId = t.corpId;
@@ -172,11 +185,14 @@ async function runAgentDoctor(argv: string[], io: CliIO): Promise<number> {
     agentId: pageAgent,
     ticketAgentId,
     otherKindTickets: corpTicket === undefined ? [] : [corpTicket],
+    otherTickets: origin?.replaced
+      ? [{ ticket: origin.replaced, appId: ticketAppId, stale: true }]
+      : undefined,
     realAuthUrl: values['real-auth-url'],
     errMsg: values.errmsg,
     jsDomains,
   });
-  return report(io, d, values.json, 'agentConfig');
+  return report(io, d, values.json, 'agentConfig', origin);
 }
 
 async function runCardDoctor(argv: string[], io: CliIO, ticketSource?: TicketSource): Promise<number> {
@@ -205,9 +221,11 @@ async function runCardDoctor(argv: string[], io: CliIO, ticketSource?: TicketSou
   let apiTicket = values.ticket;
   let jsapiTicket = values['jsapi-ticket'];
   let appId = values['app-id'];
+  let origin: TicketOrigin | undefined;
   if (apiTicket === undefined) {
     if (!ticketSource) throw noAccountForTicket();
     const card = await ticketSource(io, 'wx_card');
+    origin = card.origin;
     apiTicket = card.ticket;
     appId ??= card.appId;
     jsapiTicket ??= (await ticketSource(io, 'jsapi')).ticket;
@@ -230,10 +248,11 @@ async function runCardDoctor(argv: string[], io: CliIO, ticketSource?: TicketSou
   });
   if (values.json) {
     const { sorted: _sorted, ...rest } = d;
-    io.out(JSON.stringify(rest));
+    io.out(JSON.stringify(origin ? { ...rest, ticket: withoutTicket(origin) } : rest));
   } else {
     io.out(`${d.ok ? 'OK' : 'FAIL'} [${d.code}] ${d.en}`);
     io.out(`${d.ok ? '正确' : '错误'} [${d.code}] ${d.zh}`);
+    if (origin) for (const line of describeOrigin(origin, d.ok, false)) io.out(line);
   }
   return d.ok ? 0 : 1;
 }
@@ -321,8 +340,13 @@ function withoutTicket(origin: TicketOrigin): Omit<TicketOrigin, 'replaced'> & {
   return replaced === undefined ? rest : { ...rest, replaced: true };
 }
 
+/** The page says its signature was refused: ask WeChat whether it still takes the cached ticket. */
+function rechecks(errMsg: string | undefined): boolean {
+  return errMsg !== undefined && /invalid signature/i.test(errMsg);
+}
+
 /** The ticket's store, age and source, and what asking WeChat again found — in both languages. */
-function describeOrigin(o: TicketOrigin, ok: boolean): string[] {
+function describeOrigin(o: TicketOrigin, ok: boolean, canRecheck = true): string[] {
   const now = Date.now();
   const age = o.fetchedAt === undefined ? '?' : duration(now - o.fetchedAt);
   const left = o.expiresAt === undefined ? '?' : duration(o.expiresAt - now);
@@ -330,8 +354,8 @@ function describeOrigin(o: TicketOrigin, ok: boolean): string[] {
     ? { en: `cached in ${o.store}, fetched ${age} ago`, zh: `缓存于 ${o.store}，${age} 前获取` }
     : { en: `fetched from WeChat just now (store ${o.store})`, zh: `刚从微信获取（存储 ${o.store}）` };
   const lines = [
-    `  ticket: jsapi_ticket ${how.en}, source ${o.source ?? '?'}, expires in ${left}`,
-    `  票据：jsapi_ticket ${how.zh}，来源 ${o.source ?? '?'}，${left} 后过期`,
+    `  ticket: ${o.kind} ${how.en}, source ${o.source ?? '?'}, expires in ${left}`,
+    `  票据：${o.kind} ${how.zh}，来源 ${o.source ?? '?'}，${left} 后过期`,
   ];
   const r = o.recheck;
   if (r?.refreshed) {
@@ -351,7 +375,7 @@ function describeOrigin(o: TicketOrigin, ok: boolean): string[] {
       `  Could not re-check it with WeChat (${r.reason ?? r.error ?? 'failed'}).`,
       `  无法向微信核对该票据（${r.reason ?? r.error ?? 'failed'}）。`,
     );
-  } else if (ok && o.cached) {
+  } else if (ok && o.cached && canRecheck) {
     lines.push(
       "  OK means right for the ticket wxkit holds; WeChat may have replaced it. If the page still fails, add --errmsg 'config:invalid signature' to re-check the ticket with WeChat.",
       "  「正确」仅表示对 wxkit 持有的票据正确；微信可能已更换票据。若页面仍失败，请加上 --errmsg 'config:invalid signature' 向微信重新核对。",

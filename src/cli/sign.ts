@@ -1,6 +1,6 @@
 import { isWxkitError } from '../errors.ts';
 import { createNonce, createTimestamp, jssdkString1, normalizeSignUrl, signJssdk } from '../signature.ts';
-import type { TicketRecheck } from '../types.ts';
+import type { Account, TicketRecheck } from '../types.ts';
 import { type CliIO, noAccountForTicket, parseFlags, required, UsageError } from './io.ts';
 
 export const signUsage = `wxkit sign --url URL [--ticket T] [--noncestr N] [--timestamp S] [--json]
@@ -11,6 +11,8 @@ export const signUsage = `wxkit sign --url URL [--ticket T] [--noncestr N] [--ti
 
 /** Where the ticket a command used came from: `wxkit doctor` says it before trusting it. */
 export interface TicketOrigin {
+  /** `jsapi_ticket`, `wx_card_ticket`, `agent_config_ticket`. */
+  kind: string;
   /** The store it was read from (`file:/path`, `redis://host:port`, `memory`). */
   store: string;
   /** True when the store held it already; false when it was fetched from WeChat for this command. */
@@ -23,6 +25,46 @@ export interface TicketOrigin {
   /** With `recheck`: what asking WeChat again did, and the ticket it replaced. */
   recheck?: TicketRecheck | undefined;
   replaced?: string | undefined;
+}
+
+const STATUS_KIND = {
+  jsapi: 'jsapi_ticket',
+  wx_card: 'wx_card_ticket',
+  agent_config: 'agent_config_ticket',
+} as const;
+
+/**
+ * An account's current ticket of `type` and where it came from (whether the store held it, its age and
+ * source); with `recheck`, WeChat is asked whether it still takes it first, and a replaced ticket is
+ * returned in `origin.replaced`.
+ */
+export async function ticketWithOrigin<T extends keyof typeof STATUS_KIND>(
+  account: Account<T>,
+  type: T,
+  recheck = false,
+): Promise<{ ticket: string; origin: TicketOrigin }> {
+  const kind = STATUS_KIND[type];
+  // Whether the store held it before this command: a cached ticket is only as good as its age.
+  const before = (await account.status()).credentials.find((c) => c.kind === kind);
+  let ticket = await account.ticket(type);
+  const rechecked = recheck && account.recheckTicket ? await account.recheckTicket(type, ticket) : undefined;
+  const replaced = rechecked?.refreshed ? ticket : undefined;
+  if (replaced !== undefined) ticket = await account.ticket(type);
+  const status = await account.status();
+  const now = status.credentials.find((c) => c.kind === kind);
+  return {
+    ticket,
+    origin: {
+      kind,
+      store: status.store,
+      cached: before?.cached === true && before.expiresAt !== undefined,
+      fetchedAt: now?.fetchedAt,
+      expiresAt: now?.expiresAt,
+      source: now?.source,
+      recheck: rechecked,
+      replaced,
+    },
+  };
 }
 
 /**

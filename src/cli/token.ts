@@ -6,7 +6,7 @@ import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { AccountStatus, CredentialStatus } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
 import { type CliIO, duration, noAccountForTicket, parseFlags, UsageError } from './io.ts';
-import type { TicketOrigin, TicketSource } from './sign.ts';
+import { type TicketSource, ticketWithOrigin } from './sign.ts';
 
 export const tokenUsage = `wxkit token [status|refresh|invalidate] [--app-id A] [--force] [--json]
   status (default): what is cached for each configured account (Official Accounts and WeCom apps;
@@ -138,24 +138,7 @@ export const ticketSourceFromConfig: TicketSource = async (io, type = 'jsapi', o
   const account = selectAccounts(config, io.env.WXKIT_APP_ID?.trim() || undefined)[0]!;
   const wx = createWxkit(accountOptions(config, account, io.cwd));
   try {
-    // Whether the store held it before this command: a cached ticket is only as good as its age.
-    const kind = type === 'jsapi' ? 'jsapi_ticket' : 'wx_card_ticket';
-    const before = (await wx.status()).credentials.find((c) => c.kind === kind);
-    let ticket = await wx.ticket(type);
-    const recheck = options.recheck && wx.recheckTicket ? await wx.recheckTicket(type, ticket) : undefined;
-    const replaced = recheck?.refreshed ? ticket : undefined;
-    if (replaced !== undefined) ticket = await wx.ticket(type);
-    const status = await wx.status();
-    const now = status.credentials.find((c) => c.kind === kind);
-    const origin: TicketOrigin = {
-      store: status.store,
-      cached: before?.cached === true && before.expiresAt !== undefined,
-      fetchedAt: now?.fetchedAt,
-      expiresAt: now?.expiresAt,
-      source: now?.source,
-      recheck,
-      replaced,
-    };
+    const { ticket, origin } = await ticketWithOrigin(wx, type, options.recheck);
     return { ticket, appId: account.appId, jsDomains: account.jsDomains, origin };
   } finally {
     await wx.close();
