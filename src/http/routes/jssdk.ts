@@ -72,21 +72,28 @@ async function fromBody(ctx: RouteContext): Promise<ConfigRequest> {
 const domainText = new WeakMap<Account, string>();
 
 /**
- * The URLs this service signed lately, by signature, per account: a page that reports its failure with
- * its `location.href` after a route change (what every tutorial sends) still gets the URL it signed
- * named, instead of `unknown`. Bounded; per process (another instance's signatures stay unknown).
+ * The URLs this service signed lately, per account: a page that reports its failure with its
+ * `location.href` after a route change (what every tutorial sends) still gets the URL it signed named,
+ * instead of `unknown`. A ring of the last 1,024 per process (another instance's signatures stay
+ * unknown): two array stores on the signing hot path; the rare diagnosis scans it.
  */
-const signedUrls = new WeakMap<Account, Map<string, string>>();
+class SignedUrls {
+  readonly signatures: string[] = new Array<string>(SIGNED_URLS_KEPT).fill('');
+  readonly urls: string[] = new Array<string>(SIGNED_URLS_KEPT).fill('');
+  next = 0;
+}
 const SIGNED_URLS_KEPT = 1024;
+const signedUrls = new WeakMap<Account, SignedUrls>();
 
 function rememberSigned(account: Account, signature: string, url: string): void {
-  let urls = signedUrls.get(account);
-  if (urls === undefined) {
-    urls = new Map();
-    signedUrls.set(account, urls);
+  let ring = signedUrls.get(account);
+  if (ring === undefined) {
+    ring = new SignedUrls();
+    signedUrls.set(account, ring);
   }
-  if (urls.size >= SIGNED_URLS_KEPT) urls.delete(urls.keys().next().value as string);
-  urls.set(signature, url);
+  ring.signatures[ring.next] = signature;
+  ring.urls[ring.next] = url;
+  ring.next = (ring.next + 1) % SIGNED_URLS_KEPT;
 }
 
 /**
@@ -96,8 +103,10 @@ function rememberSigned(account: Account, signature: string, url: string): void 
  * site (a path or query the page never showed them); the page's own origin tells them nothing new.
  */
 function recallSigned(account: Account, signature: string, pageUrl: string): string | undefined {
-  const url = signedUrls.get(account)?.get(signature.trim().toLowerCase());
-  if (url === undefined) return undefined;
+  const ring = signedUrls.get(account);
+  const at = ring ? ring.signatures.indexOf(signature.trim().toLowerCase()) : -1;
+  const url = at === -1 ? undefined : ring?.urls[at];
+  if (!url) return undefined;
   try {
     return new URL(url).origin === new URL(normalizeSignUrl(pageUrl)).origin ? url : undefined;
   } catch {
