@@ -64,7 +64,6 @@ export async function runDoctor(argv: string[], io: CliIO, ticketSource?: Ticket
   let origin: TicketOrigin | undefined;
   if (ticket === undefined) {
     if (!ticketSource) throw noAccountForTicket();
-    // The page says its signature was refused: ask WeChat whether it still takes the cached ticket.
     ({
       ticket,
       appId: ticketAppId,
