@@ -202,9 +202,13 @@ function withErrMsg(d: Diagnosis, said: ErrMsgKind, input: DiagnoseInput): Diagn
 function errMsgCause(said: ErrMsgKind, d: Diagnosis, input: DiagnoseInput): DiagnosisCause {
   const host = safeHost(d.expectedUrl);
   const wecom = input.wecom || input.kind === 'agentConfig';
-  const signature = d.ok
-    ? { en: 'The signature itself is right.', zh: '签名本身是正确的。' }
-    : { en: 'The signature is wrong as well (next cause).', zh: '签名也有误（见下一条原因）。' };
+  // "Signature right" leads (the page's question is answered first); a wrong one is said last.
+  const lead = d.ok
+    ? { en: 'The signature itself is right. ', zh: '签名本身是正确的。' }
+    : { en: '', zh: '' };
+  const tail = d.ok
+    ? { en: '', zh: '' }
+    : { en: ' The signature is wrong too (next cause).', zh: '签名也有误（见下一条原因）。' };
   switch (said) {
     case 'domain': {
       const listed =
@@ -217,20 +221,20 @@ function errMsgCause(said: ErrMsgKind, d: Diagnosis, input: DiagnoseInput): Diag
       return wecom
         ? {
             code: 'domain_not_bound',
-            en: `${signature.en} WeCom refused the page's domain: ${host} is not a trusted domain of the app in the admin console (应用管理 → the app → 网页授权及JS-SDK → 可信域名; the domain must pass WeCom's ownership check, WW_verify_….txt).${listed.en}`,
-            zh: `${signature.zh}企业微信拒绝了页面域名：${host} 未在管理后台设为应用的可信域名（应用管理 → 应用 → 网页授权及JS-SDK → 可信域名，需通过域名归属验证 WW_verify_….txt）。${listed.zh}`,
+            en: `${lead.en}WeCom refused the page's domain: ${host} is not a trusted domain of the app in the admin console (应用管理 → the app → 网页授权及JS-SDK → 可信域名; the domain must pass WeCom's ownership check, WW_verify_….txt).${listed.en}${tail.en}`,
+            zh: `${lead.zh}企业微信拒绝了页面域名：${host} 未在管理后台设为应用的可信域名（应用管理 → 应用 → 网页授权及JS-SDK → 可信域名，需通过域名归属验证 WW_verify_….txt）。${listed.zh}${tail.zh}`,
           }
         : {
             code: 'domain_not_bound',
-            en: `${signature.en} WeChat refused the page's domain: ${host} is not bound as a JS-safe domain in the account's backend (公众号后台 → 设置与开发 → 公众号设置 → 功能设置 → JS接口安全域名; at most 3, no port, the MP_verify_….txt file at its root).${listed.en}`,
-            zh: `${signature.zh}微信拒绝了页面域名：${host} 未在公众号后台绑定为 JS 接口安全域名（设置与开发 → 公众号设置 → 功能设置 → JS接口安全域名；最多 3 个，不带端口，需在域名根目录放置 MP_verify_….txt）。${listed.zh}`,
+            en: `${lead.en}WeChat refused the page's domain: ${host} is not bound as a JS-safe domain in the account's backend (公众号后台 → 设置与开发 → 公众号设置 → 功能设置 → JS接口安全域名; at most 3, no port, the MP_verify_….txt file at its root).${listed.en}${tail.en}`,
+            zh: `${lead.zh}微信拒绝了页面域名：${host} 未在公众号后台绑定为 JS 接口安全域名（设置与开发 → 公众号设置 → 功能设置 → JS接口安全域名；最多 3 个，不带端口，需在域名根目录放置 MP_verify_….txt）。${listed.zh}${tail.zh}`,
           };
     }
     case 'subscribe':
       return {
         code: 'require_subscribe',
-        en: `${signature.en} WeChat answered "require subscribe": the account is a test account (测试号), which only configures for users who follow it. Follow it (scan the QR code on the test account's page) and reload; a formal account never asks this.`,
-        zh: `${signature.zh}微信返回 require subscribe：这是测试号，只有关注了它的用户才能通过 wx.config。请扫描测试号页面上的二维码关注后刷新；正式公众号不会有此要求。`,
+        en: `${lead.en}WeChat answered "require subscribe": the account is a test account (测试号), which only configures for users who follow it. Follow it (scan the QR code on the test account's page) and reload; a formal account never asks this.${tail.en}`,
+        zh: `${lead.zh}微信返回 require subscribe：这是测试号，只有关注了它的用户才能通过 wx.config。请扫描测试号页面上的二维码关注后刷新；正式公众号不会有此要求。${tail.zh}`,
       };
     case 'app_id':
       return {
@@ -241,14 +245,14 @@ function errMsgCause(said: ErrMsgKind, d: Diagnosis, input: DiagnoseInput): Diag
     case 'permission':
       return {
         code: 'api_permission',
-        en: `${signature.en} "permission denied" is about the API, not wx.config: the account has no permission for it (several APIs need a verified account, 认证), or the API is missing from jsApiList.`,
-        zh: `${signature.zh}permission denied 与 wx.config 无关，而是接口权限：该公众号没有此接口的权限（部分接口需要认证），或 jsApiList 中没有该接口。`,
+        en: `${lead.en}"permission denied" is about the API, not wx.config: the account has no permission for it (several APIs need a verified account, 认证), or the API is missing from jsApiList.${tail.en}`,
+        zh: `${lead.zh}permission denied 与 wx.config 无关，而是接口权限：该公众号没有此接口的权限（部分接口需要认证），或 jsApiList 中没有该接口。${tail.zh}`,
       };
     default:
       return {
         code: 'api_not_ready',
-        en: `${signature.en} "the permission value is offline verifying": the API was called before wx.config finished (call it inside wx.ready) or after wx.config failed, or it is missing from jsApiList.`,
-        zh: `${signature.zh}the permission value is offline verifying：在 wx.config 完成之前调用了接口（请在 wx.ready 回调中调用）、wx.config 已失败，或 jsApiList 中没有该接口。`,
+        en: `${lead.en}"the permission value is offline verifying": the API was called before wx.config finished (call it inside wx.ready) or after wx.config failed, or it is missing from jsApiList.${tail.en}`,
+        zh: `${lead.zh}the permission value is offline verifying：在 wx.config 完成之前调用了接口（请在 wx.ready 回调中调用）、wx.config 已失败，或 jsApiList 中没有该接口。${tail.zh}`,
       };
   }
 }

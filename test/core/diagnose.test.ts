@@ -257,7 +257,7 @@ describe("diagnoseSignature reads the page's errMsg", () => {
       both.causes.map((c) => c.code),
       ['domain_not_bound', 'url_hash'],
     );
-    assert.match(both.en, /wrong as well/);
+    assert.match(both.en, /WeChat refused the page's domain.*The signature is wrong too \(next cause\)\.$/);
   });
 
   test("WeCom's agentConfig:invalid url domain names the app's trusted domains (可信域名)", () => {
