@@ -51,6 +51,11 @@ export interface WxkitErrorOptions {
   errmsg?: string;
   /** Whose errcode it is (WeCom reads some numbers differently). @default 'official' */
   platform?: ErrcodePlatform;
+  /**
+   * The message in Chinese. Defaults to a sentence naming the kind of error (its `code`), with WeChat's
+   * errcode and its meaning when there is one.
+   */
+  zh?: string;
   /** What to do about it, in plain words. Defaults to the errcode table's hint, if any. */
   hint?: Hint;
   /** HTTP status this error maps to when it reaches an HTTP client. */
@@ -79,6 +84,26 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   aborted: 504,
   internal: 500,
+};
+
+// What the error is, in Chinese, when the thrower had nothing more specific to say: every error has a
+// message in both languages (the English one is the thrower's).
+const DEFAULT_MESSAGE_ZH: Record<ErrorCode, string> = {
+  invalid_url: '要签名的 URL 无效：应为页面完整的 http(s) 地址，即 location.href.split("#")[0]。',
+  url_not_allowed: '页面域名不在该账号的 JS 接口安全域名（或可信域名）中。',
+  unknown_app: '本服务没有配置该账号。',
+  wechat_error: '微信拒绝了该请求。',
+  upstream_unavailable: '暂时无法连接微信，或微信繁忙。',
+  invalid_request: '请求有误，本服务无法处理。',
+  config_error: '配置有误。',
+  store_unavailable: '暂时无法连接存储。',
+  unauthorized: '身份验证失败。',
+  forbidden: '无权执行此操作。',
+  not_found: '请求的资源不存在。',
+  rate_limited: '该客户端的请求过于频繁。',
+  payload_too_large: '请求过大。',
+  aborted: '操作被取消或超时。',
+  internal: 'wxkit 内部错误，详情已记录在服务日志中。',
 };
 
 // What to do when the thrower had nothing more specific to say: every error carries a hint.
@@ -137,6 +162,8 @@ export class WxkitError extends Error {
   readonly errmsg: string | undefined;
   /** Whose errcode `errcode` is: `official` (WeChat) or `wecom`. */
   readonly platform: ErrcodePlatform;
+  /** The message in Chinese (`message` is English). */
+  readonly messageZh: string;
   readonly hint: Hint;
   readonly status: number;
   readonly retryAfter: number | undefined;
@@ -150,6 +177,11 @@ export class WxkitError extends Error {
     this.platform = options.platform ?? 'official';
     const known = options.errcode === undefined ? undefined : describeErrcode(options.errcode, this.platform);
     this.hint = options.hint ?? known?.hint ?? DEFAULT_HINT[code];
+    this.messageZh =
+      options.zh ??
+      (options.errcode === undefined
+        ? DEFAULT_MESSAGE_ZH[code]
+        : `${DEFAULT_MESSAGE_ZH[code]}errcode ${options.errcode}${known ? `（${known.name}）` : ''}。`);
     // 45009 is WeChat saying "not today": unavailable until the quota resets, not a bad gateway.
     this.status =
       options.status ??
@@ -163,11 +195,12 @@ export class WxkitError extends Error {
     return this.errcode === undefined ? undefined : describeErrcode(this.errcode, this.platform)?.category;
   }
 
-  /** The JSON error body of the HTTP API: `{error:{code,message,hint,wechat?}}`. */
+  /** The JSON error body of the HTTP API: `{error:{code,message,messageZh,hint,wechat?}}`. */
   toJSON(): { error: Record<string, unknown> } {
     const error: Record<string, unknown> = {
       code: this.code,
       message: this.message,
+      messageZh: this.messageZh,
       hint: this.hint.en && this.hint.zh ? `${this.hint.en} / ${this.hint.zh}` : this.hint.en || this.hint.zh,
     };
     if (this.errcode !== undefined) error.wechat = { errcode: this.errcode, errmsg: this.errmsg ?? '' };

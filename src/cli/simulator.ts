@@ -22,26 +22,34 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
     platform: { type: 'string', default: 'android' },
   });
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
-    throw new UsageError('--port must be 0…65535');
+    throw new UsageError('--port must be 0…65535', '--port 必须是 0…65535');
   }
   const platform = values.platform;
-  if (platform !== 'ios' && platform !== 'android') throw new UsageError('--platform must be ios or android');
+  if (platform !== 'ios' && platform !== 'android')
+    throw new UsageError('--platform must be ios or android', '--platform 必须是 ios 或 android');
   for (const app of values.app ?? []) {
     const i = app.indexOf(':');
     if (i <= 0 || i === app.length - 1)
-      throw new UsageError(`--app must be APPID:SECRET, got "${app.slice(0, i > 0 ? i : 20)}…"`);
+      throw new UsageError(
+        `--app must be APPID:SECRET, got "${app.slice(0, i > 0 ? i : 20)}…"`,
+        `--app 的格式是 APPID:SECRET，收到 "${app.slice(0, i > 0 ? i : 20)}…"`,
+      );
   }
   for (const corp of values.corp ?? []) {
     const [corpId = '', agentId = '', ...secret] = corp.split(':');
     if (corpId === '' || !/^\d+$/.test(agentId) || secret.join(':') === '') {
       throw new UsageError(
-        `--corp must be CORPID:AGENTID:SECRET (agentid a number), got "${corpId.slice(0, 20)}:…" / --corp 的格式是 CORPID:AGENTID:SECRET`,
+        `--corp must be CORPID:AGENTID:SECRET (agentid a number), got "${corpId.slice(0, 20)}:…"`,
+        `--corp 的格式是 CORPID:AGENTID:SECRET（agentid 为数字），收到 "${corpId.slice(0, 20)}:…"`,
       );
     }
   }
   const jsDomains = values['js-domain'];
   if (jsDomains?.some((d) => d.trim() === '' || /[\s,]/.test(d))) {
-    throw new UsageError('--js-domain takes one host or host/path per flag');
+    throw new UsageError(
+      '--js-domain takes one host or host/path per flag',
+      '每个 --js-domain 只接受一个域名（host 或 host/path）',
+    );
   }
   let sim: Awaited<ReturnType<typeof startSimulator>>;
   try {
@@ -54,15 +62,18 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
       ...(jsDomains ? { jsDomains } : {}),
     });
   } catch (e) {
-    if (isWxkitError(e)) throw new UsageError(e.message);
+    if (isWxkitError(e)) throw new UsageError(e.message, e.messageZh);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new Error(`port ${values.port} on ${values.host} is already in use`);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new Error(`cannot listen on ${values.host}`);
     throw e;
   }
-  io.out(`WeChat simulator listening on ${sim.url}`);
+  // Chinese first, then English, as everywhere the user reads; the English keeps its words (scripts grep them).
+  io.out(`微信模拟器已启动 ${sim.url} / WeChat simulator listening on ${sim.url}`);
   io.out(`  WX_API_BASE=${sim.url} WX_OPEN_BASE=${sim.url}`);
+  io.out(`  客户端平台 ${platform}，控制接口 ${sim.url}/__sim/stats`);
   io.out(`  platform ${platform}; control API ${sim.url}/__sim/stats`);
+  io.out('  接受的账号（公众号 account、企业微信 wecom corp）及其 JS 接口安全域名 / accounts it accepts:');
   for (const app of sim.apps) {
     io.out(
       `  account ${app.appId}  ${describeSecret(app.appId, app.secret)}  js domains ${app.jsDomains.join(',')}`,
@@ -80,6 +91,6 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
     else signal?.addEventListener('abort', () => resolve(), { once: true });
   });
   await sim.close();
-  io.out('simulator stopped');
+  io.out('模拟器已停止 / simulator stopped');
   return 0;
 }

@@ -190,6 +190,7 @@ export function createHandler(
         ErrorCodes.UNKNOWN_APP,
         `No WeCom app with agentId ${agentId} of ${JSON.stringify((appId || first.appId).slice(0, 64))} is configured here.`,
         {
+          zh: `本服务没有配置 ${JSON.stringify((appId || first.appId).slice(0, 64))} 下 agentId 为 ${agentId} 的企业微信应用。`,
           hint: {
             en: 'Use the agentId of an app this service is configured for, or omit agentId to use the corp’s first app.',
             zh: '请使用本服务已配置的应用 agentId，或不传 agentId 以使用该企业的第一个应用。',
@@ -204,6 +205,7 @@ export function createHandler(
       ErrorCodes.UNKNOWN_APP,
       `No account ${JSON.stringify(appId.slice(0, 64))} is configured here.`,
       {
+        zh: `本服务没有配置账号 ${JSON.stringify(appId.slice(0, 64))}。`,
         hint: {
           en: 'Use an appId this service is configured for, or omit appId to use its default account.',
           zh: '请使用本服务已配置的 appId，或不传 appId 以使用默认账号。',
@@ -228,6 +230,7 @@ export function createHandler(
           ErrorCodes.PAYLOAD_TOO_LARGE,
           `The request URL is longer than ${resolved.maxUrlLength} characters.`,
           {
+            zh: `请求 URL 超过 ${resolved.maxUrlLength} 个字符。`,
             status: 414,
           },
         );
@@ -259,6 +262,7 @@ export function createHandler(
           if (m.allow.length === 0 && input.passThrough) return UNMATCHED;
           if (m.allow.length === 0) throw notFound(resolved.settingNames);
           throw new WxkitError(ErrorCodes.INVALID_REQUEST, `${method} is not allowed on ${pathname}.`, {
+            zh: `${pathname} 不支持 ${method} 方法。`,
             status: 405,
             details: { allow: m.allow.join(', ') },
           });
@@ -434,6 +438,7 @@ function mountPrefix(mountPath: string | undefined): string {
 
 function notFound(names: SettingNames): WxkitError {
   return new WxkitError(ErrorCodes.NOT_FOUND, 'No such endpoint.', {
+    zh: '没有这个接口。',
     hint: {
       en: `Endpoints: /jssdk/config, /jssdk/agent-config (WeCom), /jssdk/diagnose, /jssdk/client.js, /jssdk/media, /oauth/login, /oauth/callback, /oauth/me, /oauth/logout, /v1/apps/:appId/… (with ${settingName('apiKeys', names)}), /healthz, /readyz, /metrics. The demo page at / exists in sandbox mode only.`,
       zh: `可用接口：/jssdk/config、/jssdk/agent-config（企业微信）、/jssdk/diagnose、/jssdk/client.js、/jssdk/media、/oauth/login、/oauth/callback、/oauth/me、/oauth/logout、/v1/apps/:appId/…（需配置 ${settingName('apiKeys', names)}）、/healthz、/readyz、/metrics。演示页 / 仅在沙箱模式下提供。`,
@@ -448,7 +453,9 @@ function parseTarget(target: string): URL {
     // Origin-form targets are appended (not resolved) so `//evil.com/x` stays a path.
     return target.charCodeAt(0) === 47 ? new URL(BASE + target) : new URL(target);
   } catch {
-    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The request URL is malformed.');
+    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The request URL is malformed.', {
+      zh: '请求 URL 格式有误。',
+    });
   }
 }
 
@@ -493,7 +500,9 @@ async function readBody(input: HttpInput, limit: number): Promise<Uint8Array> {
   const length = input.header('content-length');
   if (length !== undefined && (!/^\d+$/.test(length) || Number(length) > limit)) {
     if (!/^\d+$/.test(length))
-      throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'Content-Length is malformed.');
+      throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'Content-Length is malformed.', {
+        zh: 'Content-Length 格式有误。',
+      });
     throw tooLarge(limit);
   }
   try {
@@ -502,6 +511,7 @@ async function readBody(input: HttpInput, limit: number): Promise<Uint8Array> {
     if (e instanceof WxkitError) throw e;
     // The client hung up or its body stream failed: bad input, not a bug in wxkit (no 500).
     throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The request body could not be read to its end.', {
+      zh: '请求体未能完整读取。',
       cause: e,
     });
   }
@@ -509,6 +519,7 @@ async function readBody(input: HttpInput, limit: number): Promise<Uint8Array> {
 
 export function tooLarge(limit: number): WxkitError {
   return new WxkitError(ErrorCodes.PAYLOAD_TOO_LARGE, `The request body is larger than ${limit} bytes.`, {
+    zh: `请求体超过 ${limit} 字节。`,
     status: 413,
   });
 }

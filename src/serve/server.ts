@@ -84,6 +84,7 @@ const BAD_REQUEST_BODY = JSON.stringify({
   error: {
     code: 'invalid_request',
     message: 'The HTTP request is malformed (bad request line, header or encoding).',
+    messageZh: 'HTTP 请求格式有误（请求行、请求头或编码不正确）。',
     hint: 'Send a well-formed HTTP/1.1 request. / 请发送格式正确的 HTTP/1.1 请求。',
   },
 });

@@ -48,6 +48,13 @@ describe('wxkit serve sandbox demo page in Chromium', () => {
         els.map((e) => `${e.id}=${(e as HTMLElement).dataset.state}: ${e.textContent}`),
       );
       for (const s of states) assert.match(s, /=ok:/, states.join('\n'));
+      // Chinese first, then English, on every line the page shows (and its heading).
+      for (const s of states) {
+        const [zh = '', en = ''] = s.slice(s.indexOf('=ok: ') + 5).split(' / ');
+        assert.match(zh, /[\u4e00-\u9fff]/, s);
+        assert.match(en, /[A-Za-z]{3}/, s);
+      }
+      assert.match((await page.textContent('h1')) ?? '', /^wxkit 沙箱 \/ wxkit sandbox$/);
       // The saved images load from the service after the state line says ok: wait for them (or time out).
       await page.waitForFunction(
         () =>

@@ -60,6 +60,7 @@ function load(ctx: RouteContext): Script {
       ErrorCodes.CONFIG_ERROR,
       'The browser helper is not built (dist/client.global.js is missing).',
       {
+        zh: '浏览器助手尚未构建（缺少 dist/client.global.js）。',
         status: 503,
         hint: {
           en: 'Run `npm run build` in the wxkit package.',

@@ -134,6 +134,7 @@ function publicBase(ctx: RouteContext): string {
       ErrorCodes.CONFIG_ERROR,
       'The service does not know its public URL for the OAuth callback.',
       {
+        zh: '服务不知道自己用于网页授权回调的公开地址。',
         hint: {
           en: `Set ${settingName('publicUrl', ctx.options.settingNames)}.`,
           zh: `请设置 ${settingName('publicUrl', ctx.options.settingNames)}。`,
@@ -182,7 +183,9 @@ async function login(ctx: RouteContext): Promise<Reply> {
   if (isWecom(account)) return wecomLogin(ctx, account, q.get('scope'), returnTo);
   const scope = (q.get('scope') || opts.defaultScope) as OAuthScope;
   if (!OAUTH_SCOPES.includes(scope)) {
-    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'scope must be snsapi_base or snsapi_userinfo.');
+    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'scope must be snsapi_base or snsapi_userinfo.', {
+      zh: 'scope 应为 snsapi_base 或 snsapi_userinfo。',
+    });
   }
   const client = oauthOf(account);
   const settings = cookieSettings(ctx);
@@ -212,6 +215,7 @@ function wecomLogin(ctx: RouteContext, corp: Wecom, scopeParam: string | undefin
     throw new WxkitError(
       ErrorCodes.INVALID_REQUEST,
       'scope must be snsapi_base or snsapi_privateinfo for a WeCom app.',
+      { zh: '企业微信应用的 scope 应为 snsapi_base 或 snsapi_privateinfo。' },
     );
   }
   const settings = cookieSettings(ctx);
@@ -375,6 +379,7 @@ function snapshotRefusal(ctx: RouteContext): Reply {
     ErrorCodes.FORBIDDEN,
     'This visitor is on a WeChat timeline snapshot page (朋友圈快照页): WeChat gives it a virtual openid and no profile, so no session is created.',
     {
+      zh: '该访客位于朋友圈快照页：微信只给它一个虚拟 openid，没有用户资料，因此不创建会话。',
       hint: {
         en: 'Tap “使用完整服务” (use the full service) at the bottom of the page to open the real page, then log in.',
         zh: '请点击页面底部「使用完整服务」打开完整页面后再登录。',
@@ -409,7 +414,11 @@ async function callback(ctx: RouteContext): Promise<Reply> {
     countLogin(ctx, 'denied');
     return redirect(withQuery(record.returnTo, 'oauth_error', 'access_denied'));
   }
-  if (code.length > 512) throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The OAuth code is too long.');
+  if (code.length > 512) {
+    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The OAuth code is too long.', {
+      zh: 'OAuth code 过长。',
+    });
+  }
   const codeHash = createHash('sha256').update(`${record.appId}\n${code}`).digest('hex').slice(0, 40);
   await refuseClaimedElsewhere(store, id, codeHash);
 
@@ -532,6 +541,7 @@ function requireSameOrigin(ctx: RouteContext): void {
 
 function crossSite(why: string): WxkitError {
   return new WxkitError(ErrorCodes.FORBIDDEN, `Cross-site requests cannot log out (${why}).`, {
+    zh: `跨站请求不能退出登录（${why}）。`,
     hint: {
       en: 'Log out from a page of this site (fetch or form on the same origin).',
       zh: '请从本站页面发起退出登录（同源的 fetch 或表单）。',

@@ -19,6 +19,7 @@ function authorize(ctx: RouteContext): KeyLabel {
   const hashes = ctx.options.apiKeyHashes;
   if (hashes.length === 0) {
     throw new WxkitError(ErrorCodes.NOT_FOUND, 'The token API is off.', {
+      zh: '令牌接口未开启。',
       hint: {
         en: `Set ${settingName('apiKeys', ctx.options.settingNames)} to a list of bearer keys to turn it on.`,
         zh: `设置 ${settingName('apiKeys', ctx.options.settingNames)}（Bearer 密钥列表）以开启令牌接口。`,
@@ -36,6 +37,7 @@ function authorize(ctx: RouteContext): KeyLabel {
   });
   if (!m || index === -1) {
     throw new WxkitError(ErrorCodes.UNAUTHORIZED, 'A valid bearer key is required.', {
+      zh: '需要有效的 Bearer 密钥。',
       hint: {
         en: `Send Authorization: Bearer <one of ${settingName('apiKeys', ctx.options.settingNames)}>.`,
         zh: `请发送 Authorization: Bearer <${settingName('apiKeys', ctx.options.settingNames)} 之一>。`,
@@ -63,6 +65,7 @@ function accountFor(ctx: RouteContext): { wx: Wxkit | Wecom; key: KeyLabel } {
     throw new WxkitError(
       ErrorCodes.UNKNOWN_APP,
       `No account ${JSON.stringify(appId.slice(0, 64))} is configured here.`,
+      { zh: `本服务没有配置账号 ${JSON.stringify(appId.slice(0, 64))}。` },
     );
   }
   return { wx: ctx.account(appId, agentId) as Wxkit | Wecom, key };
