@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createWecom } from '../../src/accounts/wecom.ts';
-import { createPushCrypto, type PushMessage, reply, sealPush, writeXml } from '../../src/push/index.ts';
+import { createPushCrypto, openReply, type PushMessage, parseReply, reply } from '../../src/push/index.ts';
 import { SERVICE_UNAVAILABLE, type Simulator, startSimulator } from '../../src/simulator/index.ts';
-import { AES_KEY, gate, type PushServer, pushServer, simAccount, TOKEN } from './stack.ts';
+import { AES_KEY, gate, pushServer, retry, simAccount, TOKEN } from './stack.ts';
 
 const APP = 'wxpushtest0000001';
 const SECRET = 'pushtestsecret';
@@ -14,28 +14,6 @@ function echo(m: PushMessage) {
   if (m.type === 'text') return reply.text(`echo: ${m.Content}`);
   if (m.type === 'event.subscribe') return reply.text('welcome');
   return undefined;
-}
-
-/** The same message again, as WeChat's next try sends it (same MsgId, new timestamp and nonce). */
-async function retry(
-  url: string,
-  fields: Record<string, string>,
-  options: { encrypted: boolean; receiveId?: string },
-): Promise<Response> {
-  const xml = writeXml(fields);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  if (!options.encrypted) {
-    const { pushSignature } = await import('../../src/push/index.ts');
-    const q = new URLSearchParams({
-      signature: pushSignature(TOKEN, timestamp, '123'),
-      timestamp,
-      nonce: '123',
-    });
-    return fetch(`${url}?${q}`, { method: 'POST', body: xml });
-  }
-  const crypto = createPushCrypto({ encodingAESKey: AES_KEY, receiveId: options.receiveId ?? APP });
-  const sealed = sealPush(xml, { crypto, token: TOKEN, toUserName: fields.ToUserName ?? '', timestamp });
-  return fetch(`${url}?${new URLSearchParams(sealed.query)}`, { method: 'POST', body: sealed.body });
 }
 
 describe('createPushHandler through the simulator (SPEC §11)', () => {
@@ -131,7 +109,7 @@ describe('createPushHandler through the simulator (SPEC §11)', () => {
       assert.equal(record.tries.at(-1)?.body, 'success');
       // WeChat tries twice more with the same message while the handler still thinks.
       for (let i = 0; i < 2; i++) {
-        const res = await retry(server.url, record.message, { encrypted: true });
+        const res = await retry(server.url, record.message, { encrypted: true, receiveId: APP });
         assert.equal(res.status, 200);
         assert.equal(await res.text(), 'success');
       }
@@ -146,7 +124,7 @@ describe('createPushHandler through the simulator (SPEC §11)', () => {
         'exactly one answer, through custom/send',
       );
       // A try after it finished is answered, not run.
-      const res = await retry(server.url, record.message, { encrypted: true });
+      const res = await retry(server.url, record.message, { encrypted: true, receiveId: APP });
       assert.equal(await res.text(), 'success');
       assert.equal(server.calls.length, 1);
       assert.ok(
@@ -172,8 +150,7 @@ describe('createPushHandler through the simulator (SPEC §11)', () => {
       });
       const record = await sim.push({ appId: APP, message: { MsgType: 'text', Content: 'once' } });
       assert.equal(record.userSaw?.content, 'echo: once');
-      const res = await retry(server.url, record.message, { encrypted: true });
-      const { openReply, parseReply } = await import('../../src/push/index.ts');
+      const res = await retry(server.url, record.message, { encrypted: true, receiveId: APP });
       const opened = openReply(await res.text(), {
         crypto: createPushCrypto({ encodingAESKey: AES_KEY, receiveId: APP }),
         token: TOKEN,
@@ -182,7 +159,7 @@ describe('createPushHandler through the simulator (SPEC §11)', () => {
       assert.equal(server.calls.length, 1);
       // The same MsgId from another user is another message (MsgIds have collided across users).
       const other = { ...record.message, FromUserName: 'o_another_user_000000000000' };
-      const res2 = await retry(server.url, other, { encrypted: true });
+      const res2 = await retry(server.url, other, { encrypted: true, receiveId: APP });
       assert.equal(res2.status, 200);
       assert.equal(server.calls.length, 2);
     } finally {

@@ -5,9 +5,13 @@ import { nodeListener } from '../../src/adapters/node.ts';
 import type { LogEntry } from '../../src/http/log.ts';
 import {
   type CreatePushHandlerOptions,
+  createPushCrypto,
   createPushHandler,
   type PushHandler,
   type PushMessage,
+  pushSignature,
+  sealPush,
+  writeXml,
 } from '../../src/push/index.ts';
 import type { Simulator } from '../../src/simulator/index.ts';
 import type { Account } from '../../src/types.ts';
@@ -71,4 +75,25 @@ export async function pushServer(
         server.closeAllConnections();
       }),
   };
+}
+
+/** The same message again, as WeChat's next try sends it (same MsgId, new timestamp and nonce). */
+export async function retry(
+  url: string,
+  fields: Record<string, string>,
+  options: { encrypted: boolean; receiveId?: string },
+): Promise<Response> {
+  const xml = writeXml(fields);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  if (!options.encrypted) {
+    const q = new URLSearchParams({
+      signature: pushSignature(TOKEN, timestamp, '123'),
+      timestamp,
+      nonce: '123',
+    });
+    return fetch(`${url}?${q}`, { method: 'POST', body: xml });
+  }
+  const crypto = createPushCrypto({ encodingAESKey: AES_KEY, receiveId: options.receiveId ?? '' });
+  const sealed = sealPush(xml, { crypto, token: TOKEN, toUserName: fields.ToUserName ?? '', timestamp });
+  return fetch(`${url}?${new URLSearchParams(sealed.query)}`, { method: 'POST', body: sealed.body });
 }
