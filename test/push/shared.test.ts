@@ -100,3 +100,41 @@ describe('three processes sharing one Redis', () => {
     assert.equal(calls.filter((c) => c.call === 'race').length, 1, JSON.stringify(calls));
   });
 });
+
+describe('the store is down', () => {
+  test('pushes are still answered (and logged), not dropped', async () => {
+    const redis = await startRedisServer();
+    const { createRedisStore } = await import('../../src/stores/redis.ts');
+    const { pushServer, simAccount } = await import('./stack.ts');
+    const sim = await startSimulator({ apps: [`${APP}:${SECRET}`] });
+    const account = simAccount(sim, APP, SECRET);
+    const store = await createRedisStore({ url: redis.url, commandTimeoutMs: 200 });
+    const server = await pushServer({
+      account,
+      store,
+      encodingAESKey: AES_KEY,
+      onMessage: (m) => (m.type === 'text' ? { type: 'text', content: `still: ${m.Content}` } : undefined),
+    });
+    try {
+      await sim.configurePush({
+        appId: APP,
+        url: server.url,
+        token: TOKEN,
+        encodingAESKey: AES_KEY,
+        mode: 'safe',
+      });
+      await redis.stop();
+      const record = await sim.push({ appId: APP, message: { MsgType: 'text', Content: 'redis is gone' } });
+      assert.equal(record.userSaw?.content, 'still: redis is gone');
+      assert.ok(
+        server.logs.some((l) => l.msg === 'push de-duplication unavailable'),
+        JSON.stringify(server.logs),
+      );
+    } finally {
+      await server.close();
+      await store.close();
+      await account.close();
+      await sim.close();
+    }
+  });
+});
