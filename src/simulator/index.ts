@@ -1,6 +1,15 @@
 import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { expireTicket, SimControlError, setFaults } from './control.ts';
+import {
+  configurePush,
+  type PushConfigInput,
+  PushControlError,
+  type PushSendInput,
+  pushLog,
+  sendPush,
+} from './push/control.ts';
+import type { PushRecord, SeenMessage } from './push/state.ts';
 import { simRoutes } from './routes.ts';
 import { createDispatch, listen } from './server.ts';
 import {
@@ -88,6 +97,21 @@ export interface Simulator {
   setWecomUser(corpId: string, user?: { userid: string } | { openid: string }): SimWecomUser | undefined;
   /** Ends a WeCom app's access_token now (`POST /__sim/wecom/token/expire`); false when none was valid. */
   expireWecomToken(corpId: string, agentId?: number | string): boolean;
+  /**
+   * Registers an account's server URL for message push (`POST /__sim/push/config`), after checking it
+   * as WeChat does (the echostr GET). Rejects with a TypeError naming what failed.
+   */
+  configurePush(config: PushConfigInput): Promise<{ toUserName: string; urls: string[]; mode: string }>;
+  /**
+   * Pushes a user message or event (`POST /__sim/push`) with WeChat's 5 s deadline and 3 tries;
+   * resolves with the tries, the verdict on the reply and what the user saw.
+   */
+  push(input: PushSendInput): Promise<PushRecord>;
+  /** The pushes and what users saw (`GET /__sim/push/log`), newest last. */
+  pushLog(filter?: { appId?: string; user?: string; limit?: number }): {
+    pushes: PushRecord[];
+    seen: SeenMessage[];
+  };
   /** The in-memory state, for route modules and white-box tests. */
   state: SimState;
   close(): Promise<void>;
@@ -137,6 +161,15 @@ function control<T>(fn: () => T): T {
     return fn();
   } catch (e) {
     if (e instanceof SimControlError || e instanceof WecomControlError) throw new TypeError(e.message);
+    throw e;
+  }
+}
+
+async function pushControl<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof PushControlError) throw new TypeError(e.message);
     throw e;
   }
 }
@@ -218,6 +251,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       control(
         () => expireWecomToken(state, { corpId, ...(agentId === undefined ? {} : { agentId }) }).expired,
       ),
+    configurePush: (config) => pushControl(() => configurePush(state, { ...config })),
+    push: (input) => pushControl(() => sendPush(state, { ...input })),
+    pushLog: (filter) => pushLog(state, filter),
     state,
     close: () => http.close(),
   };
@@ -225,6 +261,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
 export type { SimContext, SimHandler, SimRoute } from './http.ts';
 export { errmsgFor, json, wechatError } from './http.ts';
+export type { PushConfigInput, PushSendInput } from './push/control.ts';
+export type { PushFieldValue } from './push/message.ts';
+export type { PushEndpoint, PushMode, PushRecord, PushTry, SeenMessage } from './push/state.ts';
+export { originalIdOf, PUSH_LIMITS, SERVICE_UNAVAILABLE } from './push/state.ts';
 export type {
   SimApp,
   SimAppConfig,

@@ -4,6 +4,8 @@ import { controlRoutes } from './control.ts';
 import type { SimRoute } from './http.ts';
 import { mediaRoutes } from './media.ts';
 import { oauthRoutes } from './oauth.ts';
+import { pushControlRoutes } from './push/control.ts';
+import { customSendRoutes } from './push/custom-send.ts';
 import { ticketRoutes } from './ticket.ts';
 import { tokenRoutes } from './token.ts';
 import { wecomOAuthRoutes } from './wecom/oauth.ts';
@@ -23,4 +25,6 @@ export const simRoutes: readonly SimRoute[] = [
   ...oauthRoutes,
   ...wecomRoutes,
   ...wecomOAuthRoutes,
+  ...pushControlRoutes,
+  ...customSendRoutes,
 ];
