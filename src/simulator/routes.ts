@@ -4,6 +4,9 @@ import { controlRoutes } from './control.ts';
 import type { SimRoute } from './http.ts';
 import { mediaRoutes } from './media.ts';
 import { oauthRoutes } from './oauth.ts';
+import { platformControlRoutes } from './platform/control.ts';
+import { platformLoginRoutes } from './platform/login-page.ts';
+import { platformApiRoutes } from './platform/routes.ts';
 import { ticketRoutes } from './ticket.ts';
 import { tokenRoutes } from './token.ts';
 import { wecomOAuthRoutes } from './wecom/oauth.ts';
@@ -23,4 +26,7 @@ export const simRoutes: readonly SimRoute[] = [
   ...oauthRoutes,
   ...wecomRoutes,
   ...wecomOAuthRoutes,
+  ...platformApiRoutes,
+  ...platformLoginRoutes,
+  ...platformControlRoutes,
 ];
