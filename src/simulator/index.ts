@@ -224,7 +224,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return {
     url: http.url,
     port: http.port,
-    apps: [...state.apps.values()].map((a) => ({ appId: a.appId, secret: a.secret, jsDomains: a.jsDomains })),
+    // The accounts configured; a component's simulated authorizers are listed by openPlatform.
+    apps: apps.flatMap((cfg) => {
+      const a = state.app(cfg.appId);
+      return a ? [{ appId: a.appId, secret: a.secret, jsDomains: a.jsDomains }] : [];
+    }),
     corps: [...state.wecom.corps.values()].flatMap((c) =>
       [...c.agents.values()].map((a) => ({
         corpId: c.corpId,

@@ -29,11 +29,19 @@ export interface PlatformPushRecord {
 /** WeChat waits this long for an answer (real milliseconds). */
 const PUSH_TIMEOUT_MS = 5_000;
 const LOG_LIMIT = 1_000;
+/** A failed ticket push is tried again this long (real milliseconds) later. */
+const RETRY_MS = 3_000;
 
 export class PlatformPusher {
   readonly log: PlatformPushRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<unknown>>();
+  /**
+   * Components whose last ticket push failed, and when (real ms) to try again: the virtual clock stands
+   * still unless told to move, so a platform that starts after the simulator would otherwise wait
+   * for a test to advance it before its first ticket.
+   */
+  private retryAt = new Map<SimComponent, number>();
 
   constructor(
     private readonly sim: SimState,
@@ -54,7 +62,16 @@ export class PlatformPusher {
   /** Pushes a ticket to every component that is due one. */
   tick(): void {
     for (const c of this.platform.components.values()) {
-      if (this.platform.pushDue(c)) this.track(this.pushTicket(c));
+      const retry = this.retryAt.get(c);
+      const due = this.platform.pushDue(c) || (retry !== undefined && Date.now() >= retry && c.pushing);
+      if (due) {
+        this.retryAt.delete(c);
+        this.track(
+          this.pushTicket(c).then((r) => {
+            if (!r.ok && c.eventsUrl) this.retryAt.set(c, Date.now() + RETRY_MS);
+          }),
+        );
+      }
     }
   }
 
