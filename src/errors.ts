@@ -30,6 +30,8 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: 'payload_too_large',
   /** The operation was aborted or timed out. */
   ABORTED: 'aborted',
+  /** The account took back its authorization of the third-party platform (取消授权): it must authorize again. */
+  AUTHORIZER_REVOKED: 'authorizer_revoked',
   /** A bug in wxkit. Reported as 500 without details. */
   INTERNAL: 'internal',
 } as const;
@@ -74,6 +76,7 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   store_unavailable: 503,
   unauthorized: 401,
   forbidden: 403,
+  authorizer_revoked: 403,
   not_found: 404,
   rate_limited: 429,
   payload_too_large: 413,
@@ -115,6 +118,10 @@ const DEFAULT_HINT: Record<ErrorCode, Hint> = {
   },
   payload_too_large: { en: 'Send a smaller request.', zh: '请减小请求大小。' },
   aborted: { en: 'The operation was cancelled or timed out; retry.', zh: '操作被取消或超时，请重试。' },
+  authorizer_revoked: {
+    en: 'The account cancelled its authorization of this platform (取消授权); send its admin the authorization link again.',
+    zh: '该公众号已取消对本第三方平台的授权，请把授权链接再次发给其管理员。',
+  },
   internal: {
     en: 'An unexpected error in wxkit; it is logged. Please report it.',
     zh: 'wxkit 内部错误，已记录日志，请反馈。',

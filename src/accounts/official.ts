@@ -17,7 +17,7 @@ import { createOAuthClient } from '../oauth/client.ts';
 import type { OAuthClient } from '../oauth/types.ts';
 import { buildJssdkConfig, createTimestamp } from '../signature.ts';
 import { parseStoreSpec } from '../stores/spec.ts';
-import type { BreakerStatus, TicketType, TokenMode, Wxkit } from '../types.ts';
+import type { BreakerStatus, TicketType, TokenMode, TokenSource, Wxkit } from '../types.ts';
 import {
   type AccountKind,
   createEngine,
@@ -181,7 +181,7 @@ export type OfficialToken = AccountKind<TicketType>['token'];
 /** What {@link createOfficialAccount} needs: the Official Account's interface over any token source. */
 export interface OfficialAccountInput {
   appId: string;
-  tokenMode: TokenMode;
+  tokenMode: TokenSource;
   apiBase: string;
   openBase: string;
   token: OfficialToken;
