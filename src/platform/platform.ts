@@ -110,8 +110,18 @@ export interface Platform {
   authorizeUrl(input: AuthorizeLinkInput): Promise<string>;
   /** The callback's `auth_code` → the account is stored and indexed. Repeating it is harmless. */
   completeAuthorization(authCode: string): Promise<{ appId: string }>;
-  /** The account, with the same interface as `createWxkit()`; `authorizer_revoked` once it unauthorized. */
+  /**
+   * The account, with the same interface as `createWxkit()`: `unknown_app` (404) for an appId that never
+   * authorized the platform, `authorizer_revoked` (403) once it took its authorization back.
+   */
   authorizer(appId: string): Promise<WxkitInstance>;
+  /** Opens the store and the component; `accountFor()` needs it done (the service awaits it at start). */
+  ready(): Promise<void>;
+  /**
+   * The account for `appId` without waiting (after {@link Platform.ready}), for routing by appId: each of
+   * its calls first checks that the account is authorized (no upstream call for one that is not).
+   */
+  accountFor(appId: string): WxkitInstance;
   /** Every authorized appId (from the index). */
   authorizers(): Promise<string[]>;
   /** Restores every refresh token from `api_get_authorizer_list` (500 a page). */
@@ -194,9 +204,16 @@ export function createPlatform(options: PlatformOptions): Platform {
     return componentPromise;
   };
 
+  let openedStore: IndexedStore | undefined;
+  let openedComponent: Component | undefined;
+  const ready = async () => {
+    openedStore = await getStore();
+    openedComponent = await getComponent();
+  };
+
   // Accounts in memory, least recently used first: memory does not grow with the accounts ever seen.
   const accounts = new Map<string, ReturnType<typeof createAuthorizer>>();
-  const revokedSeen = new Map<string, { revoked: boolean; at: number }>();
+  const revokedSeen = new Map<string, { state: 'ok' | 'revoked' | 'unknown'; at: number }>();
   const evict = () => {
     while (accounts.size > maxAccounts) {
       const [oldest, account] = accounts.entries().next().value as [
@@ -209,39 +226,113 @@ export function createPlatform(options: PlatformOptions): Platform {
     while (revokedSeen.size > maxAccounts * 4) revokedSeen.delete(revokedSeen.keys().next().value as string);
   };
 
-  const account = async (appId: string) => {
+  /** The account (LRU), created once store and component are open. */
+  const accountNow = (appId: string, store: IndexedStore, component: Component) => {
     let a = accounts.get(appId);
     if (a) {
       accounts.delete(appId);
       accounts.set(appId, a);
       return a;
     }
-    a = createAuthorizer({
-      componentAppId,
-      component: await getComponent(),
-      store: await getStore(),
+    a = guarded(
       appId,
-      apiBase,
-      openBase,
-      options: await accountOptions(),
-    });
-    const raced = accounts.get(appId);
-    if (raced) {
-      void a.close();
-      return raced;
-    }
+      createAuthorizer({
+        componentAppId,
+        component,
+        store,
+        appId,
+        apiBase,
+        openBase,
+        options: { ...options, store, jsDomains, metrics },
+      }),
+    );
     accounts.set(appId, a);
     evict();
     return a;
   };
+  const account = async (appId: string) => accountNow(appId, await getStore(), await getComponent());
 
-  const isRevoked = async (appId: string): Promise<boolean> => {
+  /**
+   * What the store says about an account, trusted for a few seconds: `ok` (a refresh token, or listed
+   * in the index — a lost token recovers on first use), `revoked`, or `unknown` (never authorized).
+   */
+  const authorization = async (appId: string): Promise<'ok' | 'revoked' | 'unknown'> => {
     const seen = revokedSeen.get(appId);
-    if (seen && now() - seen.at < REVOKED_CHECK_MS) return seen.revoked;
+    if (seen && now() - seen.at < REVOKED_CHECK_MS) return seen.state;
     const store = await getStore();
-    const revoked = (await store.get(platformKeys.revoked(componentAppId, appId))) !== undefined;
-    revokedSeen.set(appId, { revoked, at: now() });
-    return revoked;
+    let state: 'ok' | 'revoked' | 'unknown' = 'unknown';
+    if ((await store.get(platformKeys.revoked(componentAppId, appId))) !== undefined) state = 'revoked';
+    else if ((await store.get(platformKeys.refreshToken(componentAppId, appId))) !== undefined) state = 'ok';
+    else if (
+      (await store.members(platformKeys.indexShard(componentAppId, platformKeys.shardOf(appId)))).includes(
+        appId,
+      )
+    )
+      state = 'ok';
+    else noteUnknown();
+    revokedSeen.set(appId, { state, at: now() });
+    return state;
+  };
+
+  const assertAuthorized = async (appId: string) => {
+    const state = await authorization(appId);
+    if (state === 'revoked') throw authorizerRevoked(appId);
+    if (state === 'unknown') {
+      throw new WxkitError(ErrorCodes.UNKNOWN_APP, `${appId.slice(0, 64)} has not authorized this platform`, {
+        hint: {
+          en: 'Send the account’s admin the authorization link (GET /platform/authorize); after a store loss run `platform.sync()`.',
+          zh: '请把授权链接（GET /platform/authorize）发给该公众号管理员；存储数据丢失后请执行 `platform.sync()`。',
+        },
+      });
+    }
+  };
+
+  /** The account's calls check its authorization first: no upstream call for an appId that is not authorized. */
+  function guarded(
+    appId: string,
+    a: ReturnType<typeof createAuthorizer>,
+  ): ReturnType<typeof createAuthorizer> {
+    const wrap =
+      <A extends unknown[], R>(f: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        await assertAuthorized(appId);
+        return f(...args);
+      };
+    return Object.assign(a, {
+      jssdkConfig: wrap(a.jssdkConfig),
+      accessToken: wrap(a.accessToken),
+      accessTokenInfo: wrap(a.accessTokenInfo),
+      ticket: wrap(a.ticket),
+      ticketInfo: wrap(a.ticketInfo),
+      request: wrap(a.request),
+      downloadMedia: wrap(a.downloadMedia),
+      chooseCardSign: wrap(a.chooseCardSign),
+      cardExt: wrap(a.cardExt),
+      ...(a.recheckTicket ? { recheckTicket: wrap(a.recheckTicket) } : {}),
+    });
+  }
+
+  // An empty index while this process has served accounts means the store lost its data (a flush, a
+  // restart without persistence): restore it from WeChat's list, once at a time, at most once a minute.
+  let lastAutoSync = Number.NEGATIVE_INFINITY;
+  let syncing: Promise<unknown> | undefined;
+  let servedBefore = false;
+  const noteUnknown = () => {
+    if (!servedBefore || syncing || now() - lastAutoSync < 60_000) return;
+    lastAutoSync = now();
+    syncing = (async () => {
+      if ((await index.all()).length > 0) return;
+      const report = await sync();
+      options.logger?.warn(
+        `wxkit platform ${componentAppId}: the store had no accounts; restored ${report.restored} refresh tokens from ${report.pages} list pages`,
+      );
+    })()
+      .catch((e) =>
+        options.logger?.warn(`wxkit platform ${componentAppId}: automatic sync failed: ${String(e)}`),
+      )
+      .finally(() => {
+        syncing = undefined;
+      });
   };
 
   const index = {
@@ -311,6 +402,7 @@ export function createPlatform(options: PlatformOptions): Platform {
     await store.delete(platformKeys.revoked(componentAppId, appId));
     revokedSeen.delete(appId);
     await index.add(appId);
+    servedBefore = true;
     // Re-authorization kills the account's current token: drop what every instance cached.
     await dropCredentials(appId);
     await store.set(doneKey, appId, AUTH_CODE_RESULT_MS);
@@ -320,7 +412,7 @@ export function createPlatform(options: PlatformOptions): Platform {
   const unauthorized = async (appId: string) => {
     const store = await getStore();
     await store.set(platformKeys.revoked(componentAppId, appId), String(now()));
-    revokedSeen.set(appId, { revoked: true, at: now() });
+    revokedSeen.set(appId, { state: 'revoked', at: now() });
     await index.remove(appId);
     await dropCredentials(appId);
   };
@@ -414,13 +506,46 @@ export function createPlatform(options: PlatformOptions): Platform {
       if (typeof appId !== 'string' || !/^[\w-]{1,64}$/.test(appId)) {
         throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'appId is missing or malformed');
       }
-      if (await isRevoked(appId)) throw authorizerRevoked(appId);
+      await assertAuthorized(appId);
+      servedBefore = true;
       return account(appId);
+    },
+
+    ready,
+
+    accountFor(appId) {
+      if (!openedStore || !openedComponent) {
+        throw new WxkitError(
+          ErrorCodes.CONFIG_ERROR,
+          'platform.accountFor() needs `await platform.ready()` first',
+        );
+      }
+      if (typeof appId !== 'string' || !/^[\w-]{1,64}$/.test(appId)) {
+        throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'appId is missing or malformed');
+      }
+      return accountNow(appId, openedStore, openedComponent);
     },
 
     authorizers: () => index.all(),
 
-    async sync() {
+    sync: () => sync(),
+
+    async status() {
+      return status();
+    },
+
+    async close() {
+      const all = [...accounts.values()];
+      accounts.clear();
+      await syncing;
+      await Promise.all(all.map((a) => a.close().catch(() => {})));
+      if (componentPromise) await (await componentPromise).engine.close();
+      if (ownsStore && storePromise) await (await storePromise).close();
+    },
+  };
+
+  async function sync(): Promise<SyncReport> {
+    {
       const component = await getComponent();
       const store = await getStore();
       const report: SyncReport = { pages: 0, accounts: 0, restored: 0, fromInfo: 0 };
@@ -456,9 +581,11 @@ export function createPlatform(options: PlatformOptions): Platform {
         if (page.rows.length === 0 || offset + 500 >= page.total) break;
       }
       return report;
-    },
+    }
+  }
 
-    async status() {
+  async function status(): Promise<PlatformStatus> {
+    {
       const store = await getStore();
       const ticket = await readVerifyTicket(store, componentAppId);
       const health = verifyTicketHealth(ticket, now());
@@ -502,16 +629,8 @@ export function createPlatform(options: PlatformOptions): Platform {
         inMemory: accounts.size,
         ...(warning ? { warning } : {}),
       };
-    },
-
-    async close() {
-      const all = [...accounts.values()];
-      accounts.clear();
-      await Promise.all(all.map((a) => a.close().catch(() => {})));
-      if (componentPromise) await (await componentPromise).engine.close();
-      if (ownsStore && storePromise) await (await storePromise).close();
-    },
-  };
+    }
+  }
 }
 
 /** Codes are single-use secrets: a store key holds a digest, never the code. */

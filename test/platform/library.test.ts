@@ -1,12 +1,17 @@
 // createPlatform (SPEC §13) against the simulated open platform: tickets, authorization, custody of
 // the authorized accounts, self-healing (61023, 61003, re-authorization), sync after a lost store.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isWxkitError } from '../../src/errors.ts';
 import { createPlatform, type Platform } from '../../src/platform/platform.ts';
+import { readVerifyTicket, saveVerifyTicket } from '../../src/platform/verify-ticket.ts';
 import { signJssdk } from '../../src/signature.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { createFileStore } from '../../src/stores/file.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
 import type { IndexedStore } from '../../src/stores/types.ts';
 import { listen, toRequest, writeResponse } from '../browser/stack.ts';
@@ -135,6 +140,8 @@ describe('createPlatform through the simulated open platform', () => {
       body: JSON.stringify({ componentAppId: COMPONENT, count: 21 }),
     });
     await sim.openPlatform.pusher.settle();
+    const refused = sim.openPlatform.pusher.log.filter((r) => r.infoType === 'authorized' && !r.ok);
+    assert.deepEqual(refused, [], 'every authorization event was answered success');
     sim.reset();
     await store.delete(`wxkit:component:${COMPONENT}:component_access_token`);
     const fresh = [make(store), make(store)];
@@ -261,6 +268,66 @@ describe('createPlatform through the simulated open platform', () => {
       }
     } finally {
       await lost.close();
+    }
+  });
+
+  test('an appId that never authorized gets unknown_app with no call upstream', async () => {
+    sim.reset();
+    await assert.rejects(
+      a.authorizer('wxnever0authorized1'),
+      (e: unknown) => isWxkitError(e) && e.code === 'unknown_app' && e.status === 404,
+    );
+    await a.ready();
+    await assert.rejects(
+      a.accountFor('wxnever0authorized1').jssdkConfig({ url: PAGE, jsApiList: [] }),
+      (e: unknown) => isWxkitError(e) && e.code === 'unknown_app',
+    );
+    assert.deepEqual(sim.stats().calls, {});
+  });
+
+  test('the store is flushed while serving: accountFor() restores every account with one sync by itself', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxkit-platform-flush-'));
+    const fileStore = createFileStore({ dir, now: () => sim.state.nowMs() });
+    const p = make(fileStore);
+    try {
+      await p.ready();
+      await saveVerifyTicket(fileStore, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+      const ids = candidates().slice(22, 25);
+      const codes = (await (
+        await fetch(`${sim.url}/__sim/platform/authorize`, {
+          method: 'POST',
+          body: JSON.stringify({ componentAppId: COMPONENT, count: 25, events: false }),
+        })
+      ).json()) as { codes: { appId: string; authCode: string }[] };
+      for (const c of codes.codes.filter((x) => ids.includes(x.appId)))
+        await p.completeAuthorization(c.authCode);
+      for (const id of ids) verifies(await p.accountFor(id).jssdkConfig({ url: PAGE, jsApiList: [] }), id);
+      // FLUSHALL: refresh tokens, index, cached tokens and tickets are gone.
+      for (const f of readdirSync(dir)) rmSync(join(dir, f), { force: true });
+      sim.advance(6); // past the few seconds an account's authorization is trusted in memory
+      sim.reset();
+      await assert.rejects(
+        p.accountFor(ids[0]!).jssdkConfig({ url: PAGE, jsApiList: [] }),
+        /has not authorized/,
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      await p.close(); // waits for the sync it started
+      // A new instance needs a component token: the flushed ticket comes back with the next push.
+      await saveVerifyTicket(fileStore, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+      const again = make(fileStore);
+      try {
+        for (const id of ids)
+          verifies(await (await again.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] }), id);
+        assert.equal(
+          calls('/cgi-bin/component/api_get_authorizer_list'),
+          1,
+          'one list page restored everything',
+        );
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
