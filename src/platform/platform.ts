@@ -5,6 +5,7 @@ import {
   parseRefreshRecord,
   RefreshTokens,
 } from '../accounts/authorizer.ts';
+import { isLoopbackUrl } from '../accounts/engine.ts';
 import type { WxkitInstance } from '../accounts/official.ts';
 import type { AccountOptions } from '../accounts/options.ts';
 import { checkBaseUrl } from '../base-url.ts';
@@ -57,7 +58,7 @@ export interface PlatformOptions extends Omit<AccountOptions, 'store' | 'jsDomai
   apiBase?: string | undefined;
   /** Base of the OAuth and authorization pages. @default 'https://open.weixin.qq.com' */
   openBase?: string | undefined;
-  /** Base of the authorization page (componentloginpage). @default 'https://mp.weixin.qq.com' */
+  /** Base of the authorization page (componentloginpage). @default 'https://mp.weixin.qq.com' (`openBase` when it is the simulator) */
   mpBase?: string | undefined;
   /** The platform's 公众号开发域名: the JS-safe domains of every account it serves. */
   jsDomains?: readonly string[] | string | undefined;
@@ -162,7 +163,11 @@ export function createPlatform(options: PlatformOptions): Platform {
   const crypto = createPushCrypto({ encodingAESKey: options.encodingAESKey, receiveId: componentAppId });
   const apiBase = checkBaseUrl(options.apiBase ?? DEFAULT_API_BASE, 'apiBase (WX_API_BASE)');
   const openBase = checkBaseUrl(options.openBase ?? DEFAULT_OPEN_BASE, 'openBase (WX_OPEN_BASE)');
-  const mpBase = checkBaseUrl(options.mpBase ?? options.openBase ?? DEFAULT_MP_BASE, 'mpBase');
+  // The authorization page is on mp.weixin.qq.com; on the simulator (a loopback openBase) it is there too.
+  const mpBase = checkBaseUrl(
+    options.mpBase ?? (isLoopbackUrl(openBase) ? openBase : DEFAULT_MP_BASE),
+    'mpBase',
+  );
   const jsDomains =
     typeof options.jsDomains === 'string'
       ? options.jsDomains
