@@ -30,6 +30,8 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: 'payload_too_large',
   /** The operation was aborted or timed out. */
   ABORTED: 'aborted',
+  /** The account took back its authorization of the third-party platform (取消授权): it must authorize again. */
+  AUTHORIZER_REVOKED: 'authorizer_revoked',
   /** A bug in wxkit. Reported as 500 without details. */
   INTERNAL: 'internal',
 } as const;
@@ -79,6 +81,7 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   store_unavailable: 503,
   unauthorized: 401,
   forbidden: 403,
+  authorizer_revoked: 403,
   not_found: 404,
   rate_limited: 429,
   payload_too_large: 413,
@@ -99,6 +102,7 @@ const DEFAULT_MESSAGE_ZH: Record<ErrorCode, string> = {
   store_unavailable: '暂时无法连接存储。',
   unauthorized: '身份验证失败。',
   forbidden: '无权执行此操作。',
+  authorizer_revoked: '该公众号已取消对本第三方平台的授权。',
   not_found: '请求的资源不存在。',
   rate_limited: '该客户端的请求过于频繁。',
   payload_too_large: '请求过大。',
@@ -140,6 +144,10 @@ const DEFAULT_HINT: Record<ErrorCode, Hint> = {
   },
   payload_too_large: { en: 'Send a smaller request.', zh: '请减小请求大小。' },
   aborted: { en: 'The operation was cancelled or timed out; retry.', zh: '操作被取消或超时，请重试。' },
+  authorizer_revoked: {
+    en: 'The account cancelled its authorization of this platform (取消授权); send its admin the authorization link again.',
+    zh: '该公众号已取消对本第三方平台的授权，请把授权链接再次发给其管理员。',
+  },
   internal: {
     en: 'An unexpected error in wxkit; it is logged. Please report it.',
     zh: 'wxkit 内部错误，已记录日志，请反馈。',

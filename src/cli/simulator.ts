@@ -3,9 +3,13 @@ import { SANDBOX_APP_ID, startSimulator } from '../simulator/index.ts';
 import { type CliIO, parseFlags, UsageError } from './io.ts';
 
 export const simulatorUsage = `wxkit simulator [--host 127.0.0.1] [--port 9100] [--app APPID:SECRET]... [--corp CORPID:AGENTID:SECRET]... [--js-domain D]... [--platform ios|android]
+  [--component APPID:SECRET:TOKEN:AESKEY]... [--component-events URL] [--authorizers N]
   Runs the WeChat simulator (API, OAuth page, JS bridge, /__sim control API) until Ctrl-C.
   Without --app it accepts one sandbox account, printed at start. --corp adds a WeCom (企业微信) app.
-  运行微信模拟器直到 Ctrl-C；不带 --app 时接受一个沙箱公众号；--corp 添加一个企业微信应用。`;
+  --component adds a third-party platform (第三方平台) whose verify tickets and authorization events go to
+  --component-events, with N simulated accounts to authorize it (default 3).
+  运行微信模拟器直到 Ctrl-C；不带 --app 时接受一个沙箱公众号；--corp 添加一个企业微信应用；
+  --component 添加一个第三方平台，其 ticket 与授权事件推送到 --component-events，可授权的模拟公众号数量由 --authorizers 指定（默认 3）。`;
 
 /** Shows an account's secret only when it is the sandbox one; secrets passed in are not echoed. */
 function describeSecret(appId: string, secret: string): string {
@@ -20,6 +24,9 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
     corp: { type: 'string', multiple: true },
     'js-domain': { type: 'string', multiple: true },
     platform: { type: 'string', default: 'android' },
+    component: { type: 'string', multiple: true },
+    'component-events': { type: 'string' },
+    authorizers: { type: 'string' },
   });
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
     throw new UsageError('--port must be 0…65535', '--port 必须是 0…65535');
@@ -44,6 +51,20 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
       );
     }
   }
+  const authorizers = values.authorizers;
+  if (authorizers !== undefined && !/^\d{1,6}$/.test(authorizers)) {
+    throw new UsageError(
+      '--authorizers must be a number (1…100000)',
+      '--authorizers 必须是 1 到 100000 的数字',
+    );
+  }
+  const events = values['component-events'];
+  if (events !== undefined && !/^https?:\/\//.test(events)) {
+    throw new UsageError(
+      '--component-events must be an http(s) URL',
+      '--component-events 必须是 http(s) 地址',
+    );
+  }
   const jsDomains = values['js-domain'];
   if (jsDomains?.some((d) => d.trim() === '' || /[\s,]/.test(d))) {
     throw new UsageError(
@@ -59,6 +80,9 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
       platform,
       ...(values.app ? { apps: values.app } : {}),
       ...(values.corp ? { corps: values.corp } : {}),
+      ...(values.component ? { components: values.component } : {}),
+      ...(events ? { componentEvents: events } : {}),
+      ...(authorizers ? { authorizers: Number(authorizers) } : {}),
       ...(jsDomains ? { jsDomains } : {}),
     });
   } catch (e) {
@@ -82,6 +106,11 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
   for (const corp of sim.corps) {
     io.out(
       `  wecom corp (企业微信) ${corp.corpId}  agentid ${corp.agentId}  secret (as given, ${corp.secret.length} chars)  trusted domains ${corp.jsDomains.join(',')}`,
+    );
+  }
+  for (const c of sim.openPlatform.state.components.values()) {
+    io.out(
+      `  component (第三方平台) ${c.componentAppId}  ${c.candidates.length} accounts to authorize  events ${c.eventsUrl ?? '(none: set with POST /__sim/platform/components)'}`,
     );
   }
   // Without a stop signal (embedded use) it runs until the process ends.

@@ -1,3 +1,4 @@
+import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { Metrics } from '../metrics.ts';
 import type { Account } from '../types.ts';
@@ -82,6 +83,12 @@ export interface HandlerOptions {
   extra?: Record<string, unknown>;
 }
 
+/** What the handler needs of a third-party platform (`extra.platform`, from `createPlatform()`). */
+interface PlatformAccounts {
+  readonly jsDomains: readonly string[];
+  accountFor(appId: string): Account;
+}
+
 /** Facts about the request that a web `Request` lacks; adapters and the Node server pass them. */
 export interface RequestInfo {
   clientIp?: string | undefined;
@@ -119,7 +126,9 @@ export function createHandler(
   options: HandlerOptions = {},
 ): WxkitHandler {
   const accounts: readonly Account[] = Array.isArray(wxkit) ? [...wxkit] : [wxkit as Account];
-  if (accounts.length === 0)
+  // A third-party platform serves every appId that authorized it, beside (or instead of) fixed accounts.
+  const platform = options.extra?.platform as PlatformAccounts | undefined;
+  if (accounts.length === 0 && !platform)
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createHandler needs at least one account.');
   // Official Accounts by appId; WeCom apps by corpId, several apps of one corp told apart by agentId.
   const byId = new Map<string, Account[]>();
@@ -156,9 +165,9 @@ export function createHandler(
   const router = new Router([...routeModules.flat(), ...(options.routes ?? [])]);
   const cors: CorsPolicy = corsPolicy(
     options.corsOrigins,
-    accounts.flatMap((a) => a.jsDomains),
+    [...accounts.flatMap((a) => a.jsDomains), ...(platform ? parseJsDomains(platform.jsDomains) : [])],
     // Loopback origins as in the sandbox when every account is on the simulator, never beside a real one.
-    resolved.sandbox || accounts.every((a) => a.allowLoopback === true),
+    resolved.sandbox || (accounts.length > 0 && accounts.every((a) => a.allowLoopback === true)),
   );
   const limiter =
     options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? DEFAULT_RATE, now);
@@ -178,7 +187,12 @@ export function createHandler(
     : () => {};
 
   function account(appId?: string, agentId?: string): Account {
-    const first = accounts[0] as Account;
+    const first = accounts[0];
+    if (!first) {
+      if (!appId)
+        throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'appId is required: name the authorized account.');
+      return (platform as PlatformAccounts).accountFor(appId);
+    }
     if ((appId === undefined || appId === '') && agentId === undefined) return first;
     const candidates = byId.get(appId || first.appId);
     const found =
@@ -199,6 +213,7 @@ export function createHandler(
       );
     }
     appId = appId || first.appId;
+    if (platform && agentId === undefined) return platform.accountFor(appId);
     // The configured appIds go to the log, not to an anonymous caller (they list every account served).
     log({ level: 'warn', msg: 'unknown appId', appId: appId.slice(0, 64), configured: [...byId.keys()] });
     throw new WxkitError(

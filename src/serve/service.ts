@@ -16,6 +16,7 @@ import { createWxkit } from '../wxkit.ts';
 import { checkApiKeys, readServiceSettings, type ServiceSettings } from './config.ts';
 import { demoPage } from './demo/page.ts';
 import { shareImageRoute } from './demo/share-image.ts';
+import { platformFromEnv, startPlatform } from './platform.ts';
 import { decideSandbox } from './sandbox.ts';
 import { listen, type RunningServer, readServerTimeouts } from './server.ts';
 import { type StartupWarning, startupWarnings, warningInput } from './warnings.ts';
@@ -106,7 +107,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (settings.log === 'all' || (settings.log === 'errors' && entry.level !== 'info')) lines(entry);
   };
   const metrics = new Metrics();
-  const sandbox = decideSandbox(config, env, { host: settings.host, flag: options.flags?.sandbox });
+  // A third-party platform is an account configuration too: never the sandbox.
+  const platform = platformFromEnv(env, config, { cwd, metrics, log: sink });
+  const sandbox = platform
+    ? false
+    : decideSandbox(config, env, { host: settings.host, flag: options.flags?.sandbox });
   const tokenMode = config.tokenMode;
   let simulator: Simulator | undefined;
   let simulatorUrl: string | undefined;
@@ -160,6 +165,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       }
     } catch (e) {
       await Promise.allSettled(accounts.map((a) => a.close()));
+      throw e;
+    }
+  }
+  if (platform) {
+    try {
+      await startPlatform(platform, sink);
+    } catch (e) {
+      await Promise.allSettled([...accounts.map((a) => a.close()), platform.close()]);
       throw e;
     }
   }
@@ -237,6 +250,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       mediaTtlSeconds: settings.mediaTtl,
       media: { redirectSeconds: mediaSpec.kind === 's3' ? mediaSpec.redirect : 0 },
       ...(sandbox && simulatorUrl ? { client: { sdkUrl: `${simulatorUrl}/jweixin.js` } } : {}),
+      ...(platform ? { platform } : {}),
     },
   });
   // Fetch the credentials now, so a wrong secret or a missing IP-whitelist entry shows at start and
@@ -274,6 +288,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         await sweeper.stop();
         await mediaStore.close();
         await Promise.allSettled(accounts.map((a) => a.close()));
+        await platform?.close();
         await simulator?.close();
       })();
       return closing;
