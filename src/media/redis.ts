@@ -245,6 +245,10 @@ export async function createRedisMediaStore(options: RedisMediaStoreOptions): Pr
       }
     },
 
+    async ping() {
+      await call('PING');
+    },
+
     async close() {
       if (!owned) return;
       let timer: NodeJS.Timeout | undefined;

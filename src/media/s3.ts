@@ -362,6 +362,15 @@ export async function createS3MediaStore(options: S3MediaStoreOptions): Promise<
       return signed.url;
     },
 
+    async ping() {
+      // One key of the prefix: the bucket exists, the credentials may list it, and the store answers.
+      const query = new URLSearchParams({ 'list-type': '2', 'max-keys': '1' });
+      if (prefix) query.set('prefix', prefix);
+      const res = await request('GET', `${base}?${query}`);
+      if (!res.ok) throw await failure(res, 'list files');
+      await drop(res);
+    },
+
     async close() {},
   };
 }
