@@ -11,14 +11,20 @@ import { after, before, describe, test } from 'node:test';
 import type { WxkitError } from '../../src/errors.ts';
 import { createHandler } from '../../src/http/handler.ts';
 import { sha256 } from '../../src/media/id.ts';
+import { createRedisMediaStore } from '../../src/media/redis.ts';
 import { createS3MediaStore } from '../../src/media/s3.ts';
 import type { MediaStore } from '../../src/media/types.ts';
+import { createRedisStore } from '../../src/stores/redis.ts';
 import { createWxkit } from '../../src/wxkit.ts';
+import { startRedisServer } from '../stores/redis-server.ts';
 import { type S3Server, startS3Server } from './s3-server.ts';
+
+/** The timeouts under test: long enough for a loaded CI machine, 150 times shorter than undici's 300 s. */
+const TIMEOUT_MS = 2000;
 
 /**
  * `p` settled (its value or its error) within `ms`, else a failure saying it hung. The bound is far
- * above the timeout under test (300 ms) and far below undici's 300 s: it only turns a hang (the bug)
+ * above the timeout under test (TIMEOUT_MS) and far below undici's 300 s: it only turns a hang (the bug)
  * into a failure instead of a stuck test.
  */
 async function settles<T>(p: Promise<T>, what: string, ms = 30_000): Promise<PromiseSettledResult<T>> {
@@ -39,7 +45,10 @@ async function settles<T>(p: Promise<T>, what: string, ms = 30_000): Promise<Pro
   }
 }
 
-function unanswered(r: PromiseSettledResult<unknown>, re: RegExp = /no answer in 300 ms/): void {
+function unanswered(
+  r: PromiseSettledResult<unknown>,
+  re: RegExp = new RegExp(`no answer in ${TIMEOUT_MS} ms`),
+): void {
   assert.equal(r.status, 'rejected', 'failed, not answered');
   const e = (r as PromiseRejectedResult).reason as WxkitError;
   assert.equal(e.code, 'store_unavailable', String(e));
@@ -60,7 +69,7 @@ describe('s3:// with the object store black-holed (s3rver stopped)', () => {
       prefix: 'blackhole',
       accessKeyId: 'S3RVER',
       secretAccessKey: 'S3RVER',
-      requestTimeoutMs: 300,
+      requestTimeoutMs: TIMEOUT_MS,
     });
     await store.put(id, bytes, 'image/png');
     await store.setAlias('wx\0server-1', id);
@@ -151,7 +160,7 @@ describe('s3:// when the store sends the headers and then stalls the body', () =
       endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       accessKeyId: 'AKIASTALL',
       secretAccessKey: 'stall-secret',
-      requestTimeoutMs: 300,
+      requestTimeoutMs: TIMEOUT_MS,
     });
   });
   after(async () => {
@@ -164,7 +173,10 @@ describe('s3:// when the store sends the headers and then stalls the body', () =
     const opened = await store.open(id, { onClose: () => closed++ });
     assert.ok(opened);
     const read = new Response(opened.body).arrayBuffer();
-    unanswered(await settles(read, 'the stalled body'), /stopped sending [a-f0-9]{64} \(no data in 300 ms\)/);
+    unanswered(
+      await settles(read, 'the stalled body'),
+      new RegExp(`stopped sending [a-f0-9]{64} \\(no data in ${TIMEOUT_MS} ms\\)`),
+    );
     assert.equal(closed, 1, 'the slot is released once');
     // The socket to the stalled store is given up, not left open for minutes.
     const deadline = Date.now() + 20_000;
@@ -175,5 +187,33 @@ describe('s3:// when the store sends the headers and then stalls the body', () =
       [...stalled].every((s) => s.destroyed),
       'the connection to the stalled store was closed',
     );
+  });
+});
+
+describe('redis:// with Redis frozen (SIGSTOP: connected, never answering)', () => {
+  test('media and credential store commands fail with store_unavailable after their timeout', async () => {
+    const redis = await startRedisServer();
+    const media = await createRedisMediaStore({ url: redis.url, commandTimeoutMs: TIMEOUT_MS });
+    const credentials = await createRedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT_MS });
+    const bytes = new Uint8Array(randomBytes(64));
+    try {
+      await media.put(sha256(bytes), bytes, 'image/png');
+      await credentials.set('k', 'v');
+      await redis.kill('SIGSTOP');
+      const late = /did not answer in time/;
+      unanswered(await settles(media.head(sha256(bytes)), 'media head'), late);
+      unanswered(await settles(media.put(sha256(bytes), bytes, 'image/png'), 'media put'), late);
+      unanswered(await settles(media.ping?.() ?? Promise.resolve(), 'media ping'), late);
+      unanswered(await settles(credentials.get('k'), 'credential get'), late);
+      unanswered(await settles(credentials.tryLock('lock', 1000), 'credential lock'), late);
+      await redis.kill('SIGCONT');
+      assert.equal((await media.head(sha256(bytes)))?.size, 64);
+      assert.equal(await credentials.get('k'), 'v');
+    } finally {
+      await redis.kill('SIGCONT');
+      await media.close();
+      await credentials.close();
+      await redis.stop();
+    }
   });
 });
