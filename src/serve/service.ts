@@ -78,8 +78,12 @@ export function serviceSettings(
   if (flags.port !== undefined && (!/^\d{1,5}$/.test(flags.port) || Number(flags.port) > 65535)) {
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, '--port must be a number from 0 to 65535');
   }
+  // wxkit.config.json's mediaRedis is the media store unless WXKIT_MEDIA_STORE (or _DIR) names another.
+  const mediaFromFile =
+    config.mediaRedis !== undefined && !env.WXKIT_MEDIA_STORE?.trim() && !env.WXKIT_MEDIA_DIR?.trim();
   return {
     ...own,
+    ...(mediaFromFile ? { mediaStore: 'redis' } : {}),
     host: flags.host ?? config.host,
     port: flags.port !== undefined ? Number(flags.port) : config.port,
     apiKeys: config.apiKeys,
@@ -166,7 +170,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const mediaSpec = parseMediaStoreSpec(settings.mediaStore);
   let mediaStore: MediaStore;
   try {
-    mediaStore = await openMediaStore(mediaSpec, { ttlSeconds: settings.mediaTtl, cwd, env });
+    mediaStore = await openMediaStore(mediaSpec, {
+      ttlSeconds: settings.mediaTtl,
+      cwd,
+      env,
+      redis: config.mediaRedis ?? config.redis,
+    });
   } catch (e) {
     await Promise.allSettled(accounts.map((a) => a.close()));
     await simulator?.close();

@@ -1,5 +1,6 @@
 import type { WxkitConfig } from '../config.ts';
 import type { Hint } from '../errors.ts';
+import type { RedisTopology } from '../stores/redis.ts';
 import type { ServiceSettings } from './config.ts';
 import { isLoopbackListen } from './sandbox.ts';
 
@@ -23,6 +24,8 @@ export interface WarningInput {
   store: string;
   /** WXKIT_MEDIA_STORE as resolved (`file:.wxkit/media` by default); only its scheme is read, never printed. */
   mediaStore?: string | undefined;
+  /** Saved media and the credentials are kept in the same Redis server. */
+  mediaSharesCredentialRedis?: boolean | undefined;
   workers: number;
   accounts: readonly { appId: string; jsDomains: readonly unknown[] }[];
 }
@@ -185,6 +188,19 @@ export function mediaStoreLocal(s: WarningInput): StartupWarning | undefined {
   };
 }
 
+/**
+ * Media and credentials in one Redis: media fill its memory, and a Redis that evicts (allkeys-lru) then
+ * drops credential keys too; a Redis without persistence loses every saved file when it restarts.
+ */
+export function mediaRedisShared(s: WarningInput): StartupWarning | undefined {
+  if (s.sandbox || !s.mediaSharesCredentialRedis) return undefined;
+  return {
+    id: 'media-redis-shared',
+    en: 'saved media and the credentials share one Redis: media fill its memory, an evicting Redis (maxmemory-policy allkeys-lru) then drops credential keys, and a Redis without persistence loses the saved files when it restarts; give WXKIT_MEDIA_STORE a separate Redis with appendonly yes and maxmemory-policy noeviction (docs/service.md).',
+    zh: '保存的媒体与凭据共用一个 Redis：媒体会占满内存，会淘汰键的 Redis（maxmemory-policy allkeys-lru）随之删除凭据键，未持久化的 Redis 重启后保存的文件全部丢失；请为 WXKIT_MEDIA_STORE 单独配置一个开启 appendonly yes、maxmemory-policy 为 noeviction 的 Redis（见 docs/service.md）。',
+  };
+}
+
 /** The sandbox (asked for with --sandbox) on a non-loopback address: anyone reaching it gets sandbox signatures. */
 export function sandboxOnOpenHost(s: WarningInput): StartupWarning | undefined {
   if (!s.sandbox || !open(s)) return undefined;
@@ -210,6 +226,7 @@ export const RULES: readonly Rule[] = [
   rateLimitOffOnOpenHost,
   memoryStoreWorkers,
   mediaStoreLocal,
+  mediaRedisShared,
 ];
 
 /** The facts the rules read, from the loaded configuration and the service's settings. */
@@ -230,9 +247,33 @@ export function warningInput(
     rateLimited: settings.rateLimit !== false,
     store: config.store,
     mediaStore: settings.mediaStore,
+    mediaSharesCredentialRedis: sharesRedis(config, settings.mediaStore),
     workers: options.workers,
     accounts: config.accounts,
   };
+}
+
+/** The Redis server(s) a store points at, as `host:port` (a URL) or the topology's nodes. */
+function redisServers(spec: string, topology: RedisTopology | undefined): Set<string> {
+  if (spec === 'redis') {
+    const nodes = topology?.cluster ?? topology?.sentinels ?? [];
+    const name = topology?.cluster ? 'cluster' : (topology?.name ?? 'mymaster');
+    return new Set(nodes.map((n) => `${name}@${n.host.toLowerCase()}:${n.port}`));
+  }
+  if (!/^rediss?:\/\//i.test(spec)) return new Set();
+  try {
+    const u = new URL(spec);
+    return new Set([`${u.hostname.toLowerCase()}:${u.port || '6379'}`]);
+  } catch {
+    return new Set();
+  }
+}
+
+/** The media store and the credential store name the same Redis server (any database of it). */
+function sharesRedis(config: WxkitConfig, mediaStore: string): boolean {
+  const credentials = redisServers(config.store, config.redis);
+  const media = redisServers(mediaStore.trim(), config.mediaRedis ?? config.redis);
+  return [...media].some((server) => credentials.has(server));
 }
 
 /** The warnings for these settings, in {@link RULES} order. */

@@ -120,6 +120,12 @@ describe('start-up warning rules', () => {
       mentions: /WXKIT_STORE is Redis.*404.*WXKIT_MEDIA_STORE/,
     },
     {
+      name: 'media and credentials in one Redis',
+      input: { ...SAFE, mediaStore: 'redis://redis:6379/1', mediaSharesCredentialRedis: true },
+      id: 'media-redis-shared',
+      mentions: /share one Redis.*allkeys-lru.*noeviction/,
+    },
+    {
       name: 'the sandbox on a public host (asked for with --sandbox)',
       input: { ...LAPTOP, sandbox: true, host: '0.0.0.0' },
       id: 'sandbox-open',
