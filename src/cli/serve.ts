@@ -14,7 +14,13 @@ import {
   serviceSettings,
   startService,
 } from '../serve/service.ts';
-import { formatWarning, type StartupWarning, startupWarnings, warningInput } from '../serve/warnings.ts';
+import {
+  credentialRedisPolicy,
+  formatWarning,
+  type StartupWarning,
+  startupWarnings,
+  warningInput,
+} from '../serve/warnings.ts';
 import { SANDBOX_APP_ID, startSimulator } from '../simulator/index.ts';
 import { type CliIO, parseFlags, UsageError } from './io.ts';
 import { serveOutput } from './log-sink.ts';
@@ -118,7 +124,13 @@ async function runPrimary(io: CliIO, workers: number, flags: ServeFlags): Promis
   const config = loadConfig(io.env, io.cwd); // config errors: one line, before forking
   const settings = serviceSettings(config, io.env, flags);
   const sandbox = decideSandbox(config, io.env, { host: settings.host, flag: flags.sandbox });
-  const warnings = startupWarnings(warningInput(config, settings, { sandbox, workers }));
+  const warnings = startupWarnings(
+    warningInput(config, settings, {
+      sandbox,
+      workers,
+      credentialRedisPolicy: await credentialRedisPolicy(config, sandbox),
+    }),
+  );
   const env: Record<string, string> = {};
   let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
   let tempStore: string | undefined;

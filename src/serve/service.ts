@@ -17,7 +17,7 @@ import { checkApiKeys, readServiceSettings, type ServiceSettings } from './confi
 import { demoPage } from './demo/page.ts';
 import { decideSandbox } from './sandbox.ts';
 import { listen, type RunningServer, readServerTimeouts } from './server.ts';
-import { type StartupWarning, startupWarnings, warningInput } from './warnings.ts';
+import { credentialRedisPolicy, type StartupWarning, startupWarnings, warningInput } from './warnings.ts';
 
 /** Environment variables a cluster primary hands its workers so they share one sandbox. */
 export const SANDBOX_SIMULATOR_ENV = 'WXKIT_SANDBOX_SIMULATOR_URL';
@@ -272,7 +272,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     settings,
     handler,
     generatedSessionSecret,
-    warnings: startupWarnings(warningInput(config, settings, { sandbox, workers: 1 })),
+    warnings: startupWarnings(
+      warningInput(config, settings, {
+        sandbox,
+        workers: 1,
+        credentialRedisPolicy: await credentialRedisPolicy(config, sandbox),
+      }),
+    ),
     close() {
       closing ??= (async () => {
         await server.close();

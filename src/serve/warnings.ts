@@ -1,6 +1,6 @@
 import type { WxkitConfig } from '../config.ts';
 import type { Hint } from '../errors.ts';
-import type { RedisTopology } from '../stores/redis.ts';
+import { maxmemoryPolicy, type RedisTopology } from '../stores/redis.ts';
 import type { ServiceSettings } from './config.ts';
 import { isLoopbackListen } from './sandbox.ts';
 
@@ -26,6 +26,8 @@ export interface WarningInput {
   mediaStore?: string | undefined;
   /** Saved media and the credentials are kept in the same Redis server. */
   mediaSharesCredentialRedis?: boolean | undefined;
+  /** The credential Redis's `maxmemory-policy`, when it could be read. */
+  credentialRedisPolicy?: string | undefined;
   workers: number;
   accounts: readonly { appId: string; jsDomains: readonly unknown[] }[];
 }
@@ -201,6 +203,20 @@ export function mediaRedisShared(s: WarningInput): StartupWarning | undefined {
   };
 }
 
+/**
+ * A credential Redis that evicts: every credential key has a TTL, so `volatile-*` policies evict them
+ * as readily as `allkeys-*`; an evicted token is fetched again, spending the daily quota.
+ */
+export function credentialRedisEvicts(s: WarningInput): StartupWarning | undefined {
+  const policy = s.credentialRedisPolicy;
+  if (s.sandbox || policy === undefined || policy === 'noeviction') return undefined;
+  return {
+    id: 'credential-redis-evicts',
+    en: `the credential Redis evicts keys when its memory is full (maxmemory-policy ${policy}): tokens, tickets and locks can vanish and be fetched again from WeChat; set maxmemory-policy noeviction, and keep saved media in another Redis.`,
+    zh: `保存凭据的 Redis 在内存满时会淘汰键（maxmemory-policy ${policy}）：令牌、ticket 与锁可能消失并再次向微信获取；请设置 maxmemory-policy noeviction，并把保存的媒体放在另一个 Redis 中。`,
+  };
+}
+
 /** The sandbox (asked for with --sandbox) on a non-loopback address: anyone reaching it gets sandbox signatures. */
 export function sandboxOnOpenHost(s: WarningInput): StartupWarning | undefined {
   if (!s.sandbox || !open(s)) return undefined;
@@ -227,13 +243,14 @@ export const RULES: readonly Rule[] = [
   memoryStoreWorkers,
   mediaStoreLocal,
   mediaRedisShared,
+  credentialRedisEvicts,
 ];
 
 /** The facts the rules read, from the loaded configuration and the service's settings. */
 export function warningInput(
   config: WxkitConfig,
   settings: ServiceSettings,
-  options: { sandbox: boolean; workers: number },
+  options: { sandbox: boolean; workers: number; credentialRedisPolicy?: string | undefined },
 ): WarningInput {
   return {
     sandbox: options.sandbox,
@@ -248,6 +265,7 @@ export function warningInput(
     store: config.store,
     mediaStore: settings.mediaStore,
     mediaSharesCredentialRedis: sharesRedis(config, settings.mediaStore),
+    credentialRedisPolicy: options.credentialRedisPolicy,
     workers: options.workers,
     accounts: config.accounts,
   };
@@ -274,6 +292,14 @@ function sharesRedis(config: WxkitConfig, mediaStore: string): boolean {
   const credentials = redisServers(config.store, config.redis);
   const media = redisServers(mediaStore.trim(), config.mediaRedis ?? config.redis);
   return [...media].some((server) => credentials.has(server));
+}
+
+/** The credential Redis's `maxmemory-policy` (read at start; `undefined` for other stores or when unreadable). */
+export function credentialRedisPolicy(config: WxkitConfig, sandbox: boolean): Promise<string | undefined> {
+  if (sandbox) return Promise.resolve(undefined);
+  if (config.redis) return maxmemoryPolicy(config.redis);
+  if (/^rediss?:\/\//i.test(config.store.trim())) return maxmemoryPolicy(config.store.trim());
+  return Promise.resolve(undefined);
 }
 
 /** The warnings for these settings, in {@link RULES} order. */

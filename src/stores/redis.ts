@@ -295,6 +295,28 @@ export function commandRunner(
   };
 }
 
+/**
+ * The server's `maxmemory-policy` (`noeviction`, `allkeys-lru`…), or `undefined` when it cannot be read
+ * within `timeoutMs` (unreachable, or a managed Redis that refuses CONFIG). For a start-up warning only.
+ */
+export async function maxmemoryPolicy(
+  target: string | RedisTopology,
+  timeoutMs = 1000,
+): Promise<string | undefined> {
+  let client: RedisLike | undefined;
+  try {
+    client = await connect(target, timeoutMs);
+    const run = commandRunner(client, timeoutMs, 'Redis', unavailable);
+    const reply = await run(() => (client as RedisLike).call('CONFIG', 'GET', 'maxmemory-policy'));
+    const policy = Array.isArray(reply) ? reply[1] : undefined;
+    return typeof policy === 'string' ? policy : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    client?.disconnect?.();
+  }
+}
+
 function unavailable(message: string, cause?: unknown): WxkitError {
   return new WxkitError(ErrorCodes.STORE_UNAVAILABLE, message, {
     cause,
