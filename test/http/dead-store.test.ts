@@ -4,7 +4,7 @@
 // media store, which /readyz now checks too.
 //
 // The command timeouts here are a minute and /readyz waits up to 20 s for its probe: an answer that
-// waited for a timeout would miss the 30 s bound below (or, for /readyz, answer the stale "ready").
+// waited for a timeout would miss the 30 s bound of settles() (or, for /readyz, answer the stale "ready").
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -19,6 +19,7 @@ import { createRedisStore } from '../../src/stores/redis.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { createWxkit, type WxkitInstance } from '../../src/wxkit.ts';
 import { type RedisServer, startRedisServer } from '../stores/redis-server.ts';
+import { settles } from '../stores/settles.ts';
 
 const APP = 'wxdeadstore000001';
 const SECRET = 'dead-store-secret';
@@ -32,24 +33,6 @@ interface Ready {
     accounts: { storeReachable: boolean; credentials: boolean }[];
     media?: { reachable: boolean; store?: string; error?: { code: string; message?: string } };
   };
-}
-
-/** `p`'s outcome, or a failure when it is still pending after 30 s (a wait for a one-minute timeout). */
-async function settles<T>(p: Promise<T>, what: string): Promise<PromiseSettledResult<T>> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p.then(
-        (value) => ({ status: 'fulfilled', value }) as const,
-        (reason: unknown) => ({ status: 'rejected', reason }) as const,
-      ),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} still waits after 30 s`)), 30_000);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 let sim: Simulator;

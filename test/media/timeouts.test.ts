@@ -17,33 +17,11 @@ import type { MediaStore } from '../../src/media/types.ts';
 import { createRedisStore } from '../../src/stores/redis.ts';
 import { createWxkit } from '../../src/wxkit.ts';
 import { startRedisServer } from '../stores/redis-server.ts';
+import { settles } from '../stores/settles.ts';
 import { type S3Server, startS3Server } from './s3-server.ts';
 
 /** The timeouts under test: long enough for a loaded CI machine, 150 times shorter than undici's 300 s. */
 const TIMEOUT_MS = 2000;
-
-/**
- * `p` settled (its value or its error) within `ms`, else a failure saying it hung. The bound is far
- * above the timeout under test (TIMEOUT_MS) and far below undici's 300 s: it only turns a hang (the bug)
- * into a failure instead of a stuck test.
- */
-async function settles<T>(p: Promise<T>, what: string, ms = 30_000): Promise<PromiseSettledResult<T>> {
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} still hangs after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([
-      p.then(
-        (value) => ({ status: 'fulfilled', value }) as const,
-        (reason: unknown) => ({ status: 'rejected', reason }) as const,
-      ),
-      hung,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function unanswered(
   r: PromiseSettledResult<unknown>,
