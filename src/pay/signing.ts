@@ -44,8 +44,8 @@ export interface RequestToSign {
   pathAndQuery: string;
   /** The exact body sent (`''` for GET). */
   body: string | Uint8Array;
-  /** Epoch seconds. */
-  timestamp: number;
+  /** Epoch seconds (as sent: a string is signed verbatim). */
+  timestamp: number | string;
   nonce: string;
 }
 

@@ -1,6 +1,10 @@
 import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { expireTicket, SimControlError, setFaults } from './control.ts';
+import { merchantKeys } from './pay/control.ts';
+import type { SimNotification } from './pay/notify.ts';
+import { attachPay } from './pay/registry.ts';
+import type { SimMchConfig, SimPayOutcome } from './pay/state.ts';
 import { simRoutes } from './routes.ts';
 import { createDispatch, listen } from './server.ts';
 import {
@@ -31,6 +35,11 @@ export interface SimulatorOptions {
    * `'CORPID:AGENTID:SECRET'` strings; several apps of one corp share its corpId. None by default.
    */
   corps?: ReadonlyArray<SimCorpConfig | string>;
+  /**
+   * WeChat Pay merchants (SPEC §12): objects `{mchId, appIds?, payDirectories?, keyMode?}` or `'MCHID'`
+   * strings. Each gets fresh test keys (`GET /__sim/pay/keys`). None by default.
+   */
+  mchs?: ReadonlyArray<SimMchConfig | string>;
   /** JS-safe domains of accounts that have none of their own. @default ['localhost', '127.0.0.1'] */
   jsDomains?: string[];
   /** The client platform the JS bridge imitates. @default 'android' */
@@ -88,9 +97,45 @@ export interface Simulator {
   setWecomUser(corpId: string, user?: { userid: string } | { openid: string }): SimWecomUser | undefined;
   /** Ends a WeCom app's access_token now (`POST /__sim/wecom/token/expire`); false when none was valid. */
   expireWecomToken(corpId: string, agentId?: number | string): boolean;
+  /** The WeChat Pay gateway's control methods (present with `mchs`). */
+  pay: SimulatorPay;
   /** The in-memory state, for route modules and white-box tests. */
   state: SimState;
   close(): Promise<void>;
+}
+
+/** The WeChat Pay side of a running simulator; same operations as `/__sim/pay/*`. */
+export interface SimulatorPay {
+  /** What the merchant holds: private key and serial, APIv3 key, WeChat Pay public key and its id. */
+  keys(mchId?: string): ReturnType<typeof merchantKeys>;
+  /** What the cashier does with the next payments. */
+  setOutcome(outcome: SimPayOutcome, mchId?: string): void;
+  /** Replaces a merchant's pay directories (支付授权目录). */
+  setDirectories(directories: string[], mchId?: string): void;
+  /** Every notification with its tries (a copy). */
+  notifications(): Array<Omit<SimNotification, 'body' | 'probeDue'>>;
+  /** Sends a SIGNTEST probe before every n-th notification (0: never). @default 3 */
+  probeEvery(n: number): void;
+  /** Resolves when every notification try in flight has its answer. */
+  settle(): Promise<void>;
+}
+
+function parseMchs(input: ReadonlyArray<SimMchConfig | string> | undefined): SimMchConfig[] {
+  const mchs: SimMchConfig[] = [];
+  for (const entry of input ?? []) {
+    const mch = typeof entry === 'string' ? { mchId: entry } : entry;
+    if (!/^\d{6,32}$/.test(mch.mchId)) {
+      throw new WxkitError(
+        ErrorCodes.CONFIG_ERROR,
+        `invalid simulated merchant "${String(mch.mchId).slice(0, 32)}" (a mchid is digits)`,
+      );
+    }
+    if (mchs.some((m) => m.mchId === mch.mchId)) {
+      throw new WxkitError(ErrorCodes.CONFIG_ERROR, `merchant "${mch.mchId}" is given twice`);
+    }
+    mchs.push(mch);
+  }
+  return mchs;
 }
 
 /** WeChat's own rule for JS-safe domains: host or host/path entries, at most 3 per account. */
@@ -155,6 +200,7 @@ function control<T>(fn: () => T): T {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const apps = parseApps(options);
   const corps = parseCorps(options.corps, new Set(apps.map((a) => a.appId)));
+  const mchs = parseMchs(options.mchs);
   const state = new SimState({
     apps,
     corps,
@@ -163,6 +209,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     ...(options.ipWhitelist !== undefined ? { ipWhitelist: options.ipWhitelist } : {}),
     ...(options.now !== undefined ? { now: options.now } : {}),
   });
+  const paySim = attachPay(state, mchs);
+  const mchOf = (mchId?: string) => {
+    const mch = mchId === undefined ? paySim.pay.mchs.values().next().value : paySim.pay.mch(mchId);
+    if (!mch) throw new TypeError(`unknown merchant ${mchId ?? '(none configured: pass mchs)'}`);
+    return mch;
+  };
   const http = await listen(
     state,
     (base, closing) => createDispatch(state, simRoutes, base, closing),
@@ -218,13 +270,35 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       control(
         () => expireWecomToken(state, { corpId, ...(agentId === undefined ? {} : { agentId }) }).expired,
       ),
+    pay: {
+      keys: (mchId) => merchantKeys(mchOf(mchId)),
+      setOutcome: (outcome, mchId) => {
+        if (outcome !== 'ok' && outcome !== 'cancel' && outcome !== 'fail')
+          throw new TypeError('outcome must be ok, cancel or fail');
+        mchOf(mchId).outcome = outcome;
+      },
+      setDirectories: (directories, mchId) => {
+        mchOf(mchId).payDirectories = [...directories];
+      },
+      notifications: () => paySim.notifier.log.map(({ body: _b, probeDue: _p, ...n }) => structuredClone(n)),
+      probeEvery: (n) => {
+        paySim.notifier.probeEvery = Math.max(0, Math.floor(n));
+      },
+      settle: () => paySim.notifier.settle(),
+    },
     state,
-    close: () => http.close(),
+    close: async () => {
+      await http.close();
+      await paySim.notifier.settle();
+    },
   };
 }
 
 export type { SimContext, SimHandler, SimRoute } from './http.ts';
 export { errmsgFor, json, wechatError } from './http.ts';
+export type { NotifyAttempt, SimNotification } from './pay/notify.ts';
+export { NOTIFY_RETRY_SCHEDULE } from './pay/notify.ts';
+export type { SimMchConfig, SimPayOutcome } from './pay/state.ts';
 export type {
   SimApp,
   SimAppConfig,

@@ -4,6 +4,9 @@ import { controlRoutes } from './control.ts';
 import type { SimRoute } from './http.ts';
 import { mediaRoutes } from './media.ts';
 import { oauthRoutes } from './oauth.ts';
+import { cashierRoute } from './pay/cashier.ts';
+import { payControlRoutes } from './pay/control.ts';
+import { payRoutes } from './pay/routes.ts';
 import { ticketRoutes } from './ticket.ts';
 import { tokenRoutes } from './token.ts';
 import { wecomOAuthRoutes } from './wecom/oauth.ts';
@@ -23,4 +26,7 @@ export const simRoutes: readonly SimRoute[] = [
   ...oauthRoutes,
   ...wecomRoutes,
   ...wecomOAuthRoutes,
+  ...payRoutes,
+  ...payControlRoutes,
+  cashierRoute,
 ];
