@@ -1,7 +1,7 @@
 import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { expireTicket, SimControlError, setFaults } from './control.ts';
-import { merchantKeys } from './pay/control.ts';
+import { merchantKeys, payOrder } from './pay/control.ts';
 import type { SimNotification } from './pay/notify.ts';
 import { attachPay } from './pay/registry.ts';
 import type { SimMchConfig, SimPayOutcome } from './pay/state.ts';
@@ -112,6 +112,8 @@ export interface SimulatorPay {
   setOutcome(outcome: SimPayOutcome, mchId?: string): void;
   /** Replaces a merchant's pay directories (支付授权目录). */
   setDirectories(directories: string[], mchId?: string): void;
+  /** The payer pays the order now, as the cashier does with outcome `ok`; the notification follows. */
+  payOrder(outTradeNo: string, mchId?: string): void;
   /** Every notification with its tries (a copy). */
   notifications(): Array<Omit<SimNotification, 'body' | 'probeDue'>>;
   /** Sends a SIGNTEST probe before every n-th notification (0: never). @default 3 */
@@ -279,6 +281,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       },
       setDirectories: (directories, mchId) => {
         mchOf(mchId).payDirectories = [...directories];
+      },
+      payOrder: (outTradeNo, mchId) => {
+        const result = payOrder(paySim, outTradeNo, mchId);
+        if (typeof result === 'string') throw new TypeError(result);
       },
       notifications: () => paySim.notifier.log.map(({ body: _b, probeDue: _p, ...n }) => structuredClone(n)),
       probeEvery: (n) => {

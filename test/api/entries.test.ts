@@ -35,6 +35,13 @@ const SPEC_NAMES: Record<string, Record<string, 'function'>> = {
     call: 'function',
   },
   './simulator': { startSimulator: 'function' },
+  './pay': {
+    createPay: 'function',
+    paySign: 'function',
+    verifyWechatpaySignature: 'function',
+    PayError: 'function',
+    isPayError: 'function',
+  },
 };
 
 /** package.json "exports" key → the source file tsup builds it from. */

@@ -1,8 +1,8 @@
 import { verifyPaySign } from '../../pay/pay-sign.ts';
 import { sessionRoute } from '../bridge/routes.ts';
 import { json } from '../http.ts';
+import { completePayment } from './payment.ts';
 import { payOf } from './registry.ts';
-import { transaction } from './routes.ts';
 import { inPayDirectory } from './state.ts';
 
 /**
@@ -41,13 +41,6 @@ export const cashierRoute = sessionRoute('/__sim/bridge/pay', (appId, b, ctx) =>
   if (!verifyPaySign(signed, text(b.paySign), mch.keys.merchantPublicKey)) return fail('支付验证签名失败');
   if (mch.outcome === 'cancel') return json({ errMsg: 'cancel' });
   if (mch.outcome === 'fail') return fail('支付失败 (the test set the outcome to fail)');
-  sim.pay.pay(order);
-  sim.notifier.send(mch, order.notifyUrl, {
-    eventType: 'TRANSACTION.SUCCESS',
-    summary: '支付成功',
-    originalType: 'transaction',
-    outTradeNo: order.outTradeNo,
-    resource: transaction(order),
-  });
+  completePayment(sim, mch, order);
   return json({ paid: true });
 });

@@ -1,5 +1,6 @@
 import { asRecord, json, parseJson, type SimRoute } from '../http.ts';
-import { payOf } from './registry.ts';
+import { completePayment, transaction } from './payment.ts';
+import { type PaySim, payOf } from './registry.ts';
 import type { SimMch, SimPayOutcome } from './state.ts';
 
 /**
@@ -77,6 +78,32 @@ const directories: SimRoute = {
   },
 };
 
+/**
+ * `POST /__sim/pay/pay {outTradeNo, mchId?}`: the payer pays an order without a browser, as the cashier
+ * would with outcome `ok` (for service tests); the notification follows.
+ */
+const payNow: SimRoute = {
+  path: '/__sim/pay/pay',
+  methods: ['POST'],
+  handler: async (req, ctx) => {
+    const b = asRecord(parseJson(await req.text())) ?? {};
+    const sim = payOf(ctx.state);
+    const result =
+      sim && typeof b.outTradeNo === 'string' ? payOrder(sim, b.outTradeNo, b.mchId) : 'no such merchant';
+    return typeof result === 'string' ? bad(result, 409) : json(result);
+  },
+};
+
+/** Pays an unpaid order (the control API's and `sim.pay.payOrder()`'s common part); a reason when it cannot. */
+export function payOrder(sim: PaySim, outTradeNo: string, mchId?: unknown): Record<string, unknown> | string {
+  const mch = pick(sim.pay.mchs, mchId);
+  const order = mch?.orders.get(outTradeNo);
+  if (!mch || !order) return 'no such order';
+  if (order.state !== 'NOTPAY') return `the order is ${order.state}`;
+  completePayment(sim, mch, order);
+  return transaction(order);
+}
+
 const notifications: SimRoute = {
   path: '/__sim/pay/notifications',
   methods: ['GET'],
@@ -88,4 +115,4 @@ const notifications: SimRoute = {
   },
 };
 
-export const payControlRoutes: SimRoute[] = [keys, outcome, directories, notifications];
+export const payControlRoutes: SimRoute[] = [keys, outcome, directories, payNow, notifications];

@@ -1,7 +1,9 @@
 import { encryptAead } from '../../pay/aead.ts';
+import { parseAuthorization } from '../../pay/signing.ts';
 import type { SimContext, SimRoute } from '../http.ts';
 import { asRecord, json, parseJson } from '../http.ts';
 import { checkPayRequest, payAnswer, payFailure } from './http.ts';
+import { transaction } from './payment.ts';
 import { payOf } from './registry.ts';
 import {
   type PayState,
@@ -35,7 +37,11 @@ function v3(path: string, methods: string[], handler: PayHandler): SimRoute {
         return json({ code: 'RESOURCE_NOT_EXISTS', message: 'the simulator has no merchant (--mch)' }, 404);
       const body = await req.text();
       const mch = checkPayRequest(sim.pay, req, ctx, body);
-      if (mch instanceof SimPayFailure) return payFailure(sim.pay, undefined, mch);
+      if (mch instanceof SimPayFailure) {
+        // Signed with the merchant's WeChat Pay key when the caller named a real merchant, as WeChat does.
+        const named = sim.pay.mch(parseAuthorization(req.headers.get('authorization'))?.mchid);
+        return payFailure(sim.pay, named, mch);
+      }
       const res = handler(mch, body, req, ctx, sim.pay);
       return res instanceof SimPayFailure ? payFailure(sim.pay, mch, res) : res;
     },
@@ -46,38 +52,6 @@ const param = (message: string) => new SimPayFailure(400, 'PARAM_ERROR', message
 
 function str(v: unknown, max: number): string | undefined {
   return typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined;
-}
-
-/** The transaction object of query answers and TRANSACTION.SUCCESS notifications. */
-export function transaction(order: SimOrder): Record<string, unknown> {
-  const paid = order.state === 'SUCCESS' || order.state === 'REFUND';
-  return {
-    appid: order.appId,
-    mchid: order.mchId,
-    out_trade_no: order.outTradeNo,
-    ...(paid
-      ? { transaction_id: order.transactionId, bank_type: 'OTHERS', success_time: order.successTime }
-      : {}),
-    trade_type: 'JSAPI',
-    trade_state: order.state,
-    trade_state_desc: {
-      NOTPAY: '未支付',
-      SUCCESS: '支付成功',
-      CLOSED: '已关闭',
-      REFUND: '转入退款',
-      PAYERROR: '支付失败',
-    }[order.state],
-    ...(order.attach !== undefined ? { attach: order.attach } : {}),
-    payer: { openid: order.openid },
-    amount: paid
-      ? {
-          total: order.total,
-          payer_total: order.total,
-          currency: order.currency,
-          payer_currency: order.currency,
-        }
-      : { total: order.total, currency: order.currency },
-  };
 }
 
 const jsapi = v3('/v3/pay/transactions/jsapi', ['POST'], (mch, body, _req, _ctx, pay) => {
