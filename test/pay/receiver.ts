@@ -12,9 +12,7 @@ export interface Received {
  * A real HTTP server on 127.0.0.1 standing for a merchant endpoint (a notify URL or a forward URL).
  * `answer` decides the status for each request; every request is kept in `received`.
  */
-export async function startReceiver(
-  answer: (r: Received) => number | Promise<number> = () => 200,
-): Promise<{
+export async function startReceiver(answer: (r: Received) => number | Promise<number> = () => 200): Promise<{
   url: string;
   received: Received[];
   setAnswer(fn: (r: Received) => number | Promise<number>): void;
