@@ -15,6 +15,7 @@ import type { Account } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
 import { checkApiKeys, readServiceSettings, type ServiceSettings } from './config.ts';
 import { demoPage } from './demo/page.ts';
+import { payRouteOptions, readPaySettings } from './pay-config.ts';
 import { decideSandbox } from './sandbox.ts';
 import { listen, type RunningServer, readServerTimeouts } from './server.ts';
 import { type StartupWarning, startupWarnings, warningInput } from './warnings.ts';
@@ -98,6 +99,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // Every configuration error surfaces here, before anything is started.
   const config = loadConfig(env, cwd);
   const settings = serviceSettings(config, env, options.flags);
+  const pay = payRouteOptions(readPaySettings(env, cwd));
   const timeouts = readServerTimeouts(env);
   const lines = jsonLines(options.logLine);
   // WXKIT_LOG: `all` every line, `errors` warnings and errors only, `off` nothing.
@@ -233,6 +235,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       mediaTtlSeconds: settings.mediaTtl,
       media: { redirectSeconds: mediaSpec.kind === 's3' ? mediaSpec.redirect : 0 },
       ...(sandbox && simulatorUrl ? { client: { sdkUrl: `${simulatorUrl}/jweixin.js` } } : {}),
+      ...(pay ? { pay } : {}),
     },
   });
   // Fetch the credentials now, so a wrong secret or a missing IP-whitelist entry shows at start and

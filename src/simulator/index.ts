@@ -114,8 +114,8 @@ export interface SimulatorPay {
   setDirectories(directories: string[], mchId?: string): void;
   /** The payer pays the order now, as the cashier does with outcome `ok`; the notification follows. */
   payOrder(outTradeNo: string, mchId?: string): void;
-  /** Every notification with its tries (a copy). */
-  notifications(): Array<Omit<SimNotification, 'body' | 'probeDue'>>;
+  /** Every notification with its body and tries, headers included (a copy): enough to replay one. */
+  notifications(): Array<Omit<SimNotification, 'probeDue'>>;
   /** Sends a SIGNTEST probe before every n-th notification (0: never). @default 3 */
   probeEvery(n: number): void;
   /** Resolves when every notification try in flight has its answer. */
@@ -286,7 +286,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         const result = payOrder(paySim, outTradeNo, mchId);
         if (typeof result === 'string') throw new TypeError(result);
       },
-      notifications: () => paySim.notifier.log.map(({ body: _b, probeDue: _p, ...n }) => structuredClone(n)),
+      notifications: () => paySim.notifier.log.map(({ probeDue: _p, ...n }) => structuredClone(n)),
       probeEvery: (n) => {
         paySim.notifier.probeEvery = Math.max(0, Math.floor(n));
       },

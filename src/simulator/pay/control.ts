@@ -110,7 +110,7 @@ const notifications: SimRoute = {
   handler: (_req, ctx) => {
     const log = payOf(ctx.state)?.notifier.log ?? [];
     return json({
-      notifications: log.map(({ body: _body, probeDue: _p, ...n }) => n),
+      notifications: log.map(({ probeDue: _p, ...n }) => n),
     });
   },
 };

@@ -26,6 +26,8 @@ export interface NotifyAttempt {
   result: number | 'network' | 'timeout';
   /** A SIGNTEST probe: a 2xx answer to it means the receiver does not check signatures. */
   probe?: true;
+  /** The Wechatpay-* headers sent (what a merchant needs to reproduce a try). */
+  headers: Record<string, string>;
 }
 
 /** One notification and its tries. */
@@ -130,11 +132,12 @@ export class Notifier {
     if (n.probeDue) {
       n.probeDue = false;
       const probe = await this.post(n, mch, true);
-      n.attempts.push({ at: this.pay.sim.now(), result: probe, probe: true });
-      if (typeof probe === 'number' && probe >= 200 && probe < 300) n.probeAccepted = true;
+      n.attempts.push({ at: this.pay.sim.now(), result: probe.result, probe: true, headers: probe.headers });
+      if (typeof probe.result === 'number' && probe.result >= 200 && probe.result < 300)
+        n.probeAccepted = true;
     }
-    const result = await this.post(n, mch, false);
-    n.attempts.push({ at: this.pay.sim.now(), result });
+    const { result, headers } = await this.post(n, mch, false);
+    n.attempts.push({ at: this.pay.sim.now(), result, headers });
     if (result === 200 || result === 204) {
       n.status = 'delivered';
       return;
@@ -145,12 +148,18 @@ export class Notifier {
     else n.nextAt = scheduledAt + wait;
   }
 
-  private async post(n: SimNotification, mch: SimMch, probe: boolean): Promise<NotifyAttempt['result']> {
-    const headers = {
-      'content-type': 'application/json',
-      'user-agent': 'Mozilla/4.0',
-      ...wechatpayHeaders(this.pay, mch, n.body, probe ? (real) => `WECHATPAY/SIGNTEST/${real}` : undefined),
-    };
+  private async post(
+    n: SimNotification,
+    mch: SimMch,
+    probe: boolean,
+  ): Promise<{ result: NotifyAttempt['result']; headers: Record<string, string> }> {
+    const signed = wechatpayHeaders(
+      this.pay,
+      mch,
+      n.body,
+      probe ? (real) => `WECHATPAY/SIGNTEST/${real}` : undefined,
+    );
+    const headers = { 'content-type': 'application/json', 'user-agent': 'Mozilla/4.0', ...signed };
     const timeout = AbortSignal.timeout(NOTIFY_TIMEOUT_MS);
     try {
       const res = await fetch(n.url, {
@@ -161,9 +170,9 @@ export class Notifier {
         redirect: 'manual',
       });
       await res.arrayBuffer();
-      return res.status;
+      return { result: res.status, headers: signed };
     } catch {
-      return timeout.aborted ? 'timeout' : 'network';
+      return { result: timeout.aborted ? 'timeout' : 'network', headers: signed };
     }
   }
 }
