@@ -6,6 +6,8 @@ export type { AeadResource } from './aead.ts';
 export { decryptAead } from './aead.ts';
 export type { PlatformCertificate } from './certificates.ts';
 export { createPay, PAY_API_BASE, PayClient } from './client.ts';
+export type { PayDiagnosis } from './diagnose.ts';
+export { diagnosePayment } from './diagnose.ts';
 export type { PayErrorOptions, PayErrorReason } from './errors.ts';
 export { isPayError, PayError, PayErrorReasons } from './errors.ts';
 export type { PayNotification } from './notification.ts';

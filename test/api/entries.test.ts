@@ -33,6 +33,7 @@ const SPEC_NAMES: Record<string, Record<string, 'function'>> = {
     uploadImages: 'function',
     saveMedia: 'function',
     call: 'function',
+    pay: 'function',
   },
   './simulator': { startSimulator: 'function' },
   './pay': {

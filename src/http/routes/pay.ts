@@ -3,6 +3,7 @@ import { ErrorCodes, WxkitError } from '../../errors.ts';
 import { describeForwardUrl, ForwardFailure, forwardJson } from '../../forward.ts';
 import type { OAuthStore } from '../../oauth/store.ts';
 import { type PayClient, requireFen, requireOutTradeNo } from '../../pay/client.ts';
+import { diagnosePayment, pageDirectory } from '../../pay/diagnose.ts';
 import { PayError, PayErrorReasons } from '../../pay/errors.ts';
 import type { PayNotification } from '../../pay/notification.ts';
 import { invalidRequest, readAppId, readString } from '../params.ts';
@@ -297,8 +298,17 @@ async function notify(ctx: RouteContext): Promise<Reply> {
   return send(204, null, 'text/plain');
 }
 
+/** `POST /pay/diagnose {errMsg, url}`: what a failed `chooseWXPay` means (the browser helper asks). */
+async function diagnose(ctx: RouteContext): Promise<Reply> {
+  const b = await ctx.json();
+  const errMsg = readString(b.errMsg, 'errMsg', 2000) ?? '';
+  const url = readString(b.url, 'url', 4096) ?? '';
+  return json(200, diagnosePayment(errMsg, pageDirectory(url)), NO_STORE);
+}
+
 export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/pay/orders', handle: createOrder, cors: false },
   { method: 'POST', path: '/pay/params', handle: params, cors: false },
   { method: 'POST', path: '/pay/notify', handle: notify, cors: false, rateLimit: false },
+  { method: 'POST', path: '/pay/diagnose', handle: diagnose },
 ];
