@@ -2,6 +2,7 @@
  * `wxkit/pay`: WeChat Pay API v3 for JSAPI payments (SPEC §12). The client, the pure protocol
  * (request signing, paySign, verification, AES-256-GCM) and the typed errors.
  */
+export { forwardSignature, verifyForwardSignature } from '../forward.ts';
 export type { AeadResource } from './aead.ts';
 export { decryptAead } from './aead.ts';
 export type { PlatformCertificate } from './certificates.ts';
