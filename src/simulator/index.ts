@@ -305,6 +305,7 @@ export { errmsgFor, json, wechatError } from './http.ts';
 export type { NotifyAttempt, SimNotification } from './pay/notify.ts';
 export { NOTIFY_RETRY_SCHEDULE } from './pay/notify.ts';
 export type { SimMchConfig, SimPayOutcome } from './pay/state.ts';
+export { SANDBOX_MCH_ID } from './pay/state.ts';
 export type {
   SimApp,
   SimAppConfig,

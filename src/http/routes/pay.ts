@@ -90,20 +90,31 @@ function notifyUrlOf(ctx: RouteContext, pay: PayRouteOptions): string {
   return `${base.replace(/\/+$/, '')}${ctx.prefix}/pay/notify`;
 }
 
-/** `POST /v1/pay/orders` (bearer key): the merchant's backend creates an order for one user. */
-async function createOrder(ctx: RouteContext): Promise<Reply> {
-  authorize(ctx);
+/** What an order needs; the amount in fen. */
+export interface PlaceOrderInput {
+  outTradeNo?: unknown;
+  description?: unknown;
+  total?: unknown;
+  openid?: unknown;
+  appId?: unknown;
+  attach?: unknown;
+}
+
+/**
+ * Creates (or finds again) an order with WeChat Pay and records who may pay it. Used by
+ * `POST /v1/pay/orders` and by the sandbox demo's own route.
+ */
+export async function placeOrder(ctx: RouteContext, input: PlaceOrderInput) {
   const pay = optionsOf(ctx);
-  const b = await ctx.json();
-  const outTradeNo = requireOutTradeNo(b.outTradeNo);
-  const total = requireFen(b.total, 'total');
-  const description = readString(b.description, 'description', 127);
+  const outTradeNo = requireOutTradeNo(input.outTradeNo);
+  const total = requireFen(input.total, 'total');
+  const description = readString(input.description, 'description', 127);
   if (!description) throw invalidRequest('description is required (what is bought, ≤ 127 characters).');
-  const openid = readString(b.openid, 'openid', 128);
+  const openid = readString(input.openid, 'openid', 128);
   if (!openid) throw invalidRequest('openid is required: the payer, as /oauth/me reports them.');
-  const appId = readAppId(b.appId) ?? ctx.account().appId;
+  const appId = readAppId(input.appId) ?? ctx.account().appId;
   ctx.account(appId); // unknown_app for an appId this service does not serve
-  const attach = readString(b.attach, 'attach', 128);
+  const attach = readString(input.attach, 'attach', 128);
   const { prepayId } = await pay.client.jsapiOrder({
     appId,
     description,
@@ -118,7 +129,15 @@ async function createOrder(ctx: RouteContext): Promise<Reply> {
   const previous = await readOrder(store, pay.client.mchId, outTradeNo);
   if (previous?.prepayId === prepayId) record.prepaidAt = previous.prepaidAt;
   await store.set(orderKey(pay.client.mchId, outTradeNo), JSON.stringify(record), ORDER_TTL_MS);
-  return json(201, { outTradeNo, appId, openid, total, prepayId }, NO_STORE);
+  return { outTradeNo, appId, openid, total, prepayId };
+}
+
+/** `POST /v1/pay/orders` (bearer key): the merchant's backend creates an order for one user. */
+async function createOrder(ctx: RouteContext): Promise<Reply> {
+  authorize(ctx);
+  optionsOf(ctx);
+  const b = await ctx.json();
+  return json(201, await placeOrder(ctx, b), NO_STORE);
 }
 
 /**

@@ -93,6 +93,9 @@ export class SimPayFailure {
   ) {}
 }
 
+/** The sandbox's simulated merchant (not a real mchid). */
+export const SANDBOX_MCH_ID = '1230000109';
+
 /** WeChat Pay's documented numbers. */
 export const PAY_LIMITS = {
   /** A prepay_id is valid 2 hours. */
