@@ -403,7 +403,7 @@ function rfc3339(d: Date): string {
 }
 
 /**
- * A WeChat Pay API v3 client for JSAPI payments (SPEC §12), on `node:crypto` only: signed requests,
+ * A WeChat Pay API v3 client for JSAPI payments, on `node:crypto` only: signed requests,
  * every answer and notification verified over its raw bytes, typed {@link PayError}s.
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * `wxkit/pay`: WeChat Pay API v3 for JSAPI payments (SPEC §12). The client, the pure protocol
+ * `wxkit/pay`: WeChat Pay API v3 for JSAPI payments. The client, the pure protocol
  * (request signing, paySign, verification, AES-256-GCM) and the typed errors.
  */
 export { forwardSignature, verifyForwardSignature } from '../forward.ts';

@@ -36,7 +36,7 @@ export interface SimulatorOptions {
    */
   corps?: ReadonlyArray<SimCorpConfig | string>;
   /**
-   * WeChat Pay merchants (SPEC §12): objects `{mchId, appIds?, payDirectories?, keyMode?}` or `'MCHID'`
+   * WeChat Pay merchants: objects `{mchId, appIds?, payDirectories?, keyMode?}` or `'MCHID'`
    * strings. Each gets fresh test keys (`GET /__sim/pay/keys`). None by default.
    */
   mchs?: ReadonlyArray<SimMchConfig | string>;
