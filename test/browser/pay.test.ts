@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { verifyForwardSignature } from '../../src/forward.ts';
-import { createPay } from '../../src/pay/index.ts';
-import { startReceiver } from '../pay/receiver.ts';
+import { simPayClient, startReceiver } from '../pay/receiver.ts';
 import { openPage } from './page.ts';
 import { APP_ID, setUpStack } from './stack.ts';
 
@@ -34,18 +33,8 @@ async function ready(): Promise<void> {
     verifyForwardSignature(FORWARD_SECRET, r.body, r.headers['x-wxkit-signature'] as string) ? 200 : 401,
   );
   const { sim, pagePort } = env.stack;
-  const k = sim.pay.keys();
   Object.assign(payOptions, {
-    client: createPay({
-      mchId: MCH,
-      serialNo: k.serialNo,
-      privateKey: k.privateKey,
-      apiV3Key: k.apiV3Key,
-      publicKey: k.publicKey,
-      publicKeyId: k.publicKeyId,
-      apiBase: sim.url,
-      now: () => sim.state.nowMs(),
-    }),
+    client: simPayClient(sim),
     forward: [`${forward.url}/paid`],
     forwardSecret: FORWARD_SECRET,
     notifyUrl: `http://127.0.0.1:${pagePort}/pay/notify`,

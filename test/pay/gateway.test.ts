@@ -3,13 +3,13 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { createPay, isPayError, type PayClient } from '../../src/pay/index.ts';
+import { type createPay, isPayError, type PayClient } from '../../src/pay/index.ts';
 import { loadPrivateKey, loadPublicKey } from '../../src/pay/keys.ts';
 import { verifyPaySign } from '../../src/pay/pay-sign.ts';
 import { authorization, payNonce } from '../../src/pay/signing.ts';
 import { NOTIFY_RETRY_SCHEDULE, type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
-import { startReceiver } from './receiver.ts';
+import { simPayClient, startReceiver } from './receiver.ts';
 
 const MCH = '1900000109';
 const OLD_MCH = '1230000109';
@@ -30,19 +30,8 @@ describe('wxkit/pay against the simulated gateway', () => {
     openid,
     ...over,
   });
-  const clientFor = (over: Partial<Parameters<typeof createPay>[0]> = {}, mchId = MCH) => {
-    const k = sim.pay.keys(mchId);
-    return createPay({
-      mchId,
-      serialNo: k.serialNo,
-      privateKey: k.privateKey,
-      apiV3Key: k.apiV3Key,
-      ...(k.keyMode === 'public-key' ? { publicKey: k.publicKey, publicKeyId: k.publicKeyId } : {}),
-      apiBase: sim.url,
-      now: () => sim.state.nowMs(),
-      ...over,
-    });
-  };
+  const clientFor = (over: Partial<Parameters<typeof createPay>[0]> = {}, mchId = MCH) =>
+    simPayClient(sim, over, mchId);
 
   before(async () => {
     sim = await startSimulator({

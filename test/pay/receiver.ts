@@ -1,5 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createPay, type PayClient, type PayOptions } from '../../src/pay/index.ts';
+import type { Simulator } from '../../src/simulator/index.ts';
 
 /** What a receiver got: the raw bytes and headers, as a merchant's server sees them. */
 export interface Received {
@@ -48,4 +50,22 @@ export async function startReceiver(answer: (r: Received) => number | Promise<nu
         server.close(() => r());
       }),
   };
+}
+
+/**
+ * A `createPay()` client for the simulator's merchant, with the simulator's clock: what a merchant
+ * configures from `GET /__sim/pay/keys` (public-key mode; platform certificates otherwise).
+ */
+export function simPayClient(sim: Simulator, over: Partial<PayOptions> = {}, mchId?: string): PayClient {
+  const k = sim.pay.keys(mchId);
+  return createPay({
+    mchId: k.mchId,
+    serialNo: k.serialNo,
+    privateKey: k.privateKey,
+    apiV3Key: k.apiV3Key,
+    ...(k.keyMode === 'public-key' ? { publicKey: k.publicKey, publicKeyId: k.publicKeyId } : {}),
+    apiBase: sim.url,
+    now: () => sim.state.nowMs(),
+    ...over,
+  });
 }

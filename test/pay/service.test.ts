@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { verifyForwardSignature } from '../../src/forward.ts';
-import { createPay, type PayClient } from '../../src/pay/index.ts';
+import type { PayClient } from '../../src/pay/index.ts';
 import { loadPrivateKey, loadPublicKey } from '../../src/pay/keys.ts';
 import { verifyPaySign } from '../../src/pay/pay-sign.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
@@ -13,7 +13,7 @@ import { createRedisStore } from '../../src/stores/redis.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { APP, Browser, SECRET, type Service, startService } from '../oauth/stack.ts';
 import { type RedisServer, startRedisServer } from '../stores/redis-server.ts';
-import { startReceiver } from './receiver.ts';
+import { simPayClient, startReceiver } from './receiver.ts';
 
 const MCH = '1900000109';
 const API_KEY = 'pay-test-api-key-0123456789';
@@ -31,19 +31,8 @@ describe('pay routes', () => {
   let n = 0;
   const outTradeNo = () => `S${Date.now()}${++n}`;
 
-  const client = (): PayClient => {
-    const k = sim.pay.keys();
-    return createPay({
-      mchId: MCH,
-      serialNo: k.serialNo,
-      privateKey: k.privateKey,
-      apiV3Key: k.apiV3Key,
-      publicKey: k.publicKey,
-      publicKeyId: k.publicKeyId,
-      apiBase: sim.url,
-      now: () => sim.state.nowMs(),
-    });
-  };
+  const client = (): PayClient => simPayClient(sim);
+
   const start = async (store: Store) => {
     stores.push(store);
     const s = await startService(sim, store, {
