@@ -18,6 +18,7 @@ export const libraryEntries: Record<string, string> = {
   koa: 'src/adapters/koa.ts',
   fastify: 'src/adapters/fastify.ts',
   push: 'src/push/index.ts',
+  pay: 'src/pay/index.ts',
 };
 
 export default defineConfig([

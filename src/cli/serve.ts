@@ -21,7 +21,7 @@ import {
   startupWarnings,
   warningInput,
 } from '../serve/warnings.ts';
-import { SANDBOX_APP_ID, startSimulator } from '../simulator/index.ts';
+import { SANDBOX_APP_ID, SANDBOX_MCH_ID, startSimulator } from '../simulator/index.ts';
 import { type CliIO, parseFlags, UsageError } from './io.ts';
 import { serveOutput } from './log-sink.ts';
 
@@ -135,7 +135,7 @@ async function runPrimary(io: CliIO, workers: number, flags: ServeFlags): Promis
   let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
   let tempStore: string | undefined;
   if (sandbox) {
-    simulator = await startSimulator({ host: '127.0.0.1', port: 0 });
+    simulator = await startSimulator({ host: '127.0.0.1', port: 0, mchs: [SANDBOX_MCH_ID] });
     env[SANDBOX_SIMULATOR_ENV] = simulator.url;
     // The primary decided; the shared temporary store below must not make the workers refuse.
     env.WXKIT_SANDBOX = '1';

@@ -2,13 +2,15 @@ import { isWxkitError } from '../errors.ts';
 import { SANDBOX_APP_ID, startSimulator } from '../simulator/index.ts';
 import { type CliIO, parseFlags, UsageError } from './io.ts';
 
-export const simulatorUsage = `wxkit simulator [--host 127.0.0.1] [--port 9100] [--app APPID:SECRET]... [--corp CORPID:AGENTID:SECRET]... [--js-domain D]... [--platform ios|android]
+export const simulatorUsage = `wxkit simulator [--host 127.0.0.1] [--port 9100] [--app APPID:SECRET]... [--corp CORPID:AGENTID:SECRET]... [--js-domain D]... [--platform ios|android] [--mch MCHID]...
   [--component APPID:SECRET:TOKEN:AESKEY]... [--component-events URL] [--authorizers N]
   Runs the WeChat simulator (API, OAuth page, JS bridge, /__sim control API) until Ctrl-C.
   Without --app it accepts one sandbox account, printed at start. --corp adds a WeCom (企业微信) app.
+  --mch adds a WeChat Pay merchant (API v3 gateway, cashier, notifications); its test keys are at /__sim/pay/keys.
   --component adds a third-party platform (第三方平台) whose verify tickets and authorization events go to
   --component-events, with N simulated accounts to authorize it (default 3).
   运行微信模拟器直到 Ctrl-C；不带 --app 时接受一个沙箱公众号；--corp 添加一个企业微信应用；
+  --mch 添加一个微信支付商户（v3 接口、收银台、支付通知），测试密钥见 /__sim/pay/keys；
   --component 添加一个第三方平台，其 ticket 与授权事件推送到 --component-events，可授权的模拟公众号数量由 --authorizers 指定（默认 3）。`;
 
 /** Shows an account's secret only when it is the sandbox one; secrets passed in are not echoed. */
@@ -22,6 +24,7 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
     port: { type: 'string', default: '9100' },
     app: { type: 'string', multiple: true },
     corp: { type: 'string', multiple: true },
+    mch: { type: 'string', multiple: true },
     'js-domain': { type: 'string', multiple: true },
     platform: { type: 'string', default: 'android' },
     component: { type: 'string', multiple: true },
@@ -80,6 +83,7 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
       platform,
       ...(values.app ? { apps: values.app } : {}),
       ...(values.corp ? { corps: values.corp } : {}),
+      ...(values.mch ? { mchs: values.mch } : {}),
       ...(values.component ? { components: values.component } : {}),
       ...(events ? { componentEvents: events } : {}),
       ...(authorizers ? { authorizers: Number(authorizers) } : {}),
@@ -107,6 +111,9 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
     io.out(
       `  wecom corp (企业微信) ${corp.corpId}  agentid ${corp.agentId}  secret (as given, ${corp.secret.length} chars)  trusted domains ${corp.jsDomains.join(',')}`,
     );
+  }
+  for (const mch of values.mch ?? []) {
+    io.out(`  wechat pay merchant (微信支付商户) ${mch}  test keys ${sim.url}/__sim/pay/keys?mchId=${mch}`);
   }
   for (const c of sim.openPlatform.state.components.values()) {
     io.out(

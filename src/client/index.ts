@@ -1,3 +1,4 @@
+import { runPayment } from './pay.ts';
 import { clientPlatform, landingUrl, loadSdk, signUrl } from './sdk.ts';
 import type {
   ConfigureOptions,
@@ -238,4 +239,19 @@ export async function uploadImages(localIds: readonly string[]): Promise<string[
 /** Asks the wxkit service to download an uploaded image from WeChat and keep it (`POST /jssdk/media`). */
 export function saveMedia(serverId: string, options: ConfigureOptions = last): Promise<SavedMedia> {
   return post<SavedMedia>(options, '/jssdk/media', { serverId, appId: options.appId });
+}
+
+/**
+ * Pays an order the backend created for the logged-in user: gets its `chooseWXPay` object from the
+ * service (`POST /pay/params`), runs `wx.chooseWXPay` (list it in `jsApiList`), resolves `'ok'`.
+ * Rejects with `code: 'cancel'` or `'fail'`, WeChat's `errMsg` and the service's `diagnosis`
+ * (pay directory not registered, appId mismatch, order paid or expired). `'ok'` is the page's view: fulfil the order on
+ * the notification, never on this.
+ *
+ * @example
+ * await wxkit.configure({ jsApiList: ['chooseWXPay'] })
+ * try { await wxkit.pay('A20261207001'); showThanks() } catch (e) { if (e.code !== 'cancel') alert(e.message) }
+ */
+export function pay(outTradeNo: string, options: ConfigureOptions = last): Promise<'ok'> {
+  return runPayment(outTradeNo, options, post, call as (api: string, args: object) => Promise<WxResult>);
 }

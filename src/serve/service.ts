@@ -10,12 +10,20 @@ import { openMediaStore, parseMediaStoreSpec } from '../media/spec.ts';
 import { startMediaSweeper } from '../media/sweeper.ts';
 import type { MediaStore } from '../media/types.ts';
 import { Metrics } from '../metrics.ts';
-import { SANDBOX_APP_ID, SANDBOX_SECRET, type Simulator, startSimulator } from '../simulator/index.ts';
+import {
+  SANDBOX_APP_ID,
+  SANDBOX_MCH_ID,
+  SANDBOX_SECRET,
+  type Simulator,
+  startSimulator,
+} from '../simulator/index.ts';
 import type { Account } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
 import { checkApiKeys, readServiceSettings, type ServiceSettings } from './config.ts';
 import { demoPage } from './demo/page.ts';
+import { sandboxPay, sandboxPayRoutes } from './demo/pay.ts';
 import { shareImageRoute } from './demo/share-image.ts';
+import { payRouteOptions, readPaySettings } from './pay-config.ts';
 import { platformFromEnv, startPlatform } from './platform.ts';
 import { decideSandbox } from './sandbox.ts';
 import { listen, type RunningServer, readServerTimeouts } from './server.ts';
@@ -104,6 +112,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // Every configuration error surfaces here, before anything is started.
   const config = loadConfig(env, cwd);
   const settings = serviceSettings(config, env, options.flags);
+  const pay = payRouteOptions(readPaySettings(env, cwd));
   const timeouts = readServerTimeouts(env);
   const lines = jsonLines(options.logLine);
   // WXKIT_LOG: `all` every line, `errors` warnings and errors only, `off` nothing.
@@ -120,11 +129,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let simulator: Simulator | undefined;
   let simulatorUrl: string | undefined;
   let accounts: Account[];
+  // The sandbox forwards payment notifications to itself (the demo page shows them arriving).
+  const sandboxForwardSecret = randomBytes(24).toString('base64url');
   const extraRoutes: Route[] = [];
   if (sandbox) {
     simulatorUrl = env[SANDBOX_SIMULATOR_ENV];
     if (!simulatorUrl) {
-      simulator = await startSimulator({ host: '127.0.0.1', port: 0 });
+      simulator = await startSimulator({ host: '127.0.0.1', port: 0, mchs: [SANDBOX_MCH_ID] });
       simulatorUrl = simulator.url;
     }
     const sim = simulatorUrl;
@@ -157,6 +168,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       handle: () => send(200, page, 'text/html; charset=utf-8', { 'cache-control': 'no-store' }),
     });
     extraRoutes.push(shareImageRoute);
+    extraRoutes.push(...sandboxPayRoutes(sandboxForwardSecret));
   } else {
     accounts = [];
     try {
@@ -239,6 +251,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     );
   }
   const publicUrl = settings.publicUrl ?? `http://localhost:${server.port}`;
+  const demoPay =
+    sandbox && simulatorUrl && !pay
+      ? await sandboxPay(simulatorUrl, `http://127.0.0.1:${server.port}`, sandboxForwardSecret)
+      : undefined;
   handler = createHandler(accounts, {
     sandbox,
     settingNames: 'env',
@@ -260,6 +276,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       media: { redirectSeconds: mediaSpec.kind === 's3' ? mediaSpec.redirect : 0 },
       ...(sandbox && simulatorUrl ? { client: { sdkUrl: `${simulatorUrl}/jweixin.js` } } : {}),
       ...(platform ? { platform } : {}),
+      ...((pay ?? demoPay) ? { pay: pay ?? demoPay } : {}),
     },
   });
   // Fetch the credentials now, so a wrong secret or a missing IP-whitelist entry shows at start and

@@ -1,6 +1,10 @@
 import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { expireTicket, SimControlError, setFaults } from './control.ts';
+import { merchantKeys, payOrder } from './pay/control.ts';
+import type { SimNotification } from './pay/notify.ts';
+import { attachPay } from './pay/registry.ts';
+import type { SimMchConfig, SimPayOutcome } from './pay/state.ts';
 import { type PlatformPusher, pusherOf } from './platform/pusher.ts';
 import { platformOf } from './platform/routes.ts';
 import type { PlatformState, SimComponentConfig } from './platform/state.ts';
@@ -53,6 +57,11 @@ export interface SimulatorOptions {
   componentEvents?: string;
   /** Simulated accounts each component can be authorized by (`--authorizers N`). @default 3 */
   authorizers?: number;
+  /**
+   * WeChat Pay merchants: objects `{mchId, appIds?, payDirectories?, keyMode?}` or `'MCHID'`
+   * strings. Each gets fresh test keys (`GET /__sim/pay/keys`). None by default.
+   */
+  mchs?: ReadonlyArray<SimMchConfig | string>;
   /** JS-safe domains of accounts that have none of their own. @default ['localhost', '127.0.0.1'] */
   jsDomains?: string[];
   /** The client platform the JS bridge imitates. @default 'android' */
@@ -127,9 +136,47 @@ export interface Simulator {
   };
   /** The third-party platforms: their state (tickets, authorizations) and the pusher of their events. */
   openPlatform: { state: PlatformState; pusher: PlatformPusher };
+  /** The WeChat Pay gateway's control methods (present with `mchs`). */
+  pay: SimulatorPay;
   /** The in-memory state, for route modules and white-box tests. */
   state: SimState;
   close(): Promise<void>;
+}
+
+/** The WeChat Pay side of a running simulator; same operations as `/__sim/pay/*`. */
+export interface SimulatorPay {
+  /** What the merchant holds: private key and serial, APIv3 key, WeChat Pay public key and its id. */
+  keys(mchId?: string): ReturnType<typeof merchantKeys>;
+  /** What the cashier does with the next payments. */
+  setOutcome(outcome: SimPayOutcome, mchId?: string): void;
+  /** Replaces a merchant's pay directories (支付授权目录). */
+  setDirectories(directories: string[], mchId?: string): void;
+  /** The payer pays the order now, as the cashier does with outcome `ok`; the notification follows. */
+  payOrder(outTradeNo: string, mchId?: string): void;
+  /** Every notification with its body and tries, headers included (a copy): enough to replay one. */
+  notifications(): Array<Omit<SimNotification, 'probeDue'>>;
+  /** Sends a SIGNTEST probe before every n-th notification (0: never). @default 3 */
+  probeEvery(n: number): void;
+  /** Resolves when every notification try in flight has its answer. */
+  settle(): Promise<void>;
+}
+
+function parseMchs(input: ReadonlyArray<SimMchConfig | string> | undefined): SimMchConfig[] {
+  const mchs: SimMchConfig[] = [];
+  for (const entry of input ?? []) {
+    const mch = typeof entry === 'string' ? { mchId: entry } : entry;
+    if (!/^\d{6,32}$/.test(mch.mchId)) {
+      throw new WxkitError(
+        ErrorCodes.CONFIG_ERROR,
+        `invalid simulated merchant "${String(mch.mchId).slice(0, 32)}" (a mchid is digits)`,
+      );
+    }
+    if (mchs.some((m) => m.mchId === mch.mchId)) {
+      throw new WxkitError(ErrorCodes.CONFIG_ERROR, `merchant "${mch.mchId}" is given twice`);
+    }
+    mchs.push(mch);
+  }
+  return mchs;
 }
 
 /** WeChat's own rule for JS-safe domains: host or host/path entries, at most 3 per account. */
@@ -237,6 +284,7 @@ async function pushControl<T>(fn: () => Promise<T>): Promise<T> {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const apps = parseApps(options);
   const corps = parseCorps(options.corps, new Set(apps.map((a) => a.appId)));
+  const mchs = parseMchs(options.mchs);
   const state = new SimState({
     apps,
     corps,
@@ -247,6 +295,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const openPlatform = platformOf(state, parseComponents(options));
   const pusher = pusherOf(state, openPlatform);
+  const paySim = attachPay(state, mchs);
+  const mchOf = (mchId?: string) => {
+    const mch = mchId === undefined ? paySim.pay.mchs.values().next().value : paySim.pay.mch(mchId);
+    if (!mch) throw new TypeError(`unknown merchant ${mchId ?? '(none configured: pass mchs)'}`);
+    return mch;
+  };
   const http = await listen(
     state,
     (base, closing) => createDispatch(state, simRoutes, base, closing),
@@ -311,16 +365,41 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     push: (input) => pushControl(() => sendPush(state, { ...input })),
     pushLog: (filter) => pushLog(state, filter),
     openPlatform: { state: openPlatform, pusher },
+    pay: {
+      keys: (mchId) => merchantKeys(mchOf(mchId)),
+      setOutcome: (outcome, mchId) => {
+        if (outcome !== 'ok' && outcome !== 'cancel' && outcome !== 'fail')
+          throw new TypeError('outcome must be ok, cancel or fail');
+        mchOf(mchId).outcome = outcome;
+      },
+      setDirectories: (directories, mchId) => {
+        mchOf(mchId).payDirectories = [...directories];
+      },
+      payOrder: (outTradeNo, mchId) => {
+        const result = payOrder(paySim, outTradeNo, mchId);
+        if (typeof result === 'string') throw new TypeError(result);
+      },
+      notifications: () => paySim.notifier.log.map(({ probeDue: _p, ...n }) => structuredClone(n)),
+      probeEvery: (n) => {
+        paySim.notifier.probeEvery = Math.max(0, Math.floor(n));
+      },
+      settle: () => paySim.notifier.settle(),
+    },
     state,
     close: async () => {
       pusher.stop();
       await http.close();
+      await paySim.notifier.settle();
     },
   };
 }
 
 export type { SimContext, SimHandler, SimRoute } from './http.ts';
 export { errmsgFor, json, wechatError } from './http.ts';
+export type { NotifyAttempt, SimNotification } from './pay/notify.ts';
+export { NOTIFY_RETRY_SCHEDULE } from './pay/notify.ts';
+export type { SimMchConfig, SimPayOutcome } from './pay/state.ts';
+export { SANDBOX_MCH_ID } from './pay/state.ts';
 export type { PlatformPushRecord } from './platform/pusher.ts';
 export { PlatformPusher } from './platform/pusher.ts';
 export type { PlatformEvent, SimAuthorization, SimComponent, SimComponentConfig } from './platform/state.ts';

@@ -4,6 +4,9 @@ import { controlRoutes } from './control.ts';
 import type { SimRoute } from './http.ts';
 import { mediaRoutes } from './media.ts';
 import { oauthRoutes } from './oauth.ts';
+import { cashierRoute } from './pay/cashier.ts';
+import { payControlRoutes } from './pay/control.ts';
+import { payRoutes } from './pay/routes.ts';
 import { platformControlRoutes } from './platform/control.ts';
 import { platformLoginRoutes } from './platform/login-page.ts';
 import { platformApiRoutes } from './platform/routes.ts';
@@ -33,4 +36,7 @@ export const simRoutes: readonly SimRoute[] = [
   ...platformApiRoutes,
   ...platformLoginRoutes,
   ...platformControlRoutes,
+  ...payRoutes,
+  ...payControlRoutes,
+  cashierRoute,
 ];

@@ -240,10 +240,14 @@ export class SimState {
     return this.clockMs;
   }
 
+  /** Called after the clock moved (e.g. payment notifications falling due on virtual time). */
+  readonly clockListeners = new Set<() => void>();
+
   /** Moves the virtual clock forward; returns the new time. Negative or non-finite values are refused. */
   advance(seconds: number): number {
     if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError('advance must be seconds ≥ 0');
     this.clockMs += Math.round(seconds * 1000);
+    for (const listener of this.clockListeners) listener();
     return this.now();
   }
 

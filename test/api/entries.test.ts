@@ -34,6 +34,7 @@ const SPEC_NAMES: Record<string, Record<string, 'function'>> = {
     uploadImages: 'function',
     saveMedia: 'function',
     call: 'function',
+    pay: 'function',
   },
   './simulator': { startSimulator: 'function' },
   // SPEC §11.
@@ -45,6 +46,13 @@ const SPEC_NAMES: Record<string, Record<string, 'function'>> = {
     verifyWecomUrl: 'function',
     parseMessage: 'function',
     PushError: 'function',
+  },
+  './pay': {
+    createPay: 'function',
+    paySign: 'function',
+    verifyWechatpaySignature: 'function',
+    PayError: 'function',
+    isPayError: 'function',
   },
 };
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
 import { createHandler, type HandlerOptions, type WxkitHandler } from '../../src/http/handler.ts';
-import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.ts';
 import type { Wxkit } from '../../src/types.ts';
 import { createWxkit } from '../../src/wxkit.ts';
 
@@ -41,6 +41,10 @@ export interface StackOptions {
   serviceDomains?: string[];
   /** More handler options (card ids…). */
   handlerOptions?: HandlerOptions;
+  /** WeChat Pay merchants of the simulator (SPEC §12). @default none */
+  mchs?: SimulatorOptions['mchs'];
+  /** Path prefixes the page's own server hands to the handler. @default ['/jssdk/'] */
+  pageRoutes?: string[];
 }
 
 /** The Node request as a web Request for the handler, `origin` giving its scheme and host. */
@@ -89,6 +93,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
   const sim = await startSimulator({
     apps: [{ appId: APP_ID, secret: SECRET, jsDomains: options.simDomains ?? ['h5.example.com'] }],
+    ...(options.mchs ? { mchs: options.mchs } : {}),
   });
   const account = createWxkit({
     appId: APP_ID,
@@ -108,8 +113,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const seen: Stack['seen'] = [];
   const page = createServer(async (req, res) => {
     try {
-      if (req.url?.startsWith('/jssdk/')) {
-        seen.push({ method: req.method ?? '', path: req.url, headers: req.headers });
+      const url = req.url ?? '';
+      if ((options.pageRoutes ?? ['/jssdk/']).some((prefix) => url.startsWith(prefix))) {
+        seen.push({ method: req.method ?? '', path: url, headers: req.headers });
         await writeResponse(res, await handler(await toRequest(req, `http://${req.headers.host}`)));
         return;
       }

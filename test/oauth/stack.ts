@@ -22,7 +22,12 @@ export interface Service {
 export async function startService(
   sim: Simulator,
   store: Store,
-  options: { now?: () => number; sessionSecret?: string; extra?: Record<string, unknown> } = {},
+  options: {
+    now?: () => number;
+    sessionSecret?: string;
+    extra?: Record<string, unknown>;
+    apiKeys?: string[];
+  } = {},
 ): Promise<Service> {
   const wx = createWxkit({
     appId: APP,
@@ -44,6 +49,7 @@ export async function startService(
         rateLimit: false,
         ...(options.now ? { now: options.now } : {}),
         ...(options.extra ? { extra: options.extra } : {}),
+        ...(options.apiKeys ? { apiKeys: options.apiKeys } : {}),
       });
       return handler;
     },

@@ -14,6 +14,7 @@ import { routes as health } from './health.ts';
 import { routes as jssdk } from './jssdk.ts';
 import { routes as media } from './media.ts';
 import { routes as oauth } from './oauth.ts';
+import { routes as pay } from './pay.ts';
 import { routes as platform } from './platform.ts';
 import { routes as tokens } from './tokens.ts';
 
@@ -26,4 +27,5 @@ export const routeModules: readonly (readonly Route[])[] = [
   health,
   oauth,
   platform,
+  pay,
 ];

@@ -94,7 +94,7 @@ function oauthOf(account: Account): OAuthClient {
 }
 
 /** Sessions and the callback claims live in the default account's store, so every instance sees them. */
-function storeOf(ctx: RouteContext): OAuthStore {
+export function storeOf(ctx: RouteContext): OAuthStore {
   const client = (ctx.account() as Wxkit & { oauth?: OAuthClient }).oauth;
   if (client) return client.store;
   let store = ctx.state.get('oauth:store') as OAuthStore | undefined;

@@ -15,7 +15,7 @@ export function hashApiKeys(keys: readonly string[]): Buffer[] {
 /** Which key a caller used, for logs: its position in WXKIT_API_KEYS (never the key). */
 type KeyLabel = string;
 
-function authorize(ctx: RouteContext): KeyLabel {
+export function authorize(ctx: RouteContext): KeyLabel {
   const hashes = ctx.options.apiKeyHashes;
   if (hashes.length === 0) {
     throw new WxkitError(ErrorCodes.NOT_FOUND, 'The token API is off.', {

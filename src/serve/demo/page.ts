@@ -1,4 +1,5 @@
 import { demoLoginSection } from './login.ts';
+import { demoPaySection } from './pay.ts';
 
 /**
  * The sandbox demo page served at `/`: plain HTML and inline JS, no framework. It loads the browser
@@ -72,6 +73,7 @@ simulator's JS-SDK, which verifies the signature exactly as WeChat does.</p>
   <div id="saved" class="images"></div>
 </section>
 ${demoLoginSection()}
+${demoPaySection()}
 
 <script src="/jssdk/client.js"></script>
 <script>
@@ -107,7 +109,7 @@ ${demoLoginSection()}
     kit
       .configure({
         sdkUrl: ${sdkUrl},
-        jsApiList: ['updateAppMessageShareData', 'updateTimelineShareData', 'chooseImage', 'uploadImage', 'getLocalImgData', 'previewImage'],
+        jsApiList: ['updateAppMessageShareData', 'updateTimelineShareData', 'chooseImage', 'uploadImage', 'getLocalImgData', 'previewImage', 'chooseWXPay'],
       })
       .then(function () {
         show('config-state', 'ok', t('wx.config：就绪——' + kit.signUrl() + ' 的签名已通过校验。', 'wx.config: ready — the signature of ' + kit.signUrl() + ' was accepted.'));

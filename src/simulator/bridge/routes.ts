@@ -98,7 +98,7 @@ const config: SimRoute = {
  * A bridge call that needs the page's verified `wx.config`: the request's bridge token must belong to a
  * config session (else WeChat's `permission denied`); `answer` gets the session's appId.
  */
-function sessionRoute(
+export function sessionRoute(
   path: string,
   answer: (appId: string, b: Record<string, unknown>, ctx: SimContext) => Response,
 ): SimRoute {

@@ -179,6 +179,16 @@ const SOURCE = `(function (window, document) {
       });
     });
   };
+  // WeChat Pay's cashier: as jweixin does, the payment runs for the appId of wx.config; the simulator
+  // checks the pay directory, the prepay_id and paySign, then plays the outcome the test chose.
+  wx.chooseWXPay = function (args) {
+    invoke('chooseWXPay', args, function (a, done, call) {
+      call('pay', {
+        timestamp: a.timestamp, nonceStr: a.nonceStr, package: a.package, signType: a.signType,
+        paySign: a.paySign, url: location.href
+      }).then(function (res) { if (res.paid) done({ errMsg: 'chooseWXPay:ok' }); });
+    });
+  };
   wx.__simulator = { platform: PLATFORM, base: base, landingUrl: landing, share: share };
   window.wx = window.jWeixin = wx;
 })(window, document);
