@@ -1,8 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Handing a verified message on to the team's own services (push messages, SPEC §11; payment
- * notifications, §12). The body is POSTed as JSON with `X-Wxkit-Signature: sha256=<hex HMAC-SHA256 of
+ * Handing a verified message on to the team's own services (push messages; payment
+ * notifications). The body is POSTed as JSON with `X-Wxkit-Signature: sha256=<hex HMAC-SHA256 of
  * the exact body bytes>` so the receiver can tell it came from wxkit, and the call always has a
  * deadline: a forward URL that hangs must not hold WeChat's connection (or a worker) forever. A
  * delivery counts only when the receiver answered 2xx; anything else is a {@link ForwardFailure} the

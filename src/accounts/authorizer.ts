@@ -13,7 +13,7 @@ import { createOfficialAccount, type WxkitInstance } from './official.ts';
 import type { AccountOptions } from './options.ts';
 
 /**
- * An Official Account served by a third-party platform (SPEC §13): the account kind of
+ * An Official Account served by a third-party platform: the account kind of
  * `createOfficialAccount` whose access token comes from `api_authorizer_token` with the account's
  * refresh token, never from a secret. The refresh token lives in the store without TTL and changes only
  * by compare-and-set. Self-healing: 61023 (the token was replaced by a re-authorization, or lost) →
@@ -165,7 +165,7 @@ export class RefreshTokens {
 
 /**
  * The account: the Official Account's interface (JS-SDK signatures, tickets, media, `request()`),
- * custody per SPEC §4 for its token and tickets, the token from {@link RefreshTokens.fetchToken}.
+ * the custody rules of docs/custody.md for its token and tickets, the token from {@link RefreshTokens.fetchToken}.
  */
 export function createAuthorizer(
   deps: AuthorizerDeps,

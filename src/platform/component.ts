@@ -7,7 +7,7 @@ import { readVerifyTicket } from './verify-ticket.ts';
 
 /**
  * The component itself as an account for the engine (src/accounts/engine.ts): one credential, the
- * component_access_token, fetched from the latest verify ticket with every custody rule of SPEC §4 —
+ * component_access_token, fetched from the latest verify ticket with every custody rule of docs/custody.md —
  * one fetch across processes and machines, refresh ahead, compare-and-invalidate on 40001/42001 with
  * exactly one retry, backoff and a negative cache. Every other component API call goes through
  * {@link Component.call}, which carries that token.

@@ -3,7 +3,7 @@ import { ErrorCodes, WxkitError } from '../errors.ts';
 import { type IndexedStore, isIndexedStore, type Store } from '../stores/types.ts';
 
 /**
- * What the platform keeps in the store (SPEC §13), and under which keys. The verify ticket and the
+ * What the platform keeps in the store, and under which keys. The verify ticket and the
  * refresh tokens are the platform's memory: they have no TTL (a cache that drops them before 12 h — or
  * at all, for refresh tokens — is the failure the big SDKs' users report), refresh tokens change only by
  * compare-and-set, and the index of authorized accounts is spread over {@link INDEX_SHARDS} sets so that

@@ -37,7 +37,7 @@ import {
 } from './verify-ticket.ts';
 
 /**
- * The third-party platform (第三方平台, SPEC §13): custody of the component and of every account that
+ * The third-party platform (第三方平台): custody of the component and of every account that
  * authorized it, on one store shared by every process and machine.
  */
 

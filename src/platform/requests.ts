@@ -3,7 +3,7 @@ import { describeErrcode } from '../errcodes.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 
 /**
- * The open platform's component API (SPEC §13): request builders and the pure functions that read
+ * The open platform's component API: request builders and the pure functions that read
  * WeChat's answers, tested by feeding them a `new Response(...)`. Every call but the component token's
  * carries `component_access_token` in the query and `component_appid` in the JSON body.
  */

@@ -2,7 +2,7 @@ import type { IndexedStore } from '../stores/types.ts';
 import { platformKeys } from './keys.ts';
 
 /**
- * The component_verify_ticket (SPEC §13): WeChat pushes a new one every 10 minutes and each is valid
+ * The component_verify_ticket: WeChat pushes a new one every 10 minutes and each is valid
  * 12 hours; there is no API to ask for one. wxkit keeps the newest it was given, with no TTL — when the
  * pushes stop, the last one keeps the component token coming for up to 12 hours — and moves forward
  * only (compare-and-set on the push's CreateTime), so a delayed retry of an old push never replaces a

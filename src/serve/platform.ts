@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
 
 /**
- * `wxkit serve` as a third-party platform (SPEC §13): `WX_COMPONENT_APP_ID`, `WX_COMPONENT_SECRET`,
+ * `wxkit serve` as a third-party platform: `WX_COMPONENT_APP_ID`, `WX_COMPONENT_SECRET`,
  * `WX_COMPONENT_TOKEN`, `WX_COMPONENT_AES_KEY` and `WX_COMPONENT_JS_DOMAINS`, on the same store and
  * WeChat base URLs as the accounts. Undefined when `WX_COMPONENT_APP_ID` is unset.
  */

@@ -48,7 +48,7 @@ export interface SimulatorOptions {
    */
   corps?: ReadonlyArray<SimCorpConfig | string>;
   /**
-   * Third-party platforms (第三方平台, SPEC §13): objects, or `'APPID:SECRET:TOKEN:AESKEY'` strings. Each
+   * Third-party platforms (第三方平台): objects, or `'APPID:SECRET:TOKEN:AESKEY'` strings. Each
    * gets verify-ticket pushes every 10 virtual minutes to its events URL, the component endpoints, an
    * authorization page offering `authorizers` simulated accounts, and authorization events.
    */

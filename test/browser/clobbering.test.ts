@@ -27,7 +27,8 @@ function clobberedPage(content: string): string {
 }
 
 describe('the browser helper is not fooled by clobbered globals', () => {
-  const env = setUpStack();
+  // As in production: client.js sets no SDK URL of its own, so a clobbered global is all there is.
+  const env = setUpStack({ allowLoopback: false });
 
   /**
    * A context whose https://res.wx.qq.com (the helper's default SDK host) is the simulator, and which

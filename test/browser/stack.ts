@@ -41,6 +41,11 @@ export interface StackOptions {
   serviceDomains?: string[];
   /** More handler options (card ids…). */
   handlerOptions?: HandlerOptions;
+  /**
+   * The account's allowLoopback. Unset, it follows the simulator's loopback apiBase, and client.js then
+   * points the helper at the simulator's /jweixin.js; `false` serves client.js as in production.
+   */
+  allowLoopback?: boolean;
   /** WeChat Pay merchants of the simulator (SPEC §12). @default none */
   mchs?: SimulatorOptions['mchs'];
   /** Path prefixes the page's own server hands to the handler. @default ['/jssdk/'] */
@@ -102,6 +107,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     openBase: sim.url,
     store: 'memory',
     jsDomains: options.serviceDomains ?? ['h5.example.com', 'other.example'],
+    ...(options.allowLoopback === undefined ? {} : { allowLoopback: options.allowLoopback }),
   });
   const mediaDir = mkdtempSync(join(tmpdir(), 'wxkit-browser-media-'));
   const handler = createHandler(account, {

@@ -3,7 +3,7 @@ import type { Platform } from '../../platform/platform.ts';
 import type { Route, RouteContext } from '../route.ts';
 
 /**
- * The third-party platform's routes (SPEC §13), present when the handler has a platform
+ * The third-party platform's routes, present when the handler has a platform
  * (`extra.platform`): `POST /platform/events` (the 授权事件接收URL), `GET /platform/authorize` (the page
  * with the button — WeChat shows its authorization page only after a click on the platform's own
  * domain) and `GET /platform/authorized` (the callback that stores the new account).

@@ -11,7 +11,7 @@ import type { SimState } from '../state.ts';
 import { PlatformRefusal, PlatformState, type SimComponent, type SimComponentConfig } from './state.ts';
 
 /**
- * The open platform's component endpoints (`/cgi-bin/component/*`, SPEC §13) with WeChat's errcodes:
+ * The open platform's component endpoints (`/cgi-bin/component/*`) with WeChat's errcodes:
  * component token from a verify ticket (61005 expired, 61006 invalid, 61004 IP), pre-auth codes,
  * `api_query_auth` (single-use codes), `api_authorizer_token` (61023 stale refresh token, 61003 not
  * authorized), `api_get_authorizer_info` and `api_get_authorizer_list` (≤ 500 a page; the list leaves

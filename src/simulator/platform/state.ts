@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SimApp, SimState } from '../state.ts';
 
 /**
- * The simulated open platform (第三方平台, SPEC §13): components, the verify tickets WeChat pushes them,
+ * The simulated open platform (第三方平台): components, the verify tickets WeChat pushes them,
  * component tokens, pre-auth and authorization codes, and which simulated Official Accounts authorized
  * which component, with their refresh tokens. Synchronous and free of I/O like SimState; the pushes
  * (./pusher.ts) and the routes (./routes.ts) translate. Authorized accounts are ordinary SimApps, so
