@@ -5,6 +5,7 @@ import { type Diagnosis, diagnoseSignature } from '../diagnose.ts';
 import { parseJsDomains } from '../domains.ts';
 import { isWxkitError } from '../errors.ts';
 import { normalizeSignUrl } from '../signature.ts';
+import { pushDoctorUsage, runPushDoctor } from './doctor-push.ts';
 import { type CliIO, parseFlags, required, UsageError } from './io.ts';
 import type { TicketSource } from './sign.ts';
 
@@ -31,11 +32,13 @@ wxkit doctor --agent --url U --signature X --noncestr N --timestamp S [--corp-id
   企业微信 wx.agentConfig：用应用的 agent_config ticket（--ticket，否则取已配置的企业微信应用 WX_CORP_ID…）
   校验签名；若签名用的是企业的 jsapi_ticket（--corp-ticket，否则取已配置企业的）则指出 wrong_ticket_kind；
   --corp-id（页面的 corpid）不是该企业时为 corpid_mismatch；--agent-id 不符为 agentid_mismatch，类型不对为
-  agentid_type（数字或纯数字字符串均可）；并检查 wx.config 的全部 URL 问题。`;
+  agentid_type（数字或纯数字字符串均可）；并检查 wx.config 的全部 URL 问题。
+${pushDoctorUsage}`;
 
 export async function runDoctor(argv: string[], io: CliIO, ticketSource?: TicketSource): Promise<number> {
   if (argv.includes('--card') || argv.includes('--add-card')) return runCardDoctor(argv, io, ticketSource);
   if (argv.includes('--agent')) return runAgentDoctor(argv, io);
+  if (argv.some((a) => a === '--push' || a.startsWith('--push='))) return runPushDoctor(argv, io);
   const { values } = parseFlags(argv, {
     url: { type: 'string' },
     signature: { type: 'string' },
