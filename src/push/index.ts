@@ -1,0 +1,13 @@
+export type { PushFields, PushFormat } from './body.ts';
+export { bodyFormat, readBody } from './body.ts';
+export type { Decrypted, EncryptOptions, PushCrypto, PushCryptoOptions } from './crypto.ts';
+export { createPushCrypto } from './crypto.ts';
+export type { OpenedPush, OpenedReply, OpenOptions, SealedPush, SealOptions } from './envelope.ts';
+export { openPush, openReply, randomNonce, sealPush, sealReply } from './envelope.ts';
+export type { PushErrorReason } from './errors.ts';
+export { PushError, PushErrorReasons } from './errors.ts';
+export { pushSignature } from './signature.ts';
+export type { QueryLike } from './url-verification.ts';
+export { verifyUrl, verifyWecomUrl } from './url-verification.ts';
+export type { ReadXmlOptions, XmlInput, XmlInputObject, XmlObject, XmlValue } from './xml.ts';
+export { readXml, writeXml } from './xml.ts';
