@@ -155,6 +155,17 @@ describe('simulator: message push (SPEC §11)', () => {
       ['timeout', 'timeout', 'timeout'],
     );
     assert.equal(late.userSaw?.content, SERVICE_UNAVAILABLE);
+    // One delay per try: the first two answers are late, the third arrives in time.
+    const third = await sim.push({
+      appId: APP,
+      networkDelayMs: [4_900, 4_900, 0],
+      message: { MsgType: 'text', Content: 'z' },
+    });
+    assert.deepEqual(
+      third.tries.map((t) => t.outcome),
+      ['timeout', 'timeout', 'answered'],
+    );
+    assert.equal(third.userSaw?.content, 'echo: z');
   });
 
   it('a server that is down: 3 network failures, then the notice', async () => {
