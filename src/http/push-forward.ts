@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ForwardFailure, forwardJson } from '../forward.ts';
 
 /**
@@ -7,12 +6,9 @@ import { ForwardFailure, forwardJson } from '../forward.ts';
  * delivery of one message, for the receiver's own de-duplication), and the first URL's JSON answer
  * becomes the reply.
  *
- * No message is lost to a forward URL that is down or slow (docs/push-service.md):
- * - a failure known before WeChat's deadline makes the message *not acknowledged*: the push handler
- *   answers an error, WeChat tries again (3 tries), and every URL gets the message again with the same
- *   message id;
- * - a failure after the deadline (WeChat already heard `success`) is retried here with backoff, and the
- *   reply, once the first URL gives one, goes out through custom/send.
+ * No message is lost to a forward URL that is down or slow (docs/push-service.md): the URLs a round
+ * did not reach are kept in the store's outbox (./push-outbox.ts) and delivered later by whichever
+ * instance sweeps it; a reply the first URL gives then goes to the user through custom/send.
  */
 
 /** How one account forwards. */
@@ -21,23 +17,8 @@ export interface ForwardPlan {
   secret: string | undefined;
   /** Each delivery's deadline (a slow AI handler may take long). */
   timeoutMs: number;
-  /** The push handler's deadline: failures before it are answered "not acknowledged". */
-  deadlineMs: number;
-  /** Delays between retries after the deadline. @default 1 s, 5 s, 30 s, 2 min, 10 min */
-  retryDelaysMs?: readonly number[];
-  now?: () => number;
   log?: (entry: Record<string, unknown>) => void;
 }
-
-/** Thrown before the deadline: the push is not acknowledged, so WeChat tries again. */
-export class ForwardNotAcknowledged extends Error {
-  override readonly name = 'ForwardNotAcknowledged';
-  constructor(readonly failures: readonly ForwardFailure[]) {
-    super(`forward failed: ${failures.map((f) => f.message).join('; ')}`);
-  }
-}
-
-const RETRY_DELAYS = [1_000, 5_000, 30_000, 120_000, 600_000] as const;
 
 /**
  * The `reply` of a forward URL's answer (`{"reply":{…}}`), `undefined` for `{}` or an empty body, or
@@ -57,7 +38,7 @@ export function readForwardAnswer(body: string): unknown {
 }
 
 /** One round over `targets` (indexes into `plan.urls`): the answers, and what failed. */
-async function deliverRound(
+export async function deliverRound(
   plan: ForwardPlan,
   targets: readonly number[],
   messageId: string,
@@ -89,71 +70,45 @@ async function deliverRound(
 }
 
 /**
- * After the deadline: retries `pending` with backoff until each URL took the message or the delays
- * run out (then an error line names the targets and the message id, never the content).
+ * Delivers `body` (the message as JSON text) to every URL of `plan`; resolves with the first URL's
+ * reply (`undefined` for none). URLs it did not reach are handed to `keep` (the outbox) before it
+ * resolves, so the message is stored before WeChat is answered.
  */
-async function retryLate(
+export async function forwardMessage(
   plan: ForwardPlan,
-  pending: number[],
-  failures: ForwardFailure[],
   messageId: string,
   body: string,
-  answers: Map<number, string>,
-  until: (pending: readonly number[]) => boolean,
-): Promise<number[]> {
-  const delays = plan.retryDelaysMs ?? RETRY_DELAYS;
-  let left = pending;
-  let failed = failures;
-  for (const delay of delays) {
-    if (left.length === 0 || until(left)) return left;
+  keep: (pending: number[], failures: ForwardFailure[]) => Promise<void>,
+): Promise<unknown> {
+  const answers = new Map<number, string>();
+  const { pending, failures } = await deliverRound(
+    plan,
+    plan.urls.map((_, i) => i),
+    messageId,
+    body,
+    answers,
+  );
+  if (pending.length > 0) {
     plan.log?.({
       level: 'warn',
-      msg: 'push forward failed after the deadline; retrying',
+      msg: 'push forward failed; kept in the outbox for another try',
       messageId,
-      retryInMs: delay,
-      targets: failed.map((f) => f.target),
+      targets: failures.map((f) => f.target),
+      reasons: failures.map((f) => f.reason),
     });
-    // Unref'd: a pending retry does not keep a stopping process alive.
-    await sleep(delay, undefined, { ref: false });
-    ({ pending: left, failures: failed } = await deliverRound(plan, left, messageId, body, answers));
+    await keep(pending, failures);
   }
-  if (left.length > 0) {
-    plan.log?.({
-      level: 'error',
-      msg: 'push forward gave up after the deadline',
-      messageId,
-      targets: failed.map((f) => f.target),
-    });
-  }
-  return left;
+  return replyOf(plan, messageId, answers.get(0));
 }
 
-/**
- * Delivers `body` (the message as JSON text) to every URL of `plan`; resolves with the first URL's
- * reply. Rejects with {@link ForwardNotAcknowledged} when a URL failed before the deadline.
- */
-export async function forwardMessage(plan: ForwardPlan, messageId: string, body: string): Promise<unknown> {
-  const now = plan.now ?? Date.now;
-  const started = now();
-  const answers = new Map<number, string>();
-  const all = plan.urls.map((_, i) => i);
-  const { pending, failures } = await deliverRound(plan, all, messageId, body, answers);
-  if (pending.length > 0) {
-    if (now() - started < plan.deadlineMs) throw new ForwardNotAcknowledged(failures);
-    // WeChat has heard `success`: keep trying here. The reply waits for the first URL only.
-    if (pending.includes(0)) {
-      const left = await retryLate(plan, pending, failures, messageId, body, answers, (l) => !l.includes(0));
-      const others = left.filter((i) => i !== 0);
-      if (others.length > 0) void retryLate(plan, others, [], messageId, body, answers, () => false);
-    } else void retryLate(plan, pending, failures, messageId, body, answers, () => false);
-  }
-  const first = answers.get(0);
-  if (first === undefined) return undefined;
-  const reply = readForwardAnswer(first);
+/** The reply in URL 0's answer, if it gave one (a malformed answer is logged and means no reply). */
+export function replyOf(plan: ForwardPlan, messageId: string, answer: string | undefined): unknown {
+  if (answer === undefined) return undefined;
+  const reply = readForwardAnswer(answer);
   if (reply === 'invalid') {
     plan.log?.({
       level: 'warn',
-      msg: 'the first forward URL answered something that is not a reply; no reply sent',
+      msg: 'the first forward URL answered something that is not JSON; no reply',
       messageId,
     });
     return undefined;

@@ -15,6 +15,7 @@ import type { Account } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
 import { checkApiKeys, readServiceSettings, type ServiceSettings } from './config.ts';
 import { demoPage } from './demo/page.ts';
+import { openPushService } from './push.ts';
 import { decideSandbox } from './sandbox.ts';
 import { listen, type RunningServer, readServerTimeouts } from './server.ts';
 import { type StartupWarning, startupWarnings, warningInput } from './warnings.ts';
@@ -172,6 +173,21 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await simulator?.close();
     throw e;
   }
+  // Message push (/wechat/push): its de-duplication store, shared by every instance like the credentials'.
+  let push: Awaited<ReturnType<typeof openPushService>>;
+  try {
+    push = await openPushService(config, env, {
+      sandbox,
+      cwd,
+      accounts,
+      log: sink as (e: Record<string, unknown>) => void,
+    });
+  } catch (e) {
+    await Promise.allSettled(accounts.map((a) => a.close()));
+    await simulator?.close();
+    await mediaStore.close();
+    throw e;
+  }
   sink({
     time: new Date().toISOString(),
     level: 'info',
@@ -206,6 +222,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await simulator?.close();
     await sweeper.stop();
     await mediaStore.close();
+    await push?.close();
     const code = (e as NodeJS.ErrnoException).code;
     throw new WxkitError(
       ErrorCodes.CONFIG_ERROR,
@@ -233,6 +250,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       mediaTtlSeconds: settings.mediaTtl,
       media: { redirectSeconds: mediaSpec.kind === 's3' ? mediaSpec.redirect : 0 },
       ...(sandbox && simulatorUrl ? { client: { sdkUrl: `${simulatorUrl}/jweixin.js` } } : {}),
+      ...(push ? { push: push.options } : {}),
     },
   });
   // Fetch the credentials now, so a wrong secret or a missing IP-whitelist entry shows at start and
@@ -269,6 +287,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         await server.close();
         await sweeper.stop();
         await mediaStore.close();
+        await push?.close();
         await Promise.allSettled(accounts.map((a) => a.close()));
         await simulator?.close();
       })();

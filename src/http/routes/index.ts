@@ -14,6 +14,7 @@ import { routes as health } from './health.ts';
 import { routes as jssdk } from './jssdk.ts';
 import { routes as media } from './media.ts';
 import { routes as oauth } from './oauth.ts';
+import { routes as push } from './push.ts';
 import { routes as tokens } from './tokens.ts';
 
 export const routeModules: readonly (readonly Route[])[] = [
@@ -24,4 +25,5 @@ export const routeModules: readonly (readonly Route[])[] = [
   tokens,
   health,
   oauth,
+  push,
 ];
