@@ -1,6 +1,12 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { verifyForwardSignature } from '../../src/forward.ts';
+import { type Service, startService } from '../../src/serve/service.ts';
+import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { AES_KEY, TOKEN } from '../simulator/push-helpers.ts';
 
 /**
  * The team's own service behind `wxkit serve`'s push forwarding: it checks X-Wxkit-Signature,
@@ -92,4 +98,69 @@ export async function pool<T, R>(
     }),
   );
   return out;
+}
+
+export const APP = 'wxpushserve000001';
+/** A second account in plaintext mode: no EncodingAESKey, so plaintext pushes are accepted. */
+export const PLAIN_APP = 'wxpushserve000002';
+export const SECRET = 'push-serve-secret';
+export const CORP = 'wwpushserve000001';
+export const AGENT = '1000002';
+export const CORP_SECRET = 'push-serve-corp-secret';
+
+/** The simulator, a receiver and an in-process `wxkit serve` with push on for APP (safe), PLAIN_APP and CORP. */
+export interface PushStack {
+  sim: Simulator;
+  receiver: Receiver;
+  service: Service;
+  close(): Promise<void>;
+}
+
+export async function startPushStack(): Promise<PushStack> {
+  const dir = await mkdtemp(join(tmpdir(), 'wxkit-push-serve-'));
+  const sim = await startSimulator({
+    apps: [`${APP}:${SECRET}`, `${PLAIN_APP}:${SECRET}`],
+    corps: [`${CORP}:${AGENT}:${CORP_SECRET}`],
+  });
+  const receiver = await startReceiver();
+  // The safe/compatible account and the WeCom app take WX_PUSH_*; the plaintext one has its own "push".
+  await writeFile(
+    join(dir, 'wxkit.config.json'),
+    JSON.stringify({
+      accounts: [{ appId: PLAIN_APP, secret: SECRET, push: { token: TOKEN, forward: [receiver.url] } }],
+    }),
+  );
+  const service = await startService({
+    env: {
+      WX_APP_ID: APP,
+      WX_APP_SECRET: SECRET,
+      WX_CORP_ID: CORP,
+      WX_CORP_AGENT_ID: AGENT,
+      WX_CORP_SECRET: CORP_SECRET,
+      WX_API_BASE: sim.url,
+      WX_WORK_API_BASE: sim.url,
+      WX_OPEN_BASE: sim.url,
+      WX_JS_DOMAINS: 'localhost',
+      WXKIT_STORE: 'memory',
+      WXKIT_LOG: 'off',
+      WX_PUSH_TOKEN: TOKEN,
+      WX_PUSH_AES_KEY: AES_KEY,
+      WX_PUSH_FORWARD: receiver.url,
+      WXKIT_PUSH_FORWARD_SECRET: FORWARD_SECRET,
+      HOST: '127.0.0.1',
+      PORT: '0',
+    },
+    cwd: dir,
+  });
+  return {
+    sim,
+    receiver,
+    service,
+    async close() {
+      await service.close();
+      await receiver.close();
+      await sim.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,75 +1,34 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Service, startService } from '../../src/serve/service.ts';
-import { SERVICE_UNAVAILABLE, type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import type { Service } from '../../src/serve/service.ts';
+import { SERVICE_UNAVAILABLE, type Simulator } from '../../src/simulator/index.ts';
 import { AES_KEY, TOKEN } from '../simulator/push-helpers.ts';
-import { FORWARD_SECRET, pool, type Receiver, startReceiver } from './push-helpers.ts';
+import {
+  AGENT,
+  APP,
+  CORP,
+  PLAIN_APP,
+  type PushStack,
+  pool,
+  type Receiver,
+  startPushStack,
+} from './push-helpers.ts';
 
 /**
  * `wxkit serve`'s /wechat/push (SPEC §11) driven by the simulator playing WeChat: every mode and format,
  * the 5-second rule with a slow handler, a forward URL that is down, WeCom apps.
  */
 
-const APP = 'wxpushserve000001';
-/** A second account in plaintext mode: no EncodingAESKey, so plaintext pushes are accepted. */
-const PLAIN_APP = 'wxpushserve000002';
-const SECRET = 'push-serve-secret';
-const CORP = 'wwpushserve000001';
-const AGENT = '1000002';
-const CORP_SECRET = 'push-serve-corp-secret';
-
-let dir: string;
+let stack: PushStack;
 let sim: Simulator;
 let receiver: Receiver;
 let service: Service;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'wxkit-push-serve-'));
-  sim = await startSimulator({
-    apps: [`${APP}:${SECRET}`, `${PLAIN_APP}:${SECRET}`],
-    corps: [`${CORP}:${AGENT}:${CORP_SECRET}`],
-  });
-  receiver = await startReceiver();
-  // The safe/compatible account and the WeCom app take WX_PUSH_*; the plaintext one has its own "push".
-  await writeFile(
-    join(dir, 'wxkit.config.json'),
-    JSON.stringify({
-      accounts: [{ appId: PLAIN_APP, secret: SECRET, push: { token: TOKEN, forward: [receiver.url] } }],
-    }),
-  );
-  service = await startService({
-    env: {
-      WX_APP_ID: APP,
-      WX_APP_SECRET: SECRET,
-      WX_CORP_ID: CORP,
-      WX_CORP_AGENT_ID: AGENT,
-      WX_CORP_SECRET: CORP_SECRET,
-      WX_API_BASE: sim.url,
-      WX_WORK_API_BASE: sim.url,
-      WX_OPEN_BASE: sim.url,
-      WX_JS_DOMAINS: 'localhost',
-      WXKIT_STORE: 'memory',
-      WXKIT_LOG: 'off',
-      WX_PUSH_TOKEN: TOKEN,
-      WX_PUSH_AES_KEY: AES_KEY,
-      WX_PUSH_FORWARD: receiver.url,
-      WXKIT_PUSH_FORWARD_SECRET: FORWARD_SECRET,
-      HOST: '127.0.0.1',
-      PORT: '0',
-    },
-    cwd: dir,
-  });
+  stack = await startPushStack();
+  ({ sim, receiver, service } = stack);
 });
-
-after(async () => {
-  await service.close();
-  await receiver.close();
-  await sim.close();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => stack.close());
 
 const appFor = (mode: string) => (mode === 'plain' ? PLAIN_APP : APP);
 const pushUrl = (appId = APP) => `${service.url}/wechat/push/${appId}`;
