@@ -463,7 +463,8 @@ export function clientIp(input: HttpInput, hops: number): string | undefined {
   return input.clientIp;
 }
 
-async function readBody(input: HttpInput, limit: number): Promise<Uint8Array> {
+/** The body, size-limited: `payload_too_large` past `limit` (also by Content-Length), `invalid_request` when it breaks off. */
+export async function readBody(input: HttpInput, limit: number): Promise<Uint8Array> {
   const length = input.header('content-length');
   if (length !== undefined && (!/^\d+$/.test(length) || Number(length) > limit)) {
     if (!/^\d+$/.test(length))
@@ -487,7 +488,8 @@ export function tooLarge(limit: number): WxkitError {
   });
 }
 
-function webInput(request: Request, info: RequestInfo | object | undefined): HttpInput {
+/** The handler's view of a web `Request`. */
+export function webInput(request: Request, info: RequestInfo | object | undefined): HttpInput {
   const given = (info as RequestInfo | undefined)?.clientIp;
   const clientIp = typeof given === 'string' ? given : undefined;
   return {

@@ -21,7 +21,7 @@ export function readBody(
 ): PushFields {
   if (format === 'xml') return readXml(text, options);
   try {
-    return parseJsonObject(Buffer.from(text, 'utf8'));
+    return parseJsonObject(Buffer.from(quoteLongIntegers(text), 'utf8'));
   } catch (e) {
     throw new PushError('bad_json', e instanceof Error ? e.message : 'The body is not a JSON object.', {
       cause: e,
@@ -35,4 +35,17 @@ export function field(fields: PushFields, name: string): string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   return undefined;
+}
+
+/**
+ * Turns integers of 16 digits or more into strings before JSON.parse.
+ *
+ * Stops: MsgIds (64-bit, e.g. 6054768590064713728) being rounded to the nearest double, which
+ * makes neighbouring messages of one user share an id — and de-duplication drop all but one of them.
+ */
+export function quoteLongIntegers(text: string): string {
+  return text.replace(
+    /("(?:[^"\\]|\\.)*")|(?<=[:,[]\s*)(-?\d{16,})(?=\s*[,}\]])/g,
+    (whole, str: string | undefined, int: string | undefined) => (str !== undefined ? whole : `"${int}"`),
+  );
 }
