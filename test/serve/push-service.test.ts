@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { CliIO } from '../../src/cli/io.ts';
+import { main } from '../../src/cli/main.ts';
 import type { Service } from '../../src/serve/service.ts';
 import { SERVICE_UNAVAILABLE, type Simulator } from '../../src/simulator/index.ts';
 import { AES_KEY, TOKEN } from '../simulator/push-helpers.ts';
@@ -160,6 +162,20 @@ describe('wxkit serve /wechat/push through the simulator', () => {
     };
     assert.equal(d.appId, CORP);
     assert.equal(d.agentId, AGENT);
+  });
+
+  test('wxkit doctor --push against the running service: every check passes (safe and plaintext accounts)', async () => {
+    receiver.mode = {};
+    for (const [appId, extra] of [
+      [APP, ['--aes-key', AES_KEY, '--app-id', APP]],
+      [PLAIN_APP, []],
+    ] as const) {
+      const out: string[] = [];
+      const io = { out: (l: string) => out.push(l), err: () => {}, env: {}, cwd: process.cwd() } as CliIO;
+      const code = await main(['doctor', '--push', pushUrl(appId), '--token', TOKEN, ...extra], io);
+      assert.equal(code, 0, out.join('\n'));
+      assert.ok(out.some((l) => l.startsWith('OK [push_round_trip]')));
+    }
   });
 
   test('an account without push settings: 404 in the JSON error shape', async () => {

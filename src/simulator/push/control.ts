@@ -156,7 +156,7 @@ export async function configurePush(state: SimState, input: Record<string, unkno
   };
   if (verify) {
     for (const url of urls) {
-      const problem = await verifyUrl(endpoint, url, state.now());
+      const problem = await verifyUrl(endpoint, url, pushStateOf(state).clock(state));
       if (problem) {
         throw new PushControlError(
           `Token验证失败 (URL verification failed) for ${url}: ${problem}`,
@@ -233,7 +233,7 @@ export async function sendPush(state: SimState, input: Record<string, unknown>):
   const fields: PushFields = {
     ToUserName: owner.toUserName,
     FromUserName: from,
-    CreateTime: given.CreateTime ?? state.now(),
+    CreateTime: given.CreateTime ?? push.clock(state),
     ...given,
   };
   fields.ToUserName = owner.toUserName;

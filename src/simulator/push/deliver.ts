@@ -103,7 +103,7 @@ export async function deliver(state: SimState, input: PushInput): Promise<PushRe
   const push = pushStateOf(state);
   const { endpoint, fields, mode, format } = input;
   const user = String(fields.FromUserName);
-  const req = pushRequest(endpoint, fields, mode, format, state.now());
+  const req = pushRequest(endpoint, fields, mode, format, push.clock(state));
   const record = push.open({
     appId: endpoint.appId,
     ...(endpoint.agentId === undefined ? {} : { agentId: endpoint.agentId }),
