@@ -17,6 +17,7 @@ export const libraryEntries: Record<string, string> = {
   express: 'src/adapters/express.ts',
   koa: 'src/adapters/koa.ts',
   fastify: 'src/adapters/fastify.ts',
+  push: 'src/push/index.ts',
 };
 
 export default defineConfig([

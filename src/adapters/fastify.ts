@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { HandlerOptions, WxkitHandler } from '../http/handler.ts';
 import type { Account } from '../types.ts';
 import { handleNode, toHandler } from './node.ts';
@@ -25,13 +25,14 @@ export function createFastifyPlugin(
     fastify.removeAllContentTypeParsers();
     fastify.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const prefix = fastify.prefix;
-    fastify.route({
-      method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
-      url: '/*',
-      async handler(request, reply) {
+    const route = {
+      method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as HTTPMethods[],
+      async handler(request: FastifyRequest, reply: FastifyReply) {
         reply.hijack();
         const raw = request.raw.url ?? '/';
-        const target = prefix && raw.startsWith(prefix) ? raw.slice(prefix.length) || '/' : raw;
+        const rest = prefix && raw.startsWith(prefix) ? raw.slice(prefix.length) : raw;
+        // `/wx?x=1` under the prefix `/wx` is the root of the mount: `/?x=1`.
+        const target = rest.startsWith('/') ? rest : `/${rest}`;
         try {
           await handleNode(handler, request.raw, reply.raw, { target, mountPath: prefix });
         } catch {
@@ -44,6 +45,10 @@ export function createFastifyPlugin(
           }
         }
       },
-    });
+    };
+    fastify.route({ ...route, url: '/*' });
+    // The prefix itself (`/wechat/push` with no trailing slash), which `/*` does not match: a push URL is
+    // one path, not a folder.
+    if (prefix) fastify.route({ ...route, url: '/' });
   };
 }

@@ -35,6 +35,16 @@ const SPEC_NAMES: Record<string, Record<string, 'function'>> = {
     call: 'function',
   },
   './simulator': { startSimulator: 'function' },
+  // SPEC §11.
+  './push': {
+    pushSignature: 'function',
+    createPushCrypto: 'function',
+    createPushHandler: 'function',
+    verifyUrl: 'function',
+    verifyWecomUrl: 'function',
+    parseMessage: 'function',
+    PushError: 'function',
+  },
 };
 
 /** package.json "exports" key → the source file tsup builds it from. */

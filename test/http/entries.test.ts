@@ -30,3 +30,22 @@ test('wxkit/http, /express, /koa, /fastify load from the built ESM and CommonJS 
   assert.equal(res.status, 200);
   assert.match(await res.text(), /wxkit/);
 });
+
+test('wxkit/push loads from the built ESM and CommonJS files; its errors are the main entry’s WxkitError', async () => {
+  assert.ok(existsSync(`${DIST}push.cjs`), 'run `npx tsup` first (npm test builds)');
+  for (const load of [
+    async () => [require(`${DIST}push.cjs`), require(`${DIST}index.cjs`)] as Record<string, unknown>[],
+    async () =>
+      [await import(`${DIST}push.js`), await import(`${DIST}index.js`)] as Record<string, unknown>[],
+  ]) {
+    const [push, main] = (await load()) as [
+      { createPushCrypto: (o: object) => unknown; createPushHandler: unknown; PushError: new () => Error },
+      { WxkitError: new () => Error },
+    ];
+    assert.equal(typeof push.createPushHandler, 'function');
+    assert.throws(
+      () => push.createPushCrypto({ encodingAESKey: 'short', receiveId: 'wx1' }),
+      (e: unknown) => e instanceof push.PushError && e instanceof main.WxkitError,
+    );
+  }
+});
