@@ -63,6 +63,9 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
   io.out(`WeChat simulator listening on ${sim.url}`);
   io.out(`  WX_API_BASE=${sim.url} WX_OPEN_BASE=${sim.url}`);
   io.out(`  platform ${platform}; control API ${sim.url}/__sim/stats`);
+  io.out(
+    `  message push: POST ${sim.url}/__sim/push/config, then POST ${sim.url}/__sim/push (log: /__sim/push/log)`,
+  );
   for (const app of sim.apps) {
     io.out(
       `  account ${app.appId}  ${describeSecret(app.appId, app.secret)}  js domains ${app.jsDomains.join(',')}`,
