@@ -9,8 +9,18 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPushCrypto, openReply, readXml, sealPush, writeXml } from '../src/push/index.ts';
+import {
+  createPushCrypto,
+  openReply,
+  PushEndpoint,
+  readXml,
+  reply,
+  sealPush,
+  writeXml,
+} from '../src/push/index.ts';
 import { originalIdOf, startSimulator } from '../src/simulator/index.ts';
+import { createWxkit } from '../src/wxkit.ts';
+import { answerBare, bareKeys } from './fixtures/push-bare-logic.ts';
 import { writeBenchSection } from './report.ts';
 
 interface CannonResult {
@@ -216,6 +226,50 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * The same pushes in one process, without sockets or the forward: the library's PushEndpoint (whose
+ * onMessage answers at once) against the bare logic, alternating. Steadier than msg/s on a loaded machine.
+ */
+async function work() {
+  const sim2 = await startSimulator({ apps: [`${APP_ID}:${SECRET}`] });
+  const wx = createWxkit({ appId: APP_ID, secret: SECRET, apiBase: sim2.url, store: 'memory' });
+  const endpoint = new PushEndpoint({
+    account: wx,
+    token: TOKEN,
+    encodingAESKey: AES_KEY,
+    log: false,
+    onMessage: () => reply.text('ok'),
+  });
+  const keys = bareKeys(TOKEN, AES_KEY, APP_ID);
+  const iterations = QUICK ? 4_000 : 20_000;
+  const batch = () =>
+    Array.from({ length: iterations / 4 }, () => {
+      const p = nextPush('/');
+      return { query: new URL(p.path, 'http://x').searchParams, body: p.body };
+    });
+  let wxMs = 0;
+  let bareMs = 0;
+  for (let round = 0; round < 4; round++) {
+    const a = batch();
+    let t0 = performance.now();
+    for (const m of a) {
+      const bytes = new TextEncoder().encode(m.body);
+      const r = await endpoint.handle({ method: 'POST', query: m.query, readBody: async () => bytes });
+      if (r.status !== 200) throw new Error(`PushEndpoint answered ${r.status}`);
+    }
+    wxMs += performance.now() - t0;
+    const b = batch();
+    t0 = performance.now();
+    for (const m of b) if (answerBare(keys, m.query, m.body).status !== 200) throw new Error('bare refused');
+    bareMs += performance.now() - t0;
+  }
+  await wx.close();
+  await sim2.close();
+  return { iterations, wxUs: (wxMs * 1000) / iterations, bareUs: (bareMs * 1000) / iterations };
+}
+const w = await work();
+console.log(`in process: PushEndpoint ${w.wxUs.toFixed(1)} µs, bare ${w.bareUs.toFixed(1)} µs per message`);
+
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const rps = (v: Variant) => mean(rounds.map((r) => r[v].requests.average));
 const p99 = (v: Variant) => mean(rounds.map((r) => r[v].latency.p99));
@@ -240,6 +294,8 @@ ${table(['round', 'bare msg/s', 'wxkit (log on) msg/s', 'wxkit (log off) msg/s',
 
 Messages per second wxkit/bare, median of the per-round ratios: with the default log ${fmt(ratio('logged'))}, with \`WXKIT_LOG=off\` ${fmt(ratio('quiet'))}. Server CPU per message (median of the rounds): bare **${cpu('bare').toFixed(0)} µs**, wxkit **${cpu('logged').toFixed(0)} µs** (log on) / **${cpu('quiet').toFixed(0)} µs** (log off), plus **${helper.toFixed(0)} µs** in the forward receiver. wxkit's extra work per message is the forward (an HTTP round trip on loopback, signed), the store's claim and done record, and the checks the bare endpoint skips; the forward receiver and autocannon share the same two cores, so msg/s understates what wxkit does on a machine of its own.
 
+Work per message in one process, without sockets and without the forward (${(w.iterations / 1000).toFixed(0)}k distinct pushes each, alternating in 4 rounds): the library's \`PushEndpoint\` (signature, decryption, replay window, the memory store's claim and done record, reply rendering, encryption) **${w.wxUs.toFixed(1)} µs**, the bare logic **${w.bareUs.toFixed(1)} µs** (${(w.wxUs / w.bareUs).toFixed(2)}×). The machine's load (other work on the same two cores) inflates every figure above; the ratios are the comparison.
+
 Reproduce: \`npx tsup --silent && node --import tsx bench/push.ts\` (\`--quick\` for a short run).
 `;
 const mdZh = `
@@ -250,6 +306,8 @@ ${date}，Node ${process.version}，${cpus().length} 个共享核心（同时有
 ${table(['轮次', '裸端点 msg/s', 'wxkit（开日志）msg/s', 'wxkit（关日志）msg/s', '裸端点 p99 (ms)', '开日志 p99 (ms)', '关日志 p99 (ms)'], '平均')}
 
 每秒消息数 wxkit/裸端点，各轮比值的中位数：默认日志 ${fmtZh(ratio('logged'))}，\`WXKIT_LOG=off\` ${fmtZh(ratio('quiet'))}。每条消息的服务进程 CPU（各轮中位数）：裸端点 **${cpu('bare').toFixed(0)} µs**，wxkit **${cpu('logged').toFixed(0)} µs**（开日志）/ **${cpu('quiet').toFixed(0)} µs**（关日志），另有转发接收方 **${helper.toFixed(0)} µs**。wxkit 每条消息多做的工作是转发（一次回环 HTTP 往返，带签名）、存储中的占用与完成记录，以及裸端点省略的各项检查；转发接收方和 autocannon 与它共用两个核心，因此 msg/s 低估了 wxkit 独占机器时的能力。
+
+单进程内、不经过 socket 也不转发的每条消息工作量（各 ${(w.iterations / 1000).toFixed(0)}k 条不同推送，分 4 轮交替进行）：库的 \`PushEndpoint\`（签名、解密、重放窗口、内存存储中的占用与完成记录、回复渲染、加密）**${w.wxUs.toFixed(1)} µs**，裸逻辑 **${w.bareUs.toFixed(1)} µs**（${(w.wxUs / w.bareUs).toFixed(2)}×）。机器负载（同两个核心上的其他任务）会抬高以上所有数字；比值才是对比。
 
 复现：\`npx tsup --silent && node --import tsx bench/push.ts\`（\`--quick\` 为短时运行）。
 `;
