@@ -38,6 +38,7 @@ export interface PushRelayOptions {
 export class PushRelay {
   readonly outbox: Outbox;
   private readonly accounts = new Map<string, Account>();
+  private readonly endpoints = new Set<{ drain(): Promise<void> }>();
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
 
@@ -159,9 +160,27 @@ export class PushRelay {
     this.timer.unref();
   }
 
-  async stop(): Promise<void> {
+  /** An endpoint whose late replies {@link stop} waits for. */
+  track(endpoint: { drain(): Promise<void> }): void {
+    this.endpoints.add(endpoint);
+  }
+
+  /**
+   * Stops the sweeper and waits (up to `graceMs`) for late replies still on their way, so a restart
+   * does not drop an answer the user is waiting for.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.sweeping;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+      timer.unref();
+    });
+    await Promise.race([
+      Promise.allSettled([this.sweeping, ...[...this.endpoints].map((e) => e.drain())]),
+      grace,
+    ]);
+    clearTimeout(timer);
   }
 }

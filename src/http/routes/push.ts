@@ -41,6 +41,7 @@ function endpointFor(ctx: RouteContext, account: Account, o: PushServiceOptions)
       onMessage: async (message) => (await o.relay.onMessage(account, message)) as undefined,
     });
     cache.set(key, endpoint);
+    o.relay.track(endpoint);
   }
   return endpoint;
 }
