@@ -59,42 +59,16 @@ export function customSendBody(r: PushReply, toUser: string): Record<string, unk
   }
 }
 
-/** The WeCom app message (`POST /cgi-bin/message/send`) for a late reply; WeCom has no music message. */
+/** The WeCom app message (`POST /cgi-bin/message/send`) for a late reply: WeCom has no music message, and its video no thumbnail. */
 export function wecomSendBody(
   r: PushReply,
   toUser: string,
   agentId: string,
 ): Record<string, unknown> | undefined {
-  const head = { touser: toUser, agentid: Number(agentId) };
-  switch (r.type) {
-    case 'text':
-      return { ...head, msgtype: 'text', text: { content: r.content } };
-    case 'image':
-      return { ...head, msgtype: 'image', image: { media_id: r.mediaId } };
-    case 'voice':
-      return { ...head, msgtype: 'voice', voice: { media_id: r.mediaId } };
-    case 'video':
-      return {
-        ...head,
-        msgtype: 'video',
-        video: { media_id: r.mediaId, title: r.title, description: r.description },
-      };
-    case 'news':
-      return {
-        ...head,
-        msgtype: 'news',
-        news: {
-          articles: r.articles.map((a) => ({
-            title: a.title,
-            description: a.description,
-            url: a.url,
-            picurl: a.picUrl,
-          })),
-        },
-      };
-    default:
-      return undefined;
-  }
+  const body = r.type === 'music' ? undefined : customSendBody(r, toUser);
+  if (body === undefined) return undefined;
+  if (r.type === 'video') body.video = { media_id: r.mediaId, title: r.title, description: r.description };
+  return { ...body, agentid: Number(agentId) };
 }
 
 /**

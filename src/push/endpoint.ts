@@ -172,10 +172,11 @@ export class PushEndpoint {
   }
 
   private verify(query: URLSearchParams): Reply {
-    if (this.wecom)
-      return text(verifyWecomUrl(query, { token: this.token, crypto: this.crypto as PushCrypto }));
+    const echostr = this.wecom
+      ? verifyWecomUrl(query, { token: this.token, crypto: this.crypto as PushCrypto })
+      : verifyUrl(query, { token: this.token });
     this.checkFresh(query);
-    return text(verifyUrl(query, { token: this.token }));
+    return text(echostr);
   }
 
   private async push(request: PushRequest, started: number): Promise<Reply> {

@@ -33,8 +33,6 @@ export const PushErrorReasons = {
   MISSING_FIELD: 'missing_field',
   /** A plaintext push reached a handler configured for encrypted pushes (downgrade). */
   PLAINTEXT_REFUSED: 'plaintext_refused',
-  /** The body is larger than allowed. */
-  TOO_LARGE: 'too_large',
   /** The reply cannot be rendered (an unknown type, a field of the wrong type). */
   BAD_REPLY: 'bad_reply',
 } as const;
@@ -57,7 +55,6 @@ const STATUS: Record<PushErrorReason, { code: ErrorCode; status: number }> = {
   bad_json: { code: ErrorCodes.INVALID_REQUEST, status: 400 },
   missing_field: { code: ErrorCodes.INVALID_REQUEST, status: 400 },
   plaintext_refused: { code: ErrorCodes.FORBIDDEN, status: 403 },
-  too_large: { code: ErrorCodes.PAYLOAD_TOO_LARGE, status: 413 },
   bad_reply: { code: ErrorCodes.INTERNAL, status: 500 },
 };
 

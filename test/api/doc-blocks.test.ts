@@ -324,6 +324,59 @@ describe('the examples run', () => {
     }
   });
 
+  test('docs/push.md: the push handler answers, welcomes, and sends a slow model’s answer once through custom/send', async () => {
+    const token = 'docsPushToken1';
+    const encodingAESKey = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+    Object.assign(process.env, { WX_PUSH_TOKEN: token, WX_PUSH_AES_KEY: encodingAESKey });
+    const ex = await import('./examples/push-library.ts');
+    const server = createServer(ex.app);
+    const base = await listenNode(server);
+    try {
+      await sim.configurePush({
+        appId: APP_ID,
+        url: `${base}/wechat/push`,
+        token,
+        encodingAESKey,
+        mode: 'safe',
+      });
+      const quick = await sim.push({ appId: APP_ID, message: { MsgType: 'text', Content: 'hello' } });
+      assert.equal(quick.userSaw?.content, 'model: hello');
+      const welcome = await sim.push({
+        appId: APP_ID,
+        message: { MsgType: 'event', Event: 'subscribe', EventKey: '' },
+      });
+      assert.equal(welcome.userSaw?.content, '欢迎关注！Welcome!');
+      const news = await sim.push({
+        appId: APP_ID,
+        message: { MsgType: 'event', Event: 'CLICK', EventKey: 'NEWS' },
+      });
+      assert.equal(news.result, 'replied');
+      const seen = sim.pushLog().seen.length;
+      // The model takes longer than WeChat waits: success at the handler's 4.5 s deadline (real time).
+      const slow = await sim.push({ appId: APP_ID, message: { MsgType: 'text', Content: 'slow question' } });
+      assert.equal(slow.result, 'no-reply');
+      ex.model.answer('a considered answer');
+      await ex.push.drain();
+      assert.deepEqual(
+        sim
+          .pushLog()
+          .seen.slice(seen)
+          .map((s) => [s.via, s.content]),
+        [['custom', 'a considered answer']],
+      );
+    } finally {
+      await closeNode(server);
+      await ex.account.close();
+    }
+  });
+
+  test('docs/push.md: the protocol pieces round-trip and sign as WeChat’s sample', async () => {
+    const ex = await import('./examples/push-crypto.ts');
+    assert.equal(ex.message, '<xml><Content><![CDATA[hello]]></Content></xml>');
+    assert.equal(ex.receiveId, 'wx2c2769f8efd9abc2');
+    assert.equal(ex.signature, '16120ec1b8dbb870f510d87ce6bc2463eae6ca1a');
+  });
+
   test('docs/simulator.md: the test example runs to its end', async () => {
     await import('./examples/simulator-test.ts');
   });

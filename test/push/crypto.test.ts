@@ -85,7 +85,7 @@ describe('push vectors (../shared/vectors/push.json)', () => {
     assert.equal(crypto.encrypt(v.message as string, { random: plain.subarray(0, 16) }), v.encrypt);
   });
 
-  test('Official Account, Java sample: encrypt with the given random', () => {
+  test('open platform (第三方平台) Java sample, WXBizMsgCryptTest: encrypt with the given random', () => {
     const v = vector((x) => x.random !== undefined);
     const crypto = createPushCrypto({
       encodingAESKey: v.encodingAESKey as string,

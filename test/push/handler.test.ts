@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createWecom } from '../../src/accounts/wecom.ts';
 import { createPushCrypto, openReply, type PushMessage, parseReply, reply } from '../../src/push/index.ts';
 import { SERVICE_UNAVAILABLE, type Simulator, startSimulator } from '../../src/simulator/index.ts';
-import { AES_KEY, gate, pushServer, retry, simAccount, TOKEN } from './stack.ts';
+import { AES_KEY, configureSafe, gate, pushServer, retry, simAccount, TOKEN } from './stack.ts';
 
 const APP = 'wxpushtest0000001';
 const SECRET = 'pushtestsecret';
@@ -96,13 +96,7 @@ describe('createPushHandler through the simulator (SPEC §11)', () => {
       },
     });
     try {
-      await sim.configurePush({
-        appId: APP,
-        url: server.url,
-        token: TOKEN,
-        encodingAESKey: AES_KEY,
-        mode: 'safe',
-      });
+      await configureSafe(sim, APP, server.url);
       const first = sim.pushLog().seen.length;
       const record = await sim.push({ appId: APP, message: { MsgType: 'text', Content: 'what is wxkit?' } });
       assert.equal(record.result, 'no-reply', 'answered success within WeChat’s 5 s');
@@ -141,13 +135,7 @@ describe('createPushHandler through the simulator (SPEC §11)', () => {
     const account = simAccount(sim, APP, SECRET);
     const server = await pushServer({ account, encodingAESKey: AES_KEY, onMessage: echo });
     try {
-      await sim.configurePush({
-        appId: APP,
-        url: server.url,
-        token: TOKEN,
-        encodingAESKey: AES_KEY,
-        mode: 'safe',
-      });
+      await configureSafe(sim, APP, server.url);
       const record = await sim.push({ appId: APP, message: { MsgType: 'text', Content: 'once' } });
       assert.equal(record.userSaw?.content, 'echo: once');
       const res = await retry(server.url, record.message, { encrypted: true, receiveId: APP });

@@ -6,9 +6,10 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { createPushCrypto, openReply, parseReply } from '../../src/push/index.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { createRedisStore } from '../../src/stores/redis.ts';
 import { stopChildren } from '../credentials/processes.ts';
 import { type RedisServer, startRedisServer } from '../stores/redis-server.ts';
-import { AES_KEY, retry, TOKEN } from './stack.ts';
+import { AES_KEY, configureSafe, pushServer, retry, simAccount, TOKEN } from './stack.ts';
 
 const APP = 'wxpushshared00001';
 const SECRET = 'pushsharedsecret';
@@ -57,7 +58,7 @@ describe('three processes sharing one Redis', () => {
   }
 
   test('a slow handler: try 1 on one process, tries 2 and 3 on the others — one run, one answer through custom/send', async () => {
-    await sim.configurePush({ appId: APP, url: urls, token: TOKEN, encodingAESKey: AES_KEY, mode: 'safe' });
+    await configureSafe(sim, APP, urls);
     const first = sim.pushLog().seen.length;
     const record = await sim.push({ appId: APP, message: { MsgType: 'text', Content: 'slow question' } });
     assert.equal(record.result, 'no-reply');
@@ -98,5 +99,35 @@ describe('three processes sharing one Redis', () => {
     const replies = answers.map((a) => parseReply(openReply(a, { crypto, token: TOKEN }).message).reply);
     assert.deepEqual(replies, Array(3).fill({ type: 'text', content: 'answer: race' }));
     assert.equal(calls.filter((c) => c.call === 'race').length, 1, JSON.stringify(calls));
+  });
+});
+
+describe('the store is down', () => {
+  test('pushes are still answered (and logged), not dropped', async () => {
+    const redis = await startRedisServer();
+    const sim = await startSimulator({ apps: [`${APP}:${SECRET}`] });
+    const account = simAccount(sim, APP, SECRET);
+    const store = await createRedisStore({ url: redis.url, commandTimeoutMs: 200 });
+    const server = await pushServer({
+      account,
+      store,
+      encodingAESKey: AES_KEY,
+      onMessage: (m) => (m.type === 'text' ? { type: 'text', content: `still: ${m.Content}` } : undefined),
+    });
+    try {
+      await configureSafe(sim, APP, server.url);
+      await redis.stop();
+      const record = await sim.push({ appId: APP, message: { MsgType: 'text', Content: 'redis is gone' } });
+      assert.equal(record.userSaw?.content, 'still: redis is gone');
+      assert.ok(
+        server.logs.some((l) => l.msg === 'push de-duplication unavailable'),
+        JSON.stringify(server.logs),
+      );
+    } finally {
+      await server.close();
+      await store.close();
+      await account.close();
+      await sim.close();
+    }
   });
 });

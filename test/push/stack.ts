@@ -97,3 +97,8 @@ export async function retry(
   const sealed = sealPush(xml, { crypto, token: TOKEN, toUserName: fields.ToUserName ?? '', timestamp });
   return fetch(`${url}?${new URLSearchParams(sealed.query)}`, { method: 'POST', body: sealed.body });
 }
+
+/** Registers `url` as the account's server URL in safe mode (the simulator verifies it first). */
+export async function configureSafe(sim: Simulator, appId: string, url: string | string[]): Promise<void> {
+  await sim.configurePush({ appId, url, token: TOKEN, encodingAESKey: AES_KEY, mode: 'safe' });
+}
