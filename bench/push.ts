@@ -4,8 +4,8 @@
 // distinct message (a new MsgId), as WeChat sends them. Writes its section of docs/benchmarks.md.
 // Run: npm run bench push, or `npx tsup --silent && node --import tsx bench/push.ts [--quick]`.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,18 +21,22 @@ import {
 import { originalIdOf, startSimulator } from '../src/simulator/index.ts';
 import { createWxkit } from '../src/wxkit.ts';
 import { answerBare, bareKeys } from './fixtures/push-bare-logic.ts';
+import {
+  BENCH_ROOT,
+  type CannonResult,
+  cpuSeconds,
+  median,
+  type Server,
+  spread,
+  start,
+  stop,
+} from './processes.ts';
 import { writeBenchSection } from './report.ts';
 
-interface CannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-}
 type Cannon = (opts: Record<string, unknown>) => Promise<CannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Cannon;
 
-const ROOT = new URL('..', import.meta.url).pathname;
+const ROOT = BENCH_ROOT;
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 3 : 8;
 const SECONDS = QUICK ? 2 : 3;
@@ -46,63 +50,6 @@ const CLI: string = (() => {
   const i = process.argv.indexOf('--cli');
   return (i !== -1 && process.argv[i + 1]) || `${ROOT}dist/cli.js`;
 })();
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-}
-
-function start(args: string[], env: Record<string, string>, logFile?: string): Promise<Server> {
-  const fd = logFile ? openSync(logFile, 'w') : undefined;
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', fd ?? 'pipe', 'inherit'],
-  });
-  if (fd !== undefined) closeSync(fd);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let found = false;
-    const look = (text: string) => {
-      const m = /listening on (http:\/\/\S+)/.exec(text);
-      if (m?.[1] && !found) {
-        found = true;
-        clearInterval(poll);
-        resolve({ child, url: m[1] });
-      }
-    };
-    const poll = setInterval(() => {
-      if (logFile) look(readFileSync(logFile, 'utf8').slice(0, 64 * 1024));
-    }, 50);
-    child.stdout?.on('data', (c) => {
-      if (found) return;
-      out += c;
-      look(out);
-    });
-    child.on('exit', (code) => {
-      clearInterval(poll);
-      reject(new Error(`exited ${code}: ${out}`));
-    });
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 const crypto = createPushCrypto({ encodingAESKey: AES_KEY, receiveId: APP_ID });
 let counter = 0;
@@ -163,13 +110,6 @@ async function check(server: Server, path: string): Promise<void> {
   const fields = readXml(opened.message);
   if (fields.MsgType !== 'text' || fields.Content !== 'ok') throw new Error(`unexpected reply from ${path}`);
 }
-
-const median = (xs: number[]) => {
-  const v = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
-};
-const spread = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 
 const sim = await startSimulator({ apps: [`${APP_ID}:${SECRET}`] });
 const dir = mkdtempSync(join(tmpdir(), 'wxkit-bench-push-'));
