@@ -23,6 +23,24 @@ export function cardSignature(values: readonly (string | number | undefined | nu
   return createHash('sha1').update(parts.join(''), 'utf8').digest('hex');
 }
 
+/**
+ * WeChat's card types (`card_type` of `wx.chooseCard`, `card.card_type` of `/card/create`): 团购券,
+ * 代金券, 折扣券, 兑换券, 优惠券, 会员卡, 景点门票, 电影票, 飞机票, 会议门票, 汽车票.
+ */
+export const CARD_TYPES: readonly string[] = [
+  'GROUPON',
+  'CASH',
+  'DISCOUNT',
+  'GIFT',
+  'GENERAL_COUPON',
+  'MEMBER_CARD',
+  'SCENIC_TICKET',
+  'MOVIE_TICKET',
+  'BOARDING_PASS',
+  'MEETING_TICKET',
+  'BUS_TICKET',
+];
+
 /** What `wx.chooseCard` needs besides `shopId`/`cardType`/`cardId` (returned by {@link buildChooseCardSign}). */
 export interface ChooseCardSign {
   timestamp: number;

@@ -10,6 +10,7 @@ import {
   pushFromEnv,
   pushFromFile,
 } from './push-config.ts';
+import { defaultOpenBase } from './oauth/authorize.ts';
 import { describeRedisTopology, type RedisNode, type RedisTopology } from './stores/redis.ts';
 import { describeStoreSpec, parseStoreSpec } from './stores/spec.ts';
 import type { TokenMode } from './types.ts';
@@ -27,6 +28,8 @@ export interface AccountConfig {
   remoteKey?: string | undefined;
   /** Message push (服务器配置): the account's own, or the `WX_PUSH_*` default; absent when off. */
   push?: PushAccountConfig | undefined;
+  /** Card ids this account's card routes sign for (`cardIds` of its config-file entry); else the global list. */
+  cardIds?: string[] | undefined;
 }
 
 /** One configured WeCom (企业微信) app: a corp, one of its apps (AgentId) and that app's Secret. */
@@ -54,7 +57,10 @@ export interface WxkitConfig {
   apiBase: string;
   /** Base URL of the WeCom API (`WX_WORK_API_BASE`). */
   workApiBase: string;
+  /** `WX_OPEN_BASE`; unset, WeChat's page — or `apiBase` when that is a loopback URL (the simulator). */
   openBase: string;
+  /** True when `openBase` was not configured (a WeCom app then follows `workApiBase` the same way). */
+  openBaseDefaulted: boolean;
   /** `WXKIT_STORE` as given (may contain a Redis password: pass it on, never print it). */
   store: string;
   /** The store without credentials, for logs. */
@@ -69,6 +75,8 @@ export interface WxkitConfig {
   apiKeys: string[];
   /** Card ids (卡券) the service signs for (`WXKIT_CARD_IDS`); empty = card routes off. */
   cardIds: string[];
+  /** Store (门店) ids `/jssdk/card-sign` signs as `shopId` (`WXKIT_CARD_SHOP_IDS`). */
+  cardShopIds: string[];
   /** Undefined when unset (the service then generates one and warns). */
   sessionSecret?: string | undefined;
   /** The service's public origin, no trailing slash. */
@@ -104,6 +112,8 @@ export interface WxkitConfigFile {
     remoteKeyEnv?: string;
     /** Message push (服务器配置): `{token|tokenEnv, encodingAESKey|encodingAESKeyEnv, forward}`. */
     push?: PushAccountFile;
+    /** Card ids this account signs for (instead of the global `cardIds`). */
+    cardIds?: string[] | string;
   }>;
   tokenMode?: TokenMode;
   apiBase?: string;
@@ -122,6 +132,8 @@ export interface WxkitConfigFile {
   apiKeys?: string[] | string;
   /** Card ids the service may sign `wx.chooseCard` / `wx.addCard` for. */
   cardIds?: string[] | string;
+  /** Store (门店) ids pages may ask `wx.chooseCard` signatures for. */
+  cardShopIds?: string[] | string;
   sessionSecret?: string;
   publicUrl?: string;
   host?: string;
@@ -144,6 +156,7 @@ const FILE_KEYS = new Set([
   'remoteKey',
   'apiKeys',
   'cardIds',
+  'cardShopIds',
   'sessionSecret',
   'publicUrl',
   'host',
@@ -161,6 +174,7 @@ const ACCOUNT_KEYS = new Set([
   'remoteKey',
   'remoteKeyEnv',
   'push',
+  'cardIds',
 ]);
 const WECOM_ACCOUNT_KEYS = new Set(['type', 'corpId', 'agentId', 'secret', 'secretEnv', 'jsDomains', 'push']);
 
@@ -191,10 +205,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     e('WX_WORK_API_BASE') ?? file.workApiBase ?? 'https://qyapi.weixin.qq.com',
     'WX_WORK_API_BASE',
   );
-  const openBase = checkBaseUrl(
-    e('WX_OPEN_BASE') ?? file.openBase ?? 'https://open.weixin.qq.com',
-    'WX_OPEN_BASE',
-  );
+  const openRaw = e('WX_OPEN_BASE') ?? file.openBase;
+  const openBase = openRaw === undefined ? defaultOpenBase(apiBase) : checkBaseUrl(openRaw, 'WX_OPEN_BASE');
   const envStore = e('WXKIT_STORE');
   const redis =
     envStore === undefined && file.redis !== undefined ? checkTopology(file.redis, env) : undefined;
@@ -209,14 +221,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
   const remoteUrl = remoteUrlRaw === undefined ? undefined : checkBaseUrl(remoteUrlRaw, 'WXKIT_REMOTE_URL');
   const remoteKey = e('WXKIT_REMOTE_KEY') ?? file.remoteKey;
   const apiKeys = list(e('WXKIT_API_KEYS') ?? file.apiKeys);
-  const cardIds = list(e('WXKIT_CARD_IDS') ?? file.cardIds);
-  for (const id of cardIds) {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
-      throw configError(
-        `WXKIT_CARD_IDS: ${JSON.stringify(id.slice(0, 70))} is not a card id (letters, digits, - and _)`,
-      );
-    }
-  }
+  const cardIds = checkCardValues(list(e('WXKIT_CARD_IDS') ?? file.cardIds), 'WXKIT_CARD_IDS', 'card id');
+  const cardShopIds = checkCardValues(
+    list(e('WXKIT_CARD_SHOP_IDS') ?? file.cardShopIds),
+    'WXKIT_CARD_SHOP_IDS',
+    'shop id',
+  );
   const sessionSecret = e('WXKIT_SESSION_SECRET') ?? file.sessionSecret;
   const host = e('HOST') ?? file.host ?? '127.0.0.1';
   const portText = String(e('PORT') ?? file.port ?? '3000');
@@ -270,6 +280,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
           remoteUrl: rUrl,
           remoteKey: rKey || undefined,
           ...(raw.push === undefined ? {} : { push: pushFromFile(raw.push, `${where}.push`, env) }),
+          ...(raw.cardIds === undefined
+            ? {}
+            : { cardIds: checkCardValues(list(raw.cardIds), `${where}.cardIds`, 'card id') }),
         },
         where,
       ),
@@ -330,6 +343,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     apiBase,
     workApiBase,
     openBase,
+    openBaseDefaulted: openRaw === undefined,
     store,
     storeDescription,
     ...(redis ? { redis } : {}),
@@ -338,6 +352,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     remoteKey,
     apiKeys,
     cardIds,
+    cardShopIds,
     sessionSecret,
     publicUrl,
     publicUrlDefaulted: publicRaw === undefined,
@@ -382,7 +397,7 @@ export function wecomOptions(config: WxkitConfig, account: WecomAccountConfig, c
     agentId: account.agentId,
     secret: account.secret,
     apiBase: config.workApiBase,
-    openBase: config.openBase,
+    openBase: config.openBaseDefaulted ? defaultOpenBase(config.workApiBase) : config.openBase,
     store: config.redis ? { kind: 'redis', topology: config.redis } : config.store,
     cwd,
     jsDomains: account.jsDomains,
@@ -421,6 +436,18 @@ function wecomFromEnv(e: (name: string) => string | undefined): WecomAccountConf
     secret: checkCorpSecret(secret, 'WX_CORP_SECRET', corpId),
     jsDomains: [],
   };
+}
+
+/** Card and shop ids as WeChat issues them: letters, digits, `-` and `_` (never free text: see cards.ts). */
+function checkCardValues(values: string[], where: string, what: string): string[] {
+  for (const id of values) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+      throw configError(
+        `${where}: ${JSON.stringify(id.slice(0, 70))} is not a ${what} (letters, digits, - and _)`,
+      );
+    }
+  }
+  return values;
 }
 
 /** A `{"type":"wecom",…}` entry of the file's `accounts`. */

@@ -10,6 +10,8 @@ import { normalizeSignUrl, signJssdk } from './signature.ts';
 export const DIAGNOSIS_CODES = [
   'ok',
   'domain_not_bound',
+  'require_subscribe',
+  'app_id_invalid',
   'corpid_mismatch',
   'agentid_type',
   'agentid_mismatch',
@@ -25,6 +27,8 @@ export const DIAGNOSIS_CODES = [
   'wrong_ticket_kind',
   'app_id_mismatch',
   'stale_ticket',
+  'api_not_ready',
+  'api_permission',
   'unknown',
 ] as const;
 
@@ -73,8 +77,18 @@ export interface DiagnoseInput {
    * `realAuthUrl` is known (debug off).
    */
   platform?: ClientPlatform | undefined;
-  /** The errMsg the page got. */
+  /**
+   * The errMsg the page got. It decides what is checked: `config:invalid url domain` is about the
+   * domain binding in WeChat's backend whatever the signature, `config:require subscribe` about the
+   * test account, `…permission denied` / `…offline verifying` about the API list, not the signature.
+   */
   errMsg?: string | undefined;
+  /**
+   * The URL the service itself signed for this signature, when it remembers (`POST /jssdk/diagnose`):
+   * lets it name the signed URL when the page sends another one (its `location.href` after a route
+   * change) instead of answering `unknown`.
+   */
+  signedUrl?: string | undefined;
   /**
    * What the page called: `config` (`wx.config`) or `agentConfig` (WeCom's `wx.agentConfig`, whose
    * `ticket` is the app's agent_config ticket and whose `appId` is the page's `corpid`).
@@ -149,6 +163,101 @@ const SHARE_PARAMS = [
  * if (!d.ok) console.log(d.en)
  */
 export function diagnoseSignature(input: DiagnoseInput): Diagnosis {
+  const said = readErrMsg(input.errMsg);
+  const d = diagnoseString1(input);
+  return said === undefined || said === 'signature' ? d : withErrMsg(d, said, input);
+}
+
+/** What the page's errMsg is about, as WeChat's JS-SDK doc (appendix 5) explains each one. */
+type ErrMsgKind = 'domain' | 'signature' | 'subscribe' | 'app_id' | 'permission' | 'not_ready';
+
+function readErrMsg(errMsg: string | undefined): ErrMsgKind | undefined {
+  if (!errMsg) return undefined;
+  const m = errMsg.toLowerCase();
+  if (m.includes('invalid url domain')) return 'domain';
+  if (m.includes('invalid signature') || m.includes('63002')) return 'signature';
+  if (m.includes('require subscribe')) return 'subscribe';
+  if (/invalid app ?id|invalid corpid/.test(m)) return 'app_id';
+  if (m.includes('offline verifying')) return 'not_ready';
+  if (m.includes('permission denied')) return 'permission';
+  return undefined;
+}
+
+/**
+ * The page's errMsg names a check other than the signature: that check is the first cause, and what
+ * the signature check found follows it (a wrong signature would fail next).
+ */
+function withErrMsg(d: Diagnosis, said: ErrMsgKind, input: DiagnoseInput): Diagnosis {
+  if (said === 'domain' && d.code === 'domain_not_bound') return d;
+  if (said === 'app_id' && (d.code === 'app_id_mismatch' || d.code === 'corpid_mismatch')) return d;
+  const cause = errMsgCause(said, d, input);
+  const rest = d.causes.filter((c) => c.code !== 'ok');
+  // Checks WeChat runs before the signature come first; API-list problems come after signature ones.
+  const causes =
+    said === 'permission' || said === 'not_ready' ? byChecklist([...rest, cause]) : [cause, ...rest];
+  const first = causes[0] as DiagnosisCause;
+  return { ...d, ok: false, code: first.code, en: first.en, zh: first.zh, causes };
+}
+
+function errMsgCause(said: ErrMsgKind, d: Diagnosis, input: DiagnoseInput): DiagnosisCause {
+  const host = safeHost(d.expectedUrl);
+  const wecom = input.wecom || input.kind === 'agentConfig';
+  // "Signature right" leads (the page's question is answered first); a wrong one is said last.
+  const lead = d.ok
+    ? { en: 'The signature itself is right. ', zh: '签名本身是正确的。' }
+    : { en: '', zh: '' };
+  const tail = d.ok
+    ? { en: '', zh: '' }
+    : { en: ' The signature is wrong too (next cause).', zh: '签名也有误（见下一条原因）。' };
+  switch (said) {
+    case 'domain': {
+      const listed =
+        input.jsDomains && input.jsDomains.length > 0
+          ? {
+              en: ` wxkit's jsDomains (WX_JS_DOMAINS) list it; WeChat's backend does not.`,
+              zh: `wxkit 的 jsDomains（WX_JS_DOMAINS）包含它，但微信后台没有。`,
+            }
+          : { en: '', zh: '' };
+      return wecom
+        ? {
+            code: 'domain_not_bound',
+            en: `${lead.en}WeCom refused the page's domain: ${host} is not a trusted domain of the app in the admin console (应用管理 → the app → 网页授权及JS-SDK → 可信域名; the domain must pass WeCom's ownership check, WW_verify_….txt).${listed.en}${tail.en}`,
+            zh: `${lead.zh}企业微信拒绝了页面域名：${host} 未在管理后台设为应用的可信域名（应用管理 → 应用 → 网页授权及JS-SDK → 可信域名，需通过域名归属验证 WW_verify_….txt）。${listed.zh}${tail.zh}`,
+          }
+        : {
+            code: 'domain_not_bound',
+            en: `${lead.en}WeChat refused the page's domain: ${host} is not bound as a JS-safe domain in the account's backend (公众号后台 → 设置与开发 → 公众号设置 → 功能设置 → JS接口安全域名; at most 3, no port, the MP_verify_….txt file at its root).${listed.en}${tail.en}`,
+            zh: `${lead.zh}微信拒绝了页面域名：${host} 未在公众号后台绑定为 JS 接口安全域名（设置与开发 → 公众号设置 → 功能设置 → JS接口安全域名；最多 3 个，不带端口，需在域名根目录放置 MP_verify_….txt）。${listed.zh}${tail.zh}`,
+          };
+    }
+    case 'subscribe':
+      return {
+        code: 'require_subscribe',
+        en: `${lead.en}WeChat answered "require subscribe": the account is a test account (测试号), which only configures for users who follow it. Follow it (scan the QR code on the test account's page) and reload; a formal account never asks this.${tail.en}`,
+        zh: `${lead.zh}微信返回 require subscribe：这是测试号，只有关注了它的用户才能通过 wx.config。请扫描测试号页面上的二维码关注后刷新；正式公众号不会有此要求。${tail.zh}`,
+      };
+    case 'app_id':
+      return {
+        code: 'app_id_invalid',
+        en: `WeChat does not know the ${wecom ? 'corpid' : 'appId'} the page passed${input.appId ? ` (${input.appId})` : ''}: a typo, a Mini Program's appId, or an account of another environment. Pass the id the service signed for${input.ticketAppId ? ` (${input.ticketAppId})` : ''}: GET /jssdk/config returns it.`,
+        zh: `微信不认识页面传入的 ${wecom ? 'corpid' : 'appId'}${input.appId ? `（${input.appId}）` : ''}：拼写错误、小程序的 appId，或其他环境的账号。请传入服务签名所用的 id${input.ticketAppId ? `（${input.ticketAppId}）` : ''}，GET /jssdk/config 的返回值中即有。`,
+      };
+    case 'permission':
+      return {
+        code: 'api_permission',
+        en: `${lead.en}"permission denied" is about the API, not wx.config: the account has no permission for it (several APIs need a verified account, 认证), or the API is missing from jsApiList.${tail.en}`,
+        zh: `${lead.zh}permission denied 与 wx.config 无关，而是接口权限：该公众号没有此接口的权限（部分接口需要认证），或 jsApiList 中没有该接口。${tail.zh}`,
+      };
+    default:
+      return {
+        code: 'api_not_ready',
+        en: `${lead.en}"the permission value is offline verifying": the API was called before wx.config finished (call it inside wx.ready) or after wx.config failed, or it is missing from jsApiList.${tail.en}`,
+        zh: `${lead.zh}the permission value is offline verifying：在 wx.config 完成之前调用了接口（请在 wx.ready 回调中调用）、wx.config 已失败，或 jsApiList 中没有该接口。${tail.zh}`,
+      };
+  }
+}
+
+function diagnoseString1(input: DiagnoseInput): Diagnosis {
   const nonceStr = String(input.nonceStr);
   const timestamp = String(input.timestamp);
   const target = checkedUrl(input);
@@ -393,6 +502,8 @@ function urlVariants(input: DiagnoseInput, target: string): UrlVariant[] {
       add(`${origin}${path}`, 'url_share_params');
     }
   }
+  // Last: any closer explanation above wins. The page sent another URL than the one it had signed.
+  add(safeNormalize(input.signedUrl), 'url_landing', 'signed');
   return out;
 }
 
@@ -549,6 +660,13 @@ function describe(
         zh: `签名 URL 与页面 URL 相差一个结尾斜杠（${signedUrl} 与 ${target}）。请严格对 location.href.split('#')[0] 签名。`,
       };
     case 'url_landing':
+      if (detail === 'signed') {
+        return {
+          code,
+          en: `This service signed the signature for ${signedUrl}, but the page sent ${target}: the page's URL changed between signing and wx.config (a route change, a redirect, a link from an OAuth page). WeChat checks the URL at wx.config time (on iOS the landing URL of a single-page app): sign again after each change (wxkit/client's reconfigure(), urlMode 'auto').`,
+          zh: `本服务为 ${signedUrl} 生成了该签名，但页面发送的是 ${target}：签名与 wx.config 之间页面 URL 变了（路由切换、重定向、从授权页跳转而来）。微信按调用 wx.config 时的 URL 校验（iOS 单页应用为首次进入的 URL）：每次变化后重新签名（wxkit/client 的 reconfigure()，urlMode 'auto'）。`,
+        };
+      }
       if (detail === 'landing') {
         return {
           code,

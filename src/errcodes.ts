@@ -121,6 +121,51 @@ const table: ErrcodeInfo[] = [
     },
   },
   {
+    errcode: 61003,
+    category: 'config',
+    name: 'component is not authorized by this account',
+    hint: {
+      en: 'The account took its authorization back (or never gave it): it must authorize the platform again.',
+      zh: '该公众号已取消授权（或从未授权）第三方平台，需要重新授权。',
+    },
+  },
+  {
+    errcode: 61004,
+    category: 'config',
+    name: 'access clientip is not registered',
+    hint: {
+      en: "This server's IP is not in the platform's IP whitelist (开放平台 → 第三方平台 → 开发配置).",
+      zh: '服务器 IP 不在第三方平台的白名单中（开放平台 → 第三方平台 → 开发配置）。',
+    },
+  },
+  {
+    errcode: 61005,
+    category: 'config',
+    name: 'component ticket is expired',
+    hint: {
+      en: 'The last component_verify_ticket is older than 12 hours: WeChat stopped reaching the 授权事件接收URL. Check that URL (POST /platform/events) answers "success".',
+      zh: '最近的 component_verify_ticket 已超过 12 小时：微信推送未到达「授权事件接收URL」。请检查该地址（POST /platform/events）是否回复 success。',
+    },
+  },
+  {
+    errcode: 61006,
+    category: 'config',
+    name: 'component ticket is invalid',
+    hint: {
+      en: 'The component_verify_ticket is not one WeChat pushed to this platform (another platform’s, or made up).',
+      zh: 'component_verify_ticket 不是微信推送给本平台的（属于其他平台或被篡改）。',
+    },
+  },
+  {
+    errcode: 61023,
+    category: 'request',
+    name: 'refresh_token is invalid',
+    hint: {
+      en: 'The authorizer_refresh_token was replaced by a re-authorization; wxkit re-reads it from api_get_authorizer_info.',
+      zh: 'authorizer_refresh_token 已因重新授权而更换；wxkit 会从 api_get_authorizer_info 重新读取。',
+    },
+  },
+  {
     errcode: 40243,
     category: 'config',
     name: 'AppSecret frozen',

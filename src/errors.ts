@@ -30,6 +30,8 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: 'payload_too_large',
   /** The operation was aborted or timed out. */
   ABORTED: 'aborted',
+  /** The account took back its authorization of the third-party platform (取消授权): it must authorize again. */
+  AUTHORIZER_REVOKED: 'authorizer_revoked',
   /** A bug in wxkit. Reported as 500 without details. */
   INTERNAL: 'internal',
 } as const;
@@ -51,6 +53,11 @@ export interface WxkitErrorOptions {
   errmsg?: string;
   /** Whose errcode it is (WeCom reads some numbers differently). @default 'official' */
   platform?: ErrcodePlatform;
+  /**
+   * The message in Chinese. Defaults to a sentence naming the kind of error (its `code`), with WeChat's
+   * errcode and its meaning when there is one.
+   */
+  zh?: string;
   /** What to do about it, in plain words. Defaults to the errcode table's hint, if any. */
   hint?: Hint;
   /** HTTP status this error maps to when it reaches an HTTP client. */
@@ -74,11 +81,33 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   store_unavailable: 503,
   unauthorized: 401,
   forbidden: 403,
+  authorizer_revoked: 403,
   not_found: 404,
   rate_limited: 429,
   payload_too_large: 413,
   aborted: 504,
   internal: 500,
+};
+
+// What the error is, in Chinese, when the thrower had nothing more specific to say: every error has a
+// message in both languages (the English one is the thrower's).
+const DEFAULT_MESSAGE_ZH: Record<ErrorCode, string> = {
+  invalid_url: '要签名的 URL 无效：应为页面完整的 http(s) 地址，即 location.href.split("#")[0]。',
+  url_not_allowed: '页面域名不在该账号的 JS 接口安全域名（或可信域名）中。',
+  unknown_app: '本服务没有配置该账号。',
+  wechat_error: '微信拒绝了该请求。',
+  upstream_unavailable: '暂时无法连接微信，或微信繁忙。',
+  invalid_request: '请求有误，本服务无法处理。',
+  config_error: '配置有误。',
+  store_unavailable: '暂时无法连接存储。',
+  unauthorized: '身份验证失败。',
+  forbidden: '无权执行此操作。',
+  authorizer_revoked: '该公众号已取消对本第三方平台的授权。',
+  not_found: '请求的资源不存在。',
+  rate_limited: '该客户端的请求过于频繁。',
+  payload_too_large: '请求过大。',
+  aborted: '操作被取消或超时。',
+  internal: 'wxkit 内部错误，详情已记录在服务日志中。',
 };
 
 // What to do when the thrower had nothing more specific to say: every error carries a hint.
@@ -115,6 +144,10 @@ const DEFAULT_HINT: Record<ErrorCode, Hint> = {
   },
   payload_too_large: { en: 'Send a smaller request.', zh: '请减小请求大小。' },
   aborted: { en: 'The operation was cancelled or timed out; retry.', zh: '操作被取消或超时，请重试。' },
+  authorizer_revoked: {
+    en: 'The account cancelled its authorization of this platform (取消授权); send its admin the authorization link again.',
+    zh: '该公众号已取消对本第三方平台的授权，请把授权链接再次发给其管理员。',
+  },
   internal: {
     en: 'An unexpected error in wxkit; it is logged. Please report it.',
     zh: 'wxkit 内部错误，已记录日志，请反馈。',
@@ -137,6 +170,8 @@ export class WxkitError extends Error {
   readonly errmsg: string | undefined;
   /** Whose errcode `errcode` is: `official` (WeChat) or `wecom`. */
   readonly platform: ErrcodePlatform;
+  /** The message in Chinese (`message` is English). */
+  readonly messageZh: string;
   readonly hint: Hint;
   readonly status: number;
   readonly retryAfter: number | undefined;
@@ -150,6 +185,11 @@ export class WxkitError extends Error {
     this.platform = options.platform ?? 'official';
     const known = options.errcode === undefined ? undefined : describeErrcode(options.errcode, this.platform);
     this.hint = options.hint ?? known?.hint ?? DEFAULT_HINT[code];
+    this.messageZh =
+      options.zh ??
+      (options.errcode === undefined
+        ? DEFAULT_MESSAGE_ZH[code]
+        : `${DEFAULT_MESSAGE_ZH[code]}errcode ${options.errcode}${known ? `（${known.name}）` : ''}。`);
     // 45009 is WeChat saying "not today": unavailable until the quota resets, not a bad gateway.
     this.status =
       options.status ??
@@ -163,11 +203,12 @@ export class WxkitError extends Error {
     return this.errcode === undefined ? undefined : describeErrcode(this.errcode, this.platform)?.category;
   }
 
-  /** The JSON error body of the HTTP API: `{error:{code,message,hint,wechat?}}`. */
+  /** The JSON error body of the HTTP API: `{error:{code,message,messageZh,hint,wechat?}}`. */
   toJSON(): { error: Record<string, unknown> } {
     const error: Record<string, unknown> = {
       code: this.code,
       message: this.message,
+      messageZh: this.messageZh,
       hint: this.hint.en && this.hint.zh ? `${this.hint.en} / ${this.hint.zh}` : this.hint.en || this.hint.zh,
     };
     if (this.errcode !== undefined) error.wechat = { errcode: this.errcode, errmsg: this.errmsg ?? '' };

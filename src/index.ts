@@ -62,6 +62,15 @@ export type {
   UserinfoInput,
 } from './oauth/types.ts';
 export { OAUTH_SCOPES } from './oauth/types.ts';
+export type {
+  AuthorizeLinkInput,
+  Platform,
+  PlatformOptions,
+  PlatformStatus,
+  SyncReport,
+} from './platform/platform.ts';
+export { createPlatform } from './platform/platform.ts';
+export type { VerifyTicketHealth } from './platform/verify-ticket.ts';
 export type { BuildJssdkConfigInput, JssdkConfig, SignInput } from './signature.ts';
 export {
   buildJssdkConfig,
@@ -71,7 +80,7 @@ export {
   normalizeSignUrl,
   signJssdk,
 } from './signature.ts';
-export type { Store } from './stores/types.ts';
+export type { IndexedStore, Store } from './stores/types.ts';
 export type {
   Account,
   AccountStatus,

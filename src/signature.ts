@@ -45,14 +45,21 @@ export function normalizeSignUrl(url: unknown): string {
   // buildJssdkConfig normalizes it again) is returned without parsing it a second time.
   if (url === lastNormalized && url !== '') return url;
   if (typeof url !== 'string' || url.length === 0) {
-    throw invalidUrl('The URL to sign is empty; send the page’s location.href.split("#")[0].');
+    throw invalidUrl(
+      'The URL to sign is empty; send the page’s location.href.split("#")[0].',
+      '要签名的 URL 为空；请发送页面的 location.href.split("#")[0]。',
+    );
   }
   let value = url;
   if (WHOLE_ENCODED.test(value)) {
     try {
       value = decodeURIComponent(value);
     } catch (cause) {
-      throw invalidUrl('The URL looks encodeURIComponent’ed but does not decode.', cause);
+      throw invalidUrl(
+        'The URL looks encodeURIComponent’ed but does not decode.',
+        'URL 看起来经过 encodeURIComponent 编码，但无法解码。',
+        cause,
+      );
     }
   }
   const hash = value.indexOf('#');
@@ -60,19 +67,30 @@ export function normalizeSignUrl(url: unknown): string {
   if (!SCHEME.test(value)) {
     throw invalidUrl(
       `The URL to sign must be absolute http(s), like https://h5.example.com/page; got ${preview(url)}`,
+      `要签名的 URL 必须是完整的 http(s) 地址，如 https://h5.example.com/page；收到 ${preview(url)}`,
     );
   }
   if (FORBIDDEN.test(value)) {
-    throw invalidUrl('The URL contains spaces or control characters; location.href never does.');
+    throw invalidUrl(
+      'The URL contains spaces or control characters; location.href never does.',
+      'URL 含有空格或控制字符；location.href 不会含有这些字符。',
+    );
   }
   let parsed: URL;
   try {
     parsed = new URL(value);
   } catch (cause) {
-    throw invalidUrl(`The URL to sign is not a valid URL: ${preview(url)}`, cause);
+    throw invalidUrl(
+      `The URL to sign is not a valid URL: ${preview(url)}`,
+      `要签名的 URL 无效：${preview(url)}`,
+      cause,
+    );
   }
   if (parsed.hostname === '' || parsed.username !== '' || parsed.password !== '') {
-    throw invalidUrl('The URL to sign must have a host and no user:password part.');
+    throw invalidUrl(
+      'The URL to sign must have a host and no user:password part.',
+      '要签名的 URL 必须有主机名，且不能含 user:password 部分。',
+    );
   }
   lastNormalized = value;
   lastParsed = parsed;
@@ -167,8 +185,9 @@ export function buildJssdkConfig(input: BuildJssdkConfigInput): JssdkConfig {
   };
 }
 
-function invalidUrl(message: string, cause?: unknown): WxkitError {
+function invalidUrl(message: string, zh: string, cause?: unknown): WxkitError {
   return new WxkitError(ErrorCodes.INVALID_URL, message, {
+    zh,
     cause,
     hint: {
       en: 'Send location.href.split("#")[0] from the page, encodeURIComponent’ed once in a query string.',

@@ -25,6 +25,9 @@ export type AccountType = 'official' | 'wecom';
 /** `stable` (POST /cgi-bin/stable_token), `classic` (GET /cgi-bin/token), `remote` (another wxkit). */
 export type TokenMode = 'stable' | 'classic' | 'remote';
 
+/** Where an Official Account's token comes from: a {@link TokenMode}, or `component` (a third-party platform's authorization). */
+export type TokenSource = TokenMode | 'component';
+
 /** A credential with its absolute expiry. */
 export interface CredentialValue {
   value: string;
@@ -56,7 +59,7 @@ export interface DownloadedMedia {
 
 /** What is cached for one credential, for `wxkit token status` and /readyz. Never the value itself. */
 export interface CredentialStatus {
-  kind: 'access_token' | 'jsapi_ticket' | 'wx_card_ticket' | 'agent_config_ticket';
+  kind: 'access_token' | 'jsapi_ticket' | 'wx_card_ticket' | 'agent_config_ticket' | 'component_access_token';
   cached: boolean;
   /** Milliseconds since the epoch. */
   fetchedAt?: number | undefined;
@@ -80,7 +83,7 @@ export interface AccountStatus {
 
 /** An Official Account's status. */
 export interface WxkitStatus extends AccountStatus {
-  tokenMode: TokenMode;
+  tokenMode: TokenSource;
 }
 
 /** A WeCom app's status (`appId` is the corpId). */
@@ -130,6 +133,12 @@ export interface Account<T extends string = string> {
   readonly appId: string;
   /** The account's JS-safe (or, in WeCom, trusted) domains, parsed. */
   readonly jsDomains: readonly JsDomain[];
+  /**
+   * Pages on loopback hosts (any port) are signed regardless of `jsDomains`: true when the account
+   * talks to the simulator (a loopback `apiBase`) unless its options said otherwise. The HTTP handler
+   * follows it (domain check, CORS, the simulator's JS bridge in `client.js`).
+   */
+  readonly allowLoopback?: boolean | undefined;
   /** Counters shared with the service's /metrics. */
   readonly metrics: Metrics;
   /** Base URLs in use. */
@@ -172,7 +181,7 @@ export interface Account<T extends string = string> {
 /** One Official Account, its credentials kept fresh and shared through a store. */
 export interface Wxkit extends Account<TicketType> {
   readonly type?: 'official' | undefined;
-  readonly tokenMode: TokenMode;
+  readonly tokenMode: TokenSource;
   /** Web OAuth (网页授权): authorize URL, code exchange (once per code), refresh, userinfo, sns/auth. */
   readonly oauth: OAuthClient;
   /** Calls a WeChat API with the token (added as access_token query parameter), retrying once on 40001/40014/42001. */

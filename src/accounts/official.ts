@@ -1,5 +1,6 @@
 import { checkBaseUrl } from '../base-url.ts';
 import { buildCardExt, buildChooseCardSign } from '../cards.ts';
+import type { Fetched } from '../credentials/upstream.ts';
 import {
   classicTokenRequest,
   processRemoteResponse,
@@ -12,13 +13,16 @@ import {
 } from '../credentials/upstream.ts';
 import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
+import { defaultOpenBase } from '../oauth/authorize.ts';
 import { createOAuthClient } from '../oauth/client.ts';
+import type { OAuthClient } from '../oauth/types.ts';
 import { buildJssdkConfig, createTimestamp } from '../signature.ts';
 import { parseStoreSpec } from '../stores/spec.ts';
-import type { BreakerStatus, TicketType, TokenMode, Wxkit } from '../types.ts';
+import type { BreakerStatus, TicketType, TokenMode, TokenSource, Wxkit } from '../types.ts';
 import {
   type AccountKind,
   createEngine,
+  type Engine,
   engineMembers,
   isLoopbackUrl,
   type Upstream,
@@ -47,7 +51,11 @@ export interface WxkitOptions extends AccountOptions {
   tokenMode?: TokenMode | undefined;
   /** @default 'https://api.weixin.qq.com' */
   apiBase?: string | undefined;
-  /** @default 'https://open.weixin.qq.com' */
+  /**
+   * Where the OAuth consent page is. The simulator serves it next to its API, so a loopback `apiBase`
+   * (the simulator) is also the default here.
+   * @default 'https://open.weixin.qq.com', or `apiBase` when that is a loopback URL
+   */
   openBase?: string | undefined;
   /** The central wxkit (`remote` mode). */
   remoteUrl?: string | undefined;
@@ -75,7 +83,6 @@ export interface WxkitInstance extends Wxkit {
 }
 
 const DEFAULT_API_BASE = 'https://api.weixin.qq.com';
-const DEFAULT_OPEN_BASE = 'https://open.weixin.qq.com';
 
 /**
  * One Official Account with its access_token and tickets kept fresh and shared through a store: one
@@ -90,88 +97,150 @@ const DEFAULT_OPEN_BASE = 'https://open.weixin.qq.com';
  */
 export function createWxkit(options: WxkitOptions): WxkitInstance {
   const o = validate(options);
-  const jsDomains = parseJsDomains(options.jsDomains ?? []);
-  const allowLoopback = options.allowLoopback ?? isLoopbackUrl(o.apiBase);
   const remote = o.tokenMode === 'remote';
   const credentialBase = remote ? o.remoteUrl : o.apiBase;
   const fetchImpl = options.fetch ?? globalThis.fetch;
   let forceNext = false;
+  const input = { apiBase: o.apiBase, appId: o.appId, secret: o.secret };
+
+  const token: OfficialToken = {
+    name: 'access_token',
+    upstream: credentialBase,
+    fetch(up) {
+      if (remote) {
+        return up.call(
+          'remote',
+          o.remoteUrl,
+          () => remoteCredentialRequest(o.remoteUrl, o.remoteKey, o.appId, 'access_token'),
+          (res) => processRemoteResponse(res),
+        );
+      }
+      if (o.tokenMode === 'classic') {
+        return up.call(
+          '/cgi-bin/token',
+          o.apiBase,
+          () => classicTokenRequest(input),
+          (res, sentAt) => processTokenResponse(res, sentAt, 'token'),
+        );
+      }
+      const force = forceNext;
+      forceNext = false;
+      return up.call(
+        '/cgi-bin/stable_token',
+        o.apiBase,
+        () => stableTokenRequest(input, force),
+        (res, sentAt) => processTokenResponse(res, sentAt, 'stable_token'),
+      );
+    },
+    // The central wxkit holds the token: ask it to drop the same value (compare-and-invalidate there).
+    invalidated: remote
+      ? async (value) => {
+          await fetchImpl(remoteInvalidateRequest(o.remoteUrl, o.remoteKey, o.appId, value), {
+            signal: AbortSignal.timeout(options.fetchTimeoutMs ?? 8_000),
+          }).then(
+            (res) => res.body?.cancel(),
+            () => {},
+          );
+        }
+      : undefined,
+  };
+
+  const remoteJsapi = remote
+    ? (up: Upstream) =>
+        up.call(
+          'remote',
+          o.remoteUrl,
+          () => remoteCredentialRequest(o.remoteUrl, o.remoteKey, o.appId, 'jsapi_ticket'),
+          (res) => processRemoteResponse(res),
+        )
+    : undefined;
+
+  return createOfficialAccount({
+    appId: o.appId,
+    tokenMode: o.tokenMode,
+    apiBase: o.apiBase,
+    openBase: o.openBase,
+    token,
+    jsapiTicket: remoteJsapi,
+    jsapiUpstream: credentialBase,
+    oauthSecret: o.secret,
+    options,
+    recheckable: !remote,
+    async refresh(engine, opts) {
+      await engine.clearCache();
+      forceNext = opts?.force === true && o.tokenMode === 'stable';
+      try {
+        await engine.token.get();
+      } finally {
+        // Another process's fresh token may have been adopted without a fetch: never leave it armed.
+        forceNext = false;
+      }
+    },
+  });
+}
+
+/** How an Official Account's access_token is obtained (the kind's token source). */
+export type OfficialToken = AccountKind<TicketType>['token'];
+
+/** What {@link createOfficialAccount} needs: the Official Account's interface over any token source. */
+export interface OfficialAccountInput {
+  appId: string;
+  tokenMode: TokenSource;
+  apiBase: string;
+  openBase: string;
+  token: OfficialToken;
+  /** Where the jsapi ticket comes from instead of getticket (a central wxkit). */
+  jsapiTicket?: ((up: Upstream) => Promise<Fetched>) | undefined;
+  /** The origin the jsapi ticket is fetched from. @default apiBase */
+  jsapiUpstream?: string | undefined;
+  /** The AppSecret for OAuth code exchange; absent, exchanges fail clearly. */
+  oauthSecret?: string | undefined;
+  /** OAuth for the account, when not the secret-based one (a platform's component OAuth). */
+  oauth?: ((engine: Engine<TicketType>) => OAuthClient) | undefined;
+  options: AccountOptions;
+  /** Whether a ticket re-check may ask WeChat (not when a central wxkit holds the ticket). */
+  recheckable: boolean;
+  refresh(engine: Engine<TicketType>, options?: { force?: boolean | undefined }): Promise<void>;
+}
+
+/**
+ * An account with the Official Account's interface (tickets from getticket with its token, JS-SDK
+ * signatures, cards, OAuth, media, status) whatever its token comes from: the account's own secret
+ * (`createWxkit`) or a third-party platform's authorization (src/accounts/authorizer.ts).
+ */
+export function createOfficialAccount(input: OfficialAccountInput): WxkitInstance {
+  const { options } = input;
+  const jsDomains = parseJsDomains(options.jsDomains ?? []);
+  const allowLoopback = options.allowLoopback ?? isLoopbackUrl(input.apiBase);
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const apiBase = input.apiBase;
 
   // Both tickets are asked for with the token: a token errcode drops it and asks once more.
   const getticket = (up: Upstream, type: TicketType) =>
     up.withToken((token) =>
       up.call(
         '/cgi-bin/ticket/getticket',
-        o.apiBase,
-        () => ticketRequest(o.apiBase, token, type),
+        apiBase,
+        () => ticketRequest(apiBase, token, type),
         (res, sentAt) => processTicketResponse(res, sentAt),
       ),
     );
 
   const kind: AccountKind<TicketType> = {
-    id: o.appId,
+    id: input.appId,
     platform: 'official',
     upstreamName: 'WeChat',
-    apiBase: o.apiBase,
-    token: {
-      name: 'access_token',
-      upstream: credentialBase,
-      fetch(up) {
-        const input = { apiBase: o.apiBase, appId: o.appId, secret: o.secret };
-        if (remote) {
-          return up.call(
-            'remote',
-            o.remoteUrl,
-            () => remoteCredentialRequest(o.remoteUrl, o.remoteKey, o.appId, 'access_token'),
-            (res) => processRemoteResponse(res),
-          );
-        }
-        if (o.tokenMode === 'classic') {
-          return up.call(
-            '/cgi-bin/token',
-            o.apiBase,
-            () => classicTokenRequest(input),
-            (res, sentAt) => processTokenResponse(res, sentAt, 'token'),
-          );
-        }
-        const force = forceNext;
-        forceNext = false;
-        return up.call(
-          '/cgi-bin/stable_token',
-          o.apiBase,
-          () => stableTokenRequest(input, force),
-          (res, sentAt) => processTokenResponse(res, sentAt, 'stable_token'),
-        );
-      },
-      // The central wxkit holds the token: ask it to drop the same value (compare-and-invalidate there).
-      invalidated: remote
-        ? async (value) => {
-            await fetchImpl(remoteInvalidateRequest(o.remoteUrl, o.remoteKey, o.appId, value), {
-              signal: AbortSignal.timeout(options.fetchTimeoutMs ?? 8_000),
-            }).then(
-              (res) => res.body?.cancel(),
-              () => {},
-            );
-          }
-        : undefined,
-    },
+    apiBase,
+    token: input.token,
     tickets: {
       jsapi: {
         name: 'jsapi_ticket',
-        upstream: credentialBase,
-        fetch: (up) =>
-          remote
-            ? up.call(
-                'remote',
-                o.remoteUrl,
-                () => remoteCredentialRequest(o.remoteUrl, o.remoteKey, o.appId, 'jsapi_ticket'),
-                (res) => processRemoteResponse(res),
-              )
-            : getticket(up, 'jsapi'),
+        upstream: input.jsapiUpstream ?? apiBase,
+        fetch: (up) => (input.jsapiTicket ? input.jsapiTicket(up) : getticket(up, 'jsapi')),
       },
       wx_card: {
         name: 'wx_card_ticket',
-        upstream: o.apiBase,
+        upstream: apiBase,
         fetch: (up) => getticket(up, 'wx_card'),
         reported: false,
       },
@@ -187,86 +256,81 @@ export function createWxkit(options: WxkitOptions): WxkitInstance {
 
   const wx: WxkitInstance = {
     type: 'official',
-    appId: o.appId,
-    tokenMode: o.tokenMode,
+    appId: input.appId,
+    tokenMode: input.tokenMode,
     jsDomains,
+    allowLoopback,
     metrics: engine.metrics,
-    apiBase: o.apiBase,
-    openBase: o.openBase,
-    oauth: createOAuthClient({
-      appId: o.appId,
-      secret: o.secret,
-      apiBase: o.apiBase,
-      openBase: o.openBase,
-      fetch: fetchImpl,
-      now: engine.now,
-      metrics: engine.metrics,
-      // Shared through the account's store (so a code is exchanged once across instances); in memory while it is down.
-      store: engine.oauthStore,
-    }),
+    apiBase,
+    openBase: input.openBase,
+    oauth: input.oauth
+      ? input.oauth(engine)
+      : createOAuthClient({
+          appId: input.appId,
+          secret: input.oauthSecret,
+          apiBase,
+          openBase: input.openBase,
+          fetch: fetchImpl,
+          now: engine.now,
+          metrics: engine.metrics,
+          // Shared through the account's store (so a code is exchanged once across instances); in memory while it is down.
+          store: engine.oauthStore,
+        }),
 
     ...engineMembers(engine),
 
     async recheckTicket(type, expected) {
       engine.ensureOpen();
       engine.ticket(type);
-      if (remote && type === 'jsapi') return { rechecked: false, refreshed: false, reason: 'remote' };
+      if (!input.recheckable && type === 'jsapi')
+        return { rechecked: false, refreshed: false, reason: 'remote' };
       return engine.recheckTicket(type, expected);
     },
 
-    async jssdkConfig(input) {
+    async jssdkConfig(page) {
       engine.ensureOpen();
-      const url = checkPageUrl(input?.url, jsDomains, { allowLoopback, hint: JS_DOMAIN_HINT });
-      const t = await withSignal(engine.ticket('jsapi').get(), input.signal);
+      const url = checkPageUrl(page?.url, jsDomains, { allowLoopback, hint: JS_DOMAIN_HINT });
+      const t = await withSignal(engine.ticket('jsapi').get(), page.signal);
       return buildJssdkConfig({
-        appId: o.appId,
+        appId: input.appId,
         ticket: t.value,
         url,
-        jsApiList: input.jsApiList,
-        openTagList: input.openTagList,
-        debug: input.debug,
+        jsApiList: page.jsApiList,
+        openTagList: page.openTagList,
+        debug: page.debug,
         now: engine.now,
       });
     },
 
-    async chooseCardSign(input = {}) {
+    async chooseCardSign(card = {}) {
       return buildChooseCardSign({
-        apiTicket: await cardTicket(input.signal),
-        appId: o.appId,
-        cardId: input.cardId,
-        cardType: input.cardType,
-        locationId: input.locationId,
+        apiTicket: await cardTicket(card.signal),
+        appId: input.appId,
+        cardId: card.cardId,
+        cardType: card.cardType,
+        locationId: card.locationId,
         timestamp: createTimestamp(engine.now()),
       });
     },
 
-    async cardExt(input) {
+    async cardExt(card) {
       return buildCardExt({
-        apiTicket: await cardTicket(input.signal),
-        cardId: input.cardId,
-        code: input.code,
-        openid: input.openid,
-        outerStr: input.outerStr,
+        apiTicket: await cardTicket(card.signal),
+        cardId: card.cardId,
+        code: card.code,
+        openid: card.openid,
+        outerStr: card.outerStr,
         timestamp: createTimestamp(engine.now()),
       });
     },
 
-    knownTickets: (type) => engine.knownTickets(type, o.appId),
+    knownTickets: (type) => engine.knownTickets(type, input.appId),
 
     async status() {
-      return { appId: o.appId, tokenMode: o.tokenMode, ...(await engine.status()) };
+      return { appId: input.appId, tokenMode: input.tokenMode, ...(await engine.status()) };
     },
 
-    async refresh(opts) {
-      await engine.clearCache();
-      forceNext = opts?.force === true && o.tokenMode === 'stable';
-      try {
-        await engine.token.get();
-      } finally {
-        // Another process's fresh token may have been adopted without a fetch: never leave it armed.
-        forceNext = false;
-      }
-    },
+    refresh: (opts) => input.refresh(engine, opts),
   };
   return wx;
 }
@@ -299,7 +363,7 @@ function validate(options: WxkitOptions): Validated {
     );
   }
   const apiBase = checkBaseUrl(options.apiBase ?? DEFAULT_API_BASE, 'apiBase (WX_API_BASE)');
-  const openBase = checkBaseUrl(options.openBase ?? DEFAULT_OPEN_BASE, 'openBase (WX_OPEN_BASE)');
+  const openBase = checkBaseUrl(options.openBase ?? defaultOpenBase(apiBase), 'openBase (WX_OPEN_BASE)');
   const secret = options.secret ?? '';
   let remoteUrl = '';
   let remoteKey = '';

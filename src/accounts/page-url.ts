@@ -22,8 +22,8 @@ export function checkPageUrl(
 
 /** Where an Official Account's JS-safe domains are set. */
 export const JS_DOMAIN_HINT: Hint = {
-  en: 'Add the domain under 设置与开发 → 公众号设置 → 功能设置 → JS接口安全域名 and to WX_JS_DOMAINS; serve the page on port 80/443.',
-  zh: '请在「设置与开发 → 公众号设置 → 功能设置 → JS接口安全域名」中添加该域名并写入 WX_JS_DOMAINS；页面须使用 80/443 端口。',
+  en: 'Add the domain under 设置与开发 → 公众号设置 → 功能设置 → JS接口安全域名 and to the account’s jsDomains; serve the page on port 80/443.',
+  zh: '请在「设置与开发 → 公众号设置 → 功能设置 → JS接口安全域名」中添加该域名并写入账号的 jsDomains；页面须使用 80/443 端口。',
 };
 
 function urlNotAllowed(url: string, mismatch: string, domains: readonly JsDomain[], hint: Hint): WxkitError {

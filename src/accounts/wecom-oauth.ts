@@ -1,6 +1,6 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { checkRedirectUri, checkState } from '../oauth/authorize.ts';
-import { exchangeOnce, unusableCode } from '../oauth/exchange.ts';
+import { exchangeOnce, type RefusedCodes, unusableCode } from '../oauth/exchange.ts';
 import type { OAuthStore } from '../oauth/store.ts';
 import type { CallOptions } from '../types.ts';
 import type { Upstream } from './engine.ts';
@@ -82,6 +82,7 @@ const SCOPES: readonly WecomOAuthScope[] = ['snsapi_base', 'snsapi_privateinfo']
 
 export function createWecomOAuthClient(d: WecomOAuthDeps): WecomOAuthClient {
   const inflight = new Map<string, Promise<WecomUser>>();
+  const refused: RefusedCodes = new Map();
   return {
     corpId: d.corpId,
     agentId: d.agentId,
@@ -103,7 +104,7 @@ export function createWecomOAuthClient(d: WecomOAuthDeps): WecomOAuthClient {
               (res) => processUserInfoResponse(res),
             ),
           ),
-        { store: d.store, appId: d.id, inflight },
+        { store: d.store, appId: d.id, inflight, refused },
       );
     },
   };

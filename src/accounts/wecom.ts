@@ -2,6 +2,7 @@ import { checkBaseUrl } from '../base-url.ts';
 import type { Fetched } from '../credentials/upstream.ts';
 import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, type Hint, WxkitError } from '../errors.ts';
+import { defaultOpenBase } from '../oauth/authorize.ts';
 import { buildJssdkConfig, createNonce, createTimestamp, signJssdk } from '../signature.ts';
 import { parseStoreSpec } from '../stores/spec.ts';
 import type { BreakerStatus, Wecom, WecomTicketType } from '../types.ts';
@@ -44,7 +45,10 @@ export interface WecomOptions extends AccountOptions {
   secret: string;
   /** @default 'https://qyapi.weixin.qq.com' */
   apiBase?: string | undefined;
-  /** Base of the OAuth authorize page. @default 'https://open.weixin.qq.com' */
+  /**
+   * Base of the OAuth authorize page (the simulator serves it next to its API).
+   * @default 'https://open.weixin.qq.com', or `apiBase` when that is a loopback URL
+   */
   openBase?: string | undefined;
 }
 
@@ -59,7 +63,6 @@ export interface WecomInstance extends Wecom {
 }
 
 const DEFAULT_API_BASE = 'https://qyapi.weixin.qq.com';
-const DEFAULT_OPEN_BASE = 'https://open.weixin.qq.com';
 
 /** `GET /cgi-bin/gettoken?corpid=&corpsecret=` (the URL carries the secret: never logged). */
 export function gettokenRequest(apiBase: string, corpId: string, secret: string): Request {
@@ -175,6 +178,7 @@ export function createWecom(options: WecomOptions): WecomInstance {
     corpId: o.corpId,
     agentId: o.agentId,
     jsDomains,
+    allowLoopback,
     metrics: engine.metrics,
     apiBase: o.apiBase,
     openBase: o.openBase,
@@ -244,8 +248,8 @@ export function createWecom(options: WecomOptions): WecomInstance {
 
 /** Where a WeCom app's trusted domain is set. */
 const TRUSTED_DOMAIN_HINT: Hint = {
-  en: "Set the page's domain as the app's trusted domain (应用管理 → the app → 网页授权及JS-SDK → 可信域名) and in jsDomains (WX_JS_DOMAINS); serve the page on port 80/443.",
-  zh: '请在「应用管理 → 应用 → 网页授权及JS-SDK → 可信域名」中设置页面域名，并写入 jsDomains（WX_JS_DOMAINS）；页面须使用 80/443 端口。',
+  en: "Set the page's domain as the app's trusted domain (应用管理 → the app → 网页授权及JS-SDK → 可信域名) and in the account's jsDomains; serve the page on port 80/443.",
+  zh: '请在「应用管理 → 应用 → 网页授权及JS-SDK → 可信域名」中设置页面域名，并写入账号的 jsDomains；页面须使用 80/443 端口。',
 };
 
 interface Validated {
@@ -281,7 +285,7 @@ function validate(options: WecomOptions): Validated {
     });
   }
   const apiBase = checkBaseUrl(options.apiBase ?? DEFAULT_API_BASE, 'apiBase (WX_WORK_API_BASE)');
-  const openBase = checkBaseUrl(options.openBase ?? DEFAULT_OPEN_BASE, 'openBase (WX_OPEN_BASE)');
+  const openBase = checkBaseUrl(options.openBase ?? defaultOpenBase(apiBase), 'openBase (WX_OPEN_BASE)');
   if (typeof options.store === 'string') parseStoreSpec(options.store);
   return { corpId, agentId, secret, apiBase, openBase };
 }

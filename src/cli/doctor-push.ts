@@ -160,20 +160,29 @@ export async function runPushDoctor(argv: string[], io: CliIO): Promise<number> 
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError('scheme');
   } catch {
-    throw new UsageError('--push must be the http(s) server URL');
+    throw new UsageError('--push must be the http(s) server URL', '--push 必须是 http(s) 服务器 URL');
   }
   const token = required(values.token, 'token');
   const key = values['aes-key'];
   const appId = values['app-id'];
   if (values.wecom && key === undefined)
-    throw new UsageError('--wecom needs --aes-key (WeCom callbacks are encrypted)');
+    throw new UsageError(
+      '--wecom needs --aes-key (WeCom callbacks are encrypted)',
+      '--wecom 需要 --aes-key（企业微信回调总是加密的）',
+    );
   if (key !== undefined) {
     if (appId === undefined)
-      throw new UsageError('--aes-key needs --app-id (the appId, or the corpId with --wecom)');
+      throw new UsageError(
+        '--aes-key needs --app-id (the appId, or the corpId with --wecom)',
+        '--aes-key 需要 --app-id（公众号的 appId；--wecom 时为 corpId）',
+      );
     try {
       createPushCrypto({ encodingAESKey: key, receiveId: appId });
     } catch (e) {
-      throw new UsageError(`--aes-key: ${e instanceof PushError ? e.message : 'invalid'}`);
+      throw new UsageError(
+        `--aes-key: ${e instanceof PushError ? e.message : 'invalid'}`,
+        '--aes-key 必须是 43 位 EncodingAESKey（A–Z、a–z、0–9、+、/）',
+      );
     }
   }
   const endpoint: PushEndpoint = {

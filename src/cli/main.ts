@@ -63,15 +63,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(
-        `wxkit ${name}: ${e.message}. See: wxkit ${name} --help / 用法有误，请查看 wxkit ${name} --help`,
+        `wxkit ${name}: ${e.message}. See: wxkit ${name} --help / 用法有误：${e.zh}。请查看 wxkit ${name} --help`,
       );
       return 2;
     }
     if (isWxkitError(e)) {
       const hint = [e.hint.en, e.hint.zh].filter(Boolean).join(' / ');
-      io.err(
-        `wxkit ${name}: ${e.message}${e.errcode !== undefined ? ` (errcode ${e.errcode})` : ''}${hint ? ` — ${hint}` : ''}`,
-      );
+      const errcode = e.errcode !== undefined ? ` (errcode ${e.errcode})` : '';
+      io.err(`wxkit ${name}: ${e.message}${errcode} / ${e.messageZh}${hint ? ` — ${hint}` : ''}`);
       return 1;
     }
     io.err(

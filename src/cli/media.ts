@@ -14,10 +14,14 @@ const MAX_CALLS = 100_000;
 export async function runMedia(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(argv, { limit: { type: 'string', default: '1000' } }, true);
   if (positionals.length !== 1 || positionals[0] !== 'sweep') {
-    throw new UsageError(`unknown media action "${(positionals[0] ?? '').slice(0, 20)}" (sweep)`);
+    const action = (positionals[0] ?? '').slice(0, 20);
+    throw new UsageError(
+      `unknown media action "${action}" (sweep)`,
+      `未知的 media 操作 "${action}"（可用：sweep）`,
+    );
   }
   if (!/^\d{1,5}$/.test(values.limit) || Number(values.limit) < 1) {
-    throw new UsageError('--limit must be a number from 1 to 99999');
+    throw new UsageError('--limit must be a number from 1 to 99999', '--limit 必须是 1 到 99999 之间的数字');
   }
   const ttlSeconds = mediaTtlFromEnv(io.env);
   const store = await openMediaStore(mediaStoreFromEnv(io.env), { ttlSeconds, cwd: io.cwd, env: io.env });

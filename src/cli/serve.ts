@@ -179,10 +179,10 @@ export async function runServe(argv: string[], io: CliIO): Promise<number> {
   });
   const workersText = values.workers ?? '1';
   if (!/^\d{1,2}$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 64) {
-    throw new UsageError('--workers must be a number from 1 to 64');
+    throw new UsageError('--workers must be a number from 1 to 64', '--workers 必须是 1 到 64 之间的数字');
   }
   if (values.port !== undefined && !/^\d{1,5}$/.test(values.port))
-    throw new UsageError('--port must be a number');
+    throw new UsageError('--port must be a number', '--port 必须是数字');
   const flags: ServeFlags = { host: values.host, port: values.port, sandbox: values.sandbox };
   const workers = Number(workersText);
   if (workers > 1 && cluster.isPrimary) return runPrimary(io, workers, flags);

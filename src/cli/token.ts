@@ -5,8 +5,8 @@ import { accountOptions, loadConfig, type WxkitConfig, wecomOptions } from '../c
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { AccountStatus, CredentialStatus } from '../types.ts';
 import { createWxkit } from '../wxkit.ts';
-import { type CliIO, parseFlags, UsageError } from './io.ts';
-import type { TicketSource } from './sign.ts';
+import { type CliIO, duration, noAccountForTicket, parseFlags, UsageError } from './io.ts';
+import { type TicketSource, ticketWithOrigin } from './sign.ts';
 
 export const tokenUsage = `wxkit token [status|refresh|invalidate] [--app-id A] [--force] [--json]
   status (default): what is cached for each configured account (Official Accounts and WeCom apps;
@@ -35,9 +35,11 @@ export async function runToken(argv: string[], io: CliIO): Promise<number> {
   if (!ACTIONS.has(action) || positionals.length > 1) {
     throw new UsageError(
       `unknown action "${positionals.join(' ').slice(0, 30)}"; use status, refresh or invalidate`,
+      `未知操作 "${positionals.join(' ').slice(0, 30)}"；可用 status、refresh 或 invalidate`,
     );
   }
-  if (values.force && action !== 'refresh') throw new UsageError('--force only goes with refresh');
+  if (values.force && action !== 'refresh')
+    throw new UsageError('--force only goes with refresh', '--force 只能与 refresh 一起使用');
   const config = loadConfig(io.env, io.cwd);
   const targets = selectTargets(config, values['app-id'], io.cwd);
   let failed = false;
@@ -121,21 +123,23 @@ function selectTargets(config: WxkitConfig, id: string | undefined, cwd: string)
   const found = [...official, ...wecom];
   if (found.length === 0) {
     const known = [...config.accounts.map((a) => a.appId), ...config.wecom.map((w) => w.corpId)];
-    throw new UsageError(`--app-id ${String(id).slice(0, 40)} is not configured (${known.join(', ')})`);
+    throw new UsageError(
+      `--app-id ${String(id).slice(0, 40)} is not configured (${known.join(', ')})`,
+      `--app-id ${String(id).slice(0, 40)} 未配置（已配置：${known.join(', ')}）`,
+    );
   }
   return found;
 }
 
 /** The current jsapi_ticket of the configured account, for `wxkit sign` and `wxkit doctor` without --ticket. */
-export const ticketSourceFromConfig: TicketSource = async (io, type = 'jsapi') => {
+export const ticketSourceFromConfig: TicketSource = async (io, type = 'jsapi', options = {}) => {
   const config = loadConfig(io.env, io.cwd);
-  if (config.sandbox) {
-    throw new UsageError('no --ticket given and no account configured (set WX_APP_ID and WX_APP_SECRET)');
-  }
+  if (config.sandbox) throw noAccountForTicket();
   const account = selectAccounts(config, io.env.WXKIT_APP_ID?.trim() || undefined)[0]!;
   const wx = createWxkit(accountOptions(config, account, io.cwd));
   try {
-    return { ticket: await wx.ticket(type), appId: account.appId };
+    const { ticket, origin } = await ticketWithOrigin(wx, type, options.recheck);
+    return { ticket, appId: account.appId, jsDomains: account.jsDomains, origin };
   } finally {
     await wx.close();
   }
@@ -161,6 +165,7 @@ function selectAccounts(config: WxkitConfig, appId: string | undefined) {
   if (found.length === 0) {
     throw new UsageError(
       `--app-id ${appId.slice(0, 40)} is not configured (${config.accounts.map((a) => a.appId).join(', ')})`,
+      `--app-id ${appId.slice(0, 40)} 未配置（已配置：${config.accounts.map((a) => a.appId).join(', ')}）`,
     );
   }
   return found;
@@ -224,16 +229,4 @@ function describe(c: CredentialStatus, now: number): string {
   const age = c.fetchedAt === undefined ? '' : `  age ${duration(now - c.fetchedAt)}`;
   const state = left > 0 ? `expires in ${duration(left)}` : `expired ${duration(-left)} ago`;
   return `${name}${c.cached ? 'cached' : 'stale '}${age}  ${state}  source ${c.source ?? '?'}`;
-}
-
-function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return h > 0
-    ? `${h}h${String(m).padStart(2, '0')}m`
-    : m > 0
-      ? `${m}m${String(sec).padStart(2, '0')}s`
-      : `${sec}s`;
 }

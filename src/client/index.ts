@@ -28,8 +28,9 @@ export type {
 
 let last: ConfigureOptions = {};
 
-function fail(message: string, fields: Partial<WxkitClientError> = {}): WxkitClientError {
-  return Object.assign(new Error(message), fields);
+/** An Error whose message is Chinese first, then English; `zh` and `en` hold each alone. */
+function fail(zh: string, en: string, fields: Partial<WxkitClientError> = {}): WxkitClientError {
+  return Object.assign(new Error(`${zh} / ${en}`), { zh, en }, fields);
 }
 
 async function post<T>(options: ConfigureOptions, path: string, body: unknown): Promise<T> {
@@ -43,16 +44,24 @@ async function post<T>(options: ConfigureOptions, path: string, body: unknown): 
       body: JSON.stringify(body),
     });
   } catch (cause) {
-    throw fail(`wxkit service unreachable at ${base + path}: ${(cause as Error).message}`);
+    const why = (cause as Error).message;
+    throw fail(
+      `无法连接 wxkit 服务 ${base + path}：${why}`,
+      `wxkit service unreachable at ${base + path}: ${why}`,
+    );
   }
   const data = await res.json().catch(() => ({}));
   if (!res.ok) {
     const e = data.error || {};
-    throw fail(e.message || `wxkit service answered ${res.status} for ${path}`, {
-      code: e.code,
-      hint: e.hint,
-      status: res.status,
-    });
+    throw fail(
+      e.messageZh || `wxkit 服务对 ${path} 返回了 ${res.status}`,
+      e.message || `wxkit service answered ${res.status} for ${path}`,
+      {
+        code: e.code,
+        hint: e.hint,
+        status: res.status,
+      },
+    );
   }
   return data as T;
 }
@@ -62,7 +71,10 @@ async function post<T>(options: ConfigureOptions, path: string, body: unknown): 
  * passed: the same report for both, `kind` telling the service which ticket to diagnose against.
  */
 function failure(o: ConfigureOptions, step: string, signed: object, url: string, res: WxResult) {
-  const err = fail(`wx.${step} failed: ${res.errMsg}`, { errMsg: res.errMsg, step });
+  const err = fail(`wx.${step} 失败：${res.errMsg}`, `wx.${step} failed: ${res.errMsg}`, {
+    errMsg: res.errMsg,
+    step,
+  });
   if (typeof res.realAuthUrl === 'string') err.realAuthUrl = res.realAuthUrl;
   const report = Object.assign({}, signed, {
     kind: step,
@@ -74,11 +86,12 @@ function failure(o: ConfigureOptions, step: string, signed: object, url: string,
     currentUrl: signUrl('current'),
     platform: clientPlatform(),
   });
-  return post<{ en?: string; diagnosis?: { en?: string } }>(o, '/jssdk/diagnose', report)
+  return post<{ en?: string; zh?: string }>(o, '/jssdk/diagnose', report)
     .then((d) => {
       err.diagnosis = d;
-      const text = d.en || d.diagnosis?.en;
-      if (text) err.message += ` — ${text}`;
+      if (d.en) err.en += ` — ${d.en}`;
+      if (d.zh) err.zh += `：${d.zh}`;
+      err.message = `${err.zh} / ${err.en}`;
     })
     .catch(() => {})
     .then(() => err);
@@ -128,9 +141,11 @@ export async function configure(options: ConfigureOptions = {}): Promise<Wx> {
       setTimeout(() => {
         failed = true;
         reject(
-          fail(`wx.config got no answer in ${limit} ms (is the page open inside WeChat?)`, {
-            code: 'timeout',
-          }),
+          fail(
+            `wx.config 在 ${limit} 毫秒内没有回应（页面是否在微信中打开？）`,
+            `wx.config got no answer in ${limit} ms (is the page open inside WeChat?)`,
+            { code: 'timeout' },
+          ),
         );
       }, limit);
     const done = (error?: Promise<WxkitClientError>) => {
@@ -152,7 +167,13 @@ export async function configure(options: ConfigureOptions = {}): Promise<Wx> {
       if (typeof agentConfig !== 'function') {
         return done(
           Promise.resolve(
-            fail('wx.agentConfig is not available: open the page in WeCom', { step: 'agentConfig' }),
+            fail(
+              'wx.agentConfig 不可用：请在企业微信中打开页面',
+              'wx.agentConfig is not available: open the page in WeCom',
+              {
+                step: 'agentConfig',
+              },
+            ),
           ),
         );
       }
@@ -191,8 +212,11 @@ export function call(api: string, args: object = {}): Promise<WxResult> {
     (wx) =>
       new Promise<WxResult>((resolve, reject) => {
         const fn = wx[api];
-        if (typeof fn !== 'function') throw fail(`wx.${api} is not available`);
-        const no = (res: WxResult) => reject(fail(`wx.${api} failed: ${res.errMsg}`, { errMsg: res.errMsg }));
+        if (typeof fn !== 'function') throw fail(`wx.${api} 不可用`, `wx.${api} is not available`);
+        const no = (res: WxResult) =>
+          reject(
+            fail(`wx.${api} 失败：${res.errMsg}`, `wx.${api} failed: ${res.errMsg}`, { errMsg: res.errMsg }),
+          );
         fn.call(wx, Object.assign({}, args, { success: resolve, fail: no, cancel: no }));
       }),
   );

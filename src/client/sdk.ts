@@ -62,17 +62,42 @@ function loadScript(src: string): Promise<void> {
 
 let loading: Promise<Wx> | undefined;
 
+/**
+ * `window.wx` if it is the JS-SDK: an object with a `config` function.
+ *
+ * Stops DOM clobbering: `<img name="wx">` or `<a id="wx">` in user HTML (kept by sanitizers) makes
+ * `window.wx` an element, and the helper would call it instead of loading the SDK.
+ */
+function sdkOf(w: Win): Wx | undefined {
+  const wx: unknown = w.wx;
+  return typeof wx === 'object' && wx !== null && typeof (wx as Wx).config === 'function'
+    ? (wx as Wx)
+    : undefined;
+}
+
+/**
+ * The SDK URL a sandbox `wxkit serve` set in client.js (`window.__wxkitSdkUrl`), only if it is a string.
+ *
+ * Stops DOM clobbering into XSS: `<a id="__wxkitSdkUrl" href="https://evil/x.js">` in user HTML makes
+ * the global an anchor whose string value is its href, which would be loaded as the page's script.
+ */
+function sandboxSdkUrl(w: Win): string | undefined {
+  const url: unknown = w.__wxkitSdkUrl;
+  return typeof url === 'string' ? url : undefined;
+}
+
 /** `window.wx`, loading the JS-SDK script (then its fallback host) when it is absent. */
 export function loadSdk(sdkUrl?: string, fallbackUrl?: string): Promise<Wx> {
   const w = win as Win;
-  if (w.wx) return Promise.resolve(w.wx);
+  const present = sdkOf(w);
+  if (present) return Promise.resolve(present);
   if (!loading) {
-    // A sandbox `wxkit serve` sets __wxkitSdkUrl in client.js to the simulator's JS bridge.
-    loading = loadScript(sdkUrl || w.__wxkitSdkUrl || 'https://res.wx.qq.com/open/js/jweixin-1.6.0.js')
+    loading = loadScript(sdkUrl || sandboxSdkUrl(w) || 'https://res.wx.qq.com/open/js/jweixin-1.6.0.js')
       .catch(() => loadScript(fallbackUrl || 'https://res2.wx.qq.com/open/js/jweixin-1.6.0.js'))
       .then(() => {
-        if (!w.wx) throw new Error('The JS-SDK script loaded but did not define window.wx');
-        return w.wx;
+        const wx = sdkOf(w);
+        if (!wx) throw new Error('The JS-SDK script loaded but did not define window.wx');
+        return wx;
       });
     loading.catch(() => {
       loading = undefined;

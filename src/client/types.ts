@@ -183,12 +183,17 @@ export interface SavedMedia {
 }
 
 /**
- * A failure the helper reports. `step` says which call failed; `errMsg` is WeChat's own
+ * A failure the helper reports. `message` is Chinese first, then English (`中文 / English`); `zh` and
+ * `en` hold each alone. `step` says which call failed; `errMsg` is WeChat's own
  * (`config:invalid signature`, `agentConfig:invalid signature`); `code`, `hint` and `status` come from
  * the service's error body; `diagnosis` is the service's report for a failed `wx.config` or
  * `wx.agentConfig` (its `code` names the cause, e.g. `wrong_ticket_kind`).
  */
 export interface WxkitClientError extends Error {
+  /** The message in Chinese (with the diagnosis, when there is one). */
+  zh?: string;
+  /** The message in English (with the diagnosis, when there is one). */
+  en?: string;
   /** Which call failed: `config` (`wx.config`) or `agentConfig` (WeCom's `wx.agentConfig`). */
   step?: 'config' | 'agentConfig' | (string & {});
   errMsg?: string;

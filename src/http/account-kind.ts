@@ -19,6 +19,7 @@ export function officialAccount(account: Account, what: string): Wxkit {
     ErrorCodes.INVALID_REQUEST,
     `${what} is for Official Accounts; ${account.appId} is a WeCom app (agentId ${account.agentId}).`,
     {
+      zh: `${what} 仅用于公众号；${account.appId} 是企业微信应用（agentId ${account.agentId}）。`,
       hint: {
         en: 'Pass the appId of an Official Account this service holds, or use the WeCom routes (/jssdk/config, /jssdk/agent-config, /oauth/login) for the corp.',
         zh: '请传入本服务持有的公众号 appId；企业微信应用请使用 /jssdk/config、/jssdk/agent-config、/oauth/login。',
@@ -35,6 +36,7 @@ export function wecomAccount(account: Account, what: string): Wecom {
     ErrorCodes.INVALID_REQUEST,
     `${what} is for WeCom apps; ${account.appId} is an Official Account.`,
     {
+      zh: `${what} 仅用于企业微信应用；${account.appId} 是公众号。`,
       hint: {
         en: 'Pass appId=<corpId> of a WeCom app this service holds (and agentId when the corp has several apps).',
         zh: '请传入本服务持有的企业微信应用的 appId=<corpId>（企业有多个应用时再传 agentId）。',
@@ -49,7 +51,9 @@ export function readAgentId(value: unknown): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
   if (typeof text !== 'string' || !/^[0-9]{1,20}$/.test(text)) {
-    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'agentId must be the digits of a WeCom AgentId.');
+    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'agentId must be the digits of a WeCom AgentId.', {
+      zh: 'agentId 应为企业微信应用 AgentId 的数字。',
+    });
   }
   return text;
 }

@@ -1,8 +1,9 @@
-import { isIP } from 'node:net';
+import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { Metrics } from '../metrics.ts';
 import type { Account } from '../types.ts';
 import { isWecom } from './account-kind.ts';
+import { clientKey, forwardedAddress, unmapped } from './client-address.ts';
 import { type CorsPolicy, corsPolicy, preflight } from './cors.ts';
 import { isoNow, jsonLines, type LogEntry, type LogSink, redact } from './log.ts';
 import { parseJsonObject } from './params.ts';
@@ -19,6 +20,7 @@ import {
 import { Router } from './router.ts';
 import { routeModules } from './routes/index.ts';
 import { hashApiKeys } from './routes/tokens.ts';
+import { type SettingNames, settingName } from './setting-names.ts';
 
 /** Options of {@link createHandler}. */
 export interface HandlerOptions {
@@ -27,14 +29,27 @@ export interface HandlerOptions {
   /** Sandbox mode: loopback pages (any port) pass the JS-safe-domain check and CORS. @default false */
   sandbox?: boolean;
   /**
+   * How hints and warnings name a setting: by the option you pass (`jsDomains`, `sessionSecret`,
+   * `apiKeys`…), or by the environment variable `wxkit serve` reads it from (`WX_JS_DOMAINS`,
+   * `WXKIT_SESSION_SECRET`…), which is what `wxkit serve` passes. The handler itself reads no
+   * environment variable: everything comes from these options.
+   * @default 'options'
+   */
+  settingNames?: SettingNames;
+  /**
    * Page origins allowed by CORS (`WXKIT_CORS_ORIGINS`), or `'*'`.
    * @default the http and https origins of the accounts' JS-safe domains and their subdomains
    */
   corsOrigins?: readonly string[] | '*';
   /** Bearer keys for `/v1/apps/:appId/…` (`WXKIT_API_KEYS`); the token API answers 404 without them. @default [] */
   apiKeys?: readonly string[];
-  /** Card ids (卡券) `/jssdk/card-sign` and `/jssdk/card-ext` sign for (`WXKIT_CARD_IDS`); off when empty. @default [] */
-  cardIds?: readonly string[];
+  /**
+   * Card ids (卡券) `/jssdk/card-sign` and `/jssdk/card-ext` sign for (`WXKIT_CARD_IDS`): one list for
+   * every account, or a list per appId (`{ wx…: ['pFS7…'] }`); off when empty. @default []
+   */
+  cardIds?: readonly string[] | Readonly<Record<string, readonly string[]>>;
+  /** Store (门店) ids pages may send as `shopId` to `/jssdk/card-sign` (`WXKIT_CARD_SHOP_IDS`). @default [] */
+  cardShopIds?: readonly string[];
   /** Largest request body accepted, in bytes (413 past it). @default 16384 */
   maxBodyBytes?: number;
   /** Longest request target (path + query) accepted, in characters (414 past it). @default 8192 */
@@ -66,6 +81,12 @@ export interface HandlerOptions {
   now?: () => number;
   /** Options read by route modules (media, OAuth). */
   extra?: Record<string, unknown>;
+}
+
+/** What the handler needs of a third-party platform (`extra.platform`, from `createPlatform()`). */
+interface PlatformAccounts {
+  readonly jsDomains: readonly string[];
+  accountFor(appId: string): Account;
 }
 
 /** Facts about the request that a web `Request` lacks; adapters and the Node server pass them. */
@@ -105,7 +126,9 @@ export function createHandler(
   options: HandlerOptions = {},
 ): WxkitHandler {
   const accounts: readonly Account[] = Array.isArray(wxkit) ? [...wxkit] : [wxkit as Account];
-  if (accounts.length === 0)
+  // A third-party platform serves every appId that authorized it, beside (or instead of) fixed accounts.
+  const platform = options.extra?.platform as PlatformAccounts | undefined;
+  if (accounts.length === 0 && !platform)
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createHandler needs at least one account.');
   // Official Accounts by appId; WeCom apps by corpId, several apps of one corp told apart by agentId.
   const byId = new Map<string, Account[]>();
@@ -127,8 +150,10 @@ export function createHandler(
   const resolved: ResolvedHandlerOptions = {
     basePath: (options.basePath ?? '').replace(/\/+$/, ''),
     sandbox: options.sandbox ?? false,
+    settingNames: options.settingNames ?? 'options',
     apiKeyHashes: hashApiKeys(options.apiKeys ?? []),
-    cardIds: [...(options.cardIds ?? [])],
+    ...cardLists(options.cardIds),
+    cardShopIds: [...(options.cardShopIds ?? [])],
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024,
     maxUrlLength: options.maxUrlLength ?? 8 * 1024,
     publicUrl: options.publicUrl,
@@ -140,8 +165,9 @@ export function createHandler(
   const router = new Router([...routeModules.flat(), ...(options.routes ?? [])]);
   const cors: CorsPolicy = corsPolicy(
     options.corsOrigins,
-    accounts.flatMap((a) => a.jsDomains),
-    resolved.sandbox,
+    [...accounts.flatMap((a) => a.jsDomains), ...(platform ? parseJsDomains(platform.jsDomains) : [])],
+    // Loopback origins as in the sandbox when every account is on the simulator, never beside a real one.
+    resolved.sandbox || (accounts.length > 0 && accounts.every((a) => a.allowLoopback === true)),
   );
   const limiter =
     options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? DEFAULT_RATE, now);
@@ -161,7 +187,12 @@ export function createHandler(
     : () => {};
 
   function account(appId?: string, agentId?: string): Account {
-    const first = accounts[0] as Account;
+    const first = accounts[0];
+    if (!first) {
+      if (!appId)
+        throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'appId is required: name the authorized account.');
+      return (platform as PlatformAccounts).accountFor(appId);
+    }
     if ((appId === undefined || appId === '') && agentId === undefined) return first;
     const candidates = byId.get(appId || first.appId);
     const found =
@@ -173,6 +204,7 @@ export function createHandler(
         ErrorCodes.UNKNOWN_APP,
         `No WeCom app with agentId ${agentId} of ${JSON.stringify((appId || first.appId).slice(0, 64))} is configured here.`,
         {
+          zh: `本服务没有配置 ${JSON.stringify((appId || first.appId).slice(0, 64))} 下 agentId 为 ${agentId} 的企业微信应用。`,
           hint: {
             en: 'Use the agentId of an app this service is configured for, or omit agentId to use the corp’s first app.',
             zh: '请使用本服务已配置的应用 agentId，或不传 agentId 以使用该企业的第一个应用。',
@@ -181,12 +213,14 @@ export function createHandler(
       );
     }
     appId = appId || first.appId;
+    if (platform && agentId === undefined) return platform.accountFor(appId);
     // The configured appIds go to the log, not to an anonymous caller (they list every account served).
     log({ level: 'warn', msg: 'unknown appId', appId: appId.slice(0, 64), configured: [...byId.keys()] });
     throw new WxkitError(
       ErrorCodes.UNKNOWN_APP,
       `No account ${JSON.stringify(appId.slice(0, 64))} is configured here.`,
       {
+        zh: `本服务没有配置账号 ${JSON.stringify(appId.slice(0, 64))}。`,
         hint: {
           en: 'Use an appId this service is configured for, or omit appId to use its default account.',
           zh: '请使用本服务已配置的 appId，或不传 appId 以使用默认账号。',
@@ -211,6 +245,7 @@ export function createHandler(
           ErrorCodes.PAYLOAD_TOO_LARGE,
           `The request URL is longer than ${resolved.maxUrlLength} characters.`,
           {
+            zh: `请求 URL 超过 ${resolved.maxUrlLength} 个字符。`,
             status: 414,
           },
         );
@@ -220,7 +255,7 @@ export function createHandler(
       if (resolved.basePath) {
         if (pathname !== resolved.basePath && !pathname.startsWith(`${resolved.basePath}/`)) {
           if (input.passThrough) return UNMATCHED;
-          throw notFound();
+          throw notFound(resolved.settingNames);
         }
         pathname = pathname.slice(resolved.basePath.length) || '/';
         url.pathname = pathname;
@@ -231,7 +266,7 @@ export function createHandler(
         const atPath = router.routesAt(pathname);
         if (atPath.length === 0) {
           if (input.passThrough) return UNMATCHED;
-          throw notFound();
+          throw notFound(resolved.settingNames);
         }
         routeLabel = 'preflight';
         reply = preflight(atPath, origin, input.header('access-control-request-headers'), cors);
@@ -240,8 +275,9 @@ export function createHandler(
         const m = router.match(method, pathname);
         if (!m.route) {
           if (m.allow.length === 0 && input.passThrough) return UNMATCHED;
-          if (m.allow.length === 0) throw notFound();
+          if (m.allow.length === 0) throw notFound(resolved.settingNames);
           throw new WxkitError(ErrorCodes.INVALID_REQUEST, `${method} is not allowed on ${pathname}.`, {
+            zh: `${pathname} 不支持 ${method} 方法。`,
             status: 405,
             details: { allow: m.allow.join(', ') },
           });
@@ -251,7 +287,7 @@ export function createHandler(
         if (limiter && route.rateLimit !== false) {
           const ip = clientIp(input, trustHops);
           if (ip !== undefined) {
-            const wait = limiter.take(ip, route.rateLimitCost ?? 1);
+            const wait = limiter.take(clientKey(ip), route.rateLimitCost ?? 1);
             if (wait > 0) {
               throw new WxkitError(ErrorCodes.RATE_LIMITED, 'Too many requests from this client.', {
                 retryAfter: wait,
@@ -401,17 +437,26 @@ class Context implements RouteContext {
   }
 }
 
+function cardLists(given: HandlerOptions['cardIds']) {
+  if (given === undefined || Array.isArray(given)) {
+    return { cardIds: [...((given as readonly string[] | undefined) ?? [])], cardIdsByAccount: undefined };
+  }
+  const byAccount = given as Readonly<Record<string, readonly string[]>>;
+  return { cardIds: [...new Set(Object.values(byAccount).flat())], cardIdsByAccount: byAccount };
+}
+
 /** A framework's mount path, as a prefix: `/wx` (never a trailing slash), or `''`. */
 function mountPrefix(mountPath: string | undefined): string {
   if (!mountPath?.startsWith('/') || mountPath.startsWith('//')) return '';
   return mountPath.replace(/\/+$/, '');
 }
 
-function notFound(): WxkitError {
+function notFound(names: SettingNames): WxkitError {
   return new WxkitError(ErrorCodes.NOT_FOUND, 'No such endpoint.', {
+    zh: '没有这个接口。',
     hint: {
-      en: 'Endpoints: /jssdk/config, /jssdk/agent-config (WeCom), /jssdk/diagnose, /jssdk/client.js, /jssdk/media, /oauth/login, /oauth/callback, /oauth/me, /oauth/logout, /v1/apps/:appId/… (with WXKIT_API_KEYS), /healthz, /readyz, /metrics. The demo page at / exists in sandbox mode only.',
-      zh: '可用接口：/jssdk/config、/jssdk/agent-config（企业微信）、/jssdk/diagnose、/jssdk/client.js、/jssdk/media、/oauth/login、/oauth/callback、/oauth/me、/oauth/logout、/v1/apps/:appId/…（需配置 WXKIT_API_KEYS）、/healthz、/readyz、/metrics。演示页 / 仅在沙箱模式下提供。',
+      en: `Endpoints: /jssdk/config, /jssdk/agent-config (WeCom), /jssdk/diagnose, /jssdk/client.js, /jssdk/media, /oauth/login, /oauth/callback, /oauth/me, /oauth/logout, /v1/apps/:appId/… (with ${settingName('apiKeys', names)}), /healthz, /readyz, /metrics. The demo page at / exists in sandbox mode only.`,
+      zh: `可用接口：/jssdk/config、/jssdk/agent-config（企业微信）、/jssdk/diagnose、/jssdk/client.js、/jssdk/media、/oauth/login、/oauth/callback、/oauth/me、/oauth/logout、/v1/apps/:appId/…（需配置 ${settingName('apiKeys', names)}）、/healthz、/readyz、/metrics。演示页 / 仅在沙箱模式下提供。`,
     },
   });
 }
@@ -423,7 +468,9 @@ function parseTarget(target: string): URL {
     // Origin-form targets are appended (not resolved) so `//evil.com/x` stays a path.
     return target.charCodeAt(0) === 47 ? new URL(BASE + target) : new URL(target);
   } catch {
-    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The request URL is malformed.');
+    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The request URL is malformed.', {
+      zh: '请求 URL 格式有误。',
+    });
   }
 }
 
@@ -447,7 +494,8 @@ function withHeaders(reply: RouteResult, headers: Record<string, string>): Route
  *
  * Stops spoofing: a header shorter than `hops` did not pass through every trusted proxy, so its
  * entries are the client's own words (`X-Forwarded-For: 6.6.6.6` sent straight to the first proxy).
- * Then, and for an entry that is not an IP address, the socket address is used.
+ * Then, and for an entry that is not an IP address, the socket address is used. Ports and the
+ * IPv4-mapped form are dropped ({@link forwardedAddress}).
  */
 export function clientIp(input: HttpInput, hops: number): string | undefined {
   if (hops > 0) {
@@ -455,12 +503,12 @@ export function clientIp(input: HttpInput, hops: number): string | undefined {
     if (xff) {
       const list = xff.split(',').map((s) => s.trim());
       if (list.length >= hops) {
-        const picked = list[list.length - hops] as string;
-        if (isIP(picked) !== 0) return picked;
+        const picked = forwardedAddress(list[list.length - hops] as string);
+        if (picked !== undefined) return picked;
       }
     }
   }
-  return input.clientIp;
+  return input.clientIp === undefined ? undefined : unmapped(input.clientIp);
 }
 
 /** The body, size-limited: `payload_too_large` past `limit` (also by Content-Length), `invalid_request` when it breaks off. */
@@ -468,7 +516,9 @@ export async function readBody(input: HttpInput, limit: number): Promise<Uint8Ar
   const length = input.header('content-length');
   if (length !== undefined && (!/^\d+$/.test(length) || Number(length) > limit)) {
     if (!/^\d+$/.test(length))
-      throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'Content-Length is malformed.');
+      throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'Content-Length is malformed.', {
+        zh: 'Content-Length 格式有误。',
+      });
     throw tooLarge(limit);
   }
   try {
@@ -477,6 +527,7 @@ export async function readBody(input: HttpInput, limit: number): Promise<Uint8Ar
     if (e instanceof WxkitError) throw e;
     // The client hung up or its body stream failed: bad input, not a bug in wxkit (no 500).
     throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The request body could not be read to its end.', {
+      zh: '请求体未能完整读取。',
       cause: e,
     });
   }
@@ -484,6 +535,7 @@ export async function readBody(input: HttpInput, limit: number): Promise<Uint8Ar
 
 export function tooLarge(limit: number): WxkitError {
   return new WxkitError(ErrorCodes.PAYLOAD_TOO_LARGE, `The request body is larger than ${limit} bytes.`, {
+    zh: `请求体超过 ${limit} 字节。`,
     status: 413,
   });
 }

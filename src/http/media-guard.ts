@@ -1,7 +1,8 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { CorsPolicy } from './cors.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import { RateLimiter } from './rate-limit.ts';
 import type { HttpInput } from './route.ts';
+import { type SettingNames, settingName } from './setting-names.ts';
 
 /**
  * The rules that keep `/jssdk/media` from being turned against the service: one function or class
@@ -35,7 +36,12 @@ function ownOrigin(origin: string, publicUrl: string | undefined): boolean {
  * quota from their own address; CORS only hides the answer. `Origin` (or, when a browser leaves it
  * out, a cross-site `Referer`) names the page; requests with neither (server-to-server, curl) pass.
  */
-export function refuseForeignOrigin(input: HttpInput, cors: CorsPolicy, publicUrl: string | undefined): void {
+export function refuseForeignOrigin(
+  input: HttpInput,
+  cors: CorsPolicy,
+  publicUrl: string | undefined,
+  names: SettingNames = 'options',
+): void {
   let page = input.header('origin');
   if (page === undefined) {
     const site = input.header('sec-fetch-site');
@@ -51,8 +57,8 @@ export function refuseForeignOrigin(input: HttpInput, cors: CorsPolicy, publicUr
     `Pages on ${shown} may not save media here: only pages on the JS-safe domains may.`,
     {
       hint: {
-        en: 'Call POST /jssdk/media from a page on a JS-safe domain (WX_JS_DOMAINS or WXKIT_CORS_ORIGINS), or from a server without an Origin header.',
-        zh: '请在 JS 接口安全域名（WX_JS_DOMAINS 或 WXKIT_CORS_ORIGINS）下的页面调用 POST /jssdk/media，或由服务器端（不带 Origin 头）调用。',
+        en: `Call POST /jssdk/media from a page on a JS-safe domain (${settingName('jsDomains', names)} or ${settingName('corsOrigins', names)}), or from a server without an Origin header.`,
+        zh: `请在 JS 接口安全域名（${settingName('jsDomains', names)} 或 ${settingName('corsOrigins', names)}）下的页面调用 POST /jssdk/media，或由服务器端（不带 Origin 头）调用。`,
       },
     },
   );
@@ -91,6 +97,48 @@ export class RefusedMedia {
       this.refused.delete(oldest);
     }
     this.refused.set(key, { error, until: this.now() + this.ttlMs });
+  }
+}
+
+/**
+ * Caps the upstream media downloads each client may cause (a token bucket per client key), checked
+ * before the account's cap; a serverId WeChat refused (40007) costs its client `refusedCost` more.
+ *
+ * Stops one client draining the account's budget: made-up serverIds from a single address would
+ * otherwise spend the account-wide `media/get` cap, and every other user's save would get 429. A client
+ * that keeps sending ids WeChat refuses runs out of its own budget after a few.
+ */
+export class ClientMediaBudget {
+  private readonly buckets: RateLimiter;
+
+  constructor(
+    readonly perMinute: number,
+    private readonly refusedCost: number,
+    now: () => number,
+  ) {
+    this.buckets = new RateLimiter({ perSecond: perMinute / 60, burst: perMinute }, now);
+  }
+
+  /** Takes one download from `client`'s budget, or throws 429 with Retry-After. */
+  take(client: string): void {
+    const wait = this.buckets.take(client);
+    if (wait === 0) return;
+    throw new WxkitError(
+      ErrorCodes.RATE_LIMITED,
+      `This client may have at most ${this.perMinute} media files fetched from WeChat per minute.`,
+      {
+        retryAfter: wait,
+        hint: {
+          en: 'Retry after Retry-After seconds with serverIds that wx.uploadImage returned on this account; unknown or expired ids use up the budget faster.',
+          zh: '请在 Retry-After 秒后重试，并只提交本公众号 wx.uploadImage 返回的 serverId；无效或过期的 id 会更快耗尽额度。',
+        },
+      },
+    );
+  }
+
+  /** Charges `client` for a serverId WeChat refused. */
+  refused(client: string): void {
+    this.buckets.charge(client, this.refusedCost);
   }
 }
 

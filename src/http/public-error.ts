@@ -1,8 +1,8 @@
 import { ErrorCodes, type Hint, type WxkitError } from '../errors.ts';
 
 /**
- * The error body an HTTP caller gets: SPEC §3's shape with the stable `code`, WeChat's errcode and a
- * hint — and nothing of the service's internals. Callers of the public routes are anonymous (any page,
+ * The error body an HTTP caller gets: SPEC §3's shape with the stable `code`, the message in English
+ * (`message`) and Chinese (`messageZh`), WeChat's errcode and a hint — and nothing of the service's internals. Callers of the public routes are anonymous (any page,
  * any script on the internet); what WeChat tells the service about its own configuration stays in the
  * service's log, in `/readyz` for internal callers, and in `wxkit doctor` / `wxkit token status`.
  * Library users keep the full error (`WxkitError` properties, `toJSON()`).
@@ -11,6 +11,7 @@ export function publicErrorBody(error: WxkitError): { error: Record<string, unkn
   const body: Record<string, unknown> = {
     code: error.code,
     message: error.message,
+    messageZh: error.messageZh,
     hint: joinHint(error.hint),
   };
   if (error.errcode !== undefined) body.wechat = { errcode: error.errcode, errmsg: error.errmsg ?? '' };
@@ -74,11 +75,12 @@ function genericBody(error: WxkitError): Record<string, unknown> {
   const g = GENERIC[error.code] ?? (GENERIC.internal as Generic);
   const quota = error.category === 'quota';
   const text = quota ? QUOTA : g;
-  return { code: error.code, message: text.message, hint: joinHint(text.hint) };
+  return { code: error.code, message: text.message, messageZh: text.messageZh, hint: joinHint(text.hint) };
 }
 
 interface Generic {
   message: string;
+  messageZh: string;
   hint: Hint;
 }
 
@@ -89,6 +91,7 @@ const OPERATOR: Hint = {
 
 const QUOTA: Generic = {
   message: "WeChat's daily quota for this account is used up.",
+  messageZh: '该账号今天的微信接口配额已用完。',
   hint: {
     en: 'Retry after Retry-After: WeChat resets daily quotas at midnight Beijing time (16:00 UTC).',
     zh: '请在 Retry-After 之后重试：微信每日配额在北京时间零点（UTC 16:00）重置。',
@@ -96,18 +99,25 @@ const QUOTA: Generic = {
 };
 
 const GENERIC: Partial<Record<WxkitError['code'], Generic>> = {
-  wechat_error: { message: "WeChat refused the service's request.", hint: OPERATOR },
+  wechat_error: {
+    message: "WeChat refused the service's request.",
+    messageZh: '微信拒绝了本服务的请求。',
+    hint: OPERATOR,
+  },
   upstream_unavailable: {
     message: 'WeChat cannot be reached or is busy right now.',
+    messageZh: '暂时无法连接微信，或微信繁忙。',
     hint: { en: 'Retry after Retry-After.', zh: '请在 Retry-After 之后重试。' },
   },
   store_unavailable: {
     message: "The service's store cannot be reached right now.",
+    messageZh: '本服务的存储暂时无法连接。',
     hint: { en: 'Retry after Retry-After.', zh: '请在 Retry-After 之后重试。' },
   },
-  config_error: { message: 'The service is misconfigured.', hint: OPERATOR },
+  config_error: { message: 'The service is misconfigured.', messageZh: '本服务配置有误。', hint: OPERATOR },
   internal: {
     message: 'Internal error; the service logged the details.',
+    messageZh: '内部错误，详情已记录在服务日志中。',
     hint: {
       en: 'An unexpected error in wxkit; it is logged. Please report it.',
       zh: 'wxkit 内部错误，已记录日志，请反馈。',

@@ -47,6 +47,16 @@ export class RateLimiter {
     return Math.ceil((need - b.tokens) / this.rate / 1000);
   }
 
+  /**
+   * Takes `cost` tokens whatever the bucket holds (it may go into debt, down to `-burst`): for costs
+   * known only after the fact, such as a request that turned out to be wasted.
+   */
+  charge(key: string, cost: number): void {
+    this.take(key, 0);
+    const b = this.buckets.get(key) as Bucket;
+    b.tokens = Math.max(-this.burst, b.tokens - cost);
+  }
+
   private prune(now: number): void {
     for (const [k, b] of this.buckets) {
       if (b.tokens + (now - b.at) * this.rate >= this.burst) this.buckets.delete(k);

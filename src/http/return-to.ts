@@ -88,6 +88,7 @@ export function safeReturnTo(value: string | undefined): string {
       ErrorCodes.INVALID_REQUEST,
       `returnTo must be a path on this site, like /account (${why}).`,
       {
+        zh: `returnTo 必须是本站的路径，如 /account（${why}）。`,
         hint: {
           en: 'Pass a path that starts with a single /, without scheme, host, backslashes or control characters.',
           zh: 'returnTo 必须是以单个 / 开头的站内路径，不能含协议、主机、反斜杠或控制字符。',

@@ -2,6 +2,7 @@ import type { Metrics } from '../metrics.ts';
 import type { Account } from '../types.ts';
 import type { CorsPolicy } from './cors.ts';
 import type { Reply } from './reply.ts';
+import type { SettingNames } from './setting-names.ts';
 
 /**
  * A request as the handler sees it, whether it came as a web `Request` or a Node `IncomingMessage`.
@@ -35,9 +36,15 @@ export const UNMATCHED: unique symbol = Symbol.for('wxkit.unmatched');
 export interface ResolvedHandlerOptions {
   basePath: string;
   sandbox: boolean;
+  /** How hints name settings: option names (library) or `wxkit serve`'s variables. */
+  settingNames: SettingNames;
   apiKeyHashes: readonly Buffer[];
-  /** Card ids the card routes sign for (empty: the card routes answer 404). */
+  /** Card ids the card routes sign for, of any account (empty: the card routes answer 404). */
   cardIds: readonly string[];
+  /** Card ids per account (by appId) when they were given so; an account absent from it has none. */
+  cardIdsByAccount: Readonly<Record<string, readonly string[]>> | undefined;
+  /** Store (门店) ids `/jssdk/card-sign` may sign as `shopId`. */
+  cardShopIds: readonly string[];
   maxBodyBytes: number;
   maxUrlLength: number;
   publicUrl: string | undefined;

@@ -1,8 +1,22 @@
+import { isLoopbackHost } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { type AuthorizeUrlInput, OAUTH_SCOPES } from './types.ts';
 
 /** WeChat's authorize page. */
 export const DEFAULT_OPEN_BASE = 'https://open.weixin.qq.com';
+
+/**
+ * The authorize page's base when none is configured: WeChat's, or — for an account on the simulator (a
+ * loopback `apiBase`) — the simulator itself, which serves the consent page next to its API. Without
+ * this, a library user pointed at the simulator was sent to the real open.weixin.qq.com.
+ */
+export function defaultOpenBase(apiBase: string | undefined): string {
+  try {
+    return apiBase !== undefined && isLoopbackHost(new URL(apiBase).hostname) ? apiBase : DEFAULT_OPEN_BASE;
+  } catch {
+    return DEFAULT_OPEN_BASE;
+  }
+}
 
 const STATE_RE = /^[A-Za-z0-9]{0,128}$/;
 

@@ -1,8 +1,8 @@
 import { ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CallOptions } from '../types.ts';
-import { buildAuthorizeUrl, DEFAULT_OPEN_BASE } from './authorize.ts';
-import { exchangeOnce, unusableCode } from './exchange.ts';
+import { buildAuthorizeUrl, defaultOpenBase } from './authorize.ts';
+import { exchangeOnce, type RefusedCodes, unusableCode } from './exchange.ts';
 import {
   authCheckRequest,
   codeExchangeRequest,
@@ -22,7 +22,7 @@ export interface OAuthClientOptions {
   secret?: string | undefined;
   /** @default 'https://api.weixin.qq.com' */
   apiBase?: string | undefined;
-  /** Base of the authorize page. @default 'https://open.weixin.qq.com' */
+  /** Base of the authorize page. @default 'https://open.weixin.qq.com', or `apiBase` when that is a loopback URL (the simulator) */
   openBase?: string | undefined;
   /**
    * Where code-exchange results are shared so a code is exchanged once across processes. Use the
@@ -64,6 +64,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   const now = options.now ?? Date.now;
   const store = options.store ?? createMemoryOAuthStore({ now });
   const inflight = new Map<string, Promise<OAuthToken>>();
+  const refused: RefusedCodes = new Map();
   const counted = async <T>(endpoint: string, run: () => Promise<T>): Promise<T> => {
     try {
       const value = await run();
@@ -87,7 +88,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       return buildAuthorizeUrl({
         ...input,
         appId: options.appId,
-        openBase: options.openBase ?? DEFAULT_OPEN_BASE,
+        openBase: options.openBase ?? defaultOpenBase(options.apiBase),
       });
     },
     exchangeCode(code, call) {
@@ -102,7 +103,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
               now,
             ),
           ),
-        { store, appId: options.appId, resultTtlMs: options.exchangeResultTtlMs, inflight },
+        { store, appId: options.appId, resultTtlMs: options.exchangeResultTtlMs, inflight, refused, now },
       );
     },
     async refresh(refreshToken, call) {

@@ -21,21 +21,31 @@ export interface ExchangeOnceOptions<T = OAuthToken> {
   sleep?: ((ms: number) => Promise<void>) | undefined;
   /** In-process single-flight table, one per client (so two clients behave like two processes). */
   inflight: Map<string, Promise<T>>;
+  /** Codes WeChat refused, remembered in this process only (one per client, like `inflight`). */
+  refused?: RefusedCodes | undefined;
+  /** @default Date.now */
+  now?: (() => number) | undefined;
 }
 
-type Stored<T> =
-  | { ok: true; token: T }
-  | {
-      ok: false;
-      error: {
-        code: ErrorCode;
-        message: string;
-        errcode?: number;
-        errmsg?: string;
-        platform?: ErrcodePlatform;
-        status: number;
-      };
-    };
+/** What {@link exchangeOnce} remembers of refused codes: the refusal and until when, by code key. */
+export type RefusedCodes = Map<string, { refusal: Refusal; until: number }>;
+
+/** Refused codes remembered per client at most; the oldest is forgotten first. */
+const MAX_REFUSED = 1_000;
+
+type Refusal = {
+  ok: false;
+  error: {
+    code: ErrorCode;
+    message: string;
+    errcode?: number;
+    errmsg?: string;
+    platform?: ErrcodePlatform;
+    status: number;
+  };
+};
+
+type Stored<T> = { ok: true; token: T } | Refusal;
 
 /** The store key part for a code: hashed, so codes never appear in keys (file names, Redis keys). */
 /** A code that cannot be one WeChat or WeCom issued (not a string, empty, longer than 512): refused before any call. */
@@ -53,8 +63,12 @@ export function codeKey(appId: string, code: string): string {
 /**
  * Runs `exchange` at most once per (appId, code): concurrent callers in this process share one promise;
  * callers in other processes wait on a lock in the store and read the first result from it. WeChat
- * errors (40029, 40163…) are remembered too, so the second caller gets the same answer; network errors
- * are not (the code may still be good).
+ * errors (40029, 40163…) are remembered in this process (`refused`), so a repeat gets the same answer;
+ * network errors are not (the code may still be good).
+ *
+ * Only an accepted code is written to the store. Stops store filling with made-up codes: anyone can
+ * send `/oauth/callback` a fresh invented code, and a remembered refusal per code would be one store
+ * entry each (for 5 minutes) at the caller's pace.
  */
 export function exchangeOnce<T = OAuthToken>(
   code: string,
@@ -75,6 +89,12 @@ async function run<T>(key: string, exchange: () => Promise<T>, o: ExchangeOnceOp
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const waitMs = o.waitMs ?? 15_000;
   const pollMs = o.pollMs ?? 50;
+  const now = o.now ?? Date.now;
+  const refused = o.refused?.get(key);
+  if (refused !== undefined) {
+    if (refused.until > now()) return settle(refused.refusal);
+    o.refused?.delete(key);
+  }
   let waited = 0;
   for (;;) {
     const cached = await read<T>(o.store, resultKey);
@@ -85,12 +105,12 @@ async function run<T>(key: string, exchange: () => Promise<T>, o: ExchangeOnceOp
         // Another process may have finished between our read and our lock.
         const again = await read<T>(o.store, resultKey);
         if (again) return settle(again);
-        let stored: Stored<T>;
+        let token: T;
         try {
-          stored = { ok: true, token: await exchange() };
+          token = await exchange();
         } catch (e) {
           if (!isWxkitError(e) || e.errcode === undefined) throw e;
-          stored = {
+          const refusal: Refusal = {
             ok: false,
             error: {
               code: e.code,
@@ -101,7 +121,10 @@ async function run<T>(key: string, exchange: () => Promise<T>, o: ExchangeOnceOp
               status: e.status,
             },
           };
+          remember(o, key, refusal, now() + (o.resultTtlMs ?? 300_000));
+          return settle(refusal);
         }
+        const stored: Stored<T> = { ok: true, token };
         await o.store.set(resultKey, JSON.stringify(stored), o.resultTtlMs ?? 300_000);
         return settle(stored);
       } finally {
@@ -116,6 +139,18 @@ async function run<T>(key: string, exchange: () => Promise<T>, o: ExchangeOnceOp
     await sleep(pollMs);
     waited += pollMs;
   }
+}
+
+function remember<T>(o: ExchangeOnceOptions<T>, key: string, refusal: Refusal, until: number): void {
+  const refused = o.refused;
+  if (refused === undefined) return;
+  refused.delete(key);
+  while (refused.size >= MAX_REFUSED) {
+    const oldest = refused.keys().next().value;
+    if (oldest === undefined) break;
+    refused.delete(oldest);
+  }
+  refused.set(key, { refusal, until });
 }
 
 async function read<T>(store: OAuthStore, key: string): Promise<Stored<T> | undefined> {

@@ -2,15 +2,41 @@ import type { WxkitConfig } from '../config.ts';
 import { isLoopbackHost } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 
-/** Variables that only a deployment sets: any of them means "this is not a laptop". */
+/**
+ * Variables that only a deployment sets: any of them means "this is not a laptop". Half an account (a
+ * secret, an agent id, a token mode) says the other half did not arrive; the rest describe traffic a
+ * laptop does not have (a proxy in front, page origins, card ids, limits and timeouts tuned for it,
+ * remote custody). Left out on purpose: `WXKIT_LOG`, the `WX_*_BASE` pointers (how one reaches the
+ * simulator), `WXKIT_SESSION_SECRET` (a sandbox with `--workers` shares sessions with it) and a
+ * `file:` media store.
+ */
 const PRODUCTION_VARIABLES = [
+  'WX_APP_SECRET',
   'WX_CORP_ID',
+  'WX_CORP_SECRET',
+  'WX_CORP_AGENT_ID',
+  'WX_TOKEN_MODE',
   'WX_JS_DOMAINS',
   'WXKIT_PUBLIC_URL',
   'WXKIT_STORE',
   'WXKIT_API_KEYS',
   'WXKIT_CONFIG',
+  'WXKIT_TRUST_PROXY',
+  'WXKIT_CORS_ORIGINS',
+  'WXKIT_CARD_IDS',
+  'WXKIT_CARD_SHOP_IDS',
+  'WXKIT_RATE_LIMIT',
+  'WXKIT_IDLE_TIMEOUT',
+  'WXKIT_WRITE_TIMEOUT',
+  'WXKIT_REMOTE_URL',
+  'WXKIT_REMOTE_KEY',
 ] as const;
+
+/** A media store other machines share (`redis://`, `s3://`): a deployment's, never a laptop's. */
+function sharedMediaStore(env: NodeJS.ProcessEnv): boolean {
+  const spec = env.WXKIT_MEDIA_STORE?.trim() ?? '';
+  return spec !== '' && !spec.startsWith('file:');
+}
 
 function isSet(env: NodeJS.ProcessEnv, name: string): boolean {
   return (env[name]?.trim() ?? '') !== '';
@@ -38,6 +64,7 @@ export function productionSignals(config: WxkitConfig, env: NodeJS.ProcessEnv, h
   const signals: string[] = [];
   if (!isLoopbackListen(host)) signals.push(`HOST=${host.slice(0, 60)}`);
   for (const name of PRODUCTION_VARIABLES) if (isSet(env, name)) signals.push(name);
+  if (sharedMediaStore(env)) signals.push('WXKIT_MEDIA_STORE');
   // A config file without accounts expected them from the environment (WX_APP_ID): it is missing.
   const file = config.sources.find((s) => s !== 'env');
   if (file !== undefined && !isSet(env, 'WXKIT_CONFIG')) signals.push('wxkit.config.json');

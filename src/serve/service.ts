@@ -16,6 +16,8 @@ import { createWxkit } from '../wxkit.ts';
 import { checkApiKeys, readServiceSettings, type ServiceSettings } from './config.ts';
 import { demoPage } from './demo/page.ts';
 import { openPushService } from './push.ts';
+import { shareImageRoute } from './demo/share-image.ts';
+import { platformFromEnv, startPlatform } from './platform.ts';
 import { decideSandbox } from './sandbox.ts';
 import { listen, type RunningServer, readServerTimeouts } from './server.ts';
 import { type StartupWarning, startupWarnings, warningInput } from './warnings.ts';
@@ -106,7 +108,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (settings.log === 'all' || (settings.log === 'errors' && entry.level !== 'info')) lines(entry);
   };
   const metrics = new Metrics();
-  const sandbox = decideSandbox(config, env, { host: settings.host, flag: options.flags?.sandbox });
+  // A third-party platform is an account configuration too: never the sandbox.
+  const platform = platformFromEnv(env, config, { cwd, metrics, log: sink });
+  const sandbox = platform
+    ? false
+    : decideSandbox(config, env, { host: settings.host, flag: options.flags?.sandbox });
   const tokenMode = config.tokenMode;
   let simulator: Simulator | undefined;
   let simulatorUrl: string | undefined;
@@ -147,6 +153,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       cors: false,
       handle: () => send(200, page, 'text/html; charset=utf-8', { 'cache-control': 'no-store' }),
     });
+    extraRoutes.push(shareImageRoute);
   } else {
     accounts = [];
     try {
@@ -159,6 +166,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       }
     } catch (e) {
       await Promise.allSettled(accounts.map((a) => a.close()));
+      throw e;
+    }
+  }
+  if (platform) {
+    try {
+      await startPlatform(platform, sink);
+    } catch (e) {
+      await Promise.allSettled([...accounts.map((a) => a.close()), platform.close()]);
       throw e;
     }
   }
@@ -234,8 +249,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const publicUrl = settings.publicUrl ?? `http://localhost:${server.port}`;
   handler = createHandler(accounts, {
     sandbox,
+    settingNames: 'env',
     apiKeys: settings.apiKeys,
-    cardIds: config.cardIds,
+    cardIds: cardIdsOf(config),
+    cardShopIds: config.cardShopIds,
     ...(settings.corsOrigins !== undefined ? { corsOrigins: settings.corsOrigins } : {}),
     ...(settings.rateLimit !== undefined ? { rateLimit: settings.rateLimit } : {}),
     trustProxy: settings.trustProxy,
@@ -251,6 +268,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       media: { redirectSeconds: mediaSpec.kind === 's3' ? mediaSpec.redirect : 0 },
       ...(sandbox && simulatorUrl ? { client: { sdkUrl: `${simulatorUrl}/jweixin.js` } } : {}),
       ...(push ? { push: push.options } : {}),
+      ...(platform ? { platform } : {}),
     },
   });
   // Fetch the credentials now, so a wrong secret or a missing IP-whitelist entry shows at start and
@@ -289,9 +307,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         await mediaStore.close();
         await push?.close();
         await Promise.allSettled(accounts.map((a) => a.close()));
+        await platform?.close();
         await simulator?.close();
       })();
       return closing;
     },
   };
+}
+
+/** One list for every account, or per appId when a config-file account lists its own card ids. */
+function cardIdsOf(config: WxkitConfig): readonly string[] | Record<string, readonly string[]> {
+  if (!config.accounts.some((a) => a.cardIds !== undefined)) return config.cardIds;
+  return Object.fromEntries(config.accounts.map((a) => [a.appId, a.cardIds ?? config.cardIds]));
 }

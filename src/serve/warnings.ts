@@ -87,6 +87,20 @@ export function metricsOnOpenHost(s: WarningInput): StartupWarning | undefined {
 }
 
 /**
+ * WXKIT_TRUST_PROXY on a loopback address: a proxy on this host forwards the internet to wxkit, so
+ * /metrics (and /v1) are as reachable as the pages' routes unless the proxy blocks them. (On a
+ * non-loopback address `metrics-open` / `token-api-open` say so already.)
+ */
+export function metricsThroughProxy(s: WarningInput): StartupWarning | undefined {
+  if (s.trustProxy === 0 || s.sandbox || open(s)) return undefined;
+  return {
+    id: 'metrics-via-proxy',
+    en: 'WXKIT_TRUST_PROXY is set: the proxy forwards /metrics too (anonymous callers get no appIds, but do see the traffic); block /metrics and /v1 at the proxy, and scrape from this host or with an API key.',
+    zh: '已设置 WXKIT_TRUST_PROXY：代理同样会转发 /metrics（匿名访问者看不到 appId，但能看到流量）；请在代理上屏蔽 /metrics 与 /v1，并在本机或携带 API 密钥抓取指标。',
+  };
+}
+
+/**
  * WXKIT_TRUST_PROXY on a non-loopback address: a client that reaches wxkit without the proxy writes its
  * own X-Forwarded-For and so picks its rate-limit bucket and the IP in the logs.
  */
@@ -205,6 +219,7 @@ export const RULES: readonly Rule[] = [
   corsAnyOrigin,
   tokenApiOnOpenHost,
   metricsOnOpenHost,
+  metricsThroughProxy,
   trustProxyOnOpenHost,
   proxyNotTrusted,
   rateLimitOffOnOpenHost,

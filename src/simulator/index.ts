@@ -1,6 +1,9 @@
 import { parseJsDomains } from '../domains.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { expireTicket, SimControlError, setFaults } from './control.ts';
+import { type PlatformPusher, pusherOf } from './platform/pusher.ts';
+import { platformOf } from './platform/routes.ts';
+import type { PlatformState, SimComponentConfig } from './platform/state.ts';
 import {
   configurePush,
   type PushConfigInput,
@@ -40,6 +43,16 @@ export interface SimulatorOptions {
    * `'CORPID:AGENTID:SECRET'` strings; several apps of one corp share its corpId. None by default.
    */
   corps?: ReadonlyArray<SimCorpConfig | string>;
+  /**
+   * Third-party platforms (第三方平台, SPEC §13): objects, or `'APPID:SECRET:TOKEN:AESKEY'` strings. Each
+   * gets verify-ticket pushes every 10 virtual minutes to its events URL, the component endpoints, an
+   * authorization page offering `authorizers` simulated accounts, and authorization events.
+   */
+  components?: ReadonlyArray<SimComponentConfig | string>;
+  /** The 授权事件接收URL of components given as strings (`--component-events URL`). */
+  componentEvents?: string;
+  /** Simulated accounts each component can be authorized by (`--authorizers N`). @default 3 */
+  authorizers?: number;
   /** JS-safe domains of accounts that have none of their own. @default ['localhost', '127.0.0.1'] */
   jsDomains?: string[];
   /** The client platform the JS bridge imitates. @default 'android' */
@@ -112,6 +125,8 @@ export interface Simulator {
     pushes: PushRecord[];
     seen: SeenMessage[];
   };
+  /** The third-party platforms: their state (tickets, authorizations) and the pusher of their events. */
+  openPlatform: { state: PlatformState; pusher: PlatformPusher };
   /** The in-memory state, for route modules and white-box tests. */
   state: SimState;
   close(): Promise<void>;
@@ -127,6 +142,40 @@ function checkJsDomains(domains: readonly string[] | undefined, owner: string): 
       `${owner} has ${domains.length} JS-safe domains; WeChat allows 3`,
     );
   }
+}
+
+function parseComponents(options: SimulatorOptions): SimComponentConfig[] {
+  const out: SimComponentConfig[] = [];
+  const authorizers = options.authorizers;
+  if (
+    authorizers !== undefined &&
+    (!Number.isInteger(authorizers) || authorizers < 1 || authorizers > 100_000)
+  ) {
+    throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'authorizers must be an integer from 1 to 100000');
+  }
+  for (const entry of options.components ?? []) {
+    let c: SimComponentConfig;
+    if (typeof entry === 'string') {
+      const [componentAppId, secret, token, encodingAESKey, ...rest] = entry.split(':');
+      if (!componentAppId || !secret || !token || !encodingAESKey || rest.length > 0) {
+        throw new WxkitError(
+          ErrorCodes.CONFIG_ERROR,
+          'a component must be given as APPID:SECRET:TOKEN:AESKEY',
+        );
+      }
+      c = { componentAppId, secret, token, encodingAESKey, eventsUrl: options.componentEvents };
+    } else c = { eventsUrl: options.componentEvents, ...entry };
+    if (!/^[\w-]{1,64}$/.test(c.componentAppId) || !/^[A-Za-z0-9]{43}$/.test(c.encodingAESKey)) {
+      throw new WxkitError(
+        ErrorCodes.CONFIG_ERROR,
+        `invalid component "${c.componentAppId}": the EncodingAESKey is 43 letters and digits`,
+      );
+    }
+    checkJsDomains(c.jsDomains, `component "${c.componentAppId}"`);
+    if (authorizers !== undefined && c.authorizers === undefined) c.authorizers = authorizers;
+    out.push(c);
+  }
+  return out;
 }
 
 function parseApps(options: SimulatorOptions): SimAppConfig[] {
@@ -196,16 +245,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     ...(options.ipWhitelist !== undefined ? { ipWhitelist: options.ipWhitelist } : {}),
     ...(options.now !== undefined ? { now: options.now } : {}),
   });
+  const openPlatform = platformOf(state, parseComponents(options));
+  const pusher = pusherOf(state, openPlatform);
   const http = await listen(
     state,
     (base, closing) => createDispatch(state, simRoutes, base, closing),
     options.host ?? '127.0.0.1',
     options.port ?? 0,
   );
+  pusher.start();
   return {
     url: http.url,
     port: http.port,
-    apps: [...state.apps.values()].map((a) => ({ appId: a.appId, secret: a.secret, jsDomains: a.jsDomains })),
+    // The accounts configured; a component's simulated authorizers are listed by openPlatform.
+    apps: apps.flatMap((cfg) => {
+      const a = state.app(cfg.appId);
+      return a ? [{ appId: a.appId, secret: a.secret, jsDomains: a.jsDomains }] : [];
+    }),
     corps: [...state.wecom.corps.values()].flatMap((c) =>
       [...c.agents.values()].map((a) => ({
         corpId: c.corpId,
@@ -254,13 +310,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     configurePush: (config) => pushControl(() => configurePush(state, { ...config })),
     push: (input) => pushControl(() => sendPush(state, { ...input })),
     pushLog: (filter) => pushLog(state, filter),
+    openPlatform: { state: openPlatform, pusher },
     state,
-    close: () => http.close(),
+    close: async () => {
+      pusher.stop();
+      await http.close();
+    },
   };
 }
 
 export type { SimContext, SimHandler, SimRoute } from './http.ts';
 export { errmsgFor, json, wechatError } from './http.ts';
+export type { PlatformPushRecord } from './platform/pusher.ts';
+export { PlatformPusher } from './platform/pusher.ts';
+export type { PlatformEvent, SimAuthorization, SimComponent, SimComponentConfig } from './platform/state.ts';
+export { PLATFORM_LIMITS, PlatformState } from './platform/state.ts';
 export type { PushConfigInput, PushSendInput } from './push/control.ts';
 export type { PushFieldValue } from './push/message.ts';
 export type { PushEndpoint, PushMode, PushRecord, PushTry, SeenMessage } from './push/state.ts';

@@ -4,6 +4,9 @@ import { controlRoutes } from './control.ts';
 import type { SimRoute } from './http.ts';
 import { mediaRoutes } from './media.ts';
 import { oauthRoutes } from './oauth.ts';
+import { platformControlRoutes } from './platform/control.ts';
+import { platformLoginRoutes } from './platform/login-page.ts';
+import { platformApiRoutes } from './platform/routes.ts';
 import { pushControlRoutes } from './push/control.ts';
 import { customSendRoutes } from './push/custom-send.ts';
 import { ticketRoutes } from './ticket.ts';
@@ -27,4 +30,7 @@ export const simRoutes: readonly SimRoute[] = [
   ...wecomOAuthRoutes,
   ...pushControlRoutes,
   ...customSendRoutes,
+  ...platformApiRoutes,
+  ...platformLoginRoutes,
+  ...platformControlRoutes,
 ];

@@ -81,6 +81,18 @@ interface StableToken {
   revoked?: boolean;
 }
 
+/** A token a third-party platform got for an account it serves (`api_query_auth` / `api_authorizer_token`). */
+interface AuthorizerToken {
+  kind: 'authorizer';
+  appId: string;
+  issuedAt: number;
+  expiresAt: number;
+  /** When a newer one was issued; this one dies {@link SIM_LIMITS.overlap} seconds later. */
+  replacedAt?: number;
+  /** Re-authorization or unauthorization kills it at once. */
+  revoked?: boolean;
+}
+
 interface Ticket {
   value: string;
   issuedAt: number;
@@ -95,6 +107,8 @@ export interface SimApp {
   readonly users: SimUser[];
   classicToken: string | undefined;
   stableToken: string | undefined;
+  /** Authorizer tokens issued for this account through a third-party platform, newest last. */
+  authorizerTokens?: string[];
   tickets: Map<SimTicketType, Ticket>;
   /** Calls counted against quotas, keyed by `path|day` or `path|m<minute>`. */
   quota: Map<string, number>;
@@ -168,12 +182,14 @@ export interface SimStateOptions {
 }
 
 /** The result of checking an access_token: the account, or WeChat's errcode. */
-export type TokenCheck = { appId: string; kind: 'classic' | 'stable' } | { errcode: 40001 | 42001 | 41001 };
+export type TokenCheck =
+  | { appId: string; kind: 'classic' | 'stable' | 'authorizer' }
+  | { errcode: 40001 | 42001 | 41001 };
 
 export class SimState {
   private clockMs: number;
   readonly apps = new Map<string, SimApp>();
-  private readonly tokens = new Map<string, ClassicToken | StableToken>();
+  private readonly tokens = new Map<string, ClassicToken | StableToken | AuthorizerToken>();
   private readonly initial: SimStateOptions;
   platform: SimPlatform;
   ipWhitelist: string[] | null;
@@ -190,20 +206,26 @@ export class SimState {
     this.ipWhitelist = options.ipWhitelist ?? null;
     const defaults = options.jsDomains ?? ['localhost', '127.0.0.1'];
     this.wecom = new WecomState(options.corps ?? [], () => this.now(), defaults);
-    for (const cfg of options.apps) {
-      this.apps.set(cfg.appId, {
-        appId: cfg.appId,
-        secret: cfg.secret,
-        jsDomains: [...(cfg.jsDomains ?? defaults)],
-        users: cfg.users ? [...cfg.users] : defaultUsers(cfg.appId),
-        classicToken: undefined,
-        stableToken: undefined,
-        tickets: new Map(),
-        quota: new Map(),
-        forceRefreshes: [],
-        media: new Map(),
-      });
-    }
+    for (const cfg of options.apps) this.addApp(cfg);
+  }
+
+  /** Adds an account (a third-party platform's simulated authorizers are added this way). */
+  addApp(cfg: SimAppConfig): SimApp {
+    const defaults = this.initial.jsDomains ?? ['localhost', '127.0.0.1'];
+    const app: SimApp = {
+      appId: cfg.appId,
+      secret: cfg.secret,
+      jsDomains: [...(cfg.jsDomains ?? defaults)],
+      users: cfg.users ? [...cfg.users] : defaultUsers(cfg.appId),
+      classicToken: undefined,
+      stableToken: undefined,
+      tickets: new Map(),
+      quota: new Map(),
+      forceRefreshes: [],
+      media: new Map(),
+    };
+    this.apps.set(cfg.appId, app);
+    return app;
   }
 
   // ── clock ──────────────────────────────────────────────────────────────────────────────────────
@@ -325,6 +347,43 @@ export class SimState {
   }
 
   /**
+   * A new authorizer access token for `app` (a third-party platform's `api_query_auth` or
+   * `api_authorizer_token`): the previous one lives {@link SIM_LIMITS.overlap} seconds more.
+   */
+  issueAuthorizerToken(app: SimApp): { value: string; expiresIn: number } {
+    const now = this.now();
+    const list = app.authorizerTokens ?? [];
+    for (const v of list) {
+      const t = this.tokens.get(v);
+      if (t?.kind === 'authorizer' && t.replacedAt === undefined) t.replacedAt = now;
+    }
+    const value = `${this.day() % 100}_${token(96)}`;
+    this.tokens.set(value, {
+      kind: 'authorizer',
+      appId: app.appId,
+      issuedAt: now,
+      expiresAt: now + SIM_LIMITS.tokenLifetime,
+    });
+    // Tokens past their lifetime are of no use to anyone: keep the list (and the map) bounded.
+    app.authorizerTokens = list.filter((v) => {
+      const t = this.tokens.get(v);
+      if (t && t.expiresAt > now) return true;
+      this.tokens.delete(v);
+      return false;
+    });
+    app.authorizerTokens.push(value);
+    return { value, expiresIn: SIM_LIMITS.tokenLifetime };
+  }
+
+  /** Kills every authorizer token of `app` at once (re-authorization, unauthorization). */
+  revokeAuthorizerTokens(app: SimApp): void {
+    for (const v of app.authorizerTokens ?? []) {
+      const t = this.tokens.get(v);
+      if (t?.kind === 'authorizer') t.revoked = true;
+    }
+  }
+
+  /**
    * Records a force_refresh if allowed: `daily` after 20 today, `too-soon` within 30 s of the last
    * one (WeChat then "does not refresh"), else `ok`.
    */
@@ -351,7 +410,10 @@ export class SimState {
     if (t.kind === 'classic' && t.replacedAt !== undefined && now >= t.replacedAt + SIM_LIMITS.overlap) {
       return { errcode: 40001 };
     }
-    if (t.kind === 'stable' && t.revoked) return { errcode: 40001 };
+    if (t.kind !== 'classic' && t.revoked) return { errcode: 40001 };
+    if (t.kind === 'authorizer' && t.replacedAt !== undefined && now >= t.replacedAt + SIM_LIMITS.overlap) {
+      return { errcode: 40001 };
+    }
     return { appId: t.appId, kind: t.kind };
   }
 

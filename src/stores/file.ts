@@ -3,7 +3,7 @@ import type { Dir } from 'node:fs';
 import { chmod, mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, WxkitError } from '../errors.ts';
-import type { Store, StoreClockOptions } from './types.ts';
+import type { IndexedStore, StoreClockOptions } from './types.ts';
 
 /** Options for {@link createFileStore}. */
 export interface FileStoreOptions extends StoreClockOptions {
@@ -19,6 +19,8 @@ interface Record_ {
   e: number | null;
   /** Lock files: the holder's pid (informational). */
   pid?: number;
+  /** Sets: the members (then `v` is ''). */
+  m?: string[];
 }
 
 // A guard older than this belongs to a process that died inside a few-millisecond critical section.
@@ -38,7 +40,7 @@ const SWEEP_BATCH = 1024;
  * @example
  * const store = createFileStore({ dir: '.wxkit' });
  */
-export function createFileStore(options: FileStoreOptions): Store {
+export function createFileStore(options: FileStoreOptions): IndexedStore {
   const dir = resolve(options.cwd ?? process.cwd(), options.dir);
   const now = options.now ?? Date.now;
   let ready: Promise<void> | undefined;
@@ -282,6 +284,41 @@ export function createFileStore(options: FileStoreOptions): Store {
         await removeFile(path);
         return true;
       });
+    },
+    async compareAndSet(key, expected, value, ttlMs) {
+      const done = await withGuard(key, async () => {
+        const path = pathOf(key, 'json');
+        const current = await readRecord(path);
+        if (expected === null ? current !== undefined : current?.v !== expected || current.m) return false;
+        await writeAtomic(path, { v: value, e: ttlMs === undefined ? null : now() + ttlMs });
+        return true;
+      });
+      if (done && ++writes % SWEEP_EVERY === 0) startSweep();
+      return done;
+    },
+    async addMembers(key, members) {
+      await withGuard(key, async () => {
+        const path = pathOf(key, 'json');
+        const set = new Set((await readRecord(path))?.m ?? []);
+        const before = set.size;
+        for (const m of members) set.add(m);
+        if (set.size !== before) await writeAtomic(path, { v: '', e: null, m: [...set] });
+      });
+    },
+    async removeMembers(key, members) {
+      await withGuard(key, async () => {
+        const path = pathOf(key, 'json');
+        const set = new Set((await readRecord(path))?.m ?? []);
+        const before = set.size;
+        for (const m of members) set.delete(m);
+        if (set.size === before) return;
+        if (set.size === 0) await removeFile(path);
+        else await writeAtomic(path, { v: '', e: null, m: [...set] });
+      });
+    },
+    async members(key) {
+      await ensureDir();
+      return [...((await readRecord(pathOf(key, 'json')))?.m ?? [])];
     },
     async ping() {
       await ensureDir();

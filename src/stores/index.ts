@@ -6,4 +6,5 @@ export type { RedisLike, RedisNode, RedisStoreOptions, RedisTopology } from './r
 export { createRedisStore, describeRedisTopology, describeRedisUrl } from './redis.ts';
 export type { OpenStoreOptions, StoreSpec } from './spec.ts';
 export { describeStoreSpec, openStore, parseStoreSpec } from './spec.ts';
-export type { Store, StoreClockOptions } from './types.ts';
+export type { IndexedStore, Store, StoreClockOptions } from './types.ts';
+export { isIndexedStore } from './types.ts';

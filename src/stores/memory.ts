@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import type { Store, StoreClockOptions } from './types.ts';
+import type { IndexedStore, StoreClockOptions } from './types.ts';
 
 interface Entry {
   value: string;
+  /** A set's members (then `value` is ''). */
+  set?: Set<string>;
   /** Milliseconds since the epoch; Infinity for no expiry. */
   expiresAt: number;
 }
 
 /** The memory store; `size` counts the entries held (live ones, after a sweep). */
-export interface MemoryStore extends Store {
+export interface MemoryStore extends IndexedStore {
   readonly size: number;
 }
 
@@ -77,6 +79,30 @@ export function createMemoryStore(options: StoreClockOptions = {}): MemoryStore 
       if (read(key)?.value !== owner) return false;
       entries.delete(key);
       return true;
+    },
+    async compareAndSet(key, expected, value, ttlMs) {
+      const current = read(key);
+      if (expected === null ? current !== undefined : current?.value !== expected || current.set)
+        return false;
+      write(key, { value, expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : now() + ttlMs });
+      return true;
+    },
+    async addMembers(key, members) {
+      let e = read(key);
+      if (!e?.set) {
+        e = { value: '', set: new Set(), expiresAt: Number.POSITIVE_INFINITY };
+        write(key, e);
+      }
+      for (const m of members) e.set?.add(m);
+    },
+    async removeMembers(key, members) {
+      const e = read(key);
+      if (!e?.set) return;
+      for (const m of members) e.set.delete(m);
+      if (e.set.size === 0) entries.delete(key);
+    },
+    async members(key) {
+      return [...(read(key)?.set ?? [])];
     },
     async ping() {},
     async close() {},

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCodes, WxkitError } from '../errors.ts';
-import type { Store } from './types.ts';
+import type { IndexedStore } from './types.ts';
 
 /**
  * The Redis commands wxkit uses, structurally: an ioredis client fits (`GET`, `SET … PX … NX`, `DEL`,
@@ -72,6 +72,25 @@ end
 return 0`;
 
 /**
+ * Compare-and-set, used for values that only move forward (an authorizer's refresh token).
+ * KEYS[1] — the key; ARGV[1] — '1' when the key must be absent, '0' when it must hold ARGV[2];
+ * ARGV[2] — the expected value; ARGV[3] — the new value; ARGV[4] — TTL in ms, or '' for none.
+ * Returns 1 when it wrote, else 0.
+ */
+const COMPARE_AND_SET = `local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current then return 0 end
+elseif current ~= ARGV[2] then
+  return 0
+end
+if ARGV[4] == '' then
+  redis.call('SET', KEYS[1], ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+end
+return 1`;
+
+/**
  * A store in Redis, for processes on several machines. Locks are `SET key owner NX PX lease` with a
  * random owner, renewed by a compare-and-pexpire Lua script and released by a compare-and-delete one,
  * so a holder whose lease ended can never extend or release someone else's lock. Commands fail fast (no offline queue) while Redis is down, so wxkit can
@@ -82,7 +101,7 @@ return 0`;
  * const store = await createRedisStore({ url: 'redis://127.0.0.1:6379' });
  * const wx = createWxkit({ appId, secret, store });
  */
-export async function createRedisStore(options: RedisStoreOptions): Promise<Store> {
+export async function createRedisStore(options: RedisStoreOptions): Promise<IndexedStore> {
   const prefix = options.keyPrefix ?? '';
   const timeoutMs = options.commandTimeoutMs ?? 1000;
   let client: RedisLike;
@@ -133,6 +152,22 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     },
     async unlock(key, owner) {
       return Number(await call('EVAL', COMPARE_AND_DELETE, 1, prefix + key, owner)) === 1;
+    },
+    async compareAndSet(key, expected, value, ttlMs) {
+      const ttl = ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs)));
+      const absent = expected === null ? '1' : '0';
+      const r = await call('EVAL', COMPARE_AND_SET, 1, prefix + key, absent, expected ?? '', value, ttl);
+      return Number(r) === 1;
+    },
+    async addMembers(key, members) {
+      if (members.length > 0) await call('SADD', prefix + key, ...members);
+    },
+    async removeMembers(key, members) {
+      if (members.length > 0) await call('SREM', prefix + key, ...members);
+    },
+    async members(key) {
+      const r = await call('SMEMBERS', prefix + key);
+      return Array.isArray(r) ? r.map(String) : [];
     },
     async ping() {
       await call('PING');

@@ -8,6 +8,11 @@ export interface StoreFixture {
   advance(ms: number): Promise<void>;
   /** Closes the store and removes what the fixture created. */
   close(): Promise<void>;
+  /**
+   * The store claims the optional operations the third-party platform needs (compareAndSet and the
+   * sets): they must be present. Without it, a store that leaves them out passes those tests.
+   */
+  indexed?: boolean | undefined;
 }
 
 /**
@@ -47,6 +52,12 @@ export function storeConformance(
     let n = 0;
     const key = () => `wxkit:test:${name}:${++n}:${Math.random().toString(36).slice(2)}`;
     const advance = (ms: number) => (fx as StoreFixture).advance(ms);
+    /** True when the store has the optional operation; fails when the fixture claims it but it lacks it. */
+    const has = <F>(op: F | undefined, what: string): op is F => {
+      if (typeof op === 'function') return true;
+      assert.ok(!fx?.indexed, `the store claims the optional operations but has no ${what}`);
+      return false;
+    };
     before(async () => {
       fx = await open();
       store = fx.store;
@@ -165,6 +176,52 @@ export function storeConformance(
       assert.equal(await store.renew(k, second, 10_000), true);
       assert.equal(await store.unlock(k, first), false);
       assert.equal(await store.unlock(k, second), true);
+    });
+
+    test('compareAndSet writes only over the expected value (or an absent key, for null)', async () => {
+      const cas = store.compareAndSet?.bind(store);
+      if (!has(cas, 'compareAndSet')) return;
+      const k = key();
+      assert.equal(await cas(k, 'R0', 'R1'), false, 'absent is not R0');
+      assert.equal(await store.get(k), undefined);
+      assert.equal(await cas(k, null, 'R1'), true);
+      assert.equal(await cas(k, null, 'R2'), false, 'present is not absent');
+      assert.equal(await cas(k, 'R0', 'R2'), false);
+      assert.equal(await store.get(k), 'R1');
+      assert.equal(await cas(k, 'R1', 'R2', 40), true);
+      assert.equal(await store.get(k), 'R2');
+      await advance(120);
+      assert.equal(await store.get(k), undefined, 'the TTL given to compareAndSet applies');
+      assert.equal(await cas(k, null, 'R3'), true, 'an expired value counts as absent');
+    });
+
+    test('concurrent compareAndSet from the same value: exactly one wins', async () => {
+      const cas = store.compareAndSet?.bind(store);
+      if (!has(cas, 'compareAndSet')) return;
+      const k = key();
+      await store.set(k, 'old');
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => cas(k, 'old', `new${i}`)));
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = results.indexOf(true);
+      assert.equal(await store.get(k), `new${winner}`);
+    });
+
+    test('sets: add, remove and list members; concurrent adds all land', async () => {
+      const add = store.addMembers?.bind(store);
+      const remove = store.removeMembers?.bind(store);
+      const list = store.members?.bind(store);
+      if (!has(add, 'addMembers') || !has(remove, 'removeMembers') || !has(list, 'members')) return;
+      const k = key();
+      assert.deepEqual(await list(k), []);
+      await add(k, ['a', 'b']);
+      await add(k, ['b', 'c']);
+      assert.deepEqual((await list(k)).sort(), ['a', 'b', 'c']);
+      await remove(k, ['b', 'zz']);
+      assert.deepEqual((await list(k)).sort(), ['a', 'c']);
+      await remove(k, ['a', 'c']);
+      assert.deepEqual(await list(k), []);
+      await Promise.all(Array.from({ length: 30 }, (_, i) => add(k, [`m${i}`])));
+      assert.equal((await list(k)).length, 30, 'no add is lost to another');
     });
 
     test('ping answers', async () => {

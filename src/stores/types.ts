@@ -41,8 +41,38 @@ export interface Store {
   unlock(key: string, owner: string): Promise<boolean>;
   /** Resolves when the store answers; rejects when it is unreachable. */
   ping(): Promise<void>;
+  /**
+   * Compare-and-set, atomically: writes `value` (expiring after `ttlMs`, never when omitted) only if the
+   * key still holds exactly `expected` — or is absent, when `expected` is `null`. True when it wrote.
+   * Optional for custom stores; the third-party platform (a refresh token changes only by
+   * compare-and-set, so a stale writer never overwrites a newer one) needs it, and wxkit's stores have it.
+   */
+  compareAndSet?(key: string, expected: string | null, value: string, ttlMs?: number): Promise<boolean>;
+  /**
+   * Adds members to the set `key` (created when absent; never expires). Optional: the third-party
+   * platform keeps its index of authorized accounts in a few such sets.
+   */
+  addMembers?(key: string, members: readonly string[]): Promise<void>;
+  /** Removes members from the set `key` (no error when absent). */
+  removeMembers?(key: string, members: readonly string[]): Promise<void>;
+  /** The members of the set `key`, in no particular order (empty when absent). */
+  members?(key: string): Promise<string[]>;
   /** Releases connections and timers. */
   close(): Promise<void>;
+}
+
+/** A store with the optional operations the third-party platform needs; wxkit's built-in stores are. */
+export type IndexedStore = Store &
+  Required<Pick<Store, 'compareAndSet' | 'addMembers' | 'removeMembers' | 'members'>>;
+
+/** Whether `store` has every optional operation of {@link IndexedStore}. */
+export function isIndexedStore(store: Store): store is IndexedStore {
+  return (
+    typeof store.compareAndSet === 'function' &&
+    typeof store.addMembers === 'function' &&
+    typeof store.removeMembers === 'function' &&
+    typeof store.members === 'function'
+  );
 }
 
 /** Options shared by the built-in stores. */

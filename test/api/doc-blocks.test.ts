@@ -166,10 +166,11 @@ describe('the examples run', () => {
       WX_APP_ID: APP_ID,
       WX_APP_SECRET: SECRET,
       WX_API_BASE: sim.url,
-      WX_OPEN_BASE: sim.url,
       EXAMPLE_PAGE_URL: PAGE,
     });
+    // No WX_OPEN_BASE (issue 18): the OAuth examples reach the simulator's consent page through WX_API_BASE.
     delete process.env.WXKIT_STORE;
+    delete process.env.WX_OPEN_BASE;
   });
   after(async () => {
     const { wx } = await import('./examples/readme-library.ts');
@@ -302,9 +303,10 @@ describe('the examples run', () => {
       WX_CORP_AGENT_ID: agentId,
       WX_CORP_SECRET: 'docs-corp-secret',
       WX_WORK_API_BASE: wecomSim.url,
-      WX_OPEN_BASE: wecomSim.url,
       EXAMPLE_WECOM_PAGE_URL: page,
     });
+    // The recipe sets WX_WORK_API_BASE only (issue 18): the OAuth page follows a loopback API base.
+    delete process.env.WX_OPEN_BASE;
     try {
       const { agent, config, corp } = await import('./examples/wecom-library.ts');
       const sign = (ticket: string | undefined, c: { nonceStr: string; timestamp: number }) =>
@@ -375,6 +377,76 @@ describe('the examples run', () => {
     assert.equal(ex.message, '<xml><Content><![CDATA[hello]]></Content></xml>');
     assert.equal(ex.receiveId, 'wx2c2769f8efd9abc2');
     assert.equal(ex.signature, '16120ec1b8dbb870f510d87ce6bc2463eae6ca1a');
+  });
+
+  test('docs/platform.md: an authorized account signs a page through the platform', async () => {
+    const component = {
+      componentAppId: 'wxd0cs0c0mp00001',
+      secret: 'docs-component-secret',
+      token: 'docstoken',
+    };
+    const encodingAESKey = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+    const platformSim = await startSimulator({
+      components: [{ ...component, encodingAESKey, jsDomains: ['shop.example.com'] }],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'wxkit-platform-doc-'));
+    const page = 'https://shop.example.com/item/?id=7';
+    // Another instance of the platform on the same store received the ticket and the authorization.
+    const { createPlatform } = await import('../../src/index.ts');
+    const seed = createPlatform({
+      componentAppId: component.componentAppId,
+      componentSecret: component.secret,
+      token: component.token,
+      encodingAESKey,
+      store: `file:${dir}`,
+      apiBase: platformSim.url,
+    });
+    const events = createServer(async (req, res) => {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const answer = await seed.handleEvents(
+        new Request(`http://127.0.0.1${req.url}`, { method: 'POST', body }),
+      );
+      res.writeHead(answer.status).end(await answer.text());
+    });
+    const eventsOrigin = await listenNode(events);
+    const saved = { ...process.env };
+    try {
+      const post = (path: string, body: unknown) =>
+        fetch(`${platformSim.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+      await post('/__sim/platform/components', { eventsUrl: `${eventsOrigin}/platform/events` });
+      const appId = platformSim.openPlatform.state.get(component.componentAppId)?.candidates[0] as string;
+      await post('/__sim/platform/authorize', { appId });
+      await platformSim.openPlatform.pusher.settle();
+      Object.assign(process.env, {
+        WX_COMPONENT_APP_ID: component.componentAppId,
+        WX_COMPONENT_SECRET: component.secret,
+        WX_COMPONENT_TOKEN: component.token,
+        WX_COMPONENT_AES_KEY: encodingAESKey,
+        WXKIT_STORE: `file:${dir}`,
+        WX_API_BASE: platformSim.url,
+        EXAMPLE_PLATFORM_PAGE_URL: page,
+        EXAMPLE_AUTHORIZER_APP_ID: appId,
+      });
+      const { config, platform } = await import('./examples/platform-library.ts');
+      assert.equal(config.appId, appId);
+      assert.equal(
+        config.signature,
+        signJssdk({
+          ticket: platformSim.state.currentTicket(appId) ?? '',
+          nonceStr: config.nonceStr,
+          timestamp: config.timestamp,
+          url: page,
+        }),
+      );
+      await platform.close();
+    } finally {
+      process.env = saved;
+      await seed.close();
+      await closeNode(events);
+      await platformSim.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('docs/simulator.md: the test example runs to its end', async () => {

@@ -11,6 +11,7 @@ const ROOT = new URL('../../', import.meta.url);
 const SPEC_NAMES: Record<string, Record<string, 'function'>> = {
   '.': {
     createWxkit: 'function',
+    createPlatform: 'function',
     signJssdk: 'function',
     normalizeSignUrl: 'function',
     WxkitError: 'function',

@@ -48,6 +48,13 @@ describe('wxkit serve sandbox demo page in Chromium', () => {
         els.map((e) => `${e.id}=${(e as HTMLElement).dataset.state}: ${e.textContent}`),
       );
       for (const s of states) assert.match(s, /=ok:/, states.join('\n'));
+      // Chinese first, then English, on every line the page shows (and its heading).
+      for (const s of states) {
+        const [zh = '', en = ''] = s.slice(s.indexOf('=ok: ') + 5).split(' / ');
+        assert.match(zh, /[\u4e00-\u9fff]/, s);
+        assert.match(en, /[A-Za-z]{3}/, s);
+      }
+      assert.match((await page.textContent('h1')) ?? '', /^wxkit 沙箱 \/ wxkit sandbox$/);
       // The saved images load from the service after the state line says ok: wait for them (or time out).
       await page.waitForFunction(
         () =>
@@ -63,6 +70,30 @@ describe('wxkit serve sandbox demo page in Chromium', () => {
       assert.deepEqual(sizes, [96, 96, 96, 96, 96, 96]);
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'demo.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('issue 18 item 22: the share card’s image exists, and the page loads nothing that 404s (favicon included)', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const failed: string[] = [];
+      page.on('response', (r) => {
+        if (r.status() === 404) failed.push(`${r.status()} ${r.url()}`);
+      });
+      await page.goto(`http://localhost:${service.port}/`);
+      await page.waitForSelector('#share-state[data-state=ok]', { timeout: 20_000 });
+      // The card the page set, as the simulated client keeps it (wx.__simulator.share, by API name).
+      const card = (await page.evaluate('wx.__simulator.share')) as Record<string, { imgUrl: string }>;
+      const imgUrl = Object.values(card)[0]?.imgUrl ?? '';
+      const image = await page.goto(imgUrl);
+      assert.equal(image?.status(), 200, imgUrl);
+      assert.equal(image?.headers()['content-type'], 'image/png');
+      const bytes = (await image?.body()) ?? Buffer.alloc(0);
+      assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+      assert.deepEqual(failed, []);
     } finally {
       await context.close();
     }

@@ -49,3 +49,27 @@ test('usage errors and unknown commands: one line, both languages, exit 2', asyn
     assert.match(c.err[0] as string, LATIN);
   }
 });
+
+test('a usage error says its reason in Chinese too, not only "see --help"', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['sign'], /缺少 --url/],
+    [
+      ['sign', '--url', 'https://a.example.com/', '--ticket', 't', '--timestamp', 'soon'],
+      /--timestamp 必须是整数秒/,
+    ],
+    [['doctor', '--url'], /选项 --url 缺少取值/],
+    [['doctor', '--nope'], /未知选项 --nope/],
+    [['token', 'explode'], /未知操作 "explode"/],
+    [['simulator', '--platform', 'symbian'], /--platform 必须是 ios 或 android/],
+    [['serve', '--workers', '99'], /--workers 必须是 1 到 64/],
+    [['sign', '--url', 'ftp://a.example.com/'], /要签名的 URL 必须是完整的 http\(s\) 地址/],
+  ];
+  for (const [argv, zh] of cases) {
+    const c = capture();
+    assert.equal(await main(argv, c.io), 2, argv.join(' '));
+    const line = c.err.join('\n');
+    const [en = '', chinese = ''] = line.split(' / ');
+    assert.match(en, LATIN, line);
+    assert.match(chinese, zh, line);
+  }
+});

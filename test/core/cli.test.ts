@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
 import { signJssdk } from '../../src/signature.ts';
-import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { bin, cleanEnv, simulatedAccount, tsx, wxkitAsync } from './cli-process.ts';
 
-const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 const env = { ...process.env, WX_APP_ID: '', WX_APP_SECRET: '' };
-// Resolved here: the commands below run in empty temp directories, where 'tsx' does not resolve.
-const tsx = import.meta.resolve('tsx');
 
 function wxkit(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', bin, ...args], {
@@ -20,26 +16,6 @@ function wxkit(...args: string[]) {
     timeout: 30_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-/** The environment without any wxkit/WeChat variable of the machine running the tests. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(WX_|WXKIT_)/.test(k)) out[k] = v;
-  return { ...out, ...extra };
-}
-
-/** The CLI as a child process without blocking this one (an in-process simulator must keep answering). */
-function wxkitAsync(args: string[], options: { env: NodeJS.ProcessEnv; cwd: string }) {
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', tsx, bin, ...args],
-      { ...options, encoding: 'utf8', timeout: 30_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out: stdout, err: stderr }),
-    );
-  });
 }
 
 const T = 'sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg';
@@ -157,18 +133,10 @@ describe('wxkit doctor', () => {
 
 describe('wxkit doctor with the configured account’s ticket', () => {
   const APP = { appId: 'wxd0c70r00000001', secret: 'doctor-secret-1' };
-  let sim: Simulator;
-  let cwd: string;
-  before(async () => {
-    sim = await startSimulator({ apps: [APP] });
-    cwd = mkdtempSync(join(tmpdir(), 'wxkit-doctor-'));
-  });
-  after(async () => {
-    await sim.close();
-    rmSync(cwd, { recursive: true, force: true });
-  });
+  const account = simulatedAccount(APP);
 
   test('--app-id other than the account the ticket belongs to → exit 1, app_id_mismatch in both languages', async () => {
+    const { sim, cwd } = account;
     const env = cleanEnv({
       WX_APP_ID: APP.appId,
       WX_APP_SECRET: APP.secret,

@@ -242,3 +242,75 @@ describe('diagnoseSignature', () => {
     );
   });
 });
+
+describe("diagnoseSignature reads the page's errMsg", () => {
+  test('config:invalid url domain: signature right, domain not bound in the backend (公众号后台)', () => {
+    const d = diagnose(sign(page), { errMsg: 'config:invalid url domain' });
+    assert.equal(d.ok, false);
+    assert.equal(d.code, 'domain_not_bound');
+    assert.match(d.en, /signature itself is right/);
+    assert.match(d.en, /h5\.example\.com/);
+    assert.match(d.zh, /公众号后台/);
+    // A wrong signature too: the domain first, then the signature's own cause.
+    const both = diagnose(sign(`${page}#/x`), { url: `${page}#/x`, errMsg: 'config:invalid url domain' });
+    assert.deepEqual(
+      both.causes.map((c) => c.code),
+      ['domain_not_bound', 'url_hash'],
+    );
+    assert.match(both.en, /WeChat refused the page's domain.*The signature is wrong too \(next cause\)\.$/);
+  });
+
+  test("WeCom's agentConfig:invalid url domain names the app's trusted domains (可信域名)", () => {
+    const d = diagnose(sign(page), {
+      errMsg: 'agentConfig:invalid url domain',
+      kind: 'agentConfig',
+      wecom: true,
+    });
+    assert.equal(d.code, 'domain_not_bound');
+    assert.match(d.zh, /可信域名/);
+  });
+
+  test('require subscribe, invalid appid, permission denied, offline verifying', () => {
+    const cases: Array<[string, string]> = [
+      ['config:require subscribe', 'require_subscribe'],
+      ['config:fail, invalid appid', 'app_id_invalid'],
+      ['chooseImage:permission denied', 'api_permission'],
+      ['chooseImage:the permission value is offline verifying', 'api_not_ready'],
+    ];
+    for (const [errMsg, code] of cases) {
+      const d = diagnose(sign(page), { errMsg });
+      assert.equal(d.ok, false, errMsg);
+      assert.equal(d.code, code, errMsg);
+      assert.match(d.zh, /[\u4e00-\u9fff]/, errMsg);
+      assert.notEqual(d.en, d.zh);
+    }
+    // An appId that differs from the signing account's is named as such.
+    const other = diagnose(sign(page), {
+      errMsg: 'config:fail, invalid appid',
+      appId: 'wxtypo',
+      ticketAppId: 'wx0000000000000001',
+    });
+    assert.equal(other.code, 'app_id_mismatch');
+    // A signature that is wrong explains "offline verifying" first (wx.config failed before the API call).
+    const d = diagnose(sign(`${page}#/x`), {
+      url: `${page}#/x`,
+      errMsg: 'chooseImage:the permission value is offline verifying',
+    });
+    assert.deepEqual(
+      d.causes.map((c) => c.code),
+      ['url_hash', 'api_not_ready'],
+    );
+  });
+
+  test('config:invalid signature keeps the signature diagnosis (ok stays ok: the service re-checks the ticket)', () => {
+    assert.equal(diagnose(sign(page), { errMsg: 'config:invalid signature' }).ok, true);
+  });
+
+  test('the URL the service signed, when the page sends another one, is named (url_landing)', () => {
+    const landing = 'https://h5.example.com/shop/';
+    const d = diagnose(sign(landing), { signedUrl: landing });
+    assert.equal(d.code, 'url_landing');
+    assert.ok(d.en.includes(landing));
+    assert.equal(diagnose(sign(landing)).code, 'unknown', 'without it, nothing tells the two apart');
+  });
+});

@@ -152,6 +152,12 @@ describe('wxkit doctor --agent with the configured WeCom app', () => {
     assert.equal(JSON.parse(wrong.out[0] ?? '{}').code, 'wrong_ticket_kind');
     const right = capture(env, dir);
     assert.equal(await main([...base, '--signature', sig(appTicket), '--corp-id', CORP], right.io), 0);
+    // The app ticket came from the store: said with its age and source, in both languages.
+    assert.match(
+      right.out.join('\n'),
+      /ticket: agent_config_ticket fetched from WeChat just now .*source ticket\/get/,
+    );
+    assert.match(right.out.join('\n'), /票据：agent_config_ticket 刚从微信获取/);
     const other = capture(env, dir);
     await main(
       [...base, '--signature', sig(appTicket), '--corp-id', 'wwanothercorp0001', '--json'],

@@ -106,6 +106,36 @@ describe('loadConfig', () => {
     assert.ok(c.sources.some((s) => s.endsWith('wxkit.config.json')));
   });
 
+  test('card ids per account and shop ids (issue 18 item 1): lists of ids, never free text', async () => {
+    const d = await mkdtemp(join(dir, 'cards-'));
+    await writeFile(
+      join(d, 'wxkit.config.json'),
+      JSON.stringify({
+        accounts: [
+          { appId: 'wxAAAA', secret: 'sa', cardIds: ['pCardOfA0001'] },
+          { appId: 'wxBBBB', secret: 'sb' },
+        ],
+        cardIds: 'pSharedCard01',
+        cardShopIds: ['289475623', '289475624'],
+      }),
+    );
+    const c = loadConfig({}, d);
+    assert.deepEqual(
+      c.accounts.map((a) => [a.appId, a.cardIds]),
+      [
+        ['wxAAAA', ['pCardOfA0001']],
+        ['wxBBBB', undefined],
+      ],
+    );
+    assert.deepEqual(c.cardIds, ['pSharedCard01']);
+    assert.deepEqual(c.cardShopIds, ['289475623', '289475624']);
+    assert.deepEqual(loadConfig({ WXKIT_CARD_SHOP_IDS: '1,2' }, dir).cardShopIds, ['1', '2']);
+    assert.throws(
+      () => loadConfig({ WXKIT_CARD_SHOP_IDS: '1, 860372948143 wxAAAA' }, dir),
+      configErr(/WXKIT_CARD_SHOP_IDS.*not a shop id/),
+    );
+  });
+
   test('bad values are one-line config errors that never echo a secret', async () => {
     assert.throws(() => loadConfig({ WX_APP_ID: 'wx1' }, dir), configErr(/AppSecret of wx1 is missing/));
     assert.throws(() => loadConfig({ WX_APP_SECRET: 'x' }, dir), configErr(/WX_APP_ID/));

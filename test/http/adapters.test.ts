@@ -40,7 +40,15 @@ const mounts: { name: string; url: string; close: () => Promise<unknown> }[] = [
 before(async () => {
   f = await fixture();
   // One account, like the spawned `wxkit serve`.
-  handler = createHandler(f.a, { rateLimit: false, log: false, apiKeys: [API_KEY] });
+  // As `wxkit serve` below answers: hints name settings by their variables, and (its WX_API_BASE being
+  // the simulator) client.js loads the simulator's JS bridge.
+  handler = createHandler(f.a, {
+    rateLimit: false,
+    log: false,
+    apiKeys: [API_KEY],
+    settingNames: 'env',
+    extra: { client: { sdkUrl: `${f.sim.url}/jweixin.js` } },
+  });
   const standalone: RunningServer = await listen(handler, '127.0.0.1', 0);
   mounts.push({ name: 'node:http', url: standalone.url, close: () => standalone.close() });
 

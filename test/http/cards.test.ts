@@ -24,6 +24,7 @@ before(async () => {
     log: false,
     rateLimit: false,
     cardIds: [CARD],
+    cardShopIds: ['1234'],
     sessionSecret: 'cards-test-session-secret-0123456789',
   });
   server = await listen(handler, '127.0.0.1', 0);

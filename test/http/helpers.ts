@@ -104,15 +104,31 @@ export function post(
   );
 }
 
-/** The error body of SPEC §3, checked for shape. */
+/** The error body of SPEC §3, checked for shape: the message in English and in Chinese. */
 export async function errorOf(
   res: Response,
-): Promise<{ code: string; message: string; hint: string; [k: string]: unknown }> {
+): Promise<{ code: string; message: string; messageZh: string; hint: string; [k: string]: unknown }> {
   const text = await res.text();
-  const body = JSON.parse(text) as { error: { code: string; message: string; hint: string } };
+  const body = JSON.parse(text) as {
+    error: { code: string; message: string; messageZh: string; hint: string };
+  };
   if (!body.error || typeof body.error.code !== 'string' || typeof body.error.message !== 'string') {
     throw new Error(`not an error body: ${text}`);
   }
+  if (!bilingual(body.error.message, body.error.messageZh)) {
+    throw new Error(`the error's message is not in English and Chinese: ${text}`);
+  }
   if (/\bat .+:\d+:\d+/.test(text)) throw new Error(`stack trace in body: ${text}`);
   return body.error;
+}
+
+/** English `message` and Chinese `messageZh`: both there, the Chinese one in Chinese, not a copy. */
+export function bilingual(message: unknown, messageZh: unknown): boolean {
+  return (
+    typeof message === 'string' &&
+    /[A-Za-z]{3}/.test(message) &&
+    typeof messageZh === 'string' &&
+    /[\u4e00-\u9fff]/.test(messageZh) &&
+    message !== messageZh
+  );
 }

@@ -45,7 +45,8 @@ describe('Log in with WeChat on the sandbox demo page, in Chromium', () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      // 127.0.0.1 while the public URL says localhost: the login bounces to the public host first.
+      // 127.0.0.1 while the public URL says localhost (issue 18 item 22): the login comes back to the host
+      // the user opened, not to the public URL's loopback alias.
       await page.goto(`http://127.0.0.1:${service.port}/`);
       await loginState(page, 'logged-out');
       await page.click('#wx-login');
@@ -54,7 +55,7 @@ describe('Log in with WeChat on the sandbox demo page, in Chromium', () => {
       await page.check('#user-1');
       await page.click('#allow');
       await loginState(page, 'logged-in');
-      assert.equal(new URL(page.url()).host, `localhost:${service.port}`);
+      assert.equal(new URL(page.url()).host, `127.0.0.1:${service.port}`);
       const text = await page.textContent('#login-state');
       assert.match(text ?? '', /Bob 小波/);
       const user = JSON.parse((await page.textContent('#login-user')) ?? '{}') as Record<string, unknown>;
@@ -63,7 +64,7 @@ describe('Log in with WeChat on the sandbox demo page, in Chromium', () => {
       assert.match(String(user.openid), /^oSIM/);
       // The session cookie is HttpOnly: page scripts cannot read it
       assert.equal(await page.evaluate(() => document.cookie.includes('wxkit_session')), false);
-      const cookies = await context.cookies(`http://localhost:${service.port}/`);
+      const cookies = await context.cookies(`http://127.0.0.1:${service.port}/`);
       const session = cookies.find((c) => c.name === 'wxkit_session');
       assert.ok(session);
       assert.equal(session.httpOnly, true);

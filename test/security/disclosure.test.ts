@@ -171,6 +171,38 @@ describe('anonymous callers get codes and generic hints, not WeChat internals', 
   });
 });
 
+describe('/metrics follows the /readyz rule (issue 18 item 6)', () => {
+  test('anonymous callers see account-1, account-2 and upstream-1 where insiders see appIds and the upstream', async () => {
+    const s = await serve();
+    assert.equal((await call(s.url + PAGE)).status, 200);
+    assert.equal((await call(`${s.url + PAGE}&appId=${OTHER}`)).status, 200);
+    const simHost = new URL(sim.url).host;
+    const scrape = async (headers: Record<string, string>) =>
+      (await fetch(`${s.url}/metrics`, { headers })).text();
+    const anonymous = await scrape(VIA_PROXY);
+    for (const secret of [APP, OTHER, simHost])
+      assert.ok(!anonymous.includes(secret), `${secret} in ${anonymous}`);
+    assert.match(anonymous, /wxkit_refresh_total\{appid="account-1",credential="jsapi_ticket"\} 1/);
+    assert.match(anonymous, /wxkit_refresh_total\{appid="account-2",credential="jsapi_ticket"\} 1/);
+    assert.match(anonymous, /host="upstream-1"/);
+    const wrongKey = await scrape({ ...VIA_PROXY, authorization: 'Bearer nope' });
+    assert.ok(!wrongKey.includes(APP));
+    for (const internal of [
+      await scrape({}),
+      await scrape({ ...VIA_PROXY, authorization: `Bearer ${API_KEY}` }),
+    ]) {
+      assert.match(
+        internal,
+        new RegExp(`wxkit_refresh_total\\{appid="${APP}",credential="jsapi_ticket"\\} 1`),
+      );
+      assert.ok(internal.includes(OTHER) && internal.includes(simHost));
+      // The same series, only renamed: nothing merged, nothing lost.
+      const series = (text: string) => text.split('\n').filter((l) => /appid=|host=/.test(l)).length;
+      assert.equal(series(internal), series(anonymous));
+    }
+  });
+});
+
 describe('status semantics', () => {
   test('45009 is 503 with Retry-After at the quota reset (midnight Beijing time), not 30 s', async () => {
     sim.setFaults({ path: '/cgi-bin/stable_token', errcode: 45009 });

@@ -82,6 +82,9 @@ async function errorOf(res: Response): Promise<{ code: string; hint: string; wec
 
 const mediaGets = () => sim.stats().calls['/cgi-bin/media/get'] ?? 0;
 
+/** Headers of a request from client number `i` (through one trusted proxy). */
+const client = (i: number) => ({ 'x-forwarded-for': `198.51.100.${i % 250}` });
+
 describe('item 4: the media/get quota cannot be burnt from other sites or by repetition', () => {
   test('30 cross-origin text/plain POSTs with unknown serverIds: all 403, no upstream media/get call', async () => {
     const svc = await service();
@@ -155,10 +158,11 @@ describe('item 4: the media/get quota cannot be burnt from other sites or by rep
   });
 
   test('upstream downloads are capped per account: 429 with Retry-After past the budget', async () => {
-    const svc = await service({}, { downloadsPerMinute: 5 });
+    const svc = await service({ trustProxy: 1 }, { downloadsPerMinute: 5 });
     sim.reset();
     const answers = [];
-    for (let i = 0; i < 30; i++) answers.push(await save(svc, `FreshUnknownMediaId${i}`));
+    // 30 clients (each well within its own budget) share the account's.
+    for (let i = 0; i < 30; i++) answers.push(await save(svc, `FreshUnknownMediaId${i}`, client(i)));
     const limited = answers.filter((r) => r.status === 429);
     assert.equal(limited.length, 25);
     assert.equal(answers.filter((r) => r.status === 502).length, 5);
@@ -173,12 +177,57 @@ describe('item 4: the media/get quota cannot be burnt from other sites or by rep
   });
 
   test('the default budget is 60 downloads per minute per account', async () => {
-    const svc = await service();
+    const svc = await service({ trustProxy: 1 });
     sim.reset();
     let limited = 0;
-    for (let i = 0; i < 61; i++) if ((await save(svc, `DefaultBudgetMediaId${i}`)).status === 429) limited++;
+    for (let i = 0; i < 61; i++) {
+      if ((await save(svc, `DefaultBudgetMediaId${i}`, client(i))).status === 429) limited++;
+    }
     assert.equal(limited, 1);
     assert.equal(mediaGets(), 60);
+  });
+});
+
+describe('issue 18 item 3: one client cannot drain the account media budget', () => {
+  test('100 made-up serverIds from one address: a few reach WeChat, and other users still save', async () => {
+    const svc = await service({ trustProxy: 1 });
+    sim.reset();
+    const attacker = { 'x-forwarded-for': '203.0.113.66' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i++) statuses.push((await save(svc, `MadeUpServerId${i}xxxx`, attacker)).status);
+    // Budget 20 a minute; each refusal (40007) costs its client 1 + 5: four refusals empty it.
+    assert.equal(mediaGets(), 4, `upstream media/get calls: ${mediaGets()}`);
+    assert.equal(statuses.filter((s) => s === 502).length, 4);
+    assert.equal(statuses.filter((s) => s === 429).length, 96);
+    // Walking through its IPv6 /64 does not give it fresh budgets (item 4).
+    for (let i = 0; i < 20; i++) {
+      await save(svc, `MadeUpServerIdV6${i}xxxx`, { 'x-forwarded-for': `2001:db8:66:1::${i + 1}` });
+    }
+    assert.equal(mediaGets(), 8, 'one /64, one budget');
+    // Everyone else: their saves go through, as many as they need.
+    for (let i = 0; i < 12; i++) {
+      const res = await save(svc, await upload(testImage(500 + i)), client(i));
+      assert.equal(res.status, 201, `user ${i}: ${res.status}`);
+    }
+    const res = await save(svc, 'MadeUpServerIdLater0xxxx', attacker);
+    assert.equal(res.status, 429);
+    const error = await errorOf(res);
+    assert.equal(error.code, 'rate_limited');
+    assert.match(error.hint, /serverId/);
+    assert.ok(Number(res.headers.get('retry-after')) >= 1);
+  });
+
+  test('a client that sends real serverIds is not held back by refusals it did not cause', async () => {
+    const svc = await service({ trustProxy: 1 });
+    sim.reset();
+    const user = { 'x-forwarded-for': '203.0.113.67' };
+    const ids = await Promise.all(Array.from({ length: 9 }, (_, i) => upload(testImage(600 + i))));
+    // Nine photos from one wx.chooseImage, saved at once: all within the client's budget.
+    const answers = await Promise.all(ids.map((id) => save(svc, id, user)));
+    assert.deepEqual(
+      answers.map((r) => r.status),
+      ids.map(() => 201),
+    );
   });
 });
 

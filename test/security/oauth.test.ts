@@ -304,6 +304,80 @@ describe('item 6: anonymous logins and the store', () => {
   });
 });
 
+describe('issue 18 item 5: a callback with a made-up code', () => {
+  /** A memory store that counts the OAuth writes (claims, sessions, exchange results, locks). */
+  function countingStore() {
+    const inner = createMemoryStore();
+    const writes: string[] = [];
+    const oauth = (key: string) => key.includes('oauth');
+    const store: Store = {
+      ...inner,
+      get: (key) => inner.get(key),
+      delete: (key) => inner.delete(key),
+      compareAndDelete: (key, expected) => inner.compareAndDelete(key, expected),
+      renew: (key, owner, ms) => inner.renew(key, owner, ms),
+      unlock: (key, owner) => inner.unlock(key, owner),
+      ping: () => inner.ping(),
+      close: () => inner.close(),
+      set: (key, value, ttlMs) => {
+        if (oauth(key)) writes.push(`set ${key}`);
+        return inner.set(key, value, ttlMs);
+      },
+      tryLock: async (key, ms) => {
+        const owner = await inner.tryLock(key, ms);
+        if (oauth(key) && owner !== undefined) writes.push(`lock ${key}`);
+        return owner;
+      },
+    };
+    return { store, writes, inner };
+  }
+
+  test('is exchanged first and leaves nothing in the store; a real code still logs in', async () => {
+    const { store, writes, inner } = countingStore();
+    const svc = await startService(sim, store);
+    try {
+      sim.reset();
+      const exchanges = () => sim.stats().calls['/sns/oauth2/access_token'] ?? 0;
+      const attacker = new Browser();
+      for (let i = 0; i < 5; i++) {
+        const state = await startLogin(attacker, svc);
+        const res = await attacker.fetch(
+          `${svc.url}/oauth/callback?code=madeUpCode${i}xxxxxxxxxx&state=${state}`,
+        );
+        assert.equal(res.status, 401);
+        assert.deepEqual(res.headers.getSetCookie(), []);
+      }
+      assert.equal(exchanges(), 5, 'one upstream exchange per made-up code: WeChat is the only judge');
+      assert.deepEqual(
+        writes.filter((w) => w.startsWith('set ')),
+        [],
+        'no claim, session or exchange result was written for a refused code',
+      );
+      // The exchange lock (one process at a time per code) was taken and given back: nothing is left.
+      for (const w of writes) assert.equal(await inner.get(w.slice(w.indexOf(' ') + 1)), undefined, w);
+
+      // The same made-up code again (a reload of the failed callback): answered without WeChat.
+      const state = await startLogin(attacker, svc);
+      const again = await attacker.fetch(
+        `${svc.url}/oauth/callback?code=madeUpCode0xxxxxxxxxx&state=${state}`,
+      );
+      assert.equal(again.status, 401);
+      assert.equal(exchanges(), 5);
+
+      const user = new Browser();
+      const cb = await user.toCallback(svc);
+      const [x, y] = await Promise.all([user.fetch(cb.href), user.fetch(cb.href)]);
+      assert.equal(x.status, 302);
+      assert.equal(y.status, 302, 'a double callback of a real code gets its session too');
+      assert.equal(sessionCookieOf(x), sessionCookieOf(y));
+      assert.equal((await user.me(svc)).status, 200);
+      assert.ok(writes.some((w) => w.includes('state-code')) && writes.some((w) => w.includes('code-state')));
+    } finally {
+      await svc.close();
+    }
+  });
+});
+
 describe('items 9, 13, 14: logout, login cookie, session cookie', () => {
   let svc: Service;
   before(async () => {

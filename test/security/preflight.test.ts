@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { clientKey } from '../../src/http/client-address.ts';
 import { clientIp } from '../../src/http/handler.ts';
 import type { HttpInput } from '../../src/http/route.ts';
-import { servedFixture } from '../http/helpers.ts';
+import { fixture, servedFixture } from '../http/helpers.ts';
 
 const served = servedFixture({ rateLimit: false });
 
@@ -93,5 +94,77 @@ describe('trusted proxies (issue 10 item 10)', () => {
     assert.equal(clientIp(input('not-an-ip'), 1), '10.0.0.9');
     assert.equal(clientIp(input(', '), 1), '10.0.0.9');
     assert.equal(clientIp(input('::1'), 1), '::1');
+  });
+});
+
+describe('rate-limit keys (issue 18 item 4)', () => {
+  const input = (xff: string | undefined, socket = '10.0.0.9'): HttpInput => ({
+    method: 'GET',
+    target: '/',
+    header: (name) => (name === 'x-forwarded-for' ? xff : undefined),
+    clientIp: socket,
+    readBody: async () => new Uint8Array(0),
+  });
+
+  test('ports are stripped from X-Forwarded-For entries, and ::ffff: is unmapped', () => {
+    assert.equal(clientIp(input('1.2.3.4:51234'), 1), '1.2.3.4');
+    assert.equal(clientIp(input('6.6.6.6, 1.2.3.4:443'), 1), '1.2.3.4');
+    assert.equal(clientIp(input('[2001:db8::7]:8443'), 1), '2001:db8::7');
+    assert.equal(clientIp(input('[2001:db8::7]'), 1), '2001:db8::7');
+    assert.equal(clientIp(input('::ffff:1.2.3.4'), 1), '1.2.3.4');
+    assert.equal(clientIp(input(undefined, '::ffff:10.0.0.8'), 1), '10.0.0.8', 'a dual-stack socket');
+    assert.equal(clientIp(input('1.2.3.4:99999'), 1), '10.0.0.9', 'not a port');
+    assert.equal(clientIp(input('1.2.3.4:80:80'), 1), '10.0.0.9');
+  });
+
+  test('an IPv6 client is keyed by its /64; IPv4 by its address', () => {
+    const key = clientKey('2001:db8:1:2:aaaa::1');
+    assert.equal(key, '2001:db8:1:2::/64');
+    for (const other of [
+      '2001:db8:1:2::ffff',
+      '2001:0db8:0001:0002:ffff:ffff:ffff:ffff',
+      '2001:DB8:1:2:0:0:0:0',
+    ]) {
+      assert.equal(clientKey(other), key, other);
+    }
+    assert.notEqual(clientKey('2001:db8:1:3::1'), key);
+    assert.equal(clientKey('::1'), '0:0:0:0::/64');
+    assert.equal(clientKey('::ffff:1.2.3.4'), '1.2.3.4');
+    assert.equal(clientKey('1.2.3.4'), '1.2.3.4');
+    assert.notEqual(clientKey('1.2.3.5'), clientKey('1.2.3.4'));
+  });
+
+  /** Statuses of `GET /oauth/me` (a rate-limited route) sent through one trusted proxy with these X-Forwarded-For. */
+  async function statuses(xffs: readonly string[]): Promise<number[]> {
+    const f = await fixture({ trustProxy: 1, rateLimit: { perSecond: 0.001, burst: 2 }, now: () => 0 });
+    try {
+      const out: number[] = [];
+      for (const xff of xffs) {
+        const res = await f.handler(
+          new Request('http://svc.example/oauth/me', {
+            headers: { 'x-forwarded-for': xff },
+          }),
+          { clientIp: '127.0.0.1' },
+        );
+        out.push(res.status);
+      }
+      return out;
+    } finally {
+      await f.close();
+    }
+  }
+
+  test('a client walking through its IPv6 /64 stays in one bucket', async () => {
+    const walk = ['2001:db8:5:6::1', '2001:db8:5:6::2', '2001:db8:5:6::3', '2001:db8:5:6:ffff::4'];
+    const answers = await statuses(walk);
+    assert.deepEqual(answers.slice(2), [429, 429], `statuses: ${answers}`);
+    assert.deepEqual((await statuses(['2001:db8:5:6::1', '2001:db8:9:9::1'])).includes(429), false);
+  });
+
+  test('clients behind a proxy that writes ports get a bucket each, not one shared bucket', async () => {
+    const answers = await statuses(['1.1.1.1:4001', '2.2.2.2:4001', '3.3.3.3:4001', '4.4.4.4:4001']);
+    assert.deepEqual(answers.includes(429), false, `statuses: ${answers}`);
+    const same = await statuses(['5.5.5.5:1', '5.5.5.5:2', '::ffff:5.5.5.5']);
+    assert.equal(same[2], 429, `one client, three spellings: ${same}`);
   });
 });

@@ -56,6 +56,14 @@ describe('wxkit serve without an account refuses to become a sandbox on a deploy
     { name: 'WXKIT_CONFIG naming a file without accounts', env: { WXKIT_CONFIG: 'no-accounts.json' } },
     { name: 'WX_CORP_ID (a WeCom account was meant)', env: { WX_CORP_ID: 'ww0123456789abcdef' } },
     { name: '--workers 2 with HOST=0.0.0.0', env: { HOST: '0.0.0.0' }, args: ['--workers', '2'] },
+    // Issue 18 item 8: loopback behind a same-host proxy (nginx → 127.0.0.1), the account missing.
+    { name: 'WXKIT_TRUST_PROXY on loopback', env: { HOST: '127.0.0.1', WXKIT_TRUST_PROXY: '1' } },
+    { name: 'WXKIT_CORS_ORIGINS on loopback', env: { WXKIT_CORS_ORIGINS: 'https://h5.example.com' } },
+    { name: 'WXKIT_CARD_IDS on loopback', env: { WXKIT_CARD_IDS: 'pFS7Fjg8kV1IdDz01r4SQwMkuCKc' } },
+    { name: 'WXKIT_RATE_LIMIT on loopback', env: { WXKIT_RATE_LIMIT: '20' } },
+    { name: 'WXKIT_IDLE_TIMEOUT on loopback', env: { WXKIT_IDLE_TIMEOUT: '30' } },
+    { name: 'WXKIT_WRITE_TIMEOUT on loopback', env: { WXKIT_WRITE_TIMEOUT: '30' } },
+    { name: 'a shared media store on loopback', env: { WXKIT_MEDIA_STORE: 'redis://127.0.0.1:1/0' } },
   ];
   for (const c of refusing) {
     test(`${c.name}: exit 1, one line`, async () => {

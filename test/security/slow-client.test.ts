@@ -244,3 +244,52 @@ test('a bad WXKIT_WRITE_TIMEOUT or WXKIT_IDLE_TIMEOUT stops wxkit serve with one
     assert.doesNotMatch(r.stdout, /listening on/);
   }
 });
+
+/** Connects, writes `start`, then nothing; resolves with the seconds until the server closed it and what it sent. */
+function stalled(port: number, start: string): Promise<{ seconds: number; answer: string }> {
+  return new Promise((resolve) => {
+    const began = performance.now();
+    let answer = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(start));
+    socket.on('data', (c) => {
+      answer += c.toString('latin1');
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => resolve({ seconds: (performance.now() - began) / 1000, answer }));
+  });
+}
+
+test('issue 18 item 7: the documented 15 s header and 30 s request timeouts fire at 15 and 30 s, not up to 30 s later', {
+  timeout: 90_000,
+}, async (t) => {
+  const account = createWxkit({ appId: APP_ID, secret: SECRET, apiBase: sim.url, store: 'memory' });
+  // The defaults wxkit serve documents (docs/security.md): headers 15 s, the whole request 30 s.
+  const server = await listen(createHandler(account, { log: false }), '127.0.0.1', 0);
+  // Node checks these timeouts every connectionsCheckingInterval (1 s here); allow that plus slack for a busy machine.
+  const CHECK_AND_SLACK = 1 + 3;
+  try {
+    const [headers, body] = await Promise.all([
+      // Headers that never end.
+      stalled(server.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n'),
+      // Headers sent, a body that never ends.
+      stalled(
+        server.port,
+        'POST /jssdk/config HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"u',
+      ),
+    ]);
+    t.diagnostic(
+      `closed after ${headers.seconds.toFixed(1)} s (headers) and ${body.seconds.toFixed(1)} s (body)`,
+    );
+    assert.ok(headers.seconds >= 14, `headers: closed after ${headers.seconds} s, before the timeout`);
+    assert.ok(headers.seconds <= 15 + CHECK_AND_SLACK, `headers: closed after ${headers.seconds} s`);
+    assert.ok(body.seconds >= 29, `body: closed after ${body.seconds} s, before the timeout`);
+    assert.ok(body.seconds <= 30 + CHECK_AND_SLACK, `body: closed after ${body.seconds} s`);
+    for (const r of [headers, body]) {
+      assert.match(r.answer, /^HTTP\/1\.1 408 /, r.answer.slice(0, 80));
+      assert.match(r.answer, /"code":"invalid_request"/);
+    }
+  } finally {
+    await server.close(100);
+    await account.close();
+  }
+});

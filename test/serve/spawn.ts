@@ -16,7 +16,7 @@ export interface ServeProcess {
 }
 
 /** Everything in the environment that could configure the service, removed. */
-function cleanEnv(): NodeJS.ProcessEnv {
+export function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (/^(WX_|WXKIT_)|^(HOST|PORT)$/.test(k)) delete env[k];
   return env;

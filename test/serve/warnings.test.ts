@@ -41,7 +41,9 @@ describe('start-up warning rules', () => {
     // A container (HOST=0.0.0.0 behind a proxy) always gets these two reminders: the network around it
     // must keep /metrics internal and let only the proxy in.
     assert.deepEqual(ids(SAFE), ['metrics-open', 'trust-proxy-open']);
-    assert.deepEqual(ids({ ...SAFE, host: '127.0.0.1' }), []);
+    // Behind a proxy on the same host, /metrics is reachable through it (issue 18 item 6).
+    assert.deepEqual(ids({ ...SAFE, host: '127.0.0.1' }), ['metrics-via-proxy']);
+    assert.deepEqual(ids({ ...SAFE, host: '127.0.0.1', trustProxy: 0, publicUrl: undefined }), []);
     assert.deepEqual(ids(LAPTOP), []);
     assert.deepEqual(ids({ ...LAPTOP, sandbox: true, sessionSecret: false }), []);
   });
@@ -106,6 +108,12 @@ describe('start-up warning rules', () => {
       input: { ...SAFE, rateLimited: false },
       id: 'rate-limit-off',
       mentions: /WXKIT_RATE_LIMIT=off/,
+    },
+    {
+      name: 'a trusted proxy in front of a loopback listener',
+      input: { ...SAFE, host: '127.0.0.1' },
+      id: 'metrics-via-proxy',
+      mentions: /WXKIT_TRUST_PROXY.*\/metrics.*block/,
     },
     {
       name: 'memory store with workers',

@@ -29,7 +29,12 @@ const virtualClock = () => {
 
 storeConformance('memory', async () => {
   const clock = virtualClock();
-  return { store: createMemoryStore({ now: clock.now }), advance: clock.advance, close: async () => {} };
+  return {
+    store: createMemoryStore({ now: clock.now }),
+    advance: clock.advance,
+    close: async () => {},
+    indexed: true,
+  };
 });
 
 storeConformance('file', async () => {
@@ -39,6 +44,7 @@ storeConformance('file', async () => {
     store: createFileStore({ dir: join(dir, 'store'), now: clock.now }),
     advance: clock.advance,
     close: () => rm(dir, { recursive: true, force: true }),
+    indexed: true,
   };
 });
 
@@ -53,6 +59,7 @@ storeConformance('redis', async () => {
       await store.close();
       await server.stop();
     },
+    indexed: true,
   };
 });
 
@@ -71,6 +78,7 @@ storeConformance('redis through Sentinel', async () => {
       await sentinel.stop();
       await server.stop();
     },
+    indexed: true,
   };
 });
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isLoopbackUrl } from '../../accounts/engine.ts';
 import { ErrorCodes, WxkitError } from '../../errors.ts';
 import { send } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
@@ -59,6 +60,7 @@ function load(ctx: RouteContext): Script {
       ErrorCodes.CONFIG_ERROR,
       'The browser helper is not built (dist/client.global.js is missing).',
       {
+        zh: '浏览器助手尚未构建（缺少 dist/client.global.js）。',
         status: 503,
         hint: {
           en: 'Run `npm run build` in the wxkit package.',
@@ -69,7 +71,7 @@ function load(ctx: RouteContext): Script {
   }
   const mtimeMs = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
   if (cached && cached.mtimeMs === mtimeMs) return cached;
-  const body = withSandboxSdk(readFileSync(path), ctx.options.extra.client);
+  const body = withSandboxSdk(readFileSync(path), clientOptions(ctx));
   const script = {
     path,
     mtimeMs: mtimeMs ?? 0,
@@ -89,6 +91,20 @@ function withSandboxSdk(body: Buffer, options: unknown): Buffer {
   if (typeof sdkUrl !== 'string' || !/^https?:\/\//.test(sdkUrl)) return body;
   const line = `window.__wxkitSdkUrl=${JSON.stringify(sdkUrl).replace(/</g, '\\u003c')};\n`;
   return Buffer.concat([Buffer.from(line), body]);
+}
+
+/**
+ * `extra.client`, or — for a default account on the simulator (a loopback `apiBase`) — the simulator's
+ * JS bridge as the JS-SDK: the library user's own app then serves pages that configure offline, as the
+ * sandbox's do, instead of loading WeChat's real SDK, which does nothing outside WeChat.
+ */
+function clientOptions(ctx: RouteContext): unknown {
+  const given = ctx.options.extra.client as { sdkUrl?: unknown } | undefined;
+  const account = ctx.account();
+  if (given?.sdkUrl !== undefined || account.allowLoopback !== true || !isLoopbackUrl(account.apiBase)) {
+    return given;
+  }
+  return { ...given, sdkUrl: `${account.apiBase}/jweixin.js` };
 }
 
 function client(ctx: RouteContext) {

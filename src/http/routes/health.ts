@@ -1,5 +1,6 @@
 import type { Metrics } from '../../metrics.ts';
 import { isInternalCaller } from '../internal-caller.ts';
+import { anonymousMetrics } from '../metrics-visibility.ts';
 import {
   type AccountReadiness,
   DEFAULT_READINESS,
@@ -94,6 +95,18 @@ export function mergeMetrics(registries: readonly Metrics[]): string {
   return out;
 }
 
+/** The exposition; appIds, corpIds, agentIds and upstream hosts only for internal callers (as `/readyz`). */
+function metrics(ctx: RouteContext) {
+  const text = mergeMetrics([ctx.metrics, ...ctx.accounts.map((a) => a.metrics)]);
+  const internal = isInternalCaller(ctx.input, ctx.options.apiKeyHashes);
+  return send(
+    200,
+    internal ? text : anonymousMetrics(text, ctx.accounts),
+    'text/plain; version=0.0.4; charset=utf-8',
+    NO_STORE,
+  );
+}
+
 /** `/healthz`, `/readyz`, `/metrics`. Not rate limited (probes and scrapers poll them). */
 export const routes: readonly Route[] = [
   {
@@ -108,12 +121,6 @@ export const routes: readonly Route[] = [
     path: '/metrics',
     rateLimit: false,
     cors: false,
-    handle: (ctx) =>
-      send(
-        200,
-        mergeMetrics([ctx.metrics, ...ctx.accounts.map((a) => a.metrics)]),
-        'text/plain; version=0.0.4; charset=utf-8',
-        NO_STORE,
-      ),
+    handle: metrics,
   },
 ];

@@ -15,6 +15,7 @@ import { routes as jssdk } from './jssdk.ts';
 import { routes as media } from './media.ts';
 import { routes as oauth } from './oauth.ts';
 import { routes as push } from './push.ts';
+import { routes as platform } from './platform.ts';
 import { routes as tokens } from './tokens.ts';
 
 export const routeModules: readonly (readonly Route[])[] = [
@@ -26,4 +27,5 @@ export const routeModules: readonly (readonly Route[])[] = [
   health,
   oauth,
   push,
+  platform,
 ];

@@ -13,6 +13,7 @@ import { isWecom, readAgentId, wecomAccount } from '../account-kind.ts';
 import { invalidRequest, readAppId, readBoolean, readNameList, readQuery, readString } from '../params.ts';
 import { json } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
+import { type SettingNames, settingName } from '../setting-names.ts';
 
 const CONFIG_QUERY = new Set([
   'url',
@@ -26,6 +27,7 @@ const CONFIG_QUERY = new Set([
 ]);
 const AGENT_QUERY = new Set(['url', 'apis', 'jsApiList', 'appId', 'agentId']);
 const NO_STORE = { 'cache-control': 'no-store' };
+const ONE_API_LIST = { en: 'Give apis or jsApiList, not both.', zh: 'apis 与 jsApiList 只能给出一个。' };
 
 interface ConfigRequest {
   url: unknown;
@@ -39,9 +41,13 @@ interface ConfigRequest {
 
 function fromQuery(ctx: RouteContext): ConfigRequest {
   const q = readQuery(ctx.url.search, CONFIG_QUERY);
-  if (q.has('apis') && q.has('jsApiList')) throw invalidRequest('Give apis or jsApiList, not both.');
-  if (q.has('openTags') && q.has('openTagList'))
-    throw invalidRequest('Give openTags or openTagList, not both.');
+  if (q.has('apis') && q.has('jsApiList')) throw invalidRequest(ONE_API_LIST);
+  if (q.has('openTags') && q.has('openTagList')) {
+    throw invalidRequest({
+      en: 'Give openTags or openTagList, not both.',
+      zh: 'openTags 与 openTagList 只能给出一个。',
+    });
+  }
   return {
     url: q.get('url'),
     jsApiList: readNameList(q.get('apis') ?? q.get('jsApiList'), 'apis'),
@@ -66,8 +72,61 @@ async function fromBody(ctx: RouteContext): Promise<ConfigRequest> {
 
 const domainText = new WeakMap<Account, string>();
 
+/** Loopback pages (any port) pass the domain check in sandbox mode and for an account on the simulator. */
+function loopbackPages(ctx: RouteContext, account: Account): boolean {
+  return ctx.options.sandbox || account.allowLoopback === true;
+}
+
+/**
+ * The URLs this service signed lately, per account: a page that reports its failure with its
+ * `location.href` after a route change (what every tutorial sends) still gets the URL it signed named,
+ * instead of `unknown`. A ring of the last 1,024 per process (another instance's signatures stay
+ * unknown): two array stores on the signing hot path; the rare diagnosis scans it.
+ */
+class SignedUrls {
+  readonly signatures: string[] = new Array<string>(SIGNED_URLS_KEPT).fill('');
+  readonly urls: string[] = new Array<string>(SIGNED_URLS_KEPT).fill('');
+  next = 0;
+}
+const SIGNED_URLS_KEPT = 1024;
+const signedUrls = new WeakMap<Account, SignedUrls>();
+
+function rememberSigned(account: Account, signature: string, url: string): void {
+  let ring = signedUrls.get(account);
+  if (ring === undefined) {
+    ring = new SignedUrls();
+    signedUrls.set(account, ring);
+  }
+  ring.signatures[ring.next] = signature;
+  ring.urls[ring.next] = url;
+  ring.next = (ring.next + 1) % SIGNED_URLS_KEPT;
+}
+
+/**
+ * The URL this service signed for `signature`, when it is on the page's own origin.
+ *
+ * Stops: a caller who got hold of someone's signature learning the URL it was made for on another
+ * site (a path or query the page never showed them); the page's own origin tells them nothing new.
+ */
+function recallSigned(account: Account, signature: string, pageUrl: string): string | undefined {
+  const ring = signedUrls.get(account);
+  const at = ring ? ring.signatures.indexOf(signature.trim().toLowerCase()) : -1;
+  const url = at === -1 ? undefined : ring?.urls[at];
+  if (!url) return undefined;
+  try {
+    return new URL(url).origin === new URL(normalizeSignUrl(pageUrl)).origin ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Refuses a page whose host WeChat would refuse (`config:invalid url domain`), naming what is bound. */
-export function checkDomain(account: Account, url: string, allowLoopback: boolean): void {
+export function checkDomain(
+  account: Account,
+  url: string,
+  allowLoopback: boolean,
+  names: SettingNames = 'options',
+): void {
   const mismatch = matchJsDomain(url, account.jsDomains, { allowLoopback });
   if (mismatch === null) return;
   let bound = domainText.get(account);
@@ -82,14 +141,21 @@ export function checkDomain(account: Account, url: string, allowLoopback: boolea
       : mismatch === 'path'
         ? `has a path outside the bound path prefix`
         : `is neither a bound JS-safe domain nor a subdomain of one`;
+  const whyZh =
+    mismatch === 'port'
+      ? ` 使用了 ${page.port} 端口；微信只在 80 和 443 端口上接受 JS 接口安全域名`
+      : mismatch === 'path'
+        ? ' 的路径不在绑定的路径前缀之下'
+        : ' 既不是已绑定的 JS 接口安全域名，也不是其子域名';
   if (isWecom(account)) {
     throw new WxkitError(
       ErrorCodes.URL_NOT_ALLOWED,
       `The page host ${page.host} ${why.replace('JS-safe domain', 'trusted domain')}. Trusted domains of WeCom app ${account.appId}/${account.agentId}: ${bound}. WeCom accepts the app's trusted domains (可信域名) on ports 80 and 443 only.`,
       {
+        zh: `页面域名 ${page.host}${whyZh.replace('JS 接口安全域名', '可信域名')}。企业微信应用 ${account.appId}/${account.agentId} 的可信域名：${bound}。企业微信只接受应用可信域名的 80 和 443 端口。`,
         hint: {
-          en: `Serve the page from ${bound} on port 80/443, or set its domain under 应用管理 → the app → 网页授权及JS-SDK → 可信域名 and in the account's jsDomains (WX_JS_DOMAINS).`,
-          zh: `请在 ${bound} 的 80/443 端口提供页面，或在「应用管理 → 应用 → 网页授权及JS-SDK → 可信域名」及账号的 jsDomains（WX_JS_DOMAINS）中设置该域名。`,
+          en: `Serve the page from ${bound} on port 80/443, or set its domain under 应用管理 → the app → 网页授权及JS-SDK → 可信域名 and in the account's ${settingName('jsDomains', names)}.`,
+          zh: `请在 ${bound} 的 80/443 端口提供页面，或在「应用管理 → 应用 → 网页授权及JS-SDK → 可信域名」及账号的 ${settingName('jsDomains', names)} 中设置该域名。`,
         },
         details: {
           domains: account.jsDomains.map((d) => d.host + d.path),
@@ -103,9 +169,10 @@ export function checkDomain(account: Account, url: string, allowLoopback: boolea
     ErrorCodes.URL_NOT_ALLOWED,
     `The page host ${page.host} ${why}. Bound JS-safe domains of ${account.appId}: ${bound}. WeChat accepts a bound domain and its subdomains, on ports 80 and 443 only.`,
     {
+      zh: `页面域名 ${page.host}${whyZh}。${account.appId} 绑定的 JS 接口安全域名：${bound}。微信只接受已绑定的域名及其子域名，且仅限 80 和 443 端口。`,
       hint: {
-        en: `Serve the page from ${bound} (or a subdomain) on port 80/443, or add its domain under 公众号设置 → 功能设置 → JS接口安全域名 and to WX_JS_DOMAINS.`,
-        zh: `请在 ${bound}（或其子域名）的 80/443 端口提供页面，或在「公众号设置 → 功能设置 → JS接口安全域名」及 WX_JS_DOMAINS 中添加该域名。`,
+        en: `Serve the page from ${bound} (or a subdomain) on port 80/443, or add its domain under 公众号设置 → 功能设置 → JS接口安全域名 and to ${settingName('jsDomains', names)}.`,
+        zh: `请在 ${bound}（或其子域名）的 80/443 端口提供页面，或在「公众号设置 → 功能设置 → JS接口安全域名」及 ${settingName('jsDomains', names)} 中添加该域名。`,
       },
       details: { domains: account.jsDomains.map((d) => d.host + d.path), host: page.host, reason: mismatch },
     },
@@ -114,6 +181,7 @@ export function checkDomain(account: Account, url: string, allowLoopback: boolea
 
 function missingUrl(): WxkitError {
   return new WxkitError(ErrorCodes.INVALID_URL, 'The url parameter is missing.', {
+    zh: '缺少 url 参数。',
     hint: {
       en: 'Pass url=encodeURIComponent(location.href.split("#")[0]).',
       zh: '请传 url=encodeURIComponent(location.href.split("#")[0])。',
@@ -126,7 +194,7 @@ async function config(ctx: RouteContext) {
   if (req.url === undefined) throw missingUrl();
   const url = normalizeSignUrl(req.url);
   const account = ctx.account(req.appId, req.agentId);
-  checkDomain(account, url, ctx.options.sandbox);
+  checkDomain(account, url, loopbackPages(ctx, account), ctx.options.settingNames);
   // Same result as account.jssdkConfig(), without its second normalization and domain check of the
   // same URL: this is the service's hot path (see bench/serve.ts).
   const signed = buildJssdkConfig({
@@ -138,6 +206,7 @@ async function config(ctx: RouteContext) {
     debug: req.debug,
     now: ctx.options.now,
   });
+  rememberSigned(account, signed.signature, url);
   // A WeCom page's wx.config: appId is the corpId, signed with the corp ticket; beta for agent APIs.
   return json(200, isWecom(account) ? { beta: true, ...signed } : signed, NO_STORE);
 }
@@ -160,7 +229,7 @@ async function agentConfig(ctx: RouteContext) {
     agentId = readAgentId(b.agentId ?? b.agentid);
   } else {
     const q = readQuery(ctx.url.search, AGENT_QUERY);
-    if (q.has('apis') && q.has('jsApiList')) throw invalidRequest('Give apis or jsApiList, not both.');
+    if (q.has('apis') && q.has('jsApiList')) throw invalidRequest(ONE_API_LIST);
     rawUrl = q.get('url');
     jsApiList = readNameList(q.get('apis') ?? q.get('jsApiList'), 'apis');
     appId = readAppId(q.get('appId'));
@@ -169,7 +238,7 @@ async function agentConfig(ctx: RouteContext) {
   if (rawUrl === undefined) throw missingUrl();
   const url = normalizeSignUrl(rawUrl);
   const corp = wecomAccount(ctx.account(appId, agentId), 'GET|POST /jssdk/agent-config');
-  checkDomain(corp, url, ctx.options.sandbox);
+  checkDomain(corp, url, loopbackPages(ctx, corp), ctx.options.settingNames);
   const ticket = await corp.ticket('agent_config');
   const nonceStr = createNonce();
   const timestamp = createTimestamp(ctx.options.now());
@@ -181,6 +250,7 @@ async function agentConfig(ctx: RouteContext) {
     signature: signJssdk({ ticket, nonceStr, timestamp, url }),
     jsApiList,
   };
+  rememberSigned(corp, signed.signature, url);
   return json(200, signed, NO_STORE);
 }
 
@@ -188,7 +258,10 @@ async function diagnose(ctx: RouteContext) {
   const b = await ctx.json();
   const kind = b.kind ?? 'config';
   if (kind !== 'config' && kind !== 'agentConfig')
-    throw invalidRequest('kind must be config or agentConfig.');
+    throw invalidRequest({
+      en: 'kind must be config or agentConfig.',
+      zh: 'kind 应为 config 或 agentConfig。',
+    });
   const url = readString(b.url, 'url');
   const signature = readString(b.signature, 'signature', 200);
   const nonceStr = readString(b.nonceStr ?? b.noncestr, 'nonceStr', 200);
@@ -196,15 +269,21 @@ async function diagnose(ctx: RouteContext) {
   if (url === undefined || signature === undefined || nonceStr === undefined || ts === undefined) {
     throw invalidRequest(
       kind === 'agentConfig'
-        ? 'Send what the page passed to wx.agentConfig: kind "agentConfig", url, corpid, agentid, signature, nonceStr, timestamp.'
-        : 'Send what the page passed to wx.config: url, signature, nonceStr, timestamp (and appId).',
+        ? {
+            en: 'Send what the page passed to wx.agentConfig: kind "agentConfig", url, corpid, agentid, signature, nonceStr, timestamp.',
+            zh: '请发送页面传给 wx.agentConfig 的内容：kind "agentConfig"、url、corpid、agentid、signature、nonceStr、timestamp。',
+          }
+        : {
+            en: "Send what the page passed to wx.config: url (the page's location.href.split('#')[0]), signature, nonceStr, timestamp (and appId, errMsg).",
+            zh: "请发送页面传给 wx.config 的内容：url（页面的 location.href.split('#')[0]）、signature、nonceStr、timestamp（以及 appId、errMsg）。",
+          },
     );
   }
   if (
     !(typeof ts === 'number' && Number.isSafeInteger(ts)) &&
     !(typeof ts === 'string' && /^\d{1,12}$/.test(ts))
   ) {
-    throw invalidRequest('timestamp must be integer seconds.');
+    throw invalidRequest({ en: 'timestamp must be integer seconds.', zh: 'timestamp 应为整数秒。' });
   }
   // wx.agentConfig names its corp `corpid`; wx.config names it `appId`.
   const appId = readAppId(kind === 'agentConfig' ? (b.corpid ?? b.corpId ?? b.appId) : b.appId);
@@ -214,7 +293,10 @@ async function diagnose(ctx: RouteContext) {
     !(typeof pageAgentId === 'number' && Number.isFinite(pageAgentId)) &&
     !(typeof pageAgentId === 'string' && pageAgentId.length <= 40)
   ) {
-    throw invalidRequest('agentid must be a number or a short string.');
+    throw invalidRequest({
+      en: 'agentid must be a number or a short string.',
+      zh: 'agentid 应为数字或较短的字符串。',
+    });
   }
   const realAuthUrl = readString(b.realAuthUrl, 'realAuthUrl');
   // Sent by the browser helper: without debug they name the URL WeChat checked (landing URL on iOS).
@@ -222,7 +304,10 @@ async function diagnose(ctx: RouteContext) {
   const currentUrl = readString(b.currentUrl, 'currentUrl');
   const platform = b.platform ?? undefined;
   if (platform !== undefined && !isClientPlatform(platform))
-    throw invalidRequest('platform must be ios, android or other.');
+    throw invalidRequest({
+      en: 'platform must be ios, android or other.',
+      zh: 'platform 应为 ios、android 或 other。',
+    });
   const errMsg = readString(b.errMsg, 'errMsg', 1000);
   const account = kind === 'agentConfig' ? agentAccount(ctx, appId, pageAgentId) : configAccount(ctx, appId);
   const wecom = isWecom(account) ? account : undefined;
@@ -261,8 +346,9 @@ async function diagnose(ctx: RouteContext) {
     currentUrl,
     platform,
     errMsg,
+    signedUrl: recallSigned(account, signature, url),
     jsDomains: account.jsDomains,
-    allowLoopback: ctx.options.sandbox,
+    allowLoopback: loopbackPages(ctx, account),
     kind,
     wecom: wecom !== undefined,
     otherKindTickets: otherKind,
@@ -279,7 +365,10 @@ async function diagnose(ctx: RouteContext) {
   if (report.ok && errMsg !== undefined && /invalid signature/i.test(errMsg)) {
     Object.assign(out, await healTicket(account, ticketType, ticket));
   }
-  if (matchJsDomain(report.expectedUrl, account.jsDomains, { allowLoopback: ctx.options.sandbox }) !== null) {
+  if (
+    matchJsDomain(report.expectedUrl, account.jsDomains, { allowLoopback: loopbackPages(ctx, account) }) !==
+    null
+  ) {
     delete out.expectedSignature;
   }
   // The diagnosis may quote string1, which holds a ticket: tickets never leave the service.

@@ -1,9 +1,11 @@
 import { ErrorCodes, isWxkitError, WxkitError } from '../../errors.ts';
 import { MEDIA_ID, sha256 } from '../../media/id.ts';
-import { mediaStoreFromEnv, mediaTtlFromEnv, openMediaStore, parseMediaStoreSpec } from '../../media/spec.ts';
-import type { MediaStore, StoredMedia } from '../../media/types.ts';
+import { DEFAULT_MEDIA_STORE, openMediaStore, parseMediaStoreSpec } from '../../media/spec.ts';
+import { DEFAULT_MEDIA_TTL_SECONDS, type MediaStore, type StoredMedia } from '../../media/types.ts';
 import type { Account, DownloadedMedia } from '../../types.ts';
+import { clientKey } from '../client-address.ts';
 import {
+  ClientMediaBudget,
   ClientSlots,
   mediaHeaders,
   RefusedMedia,
@@ -18,10 +20,11 @@ import type { Route, RouteContext } from '../route.ts';
 
 /**
  * Options, from the handler options' `extra`: `mediaStore` (a {@link MediaStore}, or a
- * `WXKIT_MEDIA_STORE` string; default `WXKIT_MEDIA_STORE`, else `mediaDir`/`WXKIT_MEDIA_DIR` as
- * `file:<dir>`, else `file:.wxkit/media`), `mediaTtlSeconds` (default `WXKIT_MEDIA_TTL` or 30 days),
- * `mediaMaxBytes` (default 10 MiB), and `media: { downloadsPerMinute, concurrentPerClient,
- * refusedTtlSeconds, redirectSeconds }` (defaults 60, 4, 600, and the `s3://` spec's `redirect=` or 0).
+ * `WXKIT_MEDIA_STORE`-style string; default `mediaDir` as `file:<dir>`, else `file:.wxkit/media`),
+ * `mediaTtlSeconds` (default 30 days) — never the environment (`wxkit serve` maps it to these),
+ * `mediaMaxBytes` (default 10 MiB), and `media: { downloadsPerMinute, downloadsPerClientPerMinute,
+ * concurrentPerClient, refusedTtlSeconds, redirectSeconds }` (defaults 60, 20, 4, 600, and the `s3://`
+ * spec's `redirect=` or 0).
  */
 interface MediaOptions {
   store: MediaStore | string;
@@ -29,6 +32,8 @@ interface MediaOptions {
   maxBytes: number;
   /** Upstream `media/get` calls per account per minute. */
   downloadsPerMinute: number;
+  /** Upstream `media/get` calls one client may cause per minute (a 40007 refusal counts 1 + 5). */
+  downloadsPerClientPerMinute: number;
   /** Media responses one client address may be sent at once. */
   concurrentPerClient: number;
   /** How long a serverId WeChat refused (40007) is answered from memory. */
@@ -44,6 +49,7 @@ interface MediaState {
   inflight: Map<string, Promise<StoredMedia>>;
   refused: RefusedMedia;
   budget: RateLimiter;
+  clientBudget: ClientMediaBudget;
   slots: ClientSlots;
 }
 
@@ -54,6 +60,8 @@ const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 /** WeChat's "invalid media_id": unknown, expired or another account's. */
 const INVALID_MEDIA_ID = 40007;
 const MAX_REFUSED = 10_000;
+/** What a serverId WeChat refused costs its client on top of the download (6 in all). */
+const REFUSED_COST = 5;
 /** A slot whose body was never consumed nor cancelled is forgotten after this long. */
 const STALE_SLOT_MS = 10 * 60_000;
 
@@ -70,7 +78,7 @@ function mediaOptions(extra: Readonly<Record<string, unknown>>): MediaOptions {
         ? given
         : typeof extra.mediaDir === 'string' && extra.mediaDir !== ''
           ? `file:${extra.mediaDir}`
-          : mediaStoreFromEnv(process.env);
+          : DEFAULT_MEDIA_STORE; // never WXKIT_MEDIA_STORE: the handler reads no environment (wxkit serve passes it)
   const media = (typeof extra.media === 'object' && extra.media !== null ? extra.media : {}) as Record<
     string,
     unknown
@@ -82,9 +90,10 @@ function mediaOptions(extra: Readonly<Record<string, unknown>>): MediaOptions {
   }
   return {
     store,
-    ttlSeconds: positive(extra.mediaTtlSeconds, 0) || mediaTtlFromEnv(process.env),
+    ttlSeconds: positive(extra.mediaTtlSeconds, DEFAULT_MEDIA_TTL_SECONDS),
     maxBytes: positive(extra.mediaMaxBytes, DEFAULT_MAX_BYTES),
     downloadsPerMinute: positive(media.downloadsPerMinute, 60),
+    downloadsPerClientPerMinute: positive(media.downloadsPerClientPerMinute, 20),
     concurrentPerClient: Math.floor(positive(media.concurrentPerClient, 4)),
     refusedTtlSeconds: positive(media.refusedTtlSeconds, 600),
     redirectSeconds: Math.floor(positive(media.redirectSeconds, specRedirect)),
@@ -108,6 +117,7 @@ function mediaState(ctx: RouteContext): MediaState {
         { perSecond: opts.downloadsPerMinute / 60, burst: opts.downloadsPerMinute },
         now,
       ),
+      clientBudget: new ClientMediaBudget(opts.downloadsPerClientPerMinute, REFUSED_COST, now),
       slots: new ClientSlots(opts.concurrentPerClient, STALE_SLOT_MS, now),
     };
     ctx.state.set('media', state);
@@ -170,7 +180,16 @@ async function known(store: MediaStore, key: string): Promise<StoredMedia | unde
   return id === undefined ? undefined : store.head(id);
 }
 
-async function download(account: Account, serverId: string, media: MediaState): Promise<StoredMedia> {
+/**
+ * `client` (its {@link clientKey}; undefined when the address is unknown) is the one who pays for an
+ * upstream call: the caller that started the download, not those that joined it.
+ */
+async function download(
+  account: Account,
+  serverId: string,
+  media: MediaState,
+  client: string | undefined,
+): Promise<StoredMedia> {
   const { opts } = media;
   const key = `${account.appId}\0${serverId}`;
   const refused = media.refused.get(key);
@@ -178,12 +197,16 @@ async function download(account: Account, serverId: string, media: MediaState): 
   const store = await media.store;
   const saved = await known(store, key);
   if (saved) return saved;
+  if (client !== undefined) media.clientBudget.take(client);
   refuseOverBudget(media.budget, account.appId, opts.downloadsPerMinute);
   let file: DownloadedMedia;
   try {
     file = await fetchMedia(account, serverId);
   } catch (e) {
-    if (isWxkitError(e) && e.errcode === INVALID_MEDIA_ID) media.refused.remember(key, e);
+    if (isWxkitError(e) && e.errcode === INVALID_MEDIA_ID) {
+      media.refused.remember(key, e);
+      if (client !== undefined) media.clientBudget.refused(client);
+    }
     throw e;
   }
   if (file.bytes.length === 0) {
@@ -202,7 +225,7 @@ async function download(account: Account, serverId: string, media: MediaState): 
 }
 
 async function save(ctx: RouteContext) {
-  refuseForeignOrigin(ctx.input, ctx.cors, ctx.options.publicUrl);
+  refuseForeignOrigin(ctx.input, ctx.cors, ctx.options.publicUrl, ctx.options.settingNames);
   const b = await ctx.json();
   const serverId = readString(b.serverId, 'serverId', 256);
   if (serverId === undefined || !SERVER_ID.test(serverId)) {
@@ -213,7 +236,8 @@ async function save(ctx: RouteContext) {
   const key = `${account.appId}\0${serverId}`;
   let job = media.inflight.get(key);
   if (!job) {
-    job = download(account, serverId, media).finally(() => media.inflight.delete(key));
+    const client = ctx.clientIp === undefined ? undefined : clientKey(ctx.clientIp);
+    job = download(account, serverId, media, client).finally(() => media.inflight.delete(key));
     media.inflight.set(key, job);
   }
   const saved = await job;
@@ -283,7 +307,7 @@ async function serve(ctx: RouteContext) {
       }
     }
   }
-  const client = ctx.clientIp;
+  const client = ctx.clientIp === undefined ? undefined : clientKey(ctx.clientIp);
   const release = client === undefined ? () => {} : media.slots.acquire(client);
   if (!release) throw tooManyDownloads(media.opts.concurrentPerClient);
   let opened: Awaited<ReturnType<MediaStore['open']>>;

@@ -24,6 +24,7 @@ import {
   verifySessionCookie,
 } from '../session.ts';
 import { createNonceValue, finishLogin, type LoginRecord, startLogin, stateError } from '../session-state.ts';
+import { settingName } from '../setting-names.ts';
 
 /**
  * Web OAuth for pages (SPEC §3): `GET /oauth/login` → WeChat's authorize page with a signed,
@@ -66,7 +67,7 @@ function routeOptions(ctx: RouteContext): OAuthRouteOptions {
   return { sessionTtlMs: ttl * 1000, defaultScope: scope };
 }
 
-/** The signing secret: WXKIT_SESSION_SECRET, else a random one for this handler's lifetime. */
+/** The signing secret: the `sessionSecret` option (WXKIT_SESSION_SECRET), else a random one for this handler's lifetime. */
 function secretOf(ctx: RouteContext): string {
   if (ctx.options.sessionSecret) return ctx.options.sessionSecret;
   let secret = ctx.state.get('oauth:secret') as string | undefined;
@@ -75,7 +76,7 @@ function secretOf(ctx: RouteContext): string {
     ctx.state.set('oauth:secret', secret);
     ctx.log({
       level: 'warn',
-      msg: 'WXKIT_SESSION_SECRET is not set: OAuth sessions are signed with a random key and end when this process restarts, and other instances cannot read them.',
+      msg: `${settingName('sessionSecret', ctx.options.settingNames)} is not set: OAuth sessions are signed with a random key and end when this process restarts, and other instances cannot read them.`,
     });
   }
   return secret;
@@ -120,15 +121,24 @@ function requestOrigin(ctx: RouteContext): string | undefined {
   return `http://${host}`;
 }
 
-/** Where WeChat sends the browser back: WXKIT_PUBLIC_URL (set it in production), else the request's origin. */
+/**
+ * Where WeChat sends the browser back: WXKIT_PUBLIC_URL (set it in production), else the request's
+ * origin. In sandbox mode a loopback alias of a loopback public URL (127.0.0.1 for localhost, same
+ * port) is the same service on the same machine: the browser comes back to the host it opened, with
+ * the login cookie that host holds, instead of landing on the other name and logged out there.
+ */
 function publicBase(ctx: RouteContext): string {
-  const base = ctx.options.publicUrl ?? requestOrigin(ctx);
+  const base = loopbackAlias(ctx) ?? ctx.options.publicUrl ?? requestOrigin(ctx);
   if (!base) {
     throw new WxkitError(
       ErrorCodes.CONFIG_ERROR,
       'The service does not know its public URL for the OAuth callback.',
       {
-        hint: { en: 'Set WXKIT_PUBLIC_URL (publicUrl).', zh: '请设置 WXKIT_PUBLIC_URL（publicUrl）。' },
+        zh: '服务不知道自己用于网页授权回调的公开地址。',
+        hint: {
+          en: `Set ${settingName('publicUrl', ctx.options.settingNames)}.`,
+          zh: `请设置 ${settingName('publicUrl', ctx.options.settingNames)}。`,
+        },
       },
     );
   }
@@ -154,21 +164,18 @@ function countLogin(ctx: RouteContext, result: string): void {
   );
 }
 
-async function login(ctx: RouteContext): Promise<Reply> {
-  // Sandbox: a page opened as 127.0.0.1 while the public URL says localhost would set the login cookie
-  // on one host and receive the callback on the other; send the browser to the public host first.
-  const publicOrigin = ctx.options.publicUrl ? new URL(ctx.options.publicUrl).origin : undefined;
+/** The request's origin when it is, in sandbox mode, a loopback alias of a loopback public URL. */
+function loopbackAlias(ctx: RouteContext): string | undefined {
+  if (!ctx.options.sandbox || !ctx.options.publicUrl) return undefined;
+  const own = new URL(ctx.options.publicUrl);
   const origin = requestOrigin(ctx);
-  if (
-    ctx.options.sandbox &&
-    publicOrigin !== undefined &&
-    origin !== undefined &&
-    publicOrigin !== origin &&
-    isLoopbackHost(new URL(publicOrigin).hostname) &&
-    isLoopbackHost(new URL(origin).hostname)
-  ) {
-    return redirect(`${publicOrigin}${ctx.prefix}${ctx.url.pathname}${ctx.url.search}`);
-  }
+  if (origin === undefined || origin === own.origin) return undefined;
+  const opened = new URL(origin);
+  const sameService = opened.protocol === own.protocol && opened.port === own.port;
+  return sameService && isLoopbackHost(own.hostname) && isLoopbackHost(opened.hostname) ? origin : undefined;
+}
+
+async function login(ctx: RouteContext): Promise<Reply> {
   const q = readQuery(ctx.url.search, LOGIN_QUERY);
   const returnTo = safeReturnTo(q.get('returnTo'));
   const opts = routeOptions(ctx);
@@ -176,7 +183,9 @@ async function login(ctx: RouteContext): Promise<Reply> {
   if (isWecom(account)) return wecomLogin(ctx, account, q.get('scope'), returnTo);
   const scope = (q.get('scope') || opts.defaultScope) as OAuthScope;
   if (!OAUTH_SCOPES.includes(scope)) {
-    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'scope must be snsapi_base or snsapi_userinfo.');
+    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'scope must be snsapi_base or snsapi_userinfo.', {
+      zh: 'scope 应为 snsapi_base 或 snsapi_userinfo。',
+    });
   }
   const client = oauthOf(account);
   const settings = cookieSettings(ctx);
@@ -206,6 +215,7 @@ function wecomLogin(ctx: RouteContext, corp: Wecom, scopeParam: string | undefin
     throw new WxkitError(
       ErrorCodes.INVALID_REQUEST,
       'scope must be snsapi_base or snsapi_privateinfo for a WeCom app.',
+      { zh: '企业微信应用的 scope 应为 snsapi_base 或 snsapi_privateinfo。' },
     );
   }
   const settings = cookieSettings(ctx);
@@ -306,7 +316,11 @@ async function claimOnce(store: OAuthStore, key: string, value: string): Promise
  */
 async function claimState(store: OAuthStore, id: string, codeHash: string): Promise<void> {
   if ((await claimOnce(store, `wxkit:oauth:state-code:${id}`, codeHash)) === codeHash) return;
-  throw stateError(
+  throw stateUsed();
+}
+
+function stateUsed(): WxkitError {
+  return stateError(
     ErrorCodes.UNAUTHORIZED,
     'state_used',
     'This OAuth state was already used for another login.',
@@ -322,6 +336,25 @@ async function claimState(store: OAuthStore, id: string, codeHash: string): Prom
 async function claimCode(store: OAuthStore, codeHash: string, id: string): Promise<void> {
   if ((await claimOnce(store, `wxkit:oauth:code-state:${codeHash}`, id)) === id) return;
   throw codeUsed('This OAuth code was already used by another login.');
+}
+
+/**
+ * Reads the claims before anything is exchanged or written, and refuses a state already bound to
+ * another code, or a code already bound to another login.
+ *
+ * Stops store filling with made-up codes: an anonymous visitor can get a valid state and nonce cookie
+ * from `/oauth/login` at will, so claims written before the exchange would let every callback with an
+ * invented code leave entries behind. Claims are written only after WeChat accepted the code; the claim
+ * itself stays atomic (claimState, claimCode), so two logins racing with one code still get one winner.
+ */
+async function refuseClaimedElsewhere(store: OAuthStore, id: string, codeHash: string): Promise<void> {
+  const [stateCode, codeState] = await Promise.all([
+    store.get(`wxkit:oauth:state-code:${id}`),
+    store.get(`wxkit:oauth:code-state:${codeHash}`),
+  ]);
+  if (stateCode !== undefined && stateCode !== codeHash) throw stateUsed();
+  if (codeState !== undefined && codeState !== id)
+    throw codeUsed('This OAuth code was already used by another login.');
 }
 
 function codeUsed(message: string): WxkitError {
@@ -346,6 +379,7 @@ function snapshotRefusal(ctx: RouteContext): Reply {
     ErrorCodes.FORBIDDEN,
     'This visitor is on a WeChat timeline snapshot page (朋友圈快照页): WeChat gives it a virtual openid and no profile, so no session is created.',
     {
+      zh: '该访客位于朋友圈快照页：微信只给它一个虚拟 openid，没有用户资料，因此不创建会话。',
       hint: {
         en: 'Tap “使用完整服务” (use the full service) at the bottom of the page to open the real page, then log in.',
         zh: '请点击页面底部「使用完整服务」打开完整页面后再登录。',
@@ -380,17 +414,20 @@ async function callback(ctx: RouteContext): Promise<Reply> {
     countLogin(ctx, 'denied');
     return redirect(withQuery(record.returnTo, 'oauth_error', 'access_denied'));
   }
-  if (code.length > 512) throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The OAuth code is too long.');
+  if (code.length > 512) {
+    throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The OAuth code is too long.', {
+      zh: 'OAuth code 过长。',
+    });
+  }
   const codeHash = createHash('sha256').update(`${record.appId}\n${code}`).digest('hex').slice(0, 40);
-  await claimState(store, id, codeHash);
-  await claimCode(store, codeHash, id);
+  await refuseClaimedElsewhere(store, id, codeHash);
 
-  // From here on this is the one login that owns the code: a repeat gets its session, never another's.
   const opts = routeOptions(ctx);
   const loginSessionKey = `wxkit:oauth:login-session:${id}`;
   const previous = await store.get(loginSessionKey);
   let sid: string | undefined;
   if (previous !== undefined) {
+    // This login already owns the code (its claims came before its session): a repeat gets its session.
     // A session that was ended (logout) is not revived by replaying its callback from history.
     if (!(await readSession(store, previous, now))) {
       throw codeUsed('This login already finished and its session has ended (logged out or expired).');
@@ -398,6 +435,7 @@ async function callback(ctx: RouteContext): Promise<Reply> {
     sid = previous;
     countLogin(ctx, 'replayed_callback');
   } else {
+    // Exchange first: only a code WeChat accepted is worth a store entry (see refuseClaimedElsewhere).
     const account = ctx.account(record.appId, record.agentId);
     let data: SessionData;
     if (isWecom(account)) {
@@ -410,6 +448,9 @@ async function callback(ctx: RouteContext): Promise<Reply> {
       }
       data = built;
     }
+    // From here on this is the one login that owns the code: a repeat gets its session, never another's.
+    await claimState(store, id, codeHash);
+    await claimCode(store, codeHash, id);
     const mine = await createSession(store, data, opts.sessionTtlMs);
     // Two callbacks of this login at once: both created a session, the first to claim wins.
     sid = await claimOnce(store, loginSessionKey, mine);
@@ -500,6 +541,7 @@ function requireSameOrigin(ctx: RouteContext): void {
 
 function crossSite(why: string): WxkitError {
   return new WxkitError(ErrorCodes.FORBIDDEN, `Cross-site requests cannot log out (${why}).`, {
+    zh: `跨站请求不能退出登录（${why}）。`,
     hint: {
       en: 'Log out from a page of this site (fetch or form on the same origin).',
       zh: '请从本站页面发起退出登录（同源的 fetch 或表单）。',

@@ -5,6 +5,7 @@ import { isWecom, readAgentId, wecomAccount } from '../account-kind.ts';
 import { invalidRequest, readQuery, readString } from '../params.ts';
 import { json } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
+import { settingName } from '../setting-names.ts';
 
 /** sha256 of each key, so comparisons are fixed-length and constant-time. */
 export function hashApiKeys(keys: readonly string[]): Buffer[] {
@@ -18,9 +19,10 @@ function authorize(ctx: RouteContext): KeyLabel {
   const hashes = ctx.options.apiKeyHashes;
   if (hashes.length === 0) {
     throw new WxkitError(ErrorCodes.NOT_FOUND, 'The token API is off.', {
+      zh: '令牌接口未开启。',
       hint: {
-        en: 'Set WXKIT_API_KEYS to a comma list of bearer keys to turn it on.',
-        zh: '设置 WXKIT_API_KEYS（逗号分隔的 Bearer 密钥）以开启令牌接口。',
+        en: `Set ${settingName('apiKeys', ctx.options.settingNames)} to a list of bearer keys to turn it on.`,
+        zh: `设置 ${settingName('apiKeys', ctx.options.settingNames)}（Bearer 密钥列表）以开启令牌接口。`,
       },
     });
   }
@@ -35,9 +37,10 @@ function authorize(ctx: RouteContext): KeyLabel {
   });
   if (!m || index === -1) {
     throw new WxkitError(ErrorCodes.UNAUTHORIZED, 'A valid bearer key is required.', {
+      zh: '需要有效的 Bearer 密钥。',
       hint: {
-        en: 'Send Authorization: Bearer <one of WXKIT_API_KEYS>.',
-        zh: '请发送 Authorization: Bearer <WXKIT_API_KEYS 之一>。',
+        en: `Send Authorization: Bearer <one of ${settingName('apiKeys', ctx.options.settingNames)}>.`,
+        zh: `请发送 Authorization: Bearer <${settingName('apiKeys', ctx.options.settingNames)} 之一>。`,
       },
     });
   }
@@ -62,6 +65,7 @@ function accountFor(ctx: RouteContext): { wx: Wxkit | Wecom; key: KeyLabel } {
     throw new WxkitError(
       ErrorCodes.UNKNOWN_APP,
       `No account ${JSON.stringify(appId.slice(0, 64))} is configured here.`,
+      { zh: `本服务没有配置账号 ${JSON.stringify(appId.slice(0, 64))}。` },
     );
   }
   return { wx: ctx.account(appId, agentId) as Wxkit | Wecom, key };

@@ -10,11 +10,11 @@ export function demoLoginSection(): string {
 </style>
 <section id="login">
   <h2>网页授权 / Web OAuth</h2>
-  <div id="login-state" class="login" data-state="checking">Checking the session…</div>
+  <div id="login-state" class="login" data-state="checking">正在检查会话… / Checking the session…</div>
   <pre id="login-user"></pre>
   <p>
     <a id="wx-login" href="/oauth/login?scope=snsapi_userinfo&amp;returnTo=%2F%23login"><button type="button" tabindex="-1">用微信登录 / Log in with WeChat</button></a>
-    <a id="wx-login-base" href="/oauth/login?scope=snsapi_base&amp;returnTo=%2F%23login">silent login (snsapi_base)</a>
+    <a id="wx-login-base" href="/oauth/login?scope=snsapi_base&amp;returnTo=%2F%23login">静默登录 / silent login (snsapi_base)</a>
     <button id="wx-logout" type="button" hidden>退出登录 / Log out</button>
   </p>
 </section>
@@ -43,11 +43,11 @@ export function demoLoginSection(): string {
           show('logged-in', '已登录 / Logged in as ' + (u.nickname || u.openid) + ' (' + u.scope + ')', u);
         } else {
           var err = r.body && r.body.error;
-          var why = err && !(err.details && err.details.reason === 'not_logged_in') ? ' — ' + err.message : '';
+          var why = err && !(err.details && err.details.reason === 'not_logged_in') ? ' — ' + (err.messageZh ? err.messageZh + ' / ' : '') + err.message : '';
           show('logged-out', '未登录 / Not logged in' + why);
         }
       })
-      .catch(function (e) { show('error', '/oauth/me failed: ' + e.message); });
+      .catch(function (e) { show('error', '/oauth/me 失败 / failed: ' + e.message); });
   }
   logoutEl.addEventListener('click', function () {
     fetch('/oauth/logout', { method: 'POST', credentials: 'same-origin' }).then(check, check);

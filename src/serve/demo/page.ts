@@ -4,7 +4,10 @@ import { demoLoginSection } from './login.ts';
  * The sandbox demo page served at `/`: plain HTML and inline JS, no framework. It loads the browser
  * helper from `/jssdk/client.js` and the simulator's `/jweixin.js`, configures the JS-SDK through the
  * service, then chooses → uploads → saves images, showing each step's state (`data-state` on each
- * `.state` element: idle, pending, ok, error — the browser tests read it).
+ * `.state` element: idle, pending, ok, error — the browser tests read it). Every text is Chinese first,
+ * then English (`t(zh, en)` in the script). A new section (the way `demoLoginSection()` is one) is a
+ * function returning its HTML and inline script, added after the others; it may use `show`/`t` from
+ * `window.wxkitDemo` and listen for the `wxkit-demo-ready` event (fired once wx.config succeeded).
  */
 export interface DemoPageOptions {
   /** The simulator's base URL (serves `/jweixin.js`). */
@@ -21,11 +24,11 @@ const escapeHtml = (s: string) =>
 export function demoPage(options: DemoPageOptions): string {
   const sdkUrl = JSON.stringify(`${options.simulatorUrl}/jweixin.js`).replace(/</g, '\\u003c');
   return `<!doctype html>
-<html lang="en">
+<html lang="zh-CN">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>wxkit sandbox</title>
+<title>wxkit 沙箱 / wxkit sandbox</title>
 <style>
   body { font: 15px/1.5 system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
   h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; } code { background: #f3f3f3; padding: 0 .25em; }
@@ -40,30 +43,32 @@ export function demoPage(options: DemoPageOptions): string {
 </style>
 </head>
 <body>
-<h1>wxkit sandbox</h1>
+<h1>wxkit 沙箱 / wxkit sandbox</h1>
+<p>本页面连接离线的微信模拟器（公众号 <code>${escapeHtml(options.appId)}</code>）：它请本服务为当前 URL 签名
+（<code>/jssdk/config</code>），再用模拟器的 JS-SDK 调用 <code>wx.config</code>，模拟器按微信的方式校验签名。</p>
 <p>This page runs against the offline WeChat simulator (account <code>${escapeHtml(options.appId)}</code>).
 It asks this service to sign its URL (<code>/jssdk/config</code>) and calls <code>wx.config</code> with the
 simulator's JS-SDK, which verifies the signature exactly as WeChat does.</p>
 
 <section id="jssdk">
-  <h2>1. Configure the JS-SDK</h2>
-  <div id="config-state" class="state" data-state="pending">wx.config: configuring…</div>
+  <h2>1. 配置 JS-SDK / Configure the JS-SDK</h2>
+  <div id="config-state" class="state" data-state="pending">wx.config：配置中… / configuring…</div>
   <pre id="config-detail"></pre>
-  <button id="reconfigure" type="button">Configure again</button>
+  <button id="reconfigure" type="button">重新配置 / Configure again</button>
 </section>
 
 <section id="share">
-  <h2>2. Share card (分享)</h2>
-  <div id="share-state" class="state" data-state="idle">wx.updateAppMessageShareData / updateTimelineShareData: waiting for wx.config</div>
+  <h2>2. 分享卡片 / Share card</h2>
+  <div id="share-state" class="state" data-state="idle">wx.updateAppMessageShareData、updateTimelineShareData：等待 wx.config / waiting for wx.config</div>
 </section>
 
 <section id="media">
-  <h2>3. Choose → upload → save images</h2>
-  <button id="run-images" type="button" disabled>Choose 3 images and upload them</button>
-  <div id="choose-state" class="state" data-state="idle">wx.chooseImage: not started</div>
+  <h2>3. 选图 → 上传 → 保存 / Choose → upload → save images</h2>
+  <button id="run-images" type="button" disabled>选择 3 张图片并上传 / Choose 3 images and upload them</button>
+  <div id="choose-state" class="state" data-state="idle">wx.chooseImage：未开始 / not started</div>
   <div id="chosen" class="images"></div>
-  <div id="upload-state" class="state" data-state="idle">wx.uploadImage (one at a time): not started</div>
-  <div id="save-state" class="state" data-state="idle">POST /jssdk/media (the service downloads each from WeChat): not started</div>
+  <div id="upload-state" class="state" data-state="idle">wx.uploadImage（逐张上传 / one at a time）：未开始 / not started</div>
+  <div id="save-state" class="state" data-state="idle">POST /jssdk/media（服务从微信下载每张图片 / the service downloads each from WeChat）：未开始 / not started</div>
   <div id="saved" class="images"></div>
 </section>
 ${demoLoginSection()}
@@ -73,11 +78,16 @@ ${demoLoginSection()}
 (function () {
   var kit = window.wxkit;
   var $ = function (id) { return document.getElementById(id); };
+  // Chinese first, then English: every line of this page.
+  function t(zh, en) { return zh + ' / ' + en; }
   function show(id, state, text) {
     var el = $(id);
     el.dataset.state = state;
     el.textContent = text;
   }
+  // The helper's errors carry zh and en; a plain Error only its message.
+  function why(e) { return e.errMsg && !e.zh ? e.errMsg : e.zh ? t(e.zh, e.en) : e.message; }
+  window.wxkitDemo = { show: show, t: t, why: why };
   function figure(target, src, caption) {
     var f = document.createElement('figure');
     var img = document.createElement('img');
@@ -88,10 +98,10 @@ ${demoLoginSection()}
     $(target).appendChild(f);
   }
   function configure() {
-    show('config-state', 'pending', 'wx.config: configuring…');
+    show('config-state', 'pending', t('wx.config：配置中…', 'wx.config: configuring…'));
     $('config-detail').textContent = '';
     if (!kit) {
-      show('config-state', 'error', 'The browser helper did not load (is dist/client.global.js built?).');
+      show('config-state', 'error', t('浏览器助手未加载（dist/client.global.js 是否已构建？）', 'The browser helper did not load (is dist/client.global.js built?).'));
       return;
     }
     kit
@@ -100,40 +110,41 @@ ${demoLoginSection()}
         jsApiList: ['updateAppMessageShareData', 'updateTimelineShareData', 'chooseImage', 'uploadImage', 'getLocalImgData', 'previewImage'],
       })
       .then(function () {
-        show('config-state', 'ok', 'wx.config: ready — the signature of ' + kit.signUrl() + ' was accepted.');
+        show('config-state', 'ok', t('wx.config：就绪——' + kit.signUrl() + ' 的签名已通过校验。', 'wx.config: ready — the signature of ' + kit.signUrl() + ' was accepted.'));
         $('run-images').disabled = false;
         share();
+        document.dispatchEvent(new Event('wxkit-demo-ready'));
       })
       .catch(function (e) {
-        show('config-state', 'error', 'wx.config failed: ' + (e.errMsg || e.message));
+        show('config-state', 'error', why(e));
         $('config-detail').textContent = JSON.stringify({ code: e.code, hint: e.hint, diagnosis: e.diagnosis }, null, 2);
       });
   }
   // What a share to a chat or to Moments shows: the most common reason a page calls wx.config.
   function share() {
     var card = { title: 'wxkit sandbox', link: location.href.split('#')[0], imgUrl: new URL('/favicon.ico', location.href).href };
-    show('share-state', 'pending', 'wx.updateAppMessageShareData: setting…');
+    show('share-state', 'pending', t('wx.updateAppMessageShareData：设置中…', 'wx.updateAppMessageShareData: setting…'));
     kit
-      .call('updateAppMessageShareData', Object.assign({ desc: 'Signed by wxkit, verified by the simulator' }, card))
+      .call('updateAppMessageShareData', Object.assign({ desc: t('由 wxkit 签名，模拟器校验', 'Signed by wxkit, verified by the simulator') }, card))
       .then(function () { return kit.call('updateTimelineShareData', card); })
       .then(function () {
-        show('share-state', 'ok', 'Share card set: “' + card.title + '” → ' + card.link + ' (chat and Moments)');
+        show('share-state', 'ok', t('分享卡片已设置：“' + card.title + '” → ' + card.link + '（聊天与朋友圈）', 'Share card set: “' + card.title + '” → ' + card.link + ' (chat and Moments)'));
       })
-      .catch(function (e) { show('share-state', 'error', 'Share card failed: ' + (e.errMsg || e.message)); });
+      .catch(function (e) { show('share-state', 'error', t('设置分享卡片失败', 'Share card failed') + ': ' + why(e)); });
   }
   function images() {
     var count = 3;
     $('run-images').disabled = true;
     $('chosen').textContent = '';
     $('saved').textContent = '';
-    show('upload-state', 'idle', 'wx.uploadImage (one at a time): waiting');
-    show('save-state', 'idle', 'POST /jssdk/media: waiting');
-    show('choose-state', 'pending', 'wx.chooseImage: choosing ' + count + ' images…');
+    show('upload-state', 'idle', t('wx.uploadImage（逐张上传）：等待中', 'wx.uploadImage (one at a time): waiting'));
+    show('save-state', 'idle', t('POST /jssdk/media：等待中', 'POST /jssdk/media: waiting'));
+    show('choose-state', 'pending', t('wx.chooseImage：选择 ' + count + ' 张图片…', 'wx.chooseImage: choosing ' + count + ' images…'));
     var step = 'choose-state';
     kit
       .call('chooseImage', { count: count, sizeType: ['compressed'], sourceType: ['album'] })
       .then(function (res) {
-        show('choose-state', 'ok', 'wx.chooseImage: ' + res.localIds.length + ' local ids');
+        show('choose-state', 'ok', t('wx.chooseImage：' + res.localIds.length + ' 个 localId', 'wx.chooseImage: ' + res.localIds.length + ' local ids'));
         return res.localIds.reduce(function (p, localId) {
           return p.then(function () {
             return kit.call('getLocalImgData', { localId: localId }).then(function (d) {
@@ -145,13 +156,13 @@ ${demoLoginSection()}
       })
       .then(function (localIds) {
         step = 'upload-state';
-        show(step, 'pending', 'wx.uploadImage: uploading ' + localIds.length + ' images, one at a time…');
+        show(step, 'pending', t('wx.uploadImage：逐张上传 ' + localIds.length + ' 张图片…', 'wx.uploadImage: uploading ' + localIds.length + ' images, one at a time…'));
         return kit.uploadImages(localIds);
       })
       .then(function (serverIds) {
-        show('upload-state', 'ok', 'wx.uploadImage: ' + serverIds.length + ' serverIds (media ids, valid 3 days)');
+        show('upload-state', 'ok', t('wx.uploadImage：' + serverIds.length + ' 个 serverId（媒体 id，有效 3 天）', 'wx.uploadImage: ' + serverIds.length + ' serverIds (media ids, valid 3 days)'));
         step = 'save-state';
-        show(step, 'pending', 'POST /jssdk/media: saving…');
+        show(step, 'pending', t('POST /jssdk/media：保存中…', 'POST /jssdk/media: saving…'));
         var saved = [];
         return serverIds.reduce(function (p, serverId) {
           return p.then(function () {
@@ -163,10 +174,10 @@ ${demoLoginSection()}
         }, Promise.resolve()).then(function () { return saved; });
       })
       .then(function (saved) {
-        show('save-state', 'ok', 'POST /jssdk/media: ' + saved.length + ' files saved by the service (shown below)');
+        show('save-state', 'ok', t('POST /jssdk/media：服务已保存 ' + saved.length + ' 个文件（见下方）', 'POST /jssdk/media: ' + saved.length + ' files saved by the service (shown below)'));
       })
       .catch(function (e) {
-        show(step, 'error', 'Failed: ' + (e.errMsg || e.message));
+        show(step, 'error', t('失败', 'Failed') + ': ' + why(e));
       })
       .then(function () { $('run-images').disabled = false; });
   }

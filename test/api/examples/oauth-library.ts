@@ -15,7 +15,7 @@ for (const m of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*
 const chosen = /name="openid" id="user-0" value="([^"]+)"/.exec(page)?.[1] ?? '';
 form.set('openid', chosen);
 form.set('action', 'allow');
-const back = await fetch(`${process.env.WX_OPEN_BASE}/connect/oauth2/authorize/confirm`, { method: 'POST', body: form, redirect: 'manual' });
+const back = await fetch(new URL('/connect/oauth2/authorize/confirm', url), { method: 'POST', body: form, redirect: 'manual' });
 const callback = new URL(back.headers.get('location') ?? '');
 const code = callback.searchParams.get('code') ?? '';
 

@@ -8,7 +8,7 @@ const corp = createWecom({
   agentId: process.env.WX_CORP_AGENT_ID!,
   secret: process.env.WX_CORP_SECRET!,
   apiBase: process.env.WX_WORK_API_BASE,
-  openBase: process.env.WX_OPEN_BASE, // unset: https://open.weixin.qq.com
+  openBase: process.env.WX_OPEN_BASE, // unset: https://open.weixin.qq.com, or apiBase when that is the simulator
 });
 
 // 1. Send the browser to WeCom (no consent page inside WeCom for snsapi_base):

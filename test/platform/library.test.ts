@@ -1,0 +1,367 @@
+// createPlatform (SPEC §13) against the simulated open platform: tickets, authorization, custody of
+// the authorized accounts, self-healing (61023, 61003, re-authorization), sync after a lost store.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isWxkitError } from '../../src/errors.ts';
+import { createPlatform, type Platform } from '../../src/platform/platform.ts';
+import { readVerifyTicket, saveVerifyTicket } from '../../src/platform/verify-ticket.ts';
+import { signJssdk } from '../../src/signature.ts';
+import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { createFileStore } from '../../src/stores/file.ts';
+import { createMemoryStore } from '../../src/stores/memory.ts';
+import type { IndexedStore } from '../../src/stores/types.ts';
+import { listen, toRequest, writeResponse } from '../browser/stack.ts';
+
+const COMPONENT = 'wxc0mp0nent000002';
+const SECRET = 'component-secret-2';
+const TOKEN = 'componenttoken2';
+const AES_KEY = 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C';
+const PAGE = 'https://shop.example.com/item?id=1';
+
+describe('createPlatform through the simulated open platform', () => {
+  let sim: Simulator;
+  let server: Server;
+  let store: IndexedStore;
+  let a: Platform;
+  let b: Platform;
+  const make = (s: IndexedStore) =>
+    createPlatform({
+      componentAppId: COMPONENT,
+      componentSecret: SECRET,
+      token: TOKEN,
+      encodingAESKey: AES_KEY,
+      store: s,
+      apiBase: sim.url,
+      openBase: sim.url,
+      jsDomains: ['shop.example.com'],
+      now: () => sim.state.nowMs(),
+    });
+
+  before(async () => {
+    sim = await startSimulator({
+      components: [
+        {
+          componentAppId: COMPONENT,
+          secret: SECRET,
+          token: TOKEN,
+          encodingAESKey: AES_KEY,
+          authorizers: 30,
+          jsDomains: ['shop.example.com'],
+        },
+      ],
+    });
+    store = createMemoryStore({ now: () => sim.state.nowMs() });
+    a = make(store);
+    b = make(store);
+    // Two instances behind one load balancer: events land on either.
+    let turn = 0;
+    server = createServer(async (req, res) => {
+      const platform = turn++ % 2 === 0 ? a : b;
+      await writeResponse(res, await platform.handleEvents(await toRequest(req, 'http://127.0.0.1')));
+    });
+    const port = await listen(server);
+    await fetch(`${sim.url}/__sim/platform/components`, {
+      method: 'POST',
+      body: JSON.stringify({
+        componentAppId: COMPONENT,
+        eventsUrl: `http://127.0.0.1:${port}/platform/events`,
+      }),
+    });
+  });
+  after(async () => {
+    await a.close();
+    await b.close();
+    server.closeAllConnections();
+    server.close();
+    await sim.close();
+  });
+
+  const calls = (path: string) => sim.stats().calls[path] ?? 0;
+  const candidates = () => sim.openPlatform.state.get(COMPONENT)!.candidates;
+  const verifies = (config: { signature: string; nonceStr: string; timestamp: number }, appId: string) => {
+    const ticket = sim.state.currentTicket(appId);
+    assert.ok(ticket, 'the simulator issued a ticket');
+    assert.equal(
+      config.signature,
+      signJssdk({ ticket, nonceStr: config.nonceStr, timestamp: config.timestamp, url: PAGE }),
+    );
+  };
+
+  test('the pushed ticket is kept; status says fresh', async () => {
+    const s = await a.status();
+    assert.equal(s.verifyTicket.health, 'fresh');
+    assert.equal(s.authorizers, 0);
+  });
+
+  test('the authorization link, the page and the callback: the account signs pages', async () => {
+    const link = await a.authorizeUrl({ redirectUri: 'https://shop.example.com/platform/authorized' });
+    assert.ok(
+      link.startsWith(`${sim.url}/cgi-bin/componentloginpage?component_appid=${COMPONENT}&pre_auth_code=`),
+    );
+    const page = await (
+      await fetch(link, { headers: { referer: 'https://shop.example.com/platform/authorize' } })
+    ).text();
+    assert.match(page, /id="authorize"/);
+    const u = new URL(link);
+    const confirm = await fetch(`${sim.url}/cgi-bin/componentloginpage/confirm`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        component_appid: COMPONENT,
+        pre_auth_code: u.searchParams.get('pre_auth_code') ?? '',
+        redirect_uri: 'https://shop.example.com/platform/authorized',
+        appid: candidates()[0]!,
+      }),
+    });
+    const authCode = new URL(confirm.headers.get('location') ?? '').searchParams.get('auth_code') ?? '';
+    // The event (to either instance) and the callback (here, to b) bring the same code: both succeed.
+    const [viaCallback] = await Promise.all([
+      b.completeAuthorization(authCode),
+      sim.openPlatform.pusher.settle(),
+    ]);
+    assert.equal(viaCallback.appId, candidates()[0]);
+    assert.deepEqual(await a.authorizers(), [candidates()[0]]);
+    const wx = await a.authorizer(candidates()[0]!);
+    const config = await wx.jssdkConfig({ url: PAGE, jsApiList: ['chooseImage'] });
+    assert.equal(config.appId, candidates()[0]);
+    verifies(config, candidates()[0]!);
+    await assert.rejects(wx.jssdkConfig({ url: 'https://evil.example.net/', jsApiList: [] }), /not|domain/i);
+  });
+
+  test('cold accounts under concurrency: one api_authorizer_token and one getticket per account, one component token', async () => {
+    const ids = candidates().slice(1, 21);
+    await fetch(`${sim.url}/__sim/platform/authorize`, {
+      method: 'POST',
+      body: JSON.stringify({ componentAppId: COMPONENT, count: 21 }),
+    });
+    await sim.openPlatform.pusher.settle();
+    const refused = sim.openPlatform.pusher.log.filter((r) => r.infoType === 'authorized' && !r.ok);
+    assert.deepEqual(refused, [], 'every authorization event was answered success');
+    sim.reset();
+    await store.delete(`wxkit:component:${COMPONENT}:component_access_token`);
+    const fresh = [make(store), make(store)];
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 600 }, async (_, i) => {
+          const appId = ids[i % ids.length]!;
+          const wx = await fresh[i % 2]!.authorizer(appId);
+          return { appId, config: await wx.jssdkConfig({ url: PAGE, jsApiList: [] }) };
+        }),
+      );
+      for (const r of results) verifies(r.config, r.appId);
+      assert.equal(calls('/cgi-bin/component/api_authorizer_token'), ids.length);
+      assert.equal(calls('/cgi-bin/ticket/getticket'), ids.length);
+      assert.equal(calls('/cgi-bin/component/api_component_token'), 1);
+    } finally {
+      await Promise.all(fresh.map((p) => p.close()));
+    }
+  });
+
+  test('re-authorization: the old token is dropped everywhere and the new refresh token is used', async () => {
+    const appId = candidates()[3]!;
+    const wx = await a.authorizer(appId);
+    const before = await wx.accessToken();
+    await fetch(`${sim.url}/__sim/platform/authorize`, {
+      method: 'POST',
+      body: JSON.stringify({ componentAppId: COMPONENT, appId }),
+    });
+    await sim.openPlatform.pusher.settle();
+    const after = await (await b.authorizer(appId)).accessToken();
+    assert.notEqual(after, before);
+    const check = sim.state.validateAccessToken(after);
+    assert.ok('appId' in check, 'the new token is valid');
+  });
+
+  test('61023 storm: a stale refresh token heals through get_authorizer_info, once per account', async () => {
+    const ids = candidates().slice(5, 10);
+    const component = sim.openPlatform.state.get(COMPONENT)!;
+    // Another environment re-authorized behind our back (no event reached us): every stored refresh token is stale.
+    const p = sim.openPlatform.state;
+    const onEvent = p.onEvent;
+    p.onEvent = undefined;
+    for (const id of ids) p.authorize(component, id);
+    p.onEvent = onEvent;
+    const fresh = make(store);
+    // Their cached tokens and tickets end (WeChat killed the tokens): the next signature needs a token.
+    for (const id of ids) await (await fresh.authorizer(id)).clearCache();
+    sim.reset();
+    try {
+      const configs = await Promise.all(
+        Array.from({ length: 100 }, async (_, i) => {
+          const id = ids[i % ids.length]!;
+          return { id, config: await (await fresh.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] }) };
+        }),
+      ).catch(async (e) => {
+        throw e;
+      });
+      for (const c of configs) assert.equal(c.config.appId, c.id);
+      assert.equal(calls('/cgi-bin/component/api_get_authorizer_info'), ids.length);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  test('unauthorization: authorizer_revoked at once, with no call upstream, until it authorizes again', async () => {
+    const appId = candidates()[11]!;
+    await (await a.authorizer(appId)).accessToken();
+    await fetch(`${sim.url}/__sim/platform/unauthorize`, {
+      method: 'POST',
+      body: JSON.stringify({ componentAppId: COMPONENT, appId }),
+    });
+    await sim.openPlatform.pusher.settle();
+    sim.reset();
+    for (const p of [a, b]) {
+      await assert.rejects(
+        p.authorizer(appId),
+        (e: unknown) => isWxkitError(e) && e.code === 'authorizer_revoked' && e.status === 403,
+      );
+    }
+    assert.deepEqual(sim.stats().calls, {});
+    assert.ok(!(await a.authorizers()).includes(appId));
+    await fetch(`${sim.url}/__sim/platform/authorize`, {
+      method: 'POST',
+      body: JSON.stringify({ componentAppId: COMPONENT, appId }),
+    });
+    await sim.openPlatform.pusher.settle();
+    const config = await (await b.authorizer(appId)).jssdkConfig({ url: PAGE, jsApiList: [] });
+    verifies(config, appId);
+  });
+
+  test('the store lost everything: sync restores every refresh token from the list (and get_authorizer_info where the list omits it)', async () => {
+    const component = sim.openPlatform.state.get(COMPONENT)!;
+    const authorized = sim.openPlatform.state.authorized(component).map((x) => x.authorizerAppId);
+    await fetch(`${sim.url}/__sim/platform/quirks`, {
+      method: 'POST',
+      body: JSON.stringify({ componentAppId: COMPONENT, listMissingRefreshToken: authorized.slice(0, 2) }),
+    });
+    const empty = createMemoryStore({ now: () => sim.state.nowMs() });
+    const lost = make(empty);
+    try {
+      // The ticket is lost too: the next push brings one.
+      await fetch(`${sim.url}/__sim/platform/tickets`, {
+        method: 'POST',
+        body: JSON.stringify({ componentAppId: COMPONENT }),
+      });
+      const events = createServer(async (req, res) => {
+        await writeResponse(res, await lost.handleEvents(await toRequest(req, 'http://127.0.0.1')));
+      });
+      const port = await listen(events);
+      const previous = component.eventsUrl;
+      component.eventsUrl = `http://127.0.0.1:${port}/platform/events`;
+      await sim.openPlatform.pusher.pushTicket(component);
+      component.eventsUrl = previous;
+      events.close();
+      const report = await lost.sync();
+      assert.equal(report.pages, 1);
+      assert.equal(report.accounts, authorized.length);
+      assert.equal(report.restored, authorized.length);
+      assert.equal(report.fromInfo, 2);
+      assert.deepEqual(await lost.authorizers(), [...authorized].sort());
+      for (const id of authorized) {
+        const config = await (await lost.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] });
+        verifies(config, id);
+      }
+    } finally {
+      await lost.close();
+    }
+  });
+
+  test('an appId that never authorized gets unknown_app with no call upstream', async () => {
+    sim.reset();
+    await assert.rejects(
+      a.authorizer('wxnever0authorized1'),
+      (e: unknown) => isWxkitError(e) && e.code === 'unknown_app' && e.status === 404,
+    );
+    await a.ready();
+    await assert.rejects(
+      a.accountFor('wxnever0authorized1').jssdkConfig({ url: PAGE, jsApiList: [] }),
+      (e: unknown) => isWxkitError(e) && e.code === 'unknown_app',
+    );
+    assert.deepEqual(sim.stats().calls, {});
+  });
+
+  test('the store is flushed while serving: accountFor() restores every account with one sync by itself', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxkit-platform-flush-'));
+    const fileStore = createFileStore({ dir, now: () => sim.state.nowMs() });
+    const p = make(fileStore);
+    try {
+      await p.ready();
+      await saveVerifyTicket(fileStore, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+      const ids = candidates().slice(22, 25);
+      const codes = (await (
+        await fetch(`${sim.url}/__sim/platform/authorize`, {
+          method: 'POST',
+          body: JSON.stringify({ componentAppId: COMPONENT, count: 25, events: false }),
+        })
+      ).json()) as { codes: { appId: string; authCode: string }[] };
+      for (const c of codes.codes.filter((x) => ids.includes(x.appId)))
+        await p.completeAuthorization(c.authCode);
+      for (const id of ids) verifies(await p.accountFor(id).jssdkConfig({ url: PAGE, jsApiList: [] }), id);
+      // FLUSHALL: refresh tokens, index, cached tokens and tickets are gone.
+      for (const f of readdirSync(dir)) rmSync(join(dir, f), { force: true });
+      sim.advance(6); // past the few seconds an account's authorization is trusted in memory
+      sim.reset();
+      await assert.rejects(
+        p.accountFor(ids[0]!).jssdkConfig({ url: PAGE, jsApiList: [] }),
+        /has not authorized/,
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      await p.close(); // waits for the sync it started
+      // A new instance needs a component token: the flushed ticket comes back with the next push.
+      await saveVerifyTicket(fileStore, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+      const again = make(fileStore);
+      try {
+        for (const id of ids)
+          verifies(await (await again.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] }), id);
+        assert.equal(
+          calls('/cgi-bin/component/api_get_authorizer_list'),
+          1,
+          'one list page restored everything',
+        );
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('ticket pushes stop: the last ticket serves 11 hours; at 12 hours status and the error say why', async () => {
+    await fetch(`${sim.url}/__sim/platform/tickets`, {
+      method: 'POST',
+      body: JSON.stringify({ componentAppId: COMPONENT, stop: true }),
+    });
+    sim.advance(11 * 3600);
+    const s11 = await a.status();
+    assert.equal(s11.verifyTicket.health, 'late');
+    assert.ok(s11.warning?.zh.includes('授权事件接收URL'));
+    await store.delete(`wxkit:component:${COMPONENT}:component_access_token`);
+    const p = make(store);
+    try {
+      const appId = candidates()[0]!;
+      await (await p.authorizer(appId)).clearCache();
+      assert.ok(await (await p.authorizer(appId)).accessToken(), 'still served after 11 hours');
+      sim.advance(3600);
+      await store.delete(`wxkit:component:${COMPONENT}:component_access_token`);
+      const late = make(store);
+      try {
+        await (await late.authorizer(appId)).clearCache();
+        const s12 = await late.status();
+        assert.equal(s12.verifyTicket.health, 'expired');
+        await assert.rejects(
+          (await late.authorizer(appId)).accessToken(),
+          (e: unknown) => isWxkitError(e) && e.errcode === 61005,
+        );
+      } finally {
+        await late.close();
+      }
+    } finally {
+      await p.close();
+    }
+  });
+});
