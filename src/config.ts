@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import type { WecomOptions } from './accounts/wecom.ts';
 import { checkBaseUrl } from './base-url.ts';
 import { ErrorCodes, WxkitError } from './errors.ts';
+import { defaultOpenBase } from './oauth/authorize.ts';
 import {
   checkForwardSecret,
   type PushAccountConfig,
@@ -10,7 +11,6 @@ import {
   pushFromEnv,
   pushFromFile,
 } from './push-config.ts';
-import { defaultOpenBase } from './oauth/authorize.ts';
 import { describeRedisTopology, type RedisNode, type RedisTopology } from './stores/redis.ts';
 import { describeStoreSpec, parseStoreSpec } from './stores/spec.ts';
 import type { TokenMode } from './types.ts';

@@ -14,8 +14,8 @@ import { routes as health } from './health.ts';
 import { routes as jssdk } from './jssdk.ts';
 import { routes as media } from './media.ts';
 import { routes as oauth } from './oauth.ts';
-import { routes as push } from './push.ts';
 import { routes as platform } from './platform.ts';
+import { routes as push } from './push.ts';
 import { routes as tokens } from './tokens.ts';
 
 export const routeModules: readonly (readonly Route[])[] = [
