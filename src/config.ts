@@ -67,6 +67,8 @@ export interface WxkitConfig {
   storeDescription: string;
   /** Redis Sentinel/Cluster from the config file's `redis` field (then `store` is `redis`). */
   redis?: RedisTopology | undefined;
+  /** Redis Sentinel/Cluster for saved media, from the config file's `mediaRedis` field. */
+  mediaRedis?: RedisTopology | undefined;
   /** Default JS-safe domains (accounts without their own list use these). */
   jsDomains: string[];
   remoteUrl?: string | undefined;
@@ -126,6 +128,11 @@ export interface WxkitConfigFile {
    * `passwordEnv` names a variable holding the password.
    */
   redis?: RedisTopology & { passwordEnv?: string };
+  /**
+   * Redis Sentinel or Cluster for saved media (`wxkit serve`'s media store unless `WXKIT_MEDIA_STORE`
+   * names another): best a separate, persistent Redis without eviction (docs/service.md).
+   */
+  mediaRedis?: RedisTopology & { passwordEnv?: string };
   jsDomains?: string[] | string;
   remoteUrl?: string;
   remoteKey?: string;
@@ -151,6 +158,7 @@ const FILE_KEYS = new Set([
   'openBase',
   'store',
   'redis',
+  'mediaRedis',
   'jsDomains',
   'remoteUrl',
   'remoteKey',
@@ -214,6 +222,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     throw configError('wxkit.config.json: with a "redis" field, "store" must be "redis" or absent');
   }
   const store = envStore ?? (redis ? 'redis' : (file.store ?? 'file:.wxkit'));
+  const mediaRedis =
+    file.mediaRedis === undefined ? undefined : checkTopology(file.mediaRedis, env, 'mediaRedis');
   const storeDescription = redis
     ? describeRedisTopology(redis)
     : describeStoreSpec(parseStoreSpec(store), cwd);
@@ -347,6 +357,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     store,
     storeDescription,
     ...(redis ? { redis } : {}),
+    ...(mediaRedis ? { mediaRedis } : {}),
     jsDomains,
     remoteUrl,
     remoteKey,
@@ -568,8 +579,8 @@ function jsonErrorWhere(text: string, e: unknown): string {
   return ` at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 }
 
-function checkTopology(raw: unknown, env: NodeJS.ProcessEnv): RedisTopology {
-  const where = 'wxkit.config.json redis';
+function checkTopology(raw: unknown, env: NodeJS.ProcessEnv, field = 'redis'): RedisTopology {
+  const where = `wxkit.config.json ${field}`;
   if (typeof raw !== 'object' || raw === null) throw configError(`${where} must be an object`);
   const r = raw as Record<string, unknown>;
   const known = new Set(['sentinels', 'name', 'cluster', 'username', 'password', 'passwordEnv', 'db', 'tls']);

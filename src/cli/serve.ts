@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
+import { RestartBudget, restartsFromEnv } from '../serve/restart-budget.ts';
 import { decideSandbox } from '../serve/sandbox.ts';
 import {
   SANDBOX_SIMULATOR_ENV,
@@ -13,7 +14,13 @@ import {
   serviceSettings,
   startService,
 } from '../serve/service.ts';
-import { formatWarning, type StartupWarning, startupWarnings, warningInput } from '../serve/warnings.ts';
+import {
+  credentialRedisPolicy,
+  formatWarning,
+  type StartupWarning,
+  startupWarnings,
+  warningInput,
+} from '../serve/warnings.ts';
 import { SANDBOX_APP_ID, startSimulator } from '../simulator/index.ts';
 import { type CliIO, parseFlags, UsageError } from './io.ts';
 import { serveOutput } from './log-sink.ts';
@@ -24,10 +31,13 @@ export const serveUsage = `wxkit serve [--host 127.0.0.1] [--port 3000] [--worke
   WXKIT_STORE… (see docs/service.md). Without WX_APP_ID, on a loopback HOST with no WX_JS_DOMAINS,
   WXKIT_PUBLIC_URL, WXKIT_STORE, WXKIT_API_KEYS or WXKIT_CONFIG, it runs in sandbox mode against an
   in-process WeChat simulator and serves a demo page at /; otherwise it refuses to start unless
-  --sandbox (WXKIT_SANDBOX=1) asks for the sandbox. --workers N runs N processes sharing the store.
+  --sandbox (WXKIT_SANDBOX=1) asks for the sandbox. --workers N runs N processes sharing the store,
+  replacing a worker that exits (WXKIT_WORKER_RESTARTS per minute, default 10; beyond that it stops
+  with exit code 1).
   Prints one warning line for each risky setting it sees (docs/security.md).
   提供签名服务。未设置 WX_APP_ID 时，仅在回环地址且未设置上述生产变量时以沙箱模式运行（内置微信模拟器，
-  / 为演示页）；否则拒绝启动，除非用 --sandbox（WXKIT_SANDBOX=1）明确要求沙箱。`;
+  / 为演示页）；否则拒绝启动，除非用 --sandbox（WXKIT_SANDBOX=1）明确要求沙箱。--workers N 启动 N 个共享存储的
+  进程，退出的工作进程会被替换（每分钟至多 WXKIT_WORKER_RESTARTS 次，默认 10；超出则以退出码 1 停止）。`;
 
 function waitForStop(signal: AbortSignal | undefined): Promise<void> {
   if (!signal) return new Promise(() => {});
@@ -98,10 +108,29 @@ async function runSingle(io: CliIO, flags: ServeFlags): Promise<number> {
 }
 
 async function runPrimary(io: CliIO, workers: number, flags: ServeFlags): Promise<number> {
+  const restarts = restartsFromEnv(io.env);
+  if (restarts === undefined) {
+    throw new WxkitError(
+      ErrorCodes.CONFIG_ERROR,
+      'WXKIT_WORKER_RESTARTS must be the number of worker restarts allowed per minute (0 to 1000)',
+      {
+        hint: {
+          en: 'E.g. WXKIT_WORKER_RESTARTS=10 (the default); 0 stops the service at the first worker exit.',
+          zh: '例如 WXKIT_WORKER_RESTARTS=10（默认值）；0 表示任一工作进程退出即停止服务。',
+        },
+      },
+    );
+  }
   const config = loadConfig(io.env, io.cwd); // config errors: one line, before forking
   const settings = serviceSettings(config, io.env, flags);
   const sandbox = decideSandbox(config, io.env, { host: settings.host, flag: flags.sandbox });
-  const warnings = startupWarnings(warningInput(config, settings, { sandbox, workers }));
+  const warnings = startupWarnings(
+    warningInput(config, settings, {
+      sandbox,
+      workers,
+      credentialRedisPolicy: await credentialRedisPolicy(config, sandbox),
+    }),
+  );
   const env: Record<string, string> = {};
   let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
   let tempStore: string | undefined;
@@ -119,7 +148,8 @@ async function runPrimary(io: CliIO, workers: number, flags: ServeFlags): Promis
   if (generatedSecret) env.WXKIT_SESSION_SECRET = randomBytes(32).toString('base64url');
   let stopping = false;
   let listeningUrl: string | undefined;
-  let restarts = 0;
+  const budget = new RestartBudget({ max: restarts });
+  const pending = new Set<NodeJS.Timeout>();
   const exits: Promise<void>[] = [];
   let failure: ((code: number) => void) | undefined;
   const failed = new Promise<number>((resolve) => {
@@ -145,17 +175,35 @@ async function runPrimary(io: CliIO, workers: number, flags: ServeFlags): Promis
     });
     exits.push(
       new Promise((resolve) =>
-        worker.on('exit', (code) => {
+        worker.on('exit', (code, signal) => {
           resolve();
           if (stopping) return;
-          if (!listening) {
-            failure?.(code || 1); // a worker that cannot start (bad config, port in use) stops the service
+          const how = signal ? `signal ${signal}` : `code ${code}`;
+          if (!listening && listeningUrl === undefined) {
+            // A worker that cannot start (bad config, port in use) stops the service: its own error
+            // line says why. Once the service is up, a replacement that fails counts against the budget.
+            io.err(
+              `wxkit serve: worker ${worker.process.pid} exited before listening (${how}); stopping / 工作进程启动失败（${how}），服务停止`,
+            );
+            failure?.(code || 1);
             return;
           }
-          if (++restarts <= 20) {
-            io.err(`wxkit serve: worker ${worker.process.pid} exited (code ${code}); starting another`);
-            fork();
+          const decision = budget.death();
+          if (!decision.restart) {
+            io.err(
+              `wxkit serve: giving up: ${decision.deaths} worker exits within ${budget.windowMs / 1000} s (WXKIT_WORKER_RESTARTS=${budget.max} restarts allowed); stopping with exit code 1 / 放弃：${budget.windowMs / 1000} 秒内工作进程退出 ${decision.deaths} 次（WXKIT_WORKER_RESTARTS=${budget.max}），服务以退出码 1 停止`,
+            );
+            failure?.(1);
+            return;
           }
+          io.err(
+            `wxkit serve: worker ${worker.process.pid} exited (${how}); starting another in ${decision.delayMs} ms / 工作进程 ${worker.process.pid} 退出（${how}），${decision.delayMs} 毫秒后重启`,
+          );
+          const timer = setTimeout(() => {
+            pending.delete(timer);
+            if (!stopping) fork();
+          }, decision.delayMs);
+          pending.add(timer);
         }),
       ),
     );
@@ -163,6 +211,7 @@ async function runPrimary(io: CliIO, workers: number, flags: ServeFlags): Promis
   for (let i = 0; i < workers; i++) fork();
   const code = await Promise.race([waitForStop(io.stopSignal).then(() => 0), failed]);
   stopping = true;
+  for (const t of pending) clearTimeout(t);
   for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
   await Promise.all(exits);
   await simulator?.close();

@@ -1,3 +1,4 @@
+import type { MediaStore } from '../media/types.ts';
 import type { Account, BreakerStatus } from '../types.ts';
 import { isWecom } from './account-kind.ts';
 
@@ -36,10 +37,21 @@ export interface AccountReadiness {
   breaker?: BreakerStatus;
 }
 
+/** The media store's readiness: whether a save can work now (a full disk, a dead Redis say no). */
+export interface MediaReadiness {
+  reachable: boolean;
+  /** The store (no credentials). */
+  store: string;
+  /** Why it is not reachable. */
+  error?: { code: string; message: string };
+}
+
 export interface ReadinessResult {
   /** When the probe finished (ms since the epoch, real time). */
   at: number;
   accounts: AccountReadiness[];
+  /** Present when the handler has a media store to check. */
+  media?: MediaReadiness;
 }
 
 export interface ReadinessView {
@@ -53,12 +65,14 @@ const TIMED_OUT = Symbol('timed out');
 export class ReadinessMonitor {
   private last: ReadinessResult | undefined;
   private probe: Promise<ReadinessResult> | undefined;
-  /** Status calls still waiting for a store that hangs: never more than one per account. */
-  private readonly stuck = new Set<Account>();
+  /** Status calls still waiting for a store that hangs: never more than one per account (or media store). */
+  private readonly stuck = new Set<Account | MediaStore>();
 
   constructor(
     private readonly accounts: readonly Account[],
     private readonly o: ReadinessOptions = DEFAULT_READINESS,
+    /** The media store to check, when there is one (it may be opened later). */
+    private readonly mediaStore: () => Promise<MediaStore> | undefined = () => undefined,
   ) {}
 
   /** The freshest result available without waiting long; starts a probe when the last one is stale. */
@@ -85,10 +99,54 @@ export class ReadinessMonitor {
   }
 
   private async run(): Promise<ReadinessResult> {
-    const accounts = await Promise.all(this.accounts.map((wx) => this.check(wx)));
-    const result = { at: Date.now(), accounts };
+    const [accounts, media] = await Promise.all([
+      Promise.all(this.accounts.map((wx) => this.check(wx))),
+      this.media(),
+    ]);
+    const result: ReadinessResult = { at: Date.now(), accounts, ...(media ? { media } : {}) };
     this.last = result;
     return result;
+  }
+
+  /** The media store's `ping()` bounded by the timeout; a ping still hanging is not repeated. */
+  private async media(): Promise<MediaReadiness | undefined> {
+    const opening = this.mediaStore();
+    if (opening === undefined) return undefined;
+    const store = await within(opening, this.o.timeoutMs).catch(() => undefined);
+    if (store === undefined || store === TIMED_OUT) {
+      return {
+        reachable: false,
+        store: 'media',
+        error: { code: 'store_unavailable', message: 'The media store could not be opened' },
+      };
+    }
+    const out: MediaReadiness = { reachable: false, store: store.description };
+    if (!store.ping) {
+      out.reachable = true;
+      return out;
+    }
+    if (this.stuck.has(store)) {
+      out.error = { code: 'store_unavailable', message: 'The media store has not answered its last check' };
+      return out;
+    }
+    this.stuck.add(store);
+    const call = store.ping().then(
+      () => undefined,
+      (e: unknown) => e ?? new Error('unknown'),
+    );
+    void call.finally(() => this.stuck.delete(store));
+    const r = await within(call, this.o.timeoutMs);
+    if (r === undefined) out.reachable = true;
+    else if (r === TIMED_OUT) {
+      out.error = {
+        code: 'store_unavailable',
+        message: 'The media store did not answer within the readiness timeout',
+      };
+    } else {
+      const d = describe(r);
+      out.error = { code: d.code, message: d.message };
+    }
+    return out;
   }
 
   private async check(wx: Account): Promise<AccountReadiness> {

@@ -15,6 +15,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeProbe } from '../stores/file.ts';
 import { aliasName, checkPut, expired, MEDIA_ID, mediaUnavailable } from './id.ts';
 import {
   DEFAULT_MEDIA_TTL_SECONDS,
@@ -140,8 +141,14 @@ export function createFileMediaStore(options: FileMediaStoreOptions): MediaStore
       try {
         await ensureDirs();
         const at = now();
-        await createOnce(dataPath(id), bytes, at);
-        await createOnce(metaPath(id), JSON.stringify({ contentType, size: bytes.length }), at);
+        const created = await createOnce(dataPath(id), bytes, at);
+        try {
+          await createOnce(metaPath(id), JSON.stringify({ contentType, size: bytes.length }), at);
+        } catch (e) {
+          // Bytes without metadata are never served: give their space back (a full disk) at once.
+          if (created) await unlink(dataPath(id)).catch(() => {});
+          throw e;
+        }
       } catch (e) {
         throw mediaUnavailable(`Cannot save to the media store ${description}: ${errorCode(e)}`, e);
       }
@@ -222,6 +229,16 @@ export function createFileMediaStore(options: FileMediaStoreOptions): MediaStore
       return known.id;
     },
 
+    async ping() {
+      // Saves fail on a full disk while the directory still lists: write to find out.
+      try {
+        await ensureDirs();
+        await writeProbe(dir);
+      } catch (e) {
+        throw mediaUnavailable(`Cannot save to the media store ${description}: ${errorCode(e)}`, e);
+      }
+    },
+
     close: endCursor,
   };
 }
@@ -282,12 +299,15 @@ function tempPath(path: string): string {
   return `${path}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
-/** Writes `path` only if it does not exist yet, atomically (a hard link of a complete temp file). */
+/**
+ * Writes `path` only if it does not exist yet, atomically (a hard link of a complete temp file). Every
+ * failure (a full disk) removes what this call created: no `.tmp` file, no partial `path`.
+ */
 async function createOnce(path: string, data: Uint8Array | string, at: number): Promise<boolean> {
   const tmp = tempPath(path);
-  await writeFile(tmp, data, { mode: 0o600 });
-  await stamp(tmp, at);
   try {
+    await writeFile(tmp, data, { mode: 0o600 });
+    await stamp(tmp, at);
     await link(tmp, path);
     return true;
   } catch (e) {
@@ -295,12 +315,20 @@ async function createOnce(path: string, data: Uint8Array | string, at: number): 
     if (code === 'EEXIST') return false;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw e;
     // A file system without hard links: exclusive create (not atomic for readers, still write-once).
+    let created = false;
     try {
-      await writeFile(path, data, { mode: 0o600, flag: 'wx' });
+      const fh = await open(path, 'wx', 0o600);
+      created = true;
+      try {
+        await fh.writeFile(data);
+      } finally {
+        await fh.close();
+      }
       await stamp(path, at);
       return true;
     } catch (e2) {
-      if ((e2 as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      if ((e2 as NodeJS.ErrnoException).code === 'EEXIST' && !created) return false;
+      if (created) await unlink(path).catch(() => {});
       throw e2;
     }
   } finally {
@@ -310,7 +338,12 @@ async function createOnce(path: string, data: Uint8Array | string, at: number): 
 
 async function replaceAtomic(path: string, data: string, at: number): Promise<void> {
   const tmp = tempPath(path);
-  await writeFile(tmp, data, { mode: 0o600 });
-  await stamp(tmp, at);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, data, { mode: 0o600 });
+    await stamp(tmp, at);
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
 }

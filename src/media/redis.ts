@@ -1,5 +1,11 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
-import { commandRunner, connect as connectRedis, describeRedisUrl } from '../stores/redis.ts';
+import {
+  commandRunner,
+  connect as connectRedis,
+  describeRedisTopology,
+  describeRedisUrl,
+  type RedisTopology,
+} from '../stores/redis.ts';
 import { aliasName, checkPut, expired, MEDIA_ID, mediaUnavailable } from './id.ts';
 import {
   DEFAULT_MEDIA_TTL_SECONDS,
@@ -26,10 +32,15 @@ export interface RedisMediaClient {
   disconnect?(): void;
 }
 
-/** Options for {@link createRedisMediaStore}: a `url` (wxkit connects with ioredis) or your own `client`. */
+/**
+ * Options for {@link createRedisMediaStore}: a `url` or a `topology` (wxkit connects with ioredis), or
+ * your own `client`.
+ */
 export interface RedisMediaStoreOptions extends MediaStoreOptions {
   /** `redis://[:password@]host:port/db` or `rediss://…`. */
   url?: string | undefined;
+  /** Sentinel or Cluster: saves follow a failover to the new master. */
+  topology?: RedisTopology | undefined;
   /** A connected client; wxkit does not close it. */
   client?: RedisMediaClient | undefined;
   /** Prepended to every key. @default 'wxkit:media:' */
@@ -83,8 +94,15 @@ export async function createRedisMediaStore(options: RedisMediaStoreOptions): Pr
     // The credential store's connection (ioredis, failing fast while disconnected): it has callBuffer too.
     client = (await connectRedis(options.url, timeoutMs, 'media store')) as unknown as RedisMediaClient;
     owned = true;
+  } else if (options.topology) {
+    description = describeRedisTopology(options.topology);
+    client = (await connectRedis(options.topology, timeoutMs, 'media store')) as unknown as RedisMediaClient;
+    owned = true;
   } else {
-    throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createRedisMediaStore needs a url or a client');
+    throw new WxkitError(
+      ErrorCodes.CONFIG_ERROR,
+      'createRedisMediaStore needs a url, a topology or a client',
+    );
   }
 
   const run = commandRunner(client, timeoutMs, `The media store ${description}`, mediaUnavailable);
@@ -243,6 +261,10 @@ export async function createRedisMediaStore(options: RedisMediaStoreOptions): Pr
       } catch {
         return undefined;
       }
+    },
+
+    async ping() {
+      await call('PING');
     },
 
     async close() {

@@ -29,13 +29,12 @@ export interface S3MediaStoreOptions extends MediaStoreOptions {
   secretAccessKey?: string | undefined;
   /** @default process.env.AWS_SESSION_TOKEN */
   sessionToken?: string | undefined;
-  /** How long a request may wait for the response headers. @default 10000 */
+  /** How long a request may wait for the response headers, and a download for its next chunk. @default 10000 */
   requestTimeoutMs?: number | undefined;
 }
 
-/** The part of aws4fetch's `AwsClient` the store uses. */
+/** The part of aws4fetch's `AwsClient` the store uses: it signs, wxkit sends (with its own signal). */
 interface Signer {
-  fetch(input: string, init: RequestInit): Promise<Response>;
   sign(input: string, init: RequestInit & { aws?: { signQuery?: boolean } }): Promise<Request>;
 }
 
@@ -43,6 +42,8 @@ interface Signer {
 const SAVED_AT = 'x-amz-meta-wxkit-saved-at';
 const SAFE_PREFIX = /^[A-Za-z0-9._\-/]*$/;
 const SAFE_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Retries of a request S3 answered 5xx or 429 (what aws4fetch's own fetch did, bounded by the deadline). */
+const RETRIES = 2;
 
 /**
  * Saved media in any S3-compatible object store (AWS S3, Aliyun OSS, Tencent COS, MinIO), shared by
@@ -101,22 +102,35 @@ export async function createS3MediaStore(options: S3MediaStoreOptions): Promise<
     ...(sessionToken ? { sessionToken } : {}),
     service: 's3',
     region,
-    retries: 2,
-    initRetryMs: 100,
   });
 
   const objectUrl = (key: string) => `${base}${key}`;
   const dataKey = (id: string) => `${prefix}${id}`;
   const aliasKey = (alias: string) => `${prefix}by-server/${aliasName(alias)}`;
 
-  /** One signed request; the timeout covers the wait for the headers, not the body's streaming. */
+  /**
+   * One signed request, retried (twice, briefly) on 5xx and 429, all within `timeoutMs` until the
+   * headers arrive. The signal goes to `fetch` itself: one carried on a signed `Request` is lost on
+   * Node 20, and a black-holed store then held every media request for undici's 300 s.
+   */
   const request = async (method: string, url: string, init: RequestInit = {}): Promise<Response> => {
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), timeoutMs);
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
-      return await signer.fetch(url, { ...init, method, signal: ac.signal });
+      for (let attempt = 0; ; attempt++) {
+        const signed = await signer.sign(url, { ...init, method });
+        const res = await fetch(signed.url, {
+          method,
+          headers: signed.headers,
+          ...(init.body === undefined || init.body === null ? {} : { body: init.body }),
+          signal: abort.signal,
+        });
+        if (attempt >= RETRIES || (res.status < 500 && res.status !== 429)) return res;
+        await drop(res);
+        await new Promise((r) => setTimeout(r, Math.random() * 100 * 2 ** attempt));
+      }
     } catch (e) {
-      const why = ac.signal.aborted ? `no answer in ${timeoutMs} ms` : networkCause(e);
+      const why = abort.signal.aborted ? `no answer in ${timeoutMs} ms` : networkCause(e);
       throw mediaUnavailable(
         `The media store ${description} cannot be reached at ${endpoint.host} (${why})`,
         e,
@@ -125,7 +139,6 @@ export async function createS3MediaStore(options: S3MediaStoreOptions): Promise<
       clearTimeout(timer);
     }
   };
-
   /** The S3 error behind a failed answer, as a clear error that never echoes a credential. */
   const failure = async (res: Response, action: string): Promise<WxkitError> => {
     const text = res.body ? (await res.text().catch(() => '')).slice(0, 2000) : '';
@@ -266,7 +279,9 @@ export async function createS3MediaStore(options: S3MediaStoreOptions): Promise<
         await remove(dataKey(id));
         return undefined;
       }
-      return { media, body: passThrough(res.body, onClose) };
+      const stalled = () =>
+        mediaUnavailable(`The media store ${description} stopped sending ${id} (no data in ${timeoutMs} ms)`);
+      return { media, body: passThrough(res.body, onClose, timeoutMs, stalled) };
     },
 
     async delete(id) {
@@ -347,12 +362,31 @@ export async function createS3MediaStore(options: S3MediaStoreOptions): Promise<
       return signed.url;
     },
 
+    async ping() {
+      // One key of the prefix: the bucket exists, the credentials may list it, and the store answers.
+      const query = new URLSearchParams({ 'list-type': '2', 'max-keys': '1' });
+      if (prefix) query.set('prefix', prefix);
+      const res = await request('GET', `${base}?${query}`);
+      if (!res.ok) throw await failure(res, 'list files');
+      await drop(res);
+    },
+
     async close() {},
   };
 }
 
-/** The response body, pulled one chunk at a time as the consumer reads; `onClose` runs once at its end. */
-function passThrough(body: ReadableStream<Uint8Array>, onClose: () => void): ReadableStream<Uint8Array> {
+/**
+ * The response body, pulled one chunk at a time as the consumer reads; `onClose` runs once at its end.
+ * A read the store leaves unanswered for `idleMs` fails the body with `stalled()` and cancels the
+ * response (closing its connection): a store that sends the headers and then nothing must not hold the
+ * client's download slot, and a socket, for minutes.
+ */
+function passThrough(
+  body: ReadableStream<Uint8Array>,
+  onClose: () => void,
+  idleMs: number,
+  stalled: () => Error,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let closed = false;
   const finish = () => {
@@ -363,8 +397,14 @@ function passThrough(body: ReadableStream<Uint8Array>, onClose: () => void): Rea
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        let timer: NodeJS.Timeout | undefined;
         try {
-          const { done, value } = await reader.read();
+          const { done, value } = await Promise.race([
+            reader.read(),
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(stalled()), idleMs);
+            }),
+          ]);
           if (done) {
             finish();
             controller.close();
@@ -372,6 +412,9 @@ function passThrough(body: ReadableStream<Uint8Array>, onClose: () => void): Rea
         } catch (e) {
           finish();
           controller.error(e);
+          await reader.cancel(e).catch(() => {});
+        } finally {
+          clearTimeout(timer);
         }
       },
       async cancel(reason) {

@@ -1,5 +1,5 @@
 import { ErrorCodes, WxkitError } from '../errors.ts';
-import { describeRedisUrl } from '../stores/redis.ts';
+import { describeRedisUrl, type RedisTopology } from '../stores/redis.ts';
 import { maskedSpec, parseFileOrRedis } from '../stores/spec.ts';
 import { createFileMediaStore } from './file.ts';
 import { createRedisMediaStore } from './redis.ts';
@@ -10,6 +10,8 @@ import { DEFAULT_MEDIA_TTL_SECONDS, type MediaStore } from './types.ts';
 export type MediaStoreSpec =
   | { kind: 'file'; dir: string }
   | { kind: 'redis'; url: string }
+  /** `redis`: the Sentinel/Cluster of wxkit.config.json (`mediaRedis`, else `redis`). */
+  | { kind: 'redis-config' }
   | {
       kind: 's3';
       bucket: string;
@@ -25,12 +27,14 @@ export type MediaStoreSpec =
 export const DEFAULT_MEDIA_STORE = 'file:.wxkit/media';
 
 /**
- * Parses `file:<dir>`, `redis://…`/`rediss://…` or `s3://BUCKET/PREFIX?endpoint=…&region=…&style=path|virtual&redirect=SECONDS`.
+ * Parses `file:<dir>`, `redis://…`/`rediss://…`, `redis` (the Sentinel/Cluster of wxkit.config.json) or
+ * `s3://BUCKET/PREFIX?endpoint=…&region=…&style=path|virtual&redirect=SECONDS`.
  *
  * @throws {WxkitError} `config_error` naming the accepted forms (never echoing a password).
  */
 export function parseMediaStoreSpec(spec: string): MediaStoreSpec {
   const s = spec.trim();
+  if (s === 'redis') return { kind: 'redis-config' };
   const found = parseFileOrRedis(s, badSpec, 'file:.wxkit/media');
   if (found) return found;
   if (/^s3:\/\//i.test(s)) {
@@ -107,6 +111,7 @@ export function mediaTtlFromEnv(env: NodeJS.ProcessEnv): number {
 export function describeMediaStoreSpec(spec: MediaStoreSpec): string {
   if (spec.kind === 'file') return `file:${spec.dir}`;
   if (spec.kind === 's3') return `s3://${spec.bucket}/${spec.prefix}`;
+  if (spec.kind === 'redis-config') return 'redis (wxkit.config.json)';
   return describeRedisUrl(spec.url);
 }
 
@@ -120,6 +125,8 @@ export interface OpenMediaStoreOptions {
   now?: (() => number) | undefined;
   /** Where `s3://` reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. @default process.env */
   env?: NodeJS.ProcessEnv | undefined;
+  /** The Sentinel/Cluster the spec `redis` stands for (wxkit.config.json's `mediaRedis`, else `redis`). */
+  redis?: RedisTopology | undefined;
 }
 
 /**
@@ -139,6 +146,13 @@ export async function openMediaStore(
       return createFileMediaStore({ ...common, dir: parsed.dir, cwd: options.cwd });
     case 'redis':
       return createRedisMediaStore({ ...common, url: parsed.url });
+    case 'redis-config':
+      if (!options.redis) {
+        throw badSpec(
+          'redis names the Sentinel or Cluster of wxkit.config.json ("mediaRedis", else "redis"), and neither is set',
+        );
+      }
+      return createRedisMediaStore({ ...common, topology: options.redis });
     case 's3':
       return createS3MediaStore({
         ...common,

@@ -47,6 +47,14 @@ export interface MediaStore {
    * Stores that cannot sign leave it out.
    */
   signedUrl?(media: StoredMedia, options: SignedUrlOptions): Promise<string | undefined>;
+  /**
+   * Resolves when the store can save now (a file store writes a probe: a full disk fails it; Redis
+   * answers PING; an object store lists one key). `/readyz` reports the media store with it. Stores
+   * that leave it out count as ready.
+   *
+   * @throws {WxkitError} `store_unavailable`, saying why.
+   */
+  ping?(): Promise<void>;
   /** Releases connections and cursors. */
   close(): Promise<void>;
 }

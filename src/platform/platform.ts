@@ -141,6 +141,8 @@ const MAX_EVENT_BYTES = 64 * 1024;
 const REVOKED_CHECK_MS = 5_000;
 /** How long a completed authorization code's result is kept (the callback and the event both bring it). */
 const AUTH_CODE_RESULT_MS = 3600_000;
+/** How long a second arrival of an authorization code waits for the first one's result. */
+const AUTH_CODE_WAIT_MS = 10_000;
 
 /**
  * A third-party platform: the component's verify ticket and token, and an account for every appId
@@ -384,22 +386,41 @@ export function createPlatform(options: PlatformOptions): Platform {
     }
     const store = await getStore();
     const doneKey = `wxkit:component:${componentAppId}:auth_code:${hashOf(authCode)}`;
-    const done = await store.get(doneKey);
-    if (done) return { appId: done };
-    const component = await getComponent();
-    let auth: Awaited<ReturnType<typeof processQueryAuthResponse>>;
-    try {
-      auth = await component.call(
-        '/cgi-bin/component/api_query_auth',
-        (ct) => queryAuthRequest(apiBase, ct, componentAppId, authCode),
-        processQueryAuthResponse,
-      );
-    } catch (e) {
-      // The callback and the `authorized` event bring the same single-use code: the second finds it used.
-      const again = await store.get(doneKey);
-      if (again) return { appId: again };
-      throw e;
+    // The callback and the `authorized` event bring the same single-use code, often at the same moment
+    // and to different instances: one exchanges it, the other waits for its result.
+    for (let waited = 0; waited < AUTH_CODE_WAIT_MS; waited += 100) {
+      const done = await store.get(doneKey);
+      if (done) return { appId: done };
+      const owner = await store.tryLock(`${doneKey}:lock`, AUTH_CODE_WAIT_MS);
+      if (owner === undefined) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      try {
+        const again = await store.get(doneKey);
+        if (again) return { appId: again };
+        return await exchangeAuthCode(authCode, doneKey);
+      } finally {
+        await store.unlock(`${doneKey}:lock`, owner);
+      }
     }
+    throw new WxkitError(
+      ErrorCodes.UPSTREAM_UNAVAILABLE,
+      'Another instance is still completing this authorization',
+      {
+        retryAfter: 1,
+      },
+    );
+  };
+
+  const exchangeAuthCode = async (authCode: string, doneKey: string): Promise<{ appId: string }> => {
+    const store = await getStore();
+    const component = await getComponent();
+    const auth = await component.call(
+      '/cgi-bin/component/api_query_auth',
+      (ct) => queryAuthRequest(apiBase, ct, componentAppId, authCode),
+      processQueryAuthResponse,
+    );
     const appId = auth.authorizerAppId;
     const tokens = await refreshTokensOf(appId);
     const { raw } = await tokens.read();
@@ -443,6 +464,9 @@ export function createPlatform(options: PlatformOptions): Platform {
             throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'the ticket push has no ComponentVerifyTicket');
           const createTime = Number(text('CreateTime')) || Math.floor(now() / 1000);
           await saveVerifyTicket(await getStore(), componentAppId, { value, createTime });
+          // A fetch that failed for want of a ticket is remembered (backoff): with one here, ask now.
+          const component = await getComponent();
+          if (component.engine.token.activeFailure()) await component.engine.token.clear();
           break;
         }
         case 'authorized':

@@ -20,7 +20,7 @@ import { platformFromEnv, startPlatform } from './platform.ts';
 import { openPushService } from './push.ts';
 import { decideSandbox } from './sandbox.ts';
 import { listen, type RunningServer, readServerTimeouts } from './server.ts';
-import { type StartupWarning, startupWarnings, warningInput } from './warnings.ts';
+import { credentialRedisPolicy, type StartupWarning, startupWarnings, warningInput } from './warnings.ts';
 
 /** Environment variables a cluster primary hands its workers so they share one sandbox. */
 export const SANDBOX_SIMULATOR_ENV = 'WXKIT_SANDBOX_SIMULATOR_URL';
@@ -81,8 +81,12 @@ export function serviceSettings(
   if (flags.port !== undefined && (!/^\d{1,5}$/.test(flags.port) || Number(flags.port) > 65535)) {
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, '--port must be a number from 0 to 65535');
   }
+  // wxkit.config.json's mediaRedis is the media store unless WXKIT_MEDIA_STORE (or _DIR) names another.
+  const mediaFromFile =
+    config.mediaRedis !== undefined && !env.WXKIT_MEDIA_STORE?.trim() && !env.WXKIT_MEDIA_DIR?.trim();
   return {
     ...own,
+    ...(mediaFromFile ? { mediaStore: 'redis' } : {}),
     host: flags.host ?? config.host,
     port: flags.port !== undefined ? Number(flags.port) : config.port,
     apiKeys: config.apiKeys,
@@ -182,7 +186,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const mediaSpec = parseMediaStoreSpec(settings.mediaStore);
   let mediaStore: MediaStore;
   try {
-    mediaStore = await openMediaStore(mediaSpec, { ttlSeconds: settings.mediaTtl, cwd, env });
+    mediaStore = await openMediaStore(mediaSpec, {
+      ttlSeconds: settings.mediaTtl,
+      cwd,
+      env,
+      redis: config.mediaRedis ?? config.redis,
+    });
   } catch (e) {
     await Promise.allSettled(accounts.map((a) => a.close()));
     await simulator?.close();
@@ -299,7 +308,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     settings,
     handler,
     generatedSessionSecret,
-    warnings: startupWarnings(warningInput(config, settings, { sandbox, workers: 1 })),
+    warnings: startupWarnings(
+      warningInput(config, settings, {
+        sandbox,
+        workers: 1,
+        credentialRedisPolicy: await credentialRedisPolicy(config, sandbox),
+      }),
+    ),
     close() {
       closing ??= (async () => {
         await server.close();

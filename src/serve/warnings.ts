@@ -1,5 +1,6 @@
 import type { WxkitConfig } from '../config.ts';
 import type { Hint } from '../errors.ts';
+import { maxmemoryPolicy, type RedisTopology } from '../stores/redis.ts';
 import type { ServiceSettings } from './config.ts';
 import { isLoopbackListen } from './sandbox.ts';
 
@@ -23,6 +24,10 @@ export interface WarningInput {
   store: string;
   /** WXKIT_MEDIA_STORE as resolved (`file:.wxkit/media` by default); only its scheme is read, never printed. */
   mediaStore?: string | undefined;
+  /** Saved media and the credentials are kept in the same Redis server. */
+  mediaSharesCredentialRedis?: boolean | undefined;
+  /** The credential Redis's `maxmemory-policy`, when it could be read. */
+  credentialRedisPolicy?: string | undefined;
   workers: number;
   accounts: readonly { appId: string; jsDomains: readonly unknown[] }[];
 }
@@ -199,6 +204,33 @@ export function mediaStoreLocal(s: WarningInput): StartupWarning | undefined {
   };
 }
 
+/**
+ * Media and credentials in one Redis: media fill its memory, and a Redis that evicts (allkeys-lru) then
+ * drops credential keys too; a Redis without persistence loses every saved file when it restarts.
+ */
+export function mediaRedisShared(s: WarningInput): StartupWarning | undefined {
+  if (s.sandbox || !s.mediaSharesCredentialRedis) return undefined;
+  return {
+    id: 'media-redis-shared',
+    en: 'saved media and the credentials share one Redis: media fill its memory, an evicting Redis (maxmemory-policy allkeys-lru) then drops credential keys, and a Redis without persistence loses the saved files when it restarts; give WXKIT_MEDIA_STORE a separate Redis with appendonly yes and maxmemory-policy noeviction (docs/service.md).',
+    zh: '保存的媒体与凭据共用一个 Redis：媒体会占满内存，会淘汰键的 Redis（maxmemory-policy allkeys-lru）随之删除凭据键，未持久化的 Redis 重启后保存的文件全部丢失；请为 WXKIT_MEDIA_STORE 单独配置一个开启 appendonly yes、maxmemory-policy 为 noeviction 的 Redis（见 docs/service.md）。',
+  };
+}
+
+/**
+ * A credential Redis that evicts: every credential key has a TTL, so `volatile-*` policies evict them
+ * as readily as `allkeys-*`; an evicted token is fetched again, spending the daily quota.
+ */
+export function credentialRedisEvicts(s: WarningInput): StartupWarning | undefined {
+  const policy = s.credentialRedisPolicy;
+  if (s.sandbox || policy === undefined || policy === 'noeviction') return undefined;
+  return {
+    id: 'credential-redis-evicts',
+    en: `the credential Redis evicts keys when its memory is full (maxmemory-policy ${policy}): tokens, tickets and locks can vanish and be fetched again from WeChat; set maxmemory-policy noeviction, and keep saved media in another Redis.`,
+    zh: `保存凭据的 Redis 在内存满时会淘汰键（maxmemory-policy ${policy}）：令牌、ticket 与锁可能消失并再次向微信获取；请设置 maxmemory-policy noeviction，并把保存的媒体放在另一个 Redis 中。`,
+  };
+}
+
 /** The sandbox (asked for with --sandbox) on a non-loopback address: anyone reaching it gets sandbox signatures. */
 export function sandboxOnOpenHost(s: WarningInput): StartupWarning | undefined {
   if (!s.sandbox || !open(s)) return undefined;
@@ -225,13 +257,15 @@ export const RULES: readonly Rule[] = [
   rateLimitOffOnOpenHost,
   memoryStoreWorkers,
   mediaStoreLocal,
+  mediaRedisShared,
+  credentialRedisEvicts,
 ];
 
 /** The facts the rules read, from the loaded configuration and the service's settings. */
 export function warningInput(
   config: WxkitConfig,
   settings: ServiceSettings,
-  options: { sandbox: boolean; workers: number },
+  options: { sandbox: boolean; workers: number; credentialRedisPolicy?: string | undefined },
 ): WarningInput {
   return {
     sandbox: options.sandbox,
@@ -245,9 +279,42 @@ export function warningInput(
     rateLimited: settings.rateLimit !== false,
     store: config.store,
     mediaStore: settings.mediaStore,
+    mediaSharesCredentialRedis: sharesRedis(config, settings.mediaStore),
+    credentialRedisPolicy: options.credentialRedisPolicy,
     workers: options.workers,
     accounts: config.accounts,
   };
+}
+
+/** The Redis server(s) a store points at, as `host:port` (a URL) or the topology's nodes. */
+function redisServers(spec: string, topology: RedisTopology | undefined): Set<string> {
+  if (spec === 'redis') {
+    const nodes = topology?.cluster ?? topology?.sentinels ?? [];
+    const name = topology?.cluster ? 'cluster' : (topology?.name ?? 'mymaster');
+    return new Set(nodes.map((n) => `${name}@${n.host.toLowerCase()}:${n.port}`));
+  }
+  if (!/^rediss?:\/\//i.test(spec)) return new Set();
+  try {
+    const u = new URL(spec);
+    return new Set([`${u.hostname.toLowerCase()}:${u.port || '6379'}`]);
+  } catch {
+    return new Set();
+  }
+}
+
+/** The media store and the credential store name the same Redis server (any database of it). */
+function sharesRedis(config: WxkitConfig, mediaStore: string): boolean {
+  const credentials = redisServers(config.store, config.redis);
+  const media = redisServers(mediaStore.trim(), config.mediaRedis ?? config.redis);
+  return [...media].some((server) => credentials.has(server));
+}
+
+/** The credential Redis's `maxmemory-policy` (read at start; `undefined` for other stores or when unreadable). */
+export function credentialRedisPolicy(config: WxkitConfig, sandbox: boolean): Promise<string | undefined> {
+  if (sandbox) return Promise.resolve(undefined);
+  if (config.redis) return maxmemoryPolicy(config.redis);
+  if (/^rediss?:\/\//i.test(config.store.trim())) return maxmemoryPolicy(config.store.trim());
+  return Promise.resolve(undefined);
 }
 
 /** The warnings for these settings, in {@link RULES} order. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Dir } from 'node:fs';
-import { chmod, mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, opendir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { IndexedStore, StoreClockOptions } from './types.ts';
@@ -226,8 +226,13 @@ export function createFileStore(options: FileStoreOptions): IndexedStore {
           const fh = await open(path, 'wx', 0o600);
           try {
             await fh.writeFile(body);
-          } finally {
             await fh.close();
+          } catch (e) {
+            // Created but not written (a full disk): an empty lock would make every process wait for
+            // it to age out; it is ours, so it goes.
+            await fh.close().catch(() => {});
+            await unlink(path).catch(() => {});
+            throw e;
           }
           return owner;
         } catch (e) {
@@ -321,12 +326,12 @@ export function createFileStore(options: FileStoreOptions): IndexedStore {
       return [...((await readRecord(pathOf(key, 'json')))?.m ?? [])];
     },
     async ping() {
+      // A directory that exists is not enough: on a full disk every save fails while it still lists.
+      // Writing (and removing) a small probe is what /readyz needs to say "not ready" then.
       await ensureDir();
-      try {
-        await stat(dir);
-      } catch (cause) {
-        throw unavailable(`the store directory ${dir} is not accessible`, cause);
-      }
+      await writeProbe(dir).catch((cause: unknown) => {
+        throw unavailable(`cannot write to the store directory ${dir}`, cause);
+      });
     },
     async close() {
       closed = true;
@@ -334,6 +339,20 @@ export function createFileStore(options: FileStoreOptions): IndexedStore {
       await endCursor();
     },
   };
+}
+
+/**
+ * Writes and removes a small file in `dir` (the write fails on a full disk or a read-only mount). Its
+ * name ends in `.tmp` like every temporary file, so a crash between the two steps leaves nothing a
+ * store reads.
+ */
+export async function writeProbe(dir: string): Promise<void> {
+  const path = join(dir, `ping.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(path, 'wxkit readiness probe\n', { mode: 0o600, flag: 'wx' });
+  } finally {
+    await unlink(path).catch(() => {});
+  }
 }
 
 function isCode(e: unknown, code: string): boolean {

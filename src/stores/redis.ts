@@ -272,9 +272,11 @@ export async function connect(
 }
 
 /**
- * How both Redis stores (credentials, media) run a command: wait for the connection (up to `timeoutMs`,
- * one 'ready' listener however many commands wait), give up on an answer after `timeoutMs`, and turn
- * any failure into `unavailable("<name> is not connected" | "did not answer in time" | "failed: …")`.
+ * How both Redis stores (credentials, media) run a command: wait for the first connection (up to
+ * `timeoutMs`, one 'ready' listener however many commands wait), give up on an answer after `timeoutMs`,
+ * and turn any failure into `unavailable("<name> is not connected" | "did not answer in time" | "failed: …")`.
+ * Once connected, a lost connection fails at once instead of waiting for a reconnection: a dead Redis
+ * must not hold every media request (and the first `/readyz` probe) for the whole timeout.
  */
 export function commandRunner(
   client: Pick<RedisLike, 'status' | 'once' | 'removeListener'>,
@@ -283,9 +285,15 @@ export function commandRunner(
   unavailable: (message: string, cause?: unknown) => WxkitError,
 ): <T>(command: () => Promise<T>) => Promise<T> {
   let connecting: Promise<void> | undefined;
+  let wasReady = client.status === 'ready';
+  if (!wasReady) {
+    client.once?.('ready', () => {
+      wasReady = true;
+    });
+  }
   const waitReady = (): Promise<void> => {
     if (client.status === undefined || client.status === 'ready') return Promise.resolve();
-    if (client.status === 'end' || client.status === 'close' || !client.once) {
+    if (wasReady || client.status === 'end' || client.status === 'close' || !client.once) {
       return Promise.reject(unavailable(`${name} is not connected`));
     }
     connecting ??= new Promise<void>((resolve, reject) => {
@@ -320,6 +328,28 @@ export function commandRunner(
       clearTimeout(timer);
     }
   };
+}
+
+/**
+ * The server's `maxmemory-policy` (`noeviction`, `allkeys-lru`…), or `undefined` when it cannot be read
+ * within `timeoutMs` (unreachable, or a managed Redis that refuses CONFIG). For a start-up warning only.
+ */
+export async function maxmemoryPolicy(
+  target: string | RedisTopology,
+  timeoutMs = 1000,
+): Promise<string | undefined> {
+  let client: RedisLike | undefined;
+  try {
+    client = await connect(target, timeoutMs);
+    const run = commandRunner(client, timeoutMs, 'Redis', unavailable);
+    const reply = await run(() => (client as RedisLike).call('CONFIG', 'GET', 'maxmemory-policy'));
+    const policy = Array.isArray(reply) ? reply[1] : undefined;
+    return typeof policy === 'string' ? policy : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    client?.disconnect?.();
+  }
 }
 
 function unavailable(message: string, cause?: unknown): WxkitError {

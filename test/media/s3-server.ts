@@ -19,6 +19,11 @@ export interface S3Server {
   spec(prefix: string, extra?: string): string;
   /** Environment with the server's credentials. */
   credentials: { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string };
+  /**
+   * Black-holes the store (SIGSTOP: the kernel still accepts connections, nothing answers), or
+   * brings it back (SIGCONT).
+   */
+  kill(signal: 'SIGSTOP' | 'SIGCONT'): void;
   stop(): Promise<void>;
 }
 
@@ -54,8 +59,12 @@ export async function startS3Server(bucket = 'wxkit-media'): Promise<S3Server> {
     spec: (prefix, extra = '') =>
       `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&region=us-east-1${extra}`,
     credentials: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+    kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGCONT'); // a stopped process would hold SIGTERM until resumed
         child.kill('SIGTERM');
         await once(child, 'exit');
       }

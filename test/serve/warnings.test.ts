@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { RULES, startupWarnings, type WarningInput } from '../../src/serve/warnings.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { startRedisServer } from '../stores/redis-server.ts';
 import { startServe } from './spawn.ts';
 
 /** A safe production setup: no rule fires. */
@@ -128,6 +130,18 @@ describe('start-up warning rules', () => {
       mentions: /WXKIT_STORE is Redis.*404.*WXKIT_MEDIA_STORE/,
     },
     {
+      name: 'media and credentials in one Redis',
+      input: { ...SAFE, mediaStore: 'redis://redis:6379/1', mediaSharesCredentialRedis: true },
+      id: 'media-redis-shared',
+      mentions: /share one Redis.*allkeys-lru.*noeviction/,
+    },
+    {
+      name: 'a credential Redis that evicts',
+      input: { ...SAFE, credentialRedisPolicy: 'volatile-lru' },
+      id: 'credential-redis-evicts',
+      mentions: /maxmemory-policy volatile-lru.*noeviction/,
+    },
+    {
       name: 'the sandbox on a public host (asked for with --sandbox)',
       input: { ...LAPTOP, sandbox: true, host: '0.0.0.0' },
       id: 'sandbox-open',
@@ -234,5 +248,54 @@ describe('wxkit serve prints the warnings at start', () => {
     );
     assert.equal(await serve.stop(), 0);
     assert.deepEqual(warningLines(serve.stderr()), []);
+  });
+
+  test('a credential Redis with an evicting maxmemory-policy is named at start (read from the server)', async () => {
+    const redis = await startRedisServer();
+    const raw = new Redis(redis.url);
+    try {
+      await raw.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+      const serve = await startServe(
+        {
+          ...account,
+          WX_API_BASE: sim.url,
+          WX_JS_DOMAINS: 'h5.example.com',
+          WXKIT_SESSION_SECRET: 'warnings-session-secret-0123456789',
+          WXKIT_STORE: redis.url,
+          WXKIT_MEDIA_STORE: 's3://bucket/p?endpoint=http://127.0.0.1:9',
+          AWS_ACCESS_KEY_ID: 'AKIAWARNINGS',
+          AWS_SECRET_ACCESS_KEY: 'warnings',
+        },
+        [],
+        cwd,
+      );
+      assert.equal(await serve.stop(), 0);
+      const lines = warningLines(serve.stderr());
+      assert.equal(lines.length, 1, serve.stderr());
+      assert.match(
+        lines[0] ?? '',
+        /\(credential-redis-evicts\).*maxmemory-policy allkeys-lru.*\/ .*noeviction/,
+      );
+      await raw.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+      const calm = await startServe(
+        {
+          ...account,
+          WX_API_BASE: sim.url,
+          WX_JS_DOMAINS: 'h5.example.com',
+          WXKIT_SESSION_SECRET: 'warnings-session-secret-0123456789',
+          WXKIT_STORE: redis.url,
+          WXKIT_MEDIA_STORE: 's3://bucket/p?endpoint=http://127.0.0.1:9',
+          AWS_ACCESS_KEY_ID: 'AKIAWARNINGS',
+          AWS_SECRET_ACCESS_KEY: 'warnings',
+        },
+        [],
+        cwd,
+      );
+      assert.equal(await calm.stop(), 0);
+      assert.deepEqual(warningLines(calm.stderr()), []);
+    } finally {
+      raw.disconnect();
+      await redis.stop();
+    }
   });
 });

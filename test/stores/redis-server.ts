@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A real redis-server on a free port, for tests. */
 export interface RedisServer {
@@ -54,6 +57,9 @@ export function untilPrinted(proc: ChildProcess, marker: string, name: string): 
 
 export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
+  // Its own directory: a replica writes dump.rdb there, and a server started in the test's working
+  // directory would load a dump.rdb left in it.
+  const dir = mkdtempSync(join(tmpdir(), 'wxkit-redis-'));
   let child: ChildProcess | undefined;
   const start = async () => {
     if (child && child.exitCode === null && child.signalCode === null) return; // already running
@@ -70,6 +76,8 @@ export async function startRedisServer(): Promise<RedisServer> {
         'no',
         '--protected-mode',
         'no',
+        '--dir',
+        dir,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -9,6 +9,7 @@ import {
 } from '../readiness.ts';
 import { json, send } from '../reply.ts';
 import type { Route, RouteContext } from '../route.ts';
+import { openedMediaStore } from './media.ts';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -21,11 +22,11 @@ function monitorOf(ctx: RouteContext): ReadinessMonitor {
       const v = given[k];
       return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : DEFAULT_READINESS[k];
     };
-    m = new ReadinessMonitor(ctx.accounts, {
-      timeoutMs: pick('timeoutMs'),
-      maxAgeMs: pick('maxAgeMs'),
-      graceMs: pick('graceMs'),
-    });
+    m = new ReadinessMonitor(
+      ctx.accounts,
+      { timeoutMs: pick('timeoutMs'), maxAgeMs: pick('maxAgeMs'), graceMs: pick('graceMs') },
+      () => openedMediaStore(ctx),
+    );
     ctx.state.set('readiness', m);
   }
   return m;
@@ -54,7 +55,8 @@ function publicAccount(a: AccountReadiness) {
 
 async function readyz(ctx: RouteContext) {
   const { result, probing } = await monitorOf(ctx).read();
-  const ready = result.accounts.every((a) => a.storeReachable && a.credentials);
+  const ready =
+    result.accounts.every((a) => a.storeReachable && a.credentials) && result.media?.reachable !== false;
   // `mode` so a probe (and whoever reads it) can tell a sandbox from a live service (SPEC §10).
   const mode = ctx.options.sandbox ? 'sandbox' : 'live';
   const internal = isInternalCaller(ctx.input, ctx.options.apiKeyHashes);
@@ -64,6 +66,17 @@ async function readyz(ctx: RouteContext) {
     checkedAt: new Date(result.at).toISOString(),
     probing,
     accounts: internal ? result.accounts : result.accounts.map(publicAccount),
+    // Anonymous callers learn whether saves can work, not where media are kept.
+    ...(result.media
+      ? {
+          media: internal
+            ? result.media
+            : {
+                reachable: result.media.reachable,
+                ...(result.media.error ? { error: { code: result.media.error.code } } : {}),
+              },
+        }
+      : {}),
   };
   return json(ready ? 200 : 503, body, NO_STORE);
 }

@@ -125,6 +125,17 @@ function mediaState(ctx: RouteContext): MediaState {
   return state;
 }
 
+/**
+ * The media store `/readyz` checks: the one the handler was given, or the one a media request already
+ * opened. A store named only by the environment is not opened for a health check (it would create
+ * `.wxkit/media` in an app that never saves media).
+ */
+export function openedMediaStore(ctx: RouteContext): Promise<MediaStore> | undefined {
+  const given = ctx.options.extra.mediaStore;
+  if (typeof given === 'object' && given !== null) return mediaState(ctx).store;
+  return (ctx.state.get('media') as MediaState | undefined)?.store;
+}
+
 function contentTypeOf(media: DownloadedMedia): string {
   const type = (media.contentType.split(';')[0] ?? '').trim().toLowerCase();
   return MIME.test(type) ? type : 'application/octet-stream';
