@@ -4,9 +4,8 @@
 // Run: npm run bench (all benches) or `node --import tsx bench/serve.ts [--quick] [--throughput-only]
 // [--cli path/to/cli.js]` (--throughput-only prints the socket figures and leaves the docs alone).
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,14 +15,9 @@ import { HANDLE_INPUT } from '../src/http/handler.ts';
 import { createHandler } from '../src/http/index.ts';
 import { startSimulator } from '../src/simulator/index.ts';
 import { createWxkit } from '../src/wxkit.ts';
+import { type CannonResult, cpuSeconds, median, type Server, spread, start, stop } from './processes.ts';
 import { writeBenchSection } from './report.ts';
 
-interface CannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-}
 type Cannon = (opts: {
   url: string;
   connections: number;
@@ -66,68 +60,6 @@ const CLI: string = (() => {
   return (i !== -1 && process.argv[i + 1]) || `${ROOT}dist/cli.js`;
 })();
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-}
-
-/**
- * Starts a server process. Its stdout goes to `logFile` when given (as `wxkit serve > wxkit.log` does),
- * else to a pipe that is drained and thrown away; the "listening on" line is found in either.
- */
-function start(args: string[], env: Record<string, string>, logFile?: string): Promise<Server> {
-  const fd = logFile ? openSync(logFile, 'w') : undefined;
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', fd ?? 'pipe', 'inherit'],
-  });
-  if (fd !== undefined) closeSync(fd);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let found = false;
-    const look = (text: string) => {
-      const m = /listening on (http:\/\/\S+)/.exec(text);
-      if (m?.[1] && !found) {
-        found = true;
-        clearInterval(poll);
-        resolve({ child, url: m[1] });
-      }
-    };
-    const poll = setInterval(() => {
-      if (logFile) look(readFileSync(logFile, 'utf8').slice(0, 64 * 1024));
-    }, 50);
-    child.stdout?.on('data', (c) => {
-      if (found) return;
-      out += c;
-      look(out);
-    });
-    child.on('exit', (code) => {
-      clearInterval(poll);
-      reject(new Error(`exited ${code}: ${out}`));
-    });
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /** One autocannon run, with the server's CPU time per answered request (µs). */
 async function run(server: Server, connections: number, duration: number): Promise<Run> {
   const before = cpuSeconds(server.child.pid);
@@ -139,17 +71,6 @@ async function run(server: Server, connections: number, duration: number): Promi
 type Run = CannonResult & { cpuUs: number };
 type Variant = 'bare' | 'logged' | 'quiet';
 const VARIANTS: readonly Variant[] = ['bare', 'logged', 'quiet'];
-
-function median(xs: number[]): number {
-  const v = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
-}
-
-/** Median, lowest and highest of per-round ratios. */
-function spread(xs: number[]) {
-  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
-}
 
 async function throughput() {
   const sim = await startSimulator({

@@ -4,6 +4,13 @@ import type { WecomOptions } from './accounts/wecom.ts';
 import { checkBaseUrl } from './base-url.ts';
 import { ErrorCodes, WxkitError } from './errors.ts';
 import { defaultOpenBase } from './oauth/authorize.ts';
+import {
+  checkForwardSecret,
+  type PushAccountConfig,
+  type PushAccountFile,
+  pushFromEnv,
+  pushFromFile,
+} from './push-config.ts';
 import { describeRedisTopology, type RedisNode, type RedisTopology } from './stores/redis.ts';
 import { describeStoreSpec, parseStoreSpec } from './stores/spec.ts';
 import type { TokenMode } from './types.ts';
@@ -19,6 +26,8 @@ export interface AccountConfig {
   jsDomains: string[];
   remoteUrl?: string | undefined;
   remoteKey?: string | undefined;
+  /** Message push (服务器配置): the account's own, or the `WX_PUSH_*` default; absent when off. */
+  push?: PushAccountConfig | undefined;
   /** Card ids this account's card routes sign for (`cardIds` of its config-file entry); else the global list. */
   cardIds?: string[] | undefined;
 }
@@ -32,6 +41,8 @@ export interface WecomAccountConfig {
   secret: string;
   /** The app's trusted domains (可信域名), host or host/path. */
   jsDomains: string[];
+  /** The app's callback (接收消息): the app's own, or the `WX_PUSH_*` default; absent when off. */
+  push?: PushAccountConfig | undefined;
 }
 
 /** The validated configuration of the service and CLI (environment and `wxkit.config.json`). */
@@ -78,6 +89,10 @@ export interface WxkitConfig {
   port: number;
   /** Where settings came from: `env`, and the config file path when one was read. */
   sources: string[];
+  /** `WX_PUSH_TOKEN`/`WX_PUSH_AES_KEY`/`WX_PUSH_FORWARD`: push settings of accounts without their own (and of the sandbox). */
+  push?: PushAccountConfig | undefined;
+  /** `WXKIT_PUSH_FORWARD_SECRET`: signs forwarded messages (required once an account forwards). */
+  pushForwardSecret?: string | undefined;
 }
 
 /** The shape of `wxkit.config.json`. Every field is optional; the environment wins over the file. */
@@ -97,6 +112,8 @@ export interface WxkitConfigFile {
     remoteUrl?: string;
     remoteKey?: string;
     remoteKeyEnv?: string;
+    /** Message push (服务器配置): `{token|tokenEnv, encodingAESKey|encodingAESKeyEnv, forward}`. */
+    push?: PushAccountFile;
     /** Card ids this account signs for (instead of the global `cardIds`). */
     cardIds?: string[] | string;
   }>;
@@ -128,6 +145,8 @@ export interface WxkitConfigFile {
   publicUrl?: string;
   host?: string;
   port?: number | string;
+  /** Name of the environment variable holding the forward secret (`WXKIT_PUSH_FORWARD_SECRET` wins). */
+  pushForwardSecretEnv?: string;
 }
 
 const FILE_KEYS = new Set([
@@ -150,6 +169,7 @@ const FILE_KEYS = new Set([
   'publicUrl',
   'host',
   'port',
+  'pushForwardSecretEnv',
 ]);
 const ACCOUNT_KEYS = new Set([
   'type',
@@ -161,9 +181,10 @@ const ACCOUNT_KEYS = new Set([
   'remoteUrl',
   'remoteKey',
   'remoteKeyEnv',
+  'push',
   'cardIds',
 ]);
-const WECOM_ACCOUNT_KEYS = new Set(['type', 'corpId', 'agentId', 'secret', 'secretEnv', 'jsDomains']);
+const WECOM_ACCOUNT_KEYS = new Set(['type', 'corpId', 'agentId', 'secret', 'secretEnv', 'jsDomains', 'push']);
 
 /**
  * Reads the configuration from the environment and, when present, `wxkit.config.json` in `cwd` (or the
@@ -268,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
           jsDomains: raw.jsDomains === undefined ? [] : list(raw.jsDomains),
           remoteUrl: rUrl,
           remoteKey: rKey || undefined,
+          ...(raw.push === undefined ? {} : { push: pushFromFile(raw.push, `${where}.push`, env) }),
           ...(raw.cardIds === undefined
             ? {}
             : { cardIds: checkCardValues(list(raw.cardIds), `${where}.cardIds`, 'card id') }),
@@ -309,6 +331,19 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
           ? ['localhost', '127.0.0.1']
           : [];
   for (const a of [...accounts, ...wecom]) if (a.jsDomains.length === 0) a.jsDomains = [...jsDomains];
+  const push = pushFromEnv(e);
+  for (const a of [...accounts, ...wecom]) if (a.push === undefined && push !== undefined) a.push = push;
+  const forwarding = [push, ...accounts.map((a) => a.push), ...wecom.map((a) => a.push)].some(
+    (p) => (p?.forward.length ?? 0) > 0,
+  );
+  const secretEnv = file.pushForwardSecretEnv;
+  if (secretEnv !== undefined && typeof secretEnv !== 'string') {
+    throw configError('wxkit.config.json: pushForwardSecretEnv must be the name of an environment variable');
+  }
+  const pushForwardSecret = checkForwardSecret(
+    e('WXKIT_PUSH_FORWARD_SECRET') ?? (secretEnv ? e(secretEnv) : undefined),
+    forwarding,
+  );
 
   return {
     sandbox,
@@ -335,6 +370,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
     host,
     port,
     sources,
+    ...(push ? { push } : {}),
+    ...(pushForwardSecret ? { pushForwardSecret } : {}),
   };
 }
 
@@ -454,6 +491,7 @@ function wecomFromFile(
     agentId,
     secret: checkCorpSecret(secret, `${where}.secret`, corpId),
     jsDomains: raw.jsDomains === undefined ? [] : list(raw.jsDomains as string | string[]),
+    ...(raw.push === undefined ? {} : { push: pushFromFile(raw.push, `${where}.push`, env) }),
   };
 }
 

@@ -33,6 +33,8 @@ export type { ErrcodeAction, ErrcodeCategory, ErrcodeInfo, ErrcodePlatform } fro
 export { actionFor, categoryOf, describeErrcode, ERRCODES, WECOM_ERRCODES } from './errcodes.ts';
 export type { ErrorCode, Hint, WxkitErrorOptions } from './errors.ts';
 export { ErrorCodes, isWxkitError, WxkitError } from './errors.ts';
+export type { ForwardAnswer, ForwardOptions } from './forward.ts';
+export { FORWARD_SIGNATURE_HEADER, forwardSignature, verifyForwardSignature } from './forward.ts';
 export { buildAuthorizeUrl, DEFAULT_OPEN_BASE } from './oauth/authorize.ts';
 export type { OAuthClientOptions } from './oauth/client.ts';
 export { createOAuthClient } from './oauth/client.ts';

@@ -6,6 +6,7 @@ import { parseJsDomains } from '../domains.ts';
 import { isWxkitError } from '../errors.ts';
 import { normalizeSignUrl } from '../signature.ts';
 import { payDoctorUsage, runPayDoctor } from './doctor-pay.ts';
+import { pushDoctorUsage, runPushDoctor } from './doctor-push.ts';
 import { type CliIO, duration, noAccountForTicket, parseFlags, required, UsageError } from './io.ts';
 import { type TicketOrigin, type TicketSource, ticketWithOrigin } from './sign.ts';
 
@@ -41,11 +42,13 @@ wxkit doctor --agent --url U --signature X --noncestr N --timestamp S [--corp-id
   校验签名；若签名用的是企业的 jsapi_ticket（--corp-ticket，否则取已配置企业的）则指出 wrong_ticket_kind；
   --corp-id（页面的 corpid）不是该企业时为 corpid_mismatch；--agent-id 不符为 agentid_mismatch，类型不对为
   agentid_type（数字或纯数字字符串均可）；并检查 wx.config 的全部 URL 问题。
+${pushDoctorUsage}
 ${payDoctorUsage}`;
 
 export async function runDoctor(argv: string[], io: CliIO, ticketSource?: TicketSource): Promise<number> {
   if (argv.includes('--card') || argv.includes('--add-card')) return runCardDoctor(argv, io, ticketSource);
   if (argv.includes('--agent')) return runAgentDoctor(argv, io);
+  if (argv.some((a) => a === '--push' || a.startsWith('--push='))) return runPushDoctor(argv, io);
   if (argv.includes('--pay')) return runPayDoctor(argv, io);
   const { values } = parseFlags(argv, {
     url: { type: 'string' },

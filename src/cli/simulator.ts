@@ -101,6 +101,9 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
   io.out(`  WX_API_BASE=${sim.url} WX_OPEN_BASE=${sim.url}`);
   io.out(`  客户端平台 ${platform}，控制接口 ${sim.url}/__sim/stats`);
   io.out(`  platform ${platform}; control API ${sim.url}/__sim/stats`);
+  io.out(
+    `  message push: POST ${sim.url}/__sim/push/config, then POST ${sim.url}/__sim/push (log: /__sim/push/log)`,
+  );
   io.out('  接受的账号（公众号 account、企业微信 wecom corp）及其 JS 接口安全域名 / accounts it accepts:');
   for (const app of sim.apps) {
     io.out(

@@ -25,6 +25,7 @@ import { sandboxPay, sandboxPayRoutes } from './demo/pay.ts';
 import { shareImageRoute } from './demo/share-image.ts';
 import { payRouteOptions, readPaySettings } from './pay-config.ts';
 import { platformFromEnv, startPlatform } from './platform.ts';
+import { openPushService } from './push.ts';
 import { decideSandbox } from './sandbox.ts';
 import { listen, type RunningServer, readServerTimeouts } from './server.ts';
 import { credentialRedisPolicy, type StartupWarning, startupWarnings, warningInput } from './warnings.ts';
@@ -208,6 +209,21 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await simulator?.close();
     throw e;
   }
+  // Message push (/wechat/push): its de-duplication store, shared by every instance like the credentials'.
+  let push: Awaited<ReturnType<typeof openPushService>>;
+  try {
+    push = await openPushService(config, env, {
+      sandbox,
+      cwd,
+      accounts,
+      log: sink as (e: Record<string, unknown>) => void,
+    });
+  } catch (e) {
+    await Promise.allSettled(accounts.map((a) => a.close()));
+    await simulator?.close();
+    await mediaStore.close();
+    throw e;
+  }
   sink({
     time: new Date().toISOString(),
     level: 'info',
@@ -242,6 +258,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await simulator?.close();
     await sweeper.stop();
     await mediaStore.close();
+    await push?.close();
     const code = (e as NodeJS.ErrnoException).code;
     throw new WxkitError(
       ErrorCodes.CONFIG_ERROR,
@@ -275,6 +292,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       mediaTtlSeconds: settings.mediaTtl,
       media: { redirectSeconds: mediaSpec.kind === 's3' ? mediaSpec.redirect : 0 },
       ...(sandbox && simulatorUrl ? { client: { sdkUrl: `${simulatorUrl}/jweixin.js` } } : {}),
+      ...(push ? { push: push.options } : {}),
       ...(platform ? { platform } : {}),
       ...((pay ?? demoPay) ? { pay: pay ?? demoPay } : {}),
     },
@@ -319,6 +337,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         await server.close();
         await sweeper.stop();
         await mediaStore.close();
+        await push?.close();
         await Promise.allSettled(accounts.map((a) => a.close()));
         await platform?.close();
         await simulator?.close();

@@ -17,6 +17,8 @@ const SPEC_NAMES: Record<string, Record<string, 'function'>> = {
     WxkitError: 'function',
     isWxkitError: 'function',
     diagnoseSignature: 'function',
+    // What a forward receiver (push, §11; pay notifications, §12) checks X-Wxkit-Signature with.
+    verifyForwardSignature: 'function',
   },
   './stores': {
     createMemoryStore: 'function',

@@ -62,6 +62,7 @@ test('wxkit simulator without --app prints the sandbox account', async (t) => {
   });
   assert.match(p.out(), /account wx5andb0x00000001 {2}secret \S+ {2}js domains localhost,127\.0\.0\.1/);
   assert.match(p.out(), /platform ios/);
+  assert.match(p.out(), /message push: POST http:\/\/127\.0\.0\.1:\d+\/__sim\/push\/config/);
   // The banner speaks Chinese first, then English.
   assert.match(p.out(), /^微信模拟器已启动 http:\/\/127\.0\.0\.1:\d+ \/ WeChat simulator listening on/m);
   assert.match(p.out(), /客户端平台 ios/);

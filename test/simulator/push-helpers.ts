@@ -34,6 +34,8 @@ export interface PushFixture {
   /** Every POST: the query and the decrypted message fields. */
   received: Array<{ query: URLSearchParams; fields: Record<string, unknown> }>;
   behaviour: Behaviour;
+  /** Answer every verification GET with its echostr, signature or not (a server that checks nothing). */
+  trusting: boolean;
   close(): Promise<void>;
 }
 
@@ -76,7 +78,13 @@ export async function pushFixture(
   const token = options.token ?? TOKEN;
   const key = options.key ?? AES_KEY;
   const crypto = createPushCrypto({ encodingAESKey: key, receiveId });
-  const fixture: PushFixture = { url: '', received: [], behaviour: 'echo', close: async () => {} };
+  const fixture: PushFixture = {
+    url: '',
+    received: [],
+    behaviour: 'echo',
+    trusting: false,
+    close: async () => {},
+  };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -85,6 +93,7 @@ export async function pushFixture(
         const query = new URL(req.url ?? '/', 'http://x').searchParams;
         try {
           if (req.method === 'GET') {
+            if (fixture.trusting && !options.wecom) return void res.end(query.get('echostr') ?? '');
             res.end(options.wecom ? verifyWecomUrl(query, { token, crypto }) : verifyUrl(query, { token }));
             return;
           }

@@ -82,7 +82,7 @@ describe('simulator: message push (SPEC §11)', () => {
         assert.equal(got.ToUserName, sim.state && record.message.ToUserName);
         assert.match(String(got.ToUserName), /^gh_/);
         assert.equal(got.FromUserName, sim.state.app(APP)?.users[0]?.openid);
-        assert.equal(String(got.CreateTime), String(sim.now()));
+        assert.ok(Number(got.CreateTime) >= sim.now() && Number(got.CreateTime) <= sim.now() + 60);
         assert.match(String(got.MsgId), /^\d{15,20}$/);
         const query = server.received[0]?.query as URLSearchParams;
         assert.equal(query.get('encrypt_type'), mode === 'plain' ? null : 'aes');
@@ -90,6 +90,18 @@ describe('simulator: message push (SPEC §11)', () => {
       });
     }
   }
+
+  it('push timestamps keep moving with real time (servers refuse stale ones), plus any virtual advance', async () => {
+    await configure('plain');
+    server.received.length = 0;
+    await sim.push({ appId: APP, message: { MsgType: 'text', Content: 'a' } });
+    await new Promise((r) => setTimeout(r, 1_100));
+    sim.advance(60);
+    await sim.push({ appId: APP, message: { MsgType: 'text', Content: 'b' } });
+    const [a, b] = server.received.map((r) => Number(r.query.get('timestamp')));
+    assert.ok((b as number) - (a as number) >= 61, `${a} → ${b}`);
+    assert.equal(String(server.received[1]?.fields.CreateTime), server.received[1]?.query.get('timestamp'));
+  });
 
   it('events carry no MsgId; the sim fills what WeChat fills', async () => {
     await configure('plain');
@@ -155,6 +167,17 @@ describe('simulator: message push (SPEC §11)', () => {
       ['timeout', 'timeout', 'timeout'],
     );
     assert.equal(late.userSaw?.content, SERVICE_UNAVAILABLE);
+    // One delay per try: the first two answers are late, the third arrives in time.
+    const third = await sim.push({
+      appId: APP,
+      networkDelayMs: [4_900, 4_900, 0],
+      message: { MsgType: 'text', Content: 'z' },
+    });
+    assert.deepEqual(
+      third.tries.map((t) => t.outcome),
+      ['timeout', 'timeout', 'answered'],
+    );
+    assert.equal(third.userSaw?.content, 'echo: z');
   });
 
   it('a server that is down: 3 network failures, then the notice', async () => {

@@ -16,6 +16,7 @@ import { routes as media } from './media.ts';
 import { routes as oauth } from './oauth.ts';
 import { routes as pay } from './pay.ts';
 import { routes as platform } from './platform.ts';
+import { routes as push } from './push.ts';
 import { routes as tokens } from './tokens.ts';
 
 export const routeModules: readonly (readonly Route[])[] = [
@@ -26,6 +27,7 @@ export const routeModules: readonly (readonly Route[])[] = [
   tokens,
   health,
   oauth,
+  push,
   platform,
   pay,
 ];

@@ -60,8 +60,8 @@ export interface PushSendInput {
   mode?: PushMode;
   /** @default 'xml' */
   format?: PushFormat;
-  /** Time the answer travels back to WeChat, taken off the 5 s of each try. @default 0 */
-  networkDelayMs?: number;
+  /** Time the answer travels back to WeChat, taken off the 5 s of each try (or one value per try). @default 0 */
+  networkDelayMs?: number | number[];
 }
 
 const MODES = new Set(['plain', 'compat', 'safe']);
@@ -156,7 +156,7 @@ export async function configurePush(state: SimState, input: Record<string, unkno
   };
   if (verify) {
     for (const url of urls) {
-      const problem = await verifyUrl(endpoint, url, state.now());
+      const problem = await verifyUrl(endpoint, url, pushStateOf(state).clock(state));
       if (problem) {
         throw new PushControlError(
           `Token验证失败 (URL verification failed) for ${url}: ${problem}`,
@@ -213,8 +213,14 @@ export async function sendPush(state: SimState, input: Record<string, unknown>):
     throw new PushControlError('a WeCom app pushes safe-mode XML only');
   }
   const delay = input.networkDelayMs ?? 0;
-  if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0 || delay >= 5_000) {
-    throw new PushControlError('networkDelayMs must be 0…4999');
+  const delays = Array.isArray(delay) ? delay : [delay];
+  if (
+    delays.length > 3 ||
+    !delays.every((d) => typeof d === 'number' && Number.isFinite(d) && d >= 0 && d < 5_000)
+  ) {
+    throw new PushControlError(
+      'networkDelayMs must be 0…4999, or a list of up to 3 such values (one per try)',
+    );
   }
   const given = checkFields(input.message);
   if (typeof given !== 'object') throw new PushControlError('message must be an object with MsgType');
@@ -227,7 +233,7 @@ export async function sendPush(state: SimState, input: Record<string, unknown>):
   const fields: PushFields = {
     ToUserName: owner.toUserName,
     FromUserName: from,
-    CreateTime: given.CreateTime ?? state.now(),
+    CreateTime: given.CreateTime ?? push.clock(state),
     ...given,
   };
   fields.ToUserName = owner.toUserName;
@@ -237,7 +243,13 @@ export async function sendPush(state: SimState, input: Record<string, unknown>):
   if (msgType !== 'event' || (typeof given.Event === 'string' && WINDOW_EVENTS.has(given.Event))) {
     push.active(owner.appId, from, state.now());
   }
-  return deliver(state, { endpoint, fields, mode: mode as PushMode, format, networkDelayMs: delay });
+  return deliver(state, {
+    endpoint,
+    fields,
+    mode: mode as PushMode,
+    format,
+    networkDelayMs: Array.isArray(delay) ? (delays as number[]) : (delay as number),
+  });
 }
 
 /** The log, optionally for one account and/or one user, newest last. */

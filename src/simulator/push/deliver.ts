@@ -31,9 +31,10 @@ export interface PushInput {
   format: PushFormat;
   /**
    * Time the answer spends travelling back to WeChat: a try fails when the server's answer comes later
-   * than `5000 - networkDelayMs` ms. For tests of slow networks; @default 0
+   * than `5000 - networkDelayMs` ms. One value for every try, or one per try (`[4900, 4900, 0]`: the
+   * first two answers arrive too late). For tests of slow networks; @default 0
    */
-  networkDelayMs?: number;
+  networkDelayMs?: number | readonly number[];
 }
 
 async function readCapped(res: Response): Promise<string> {
@@ -102,7 +103,7 @@ export async function deliver(state: SimState, input: PushInput): Promise<PushRe
   const push = pushStateOf(state);
   const { endpoint, fields, mode, format } = input;
   const user = String(fields.FromUserName);
-  const req = pushRequest(endpoint, fields, mode, format, state.now());
+  const req = pushRequest(endpoint, fields, mode, format, push.clock(state));
   const record = push.open({
     appId: endpoint.appId,
     ...(endpoint.agentId === undefined ? {} : { agentId: endpoint.agentId }),
@@ -113,8 +114,9 @@ export async function deliver(state: SimState, input: PushInput): Promise<PushRe
     result: 'failed',
     userSaw: null,
   });
-  const budget = PUSH_LIMITS.deadlineMs - (input.networkDelayMs ?? 0);
+  const delay = input.networkDelayMs ?? 0;
   for (let n = 1; n <= PUSH_LIMITS.tries; n++) {
+    const budget = PUSH_LIMITS.deadlineMs - (typeof delay === 'number' ? delay : (delay[n - 1] ?? 0));
     const url = push.nextUrl(endpoint);
     const result = await oneTry(url, n, state.now(), req, budget);
     record.tries.push(result.try);

@@ -106,9 +106,21 @@ export class PushState {
   seen: SeenMessage[] = [];
   /** `appId|user` → virtual time of the user's last message (opens the 48-hour window). */
   private readonly lastActive = new Map<string, number>();
+  /** Real time when this state was made: pushes carry the virtual clock plus the real time since. */
+  private readonly realStart = Date.now();
   private nextId = 1;
   private nextMsgId = BigInt(Date.now()) * 1_000_000n;
   private turn = 0;
+
+  /**
+   * The time WeChat writes on a push (`timestamp`, `CreateTime`), epoch seconds: the virtual clock (with
+   * its advances) plus the real time since the simulator started. Servers check it against their own
+   * clock (a replay window of minutes), so it must keep moving while a simulator runs for hours; the
+   * 48-hour window of custom/send stays on the virtual clock alone.
+   */
+  clock(state: SimState): number {
+    return state.now() + Math.floor((Date.now() - this.realStart) / 1000);
+  }
 
   static key(appId: string, agentId?: string): string {
     return agentId === undefined ? appId : `${appId}#${agentId}`;
