@@ -1,7 +1,7 @@
 import { ForwardFailure, forwardJson } from '../forward.ts';
 
 /**
- * The service's `onMessage` (SPEC §11): every verified, decrypted, de-duplicated message is POSTed as
+ * The service's `onMessage`: every verified, decrypted, de-duplicated message is POSTed as
  * JSON to every forward URL (signed, `X-Wxkit-Signature`; `X-Wxkit-Message-Id` is the same on every
  * delivery of one message, for the receiver's own de-duplication), and the first URL's JSON answer
  * becomes the reply.

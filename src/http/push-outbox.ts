@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../stores/types.ts';
 
 /**
- * Forwards that did not go through, kept in the store until they do (SPEC §11, docs/push-service.md):
+ * Forwards that did not go through, kept in the store until they do (docs/push-service.md):
  * a forward URL that is down or slow must not lose a message WeChat was already told `success` about.
  * Each entry holds the signed body and the URLs still owed it; every `wxkit serve` instance sharing the
  * store sweeps the due entries, one instance per entry at a time (the entry's lease lock), with backoff.

@@ -6,7 +6,7 @@ import type { PayRouteOptions } from '../http/routes/pay.ts';
 import { createPay } from '../pay/client.ts';
 
 /**
- * `WXPAY_*`: the merchant `wxkit serve` takes JSAPI payments for (SPEC §12). Keys may be PEM text or
+ * `WXPAY_*`: the merchant `wxkit serve` takes JSAPI payments for. Keys may be PEM text or
  * a file path. Errors name the variable, never its value.
  */
 export interface PaySettings {

@@ -13,7 +13,7 @@ import { sessionUser, storeOf } from './oauth.ts';
 import { authorize } from './tokens.ts';
 
 /**
- * JSAPI payment routes (SPEC §12). A page never sets a price or an openid: the merchant's backend
+ * JSAPI payment routes. A page never sets a price or an openid: the merchant's backend
  * creates orders (`POST /v1/pay/orders`, bearer key); `POST /pay/params` signs `chooseWXPay` only for
  * the logged-in user the order was made for; `POST /pay/notify` verifies WeChat Pay's notification over
  * its raw bytes, decrypts it, claims it in the shared store so one instance forwards it, and answers

@@ -6,7 +6,7 @@ import { type PushRelay, pushKeyOf } from '../push-relay.ts';
 import type { Route, RouteContext } from '../route.ts';
 
 /**
- * `GET|POST /wechat/push` (SPEC §11): the server URL of 服务器配置, answered by the library's push
+ * `GET|POST /wechat/push`: the server URL of 服务器配置, answered by the library's push
  * endpoint (verification, decryption, de-duplication through the store, the 5-second rule). Each
  * message it hands over goes to the account's forward URLs (../push-relay.ts); the first URL's answer
  * is the reply. `/wechat/push/:appId` picks an account (a WeCom corpId; `/:appId/:agentId` or

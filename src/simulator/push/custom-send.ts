@@ -10,7 +10,7 @@ import {
 import { PUSH_LIMITS, pushStateOf } from './state.ts';
 
 /**
- * The customer-service message API an answer takes when it misses the 5-second window (SPEC §11):
+ * The customer-service message API an answer takes when it misses the 5-second window:
  * `POST /cgi-bin/message/custom/send` for an Official Account — only within 48 hours of the user's
  * last message (`45015` after) — and WeCom's `POST /cgi-bin/message/send` for an app. What gets
  * through is recorded as seen by the user, next to the passive replies, in `GET /__sim/push/log`.

@@ -13,7 +13,7 @@ import {
 } from './state.ts';
 
 /**
- * WeChat pushing one message to a server URL (SPEC §11): each try waits 5 seconds (real time); a try
+ * WeChat pushing one message to a server URL: each try waits 5 seconds (real time); a try
  * that times out, cannot connect or is answered with a non-2xx status is repeated, up to 3 tries of the
  * same request (same MsgId); the first 2xx answer is judged and is final. The user sees the reply, WeChat's
  * notice "该公众号暂时无法提供服务，请稍后再试" (a bad reply, or no valid answer after the last try), or

@@ -2,7 +2,7 @@ import { createPushCrypto, PushError, pushSignature, readBody } from '../../push
 import type { PushEndpoint, PushFormat, PushMode } from './state.ts';
 
 /**
- * WeChat's verdict on a server's answer to a push (SPEC §11): `success` or an empty body means "no
+ * WeChat's verdict on a server's answer to a push: `success` or an empty body means "no
  * reply"; anything else must be a well-formed reply — encrypted and signed with its own timestamp and
  * nonce in safe mode, either way in compatible mode, plaintext in plaintext mode — addressed to the user
  * from the account, of a type WeChat knows, with the fields that type needs. A reply that is none of

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SimState } from '../state.ts';
 
 /**
- * The WeChat side of message push (SPEC §11) as data: the server URLs accounts registered (服务器配置),
+ * The WeChat side of message push as data: the server URLs accounts registered (服务器配置),
  * every push and its tries, what each user saw in the chat, and when each user last wrote (the 48-hour
  * customer-service window). Kept beside the simulator's state, keyed by it, so the core state stays
  * free of push concerns.
