@@ -2,7 +2,7 @@ import { checkBaseUrl } from './base-url.ts';
 import { ErrorCodes, WxkitError } from './errors.ts';
 
 /**
- * Message-push settings of the service (SPEC §11): `WX_PUSH_TOKEN`, `WX_PUSH_AES_KEY`, `WX_PUSH_FORWARD`
+ * Message-push settings of the service: `WX_PUSH_TOKEN`, `WX_PUSH_AES_KEY`, `WX_PUSH_FORWARD`
  * for every account that has none of its own, a `push` object per account in `wxkit.config.json`, and
  * `WXKIT_PUSH_FORWARD_SECRET`, which signs every forwarded body.
  */

@@ -9,7 +9,7 @@ import type { Store } from '../stores/types.ts';
 import type { Account } from '../types.ts';
 
 /**
- * What `wxkit serve` needs for `/wechat/push` (SPEC §11): each account's Token, EncodingAESKey and
+ * What `wxkit serve` needs for `/wechat/push`: each account's Token, EncodingAESKey and
  * forward URLs, keyed as the route looks them up, and one store for de-duplication shared with every
  * other instance (the same `WXKIT_STORE` as the credentials: Redis across machines).
  */

@@ -8,7 +8,7 @@ import { placeOrder } from '../../http/routes/pay.ts';
 import { createPay } from '../../pay/client.ts';
 
 /**
- * The sandbox demo's payment (SPEC §12): the simulator's test merchant, a "pay 0.01" button, and this
+ * The sandbox demo's payment: the simulator's test merchant, a "pay 0.01" button, and this
  * service itself as the forward URL so the page can show the notification arriving. Sandbox only: in
  * production orders come from the merchant's backend (`POST /v1/pay/orders`).
  */
