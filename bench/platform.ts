@@ -7,7 +7,7 @@
 // Run: npm run bench -- platform, or `node --import tsx bench/platform.ts [--quick]`.
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createPlatform, type PlatformOptions } from '../src/platform/platform.ts';
 import { saveVerifyTicket } from '../src/platform/verify-ticket.ts';
 import { signJssdk } from '../src/signature.ts';
@@ -29,6 +29,8 @@ const TOKEN = 'benchcomponenttoken';
 const AES_KEY = 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C';
 const PAGE = 'https://shop.example.com/item?id=42';
 const P = '/cgi-bin/component/';
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '?';
+const LOAD_AT_START = loadAverage();
 
 interface Worker {
   child: ChildProcess;
@@ -95,6 +97,8 @@ interface RunResult {
   signed: number;
   verified: number;
   burstErrors: Record<string, number>;
+  /** Warning lines logged by all the processes, in all. */
+  warnings: number;
   rss: Array<{ ready: number; burst: number; all: number; heapReady: number; heapAll: number }>;
   touchAll: { ms: number; authorizerToken: number; getticket: number; errors: Record<string, number> };
   flush?: {
@@ -178,6 +182,7 @@ async function run(
     verified,
     burstErrors: merge(bursts.map((b) => b.errors)),
     rss: [],
+    warnings: 0,
     touchAll: { ms: 0, authorizerToken: 0, getticket: 0, errors: {} },
   };
   console.log(
@@ -235,6 +240,8 @@ async function run(
     await seeder2.close();
     console.log(`[platform ${label}] flush: ${JSON.stringify(result.flush)}`);
   }
+  const last = await Promise.all(workers.map((w) => w.send({ cmd: 'memory' })));
+  result.warnings = last.reduce((n, m) => n + m.warnings, 0);
   for (const w of workers) w.child.disconnect();
   await Promise.all(workers.map((w) => (w.child.exitCode === null ? once(w.child, 'exit') : undefined)));
   return result;
@@ -296,22 +303,16 @@ function report(results: RunResult[]) {
   );
   const t = r.touchAll;
   const f = r.flush;
-  const load = (() => {
-    try {
-      return execFileSync('cat', ['/proc/loadavg']).toString().split(' ')[0];
-    } catch {
-      return '?';
-    }
-  })();
+  const load = `${LOAD_AT_START} at the start, ${loadAverage()} at the end`;
   const en = `## Third-party platform: ${ACCOUNTS.toLocaleString('en')} accounts, ${PROCESSES} processes, one Redis (\`bench/platform.ts\`)
 
-Library mode (no HTTP service): the simulated open platform with one component and ${ACCOUNTS.toLocaleString('en')} authorized accounts, a real \`redis-server\`, and ${PROCESSES} forked Node processes each running \`createPlatform()\` on it. The store was seeded by one \`platform.sync()\` (${(r.syncReport as { pages: number }).pages} list pages, ${(r.syncMs / 1000).toFixed(1)} s); then ${REQUESTS.toLocaleString('en')} cold \`jssdkConfig\` calls at once (${REQUESTS / PROCESSES} per process) over ${HOT.toLocaleString('en')} random accounts. Upstream calls are the simulator's counts; the component token count includes the seeding process. Every signature was checked with \`signJssdk\` over the simulator's current ticket for that account. Load average of the shared 2-core machine at the end: ${load}.
+Library mode (no HTTP service): the simulated open platform with one component and ${ACCOUNTS.toLocaleString('en')} authorized accounts, a real \`redis-server\`, and ${PROCESSES} forked Node processes each running \`createPlatform()\` on it. The store was seeded by one \`platform.sync()\` (${(r.syncReport as { pages: number }).pages} list pages, ${(r.syncMs / 1000).toFixed(1)} s); then ${REQUESTS.toLocaleString('en')} cold \`jssdkConfig\` calls at once (${REQUESTS / PROCESSES} per process) over ${HOT.toLocaleString('en')} random accounts. Upstream calls are the simulator's counts; the component token count includes the seeding process. Every signature was checked with \`signJssdk\` over the simulator's current ticket for that account. Load average of the shared 2-core machine: ${load}.
 
 | store | accounts touched | api_authorizer_token | getticket | api_component_token | signatures verified | seconds | errors |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows(false).join('\n')}
 
-Then each process signed a page for every one of the ${ACCOUNTS.toLocaleString('en')} accounts (100 at a time; ${(t.ms / 1000).toFixed(1)} s): ${t.authorizerToken} api_authorizer_token and ${t.getticket} getticket calls for the ${ACCOUNTS - r.touched} accounts not touched before; errors: ${showErrors(t.errors)}. RSS per process (after a forced GC; at most 1,000 accounts are kept in memory):
+Then each process signed a page for every one of the ${ACCOUNTS.toLocaleString('en')} accounts (100 at a time; ${(t.ms / 1000).toFixed(1)} s): ${t.authorizerToken} api_authorizer_token and ${t.getticket} getticket calls (${ACCOUNTS - r.touched} accounts were not touched by the burst; the target is one of each per account still without a token); errors: ${showErrors(t.errors)}. RSS per process (after a forced GC; at most 1,000 accounts are kept in memory):
 
 | process | RSS ready | after the burst | after all ${ACCOUNTS.toLocaleString('en')} accounts | heap used, ready → after all |
 | --- | --- | --- | --- | --- |
@@ -323,6 +324,8 @@ FLUSHALL under load (20 callers per process over the ${HOT.toLocaleString('en')}
 `
     : ''
 }
+The ${PROCESSES} processes logged ${r.warnings.toLocaleString('en')} warning lines in all (each account's engine reports the store unreachable / reachable again and each failed fetch on its own).
+
 Reproduce: \`node --import tsx bench/platform.ts\` (\`--quick\`: 2,000 accounts, 4,000 calls over 400).`;
   const zh = `## 第三方平台：${ACCOUNTS.toLocaleString('en')} 个账号、${PROCESSES} 个进程、一个 Redis（\`bench/platform.ts\`）
 
@@ -330,14 +333,14 @@ Reproduce: \`node --import tsx bench/platform.ts\` (\`--quick\`: 2,000 accounts,
 fork 出来的 Node 进程，各自在其上运行 \`createPlatform()\`。存储先由一次 \`platform.sync()\` 填充（${(r.syncReport as { pages: number }).pages} 页列表，${(r.syncMs / 1000).toFixed(1)} 秒）；
 然后同时发起 ${REQUESTS.toLocaleString('en')} 个冷启动的 \`jssdkConfig\` 调用（每个进程 ${REQUESTS / PROCESSES} 个），随机分布在 ${HOT.toLocaleString('en')} 个账号上。上游调用次数
 取自模拟器的计数；component token 的次数包含填充存储的那个进程。每个签名都用 \`signJssdk\` 和模拟器中该账号当前的 ticket
-校验。结束时这台共享的 2 核机器的负载：${load}。
+校验。这台共享的 2 核机器的负载（load average）：${load.replace(' at the start, ', '（开始时），').replace(' at the end', '（结束时）')}。
 
 | 存储 | 涉及账号 | api_authorizer_token | getticket | api_component_token | 校验通过的签名 | 秒 | 错误 |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows(true).join('\n')}
 
-之后每个进程为全部 ${ACCOUNTS.toLocaleString('en')} 个账号各签名一次（每次并发 100；${(t.ms / 1000).toFixed(1)} 秒）：之前未涉及的 ${ACCOUNTS - r.touched} 个账号共
-调用 api_authorizer_token ${t.authorizerToken} 次、getticket ${t.getticket} 次；错误：${showErrors(t.errors).replace('none', '无')}。每个进程的 RSS（强制 GC 之后；内存中最多保留 1,000 个账号）：
+之后每个进程为全部 ${ACCOUNTS.toLocaleString('en')} 个账号各签名一次（每次并发 100；${(t.ms / 1000).toFixed(1)} 秒）：共调用 api_authorizer_token ${t.authorizerToken} 次、getticket ${t.getticket} 次
+（突发中未涉及的账号有 ${ACCOUNTS - r.touched} 个；目标是每个尚无 token 的账号各一次）；错误：${showErrors(t.errors).replace('none', '无')}。每个进程的 RSS（强制 GC 之后；内存中最多保留 1,000 个账号）：
 
 | 进程 | 就绪时 RSS | 突发之后 | 全部 ${ACCOUNTS.toLocaleString('en')} 个账号之后 | 已用堆：就绪时 → 全部之后 |
 | --- | --- | --- | --- | --- |
@@ -351,6 +354,8 @@ authorizer token；之后索引中有 ${f.indexAfter.toLocaleString('en')} 个�
 `
     : ''
 }
+${PROCESSES} 个进程共记录了 ${r.warnings.toLocaleString('en')} 行警告日志（每个账号的引擎各自报告存储不可达、恢复可达以及每次获取失败）。
+
 复现：\`node --import tsx bench/platform.ts\`（\`--quick\`：2,000 个账号，4,000 次调用分布在 400 个账号上）。`;
   writeBenchSection('platform', en);
   writeBenchSection('platform', zh, 'zh-CN');
