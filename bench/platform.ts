@@ -5,15 +5,17 @@
 // all), every signature checked against the simulator's ticket, RSS per process before and after
 // touching all 10,000 accounts; then a FLUSHALL under load. Writes its section of docs/benchmarks.md.
 // Run: npm run bench -- platform, or `node --import tsx bench/platform.ts [--quick]`.
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPlatform, type PlatformOptions } from '../src/platform/platform.ts';
 import { saveVerifyTicket } from '../src/platform/verify-ticket.ts';
 import { signJssdk } from '../src/signature.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { createRedisStore, type RedisTopology } from '../src/stores/redis.ts';
-import { type RedisServer, startRedisServer } from '../test/stores/redis-server.ts';
+import { freePort, type RedisServer, startRedisServer, untilPrinted } from '../test/stores/redis-server.ts';
 import type { Signed, WorkerReply } from './fixtures/platform-worker.ts';
 import { writeBenchSection } from './report.ts';
 
@@ -279,11 +281,91 @@ async function main() {
       () => execFileSync('/usr/bin/redis-cli', ['-p', String(port), 'FLUSHALL']),
       'redis',
     );
-    report([single]);
+    await redis.stop();
+    const results = [single];
+    if (!process.argv.includes('--no-cluster')) {
+      const cluster = await startCluster();
+      try {
+        results.push(
+          await run(
+            sim,
+            { topology: { cluster: cluster.ports.map((port) => ({ host: '127.0.0.1', port })) } },
+            undefined,
+            'cluster (3 nodes)',
+          ),
+        );
+      } finally {
+        await cluster.stop();
+      }
+    }
+    report(results);
   } finally {
     await redis?.stop();
     await sim.close();
   }
+}
+
+/** A 3-node Redis Cluster (no replicas) on free ports, in a temporary directory. */
+async function startCluster(): Promise<{ ports: number[]; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'wxkit-bench-cluster-'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const procs = await Promise.all(
+    ports.map(async (port) => {
+      const proc = spawn(
+        '/usr/bin/redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--protected-mode',
+          'no',
+          '--dir',
+          dir,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      await untilPrinted(proc, 'Ready to accept connections', 'redis-server (cluster)');
+      return proc;
+    }),
+  );
+  execFileSync(
+    '/usr/bin/redis-cli',
+    [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 100; i++) {
+    const info = execFileSync('/usr/bin/redis-cli', ['-p', String(ports[0]), 'cluster', 'info']).toString();
+    if (info.includes('cluster_state:ok')) break;
+    await sleep(100);
+  }
+  return {
+    ports,
+    async stop() {
+      for (const p of procs) {
+        if (p.exitCode === null && p.signalCode === null) {
+          p.kill('SIGTERM');
+          await once(p, 'exit');
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function report(results: RunResult[]) {
@@ -304,9 +386,9 @@ function report(results: RunResult[]) {
   const t = r.touchAll;
   const f = r.flush;
   const load = `${LOAD_AT_START} at the start, ${loadAverage()} at the end`;
-  const en = `## Third-party platform: ${ACCOUNTS.toLocaleString('en')} accounts, ${PROCESSES} processes, one Redis (\`bench/platform.ts\`)
+  const en = `## Third-party platform: ${ACCOUNTS.toLocaleString('en')} accounts, ${PROCESSES} processes, ${results.length > 1 ? 'Redis and a 3-node Redis Cluster' : 'one Redis'} (\`bench/platform.ts\`)
 
-Library mode (no HTTP service): the simulated open platform with one component and ${ACCOUNTS.toLocaleString('en')} authorized accounts, a real \`redis-server\`, and ${PROCESSES} forked Node processes each running \`createPlatform()\` on it. The store was seeded by one \`platform.sync()\` (${(r.syncReport as { pages: number }).pages} list pages, ${(r.syncMs / 1000).toFixed(1)} s); then ${REQUESTS.toLocaleString('en')} cold \`jssdkConfig\` calls at once (${REQUESTS / PROCESSES} per process) over ${HOT.toLocaleString('en')} random accounts. Upstream calls are the simulator's counts; the component token count includes the seeding process. Every signature was checked with \`signJssdk\` over the simulator's current ticket for that account. Load average of the shared 2-core machine: ${load}.
+Library mode (no HTTP service): the simulated open platform with one component and ${ACCOUNTS.toLocaleString('en')} authorized accounts, a real \`redis-server\`${results.length > 1 ? ' (then the same run on a fresh 3-node Redis Cluster, no replicas)' : ''}, and ${PROCESSES} forked Node processes each running \`createPlatform()\` on it. The store was seeded by one \`platform.sync()\` (${(r.syncReport as { pages: number }).pages} list pages, ${(r.syncMs / 1000).toFixed(1)} s); then ${REQUESTS.toLocaleString('en')} cold \`jssdkConfig\` calls at once (${REQUESTS / PROCESSES} per process) over ${HOT.toLocaleString('en')} random accounts. Upstream calls are the simulator's counts; the component token count includes the seeding process. Every signature was checked with \`signJssdk\` over the simulator's current ticket for that account. Load average of the shared 2-core machine: ${load}.
 
 | store | accounts touched | api_authorizer_token | getticket | api_component_token | signatures verified | seconds | errors |
 | --- | --- | --- | --- | --- | --- | --- | --- |
@@ -320,16 +402,16 @@ ${rss.join('\n')}
 ${
   f
     ? `
-FLUSHALL under load (20 callers per process over the ${HOT.toLocaleString('en')} hot accounts, the flush after 1.5 s, 5 s more of load): ${f.ok.toLocaleString('en')} calls answered, errors ${showErrors(f.errors)}; the automatic sync fetched ${f.listPages} list pages (${Math.ceil(ACCOUNTS / 500)} pages hold every account), ${f.componentToken} component tokens, ${f.authorizerToken} authorizer tokens; the index held ${f.indexAfter.toLocaleString('en')} accounts afterwards.
+FLUSHALL under load (single Redis; 20 callers per process over the ${HOT.toLocaleString('en')} hot accounts, the flush after 1.5 s, 5 s more of load): ${f.ok.toLocaleString('en')} calls answered, errors ${showErrors(f.errors)}; the automatic sync fetched ${f.listPages} list pages (${Math.ceil(ACCOUNTS / 500)} pages hold every account), ${f.componentToken} component tokens, ${f.authorizerToken} authorizer tokens; the index held ${f.indexAfter.toLocaleString('en')} accounts afterwards.
 `
     : ''
 }
 The ${PROCESSES} processes logged ${r.warnings.toLocaleString('en')} warning lines in all (each account's engine reports the store unreachable / reachable again and each failed fetch on its own).
 
 Reproduce: \`node --import tsx bench/platform.ts\` (\`--quick\`: 2,000 accounts, 4,000 calls over 400).`;
-  const zh = `## 第三方平台：${ACCOUNTS.toLocaleString('en')} 个账号、${PROCESSES} 个进程、一个 Redis（\`bench/platform.ts\`）
+  const zh = `## 第三方平台：${ACCOUNTS.toLocaleString('en')} 个账号、${PROCESSES} 个进程、${results.length > 1 ? 'Redis 与 3 节点 Redis Cluster' : '一个 Redis'}（\`bench/platform.ts\`）
 
-库模式（不经 HTTP 服务）：模拟开放平台上一个第三方平台、${ACCOUNTS.toLocaleString('en')} 个已授权账号，一个真实的 \`redis-server\`，以及 ${PROCESSES} 个
+库模式（不经 HTTP 服务）：模拟开放平台上一个第三方平台、${ACCOUNTS.toLocaleString('en')} 个已授权账号，一个真实的 \`redis-server\`${results.length > 1 ? '（随后在全新的 3 节点 Redis Cluster 上重复同样的运行，无副本）' : ''}，以及 ${PROCESSES} 个
 fork 出来的 Node 进程，各自在其上运行 \`createPlatform()\`。存储先由一次 \`platform.sync()\` 填充（${(r.syncReport as { pages: number }).pages} 页列表，${(r.syncMs / 1000).toFixed(1)} 秒）；
 然后同时发起 ${REQUESTS.toLocaleString('en')} 个冷启动的 \`jssdkConfig\` 调用（每个进程 ${REQUESTS / PROCESSES} 个），随机分布在 ${HOT.toLocaleString('en')} 个账号上。上游调用次数
 取自模拟器的计数；component token 的次数包含填充存储的那个进程。每个签名都用 \`signJssdk\` 和模拟器中该账号当前的 ticket
@@ -348,7 +430,7 @@ ${rss.join('\n')}
 ${
   f
     ? `
-负载中执行 FLUSHALL（每个进程 20 个调用方，在 ${HOT.toLocaleString('en')} 个热点账号上循环；1.5 秒后清空，再持续 5 秒）：应答 ${f.ok.toLocaleString('en')} 次，
+负载中执行 FLUSHALL（单个 Redis；每个进程 20 个调用方，在 ${HOT.toLocaleString('en')} 个热点账号上循环；1.5 秒后清空，再持续 5 秒）：应答 ${f.ok.toLocaleString('en')} 次，
 错误 ${showErrors(f.errors).replace('none', '无')}；自动同步拉取了 ${f.listPages} 页列表（全部账号共 ${Math.ceil(ACCOUNTS / 500)} 页）、${f.componentToken} 次 component token、${f.authorizerToken} 次
 authorizer token；之后索引中有 ${f.indexAfter.toLocaleString('en')} 个账号。
 `
