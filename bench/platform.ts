@@ -394,7 +394,7 @@ Library mode (no HTTP service): the simulated open platform with one component a
 | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows(false).join('\n')}
 
-Then each process signed a page for every one of the ${ACCOUNTS.toLocaleString('en')} accounts (100 at a time; ${(t.ms / 1000).toFixed(1)} s): ${t.authorizerToken} api_authorizer_token and ${t.getticket} getticket calls (${ACCOUNTS - r.touched} accounts were not touched by the burst; the target is one of each per account still without a token); errors: ${showErrors(t.errors)}. RSS per process (after a forced GC; at most 1,000 accounts are kept in memory):
+Then (single Redis) each process signed a page for every one of the ${ACCOUNTS.toLocaleString('en')} accounts (100 at a time; ${(t.ms / 1000).toFixed(1)} s): ${t.authorizerToken} api_authorizer_token and ${t.getticket} getticket calls (${ACCOUNTS - r.touched} accounts were not touched by the burst; the target is one of each per account still without a token); errors: ${showErrors(t.errors)}. RSS per process (after a forced GC; at most 1,000 accounts are kept in memory):
 
 | process | RSS ready | after the burst | after all ${ACCOUNTS.toLocaleString('en')} accounts | heap used, ready → after all |
 | --- | --- | --- | --- | --- |
@@ -421,7 +421,7 @@ fork 出来的 Node 进程，各自在其上运行 \`createPlatform()\`。存储
 | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows(true).join('\n')}
 
-之后每个进程为全部 ${ACCOUNTS.toLocaleString('en')} 个账号各签名一次（每次并发 100；${(t.ms / 1000).toFixed(1)} 秒）：共调用 api_authorizer_token ${t.authorizerToken} 次、getticket ${t.getticket} 次
+之后（单个 Redis）每个进程为全部 ${ACCOUNTS.toLocaleString('en')} 个账号各签名一次（每次并发 100；${(t.ms / 1000).toFixed(1)} 秒）：共调用 api_authorizer_token ${t.authorizerToken} 次、getticket ${t.getticket} 次
 （突发中未涉及的账号有 ${ACCOUNTS - r.touched} 个；目标是每个尚无 token 的账号各一次）；错误：${showErrors(t.errors).replace('none', '无')}。每个进程的 RSS（强制 GC 之后；内存中最多保留 1,000 个账号）：
 
 | 进程 | 就绪时 RSS | 突发之后 | 全部 ${ACCOUNTS.toLocaleString('en')} 个账号之后 | 已用堆：就绪时 → 全部之后 |
