@@ -2,6 +2,7 @@ import { isWxkitError } from '../errors.ts';
 import { doctorUsage, runDoctor } from './doctor.ts';
 import { type CliIO, UsageError } from './io.ts';
 import { mediaUsage, runMedia } from './media.ts';
+import { platformUsage, runPlatform } from './platform.ts';
 import { runServe, serveUsage } from './serve.ts';
 import { runSign, signUsage } from './sign.ts';
 import { runSimulator, simulatorUsage } from './simulator.ts';
@@ -17,6 +18,7 @@ export const commands: Record<string, Command> = {
   simulator: { usage: simulatorUsage, run: (argv, io) => runSimulator(argv, io) },
   token: { usage: tokenUsage, run: (argv, io) => runToken(argv, io) },
   media: { usage: mediaUsage, run: (argv, io) => runMedia(argv, io) },
+  platform: { usage: platformUsage, run: (argv, io) => runPlatform(argv, io) },
 };
 
 const VERSION = '0.1.0';
