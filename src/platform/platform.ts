@@ -141,6 +141,8 @@ const MAX_EVENT_BYTES = 64 * 1024;
 const REVOKED_CHECK_MS = 5_000;
 /** How long a completed authorization code's result is kept (the callback and the event both bring it). */
 const AUTH_CODE_RESULT_MS = 3600_000;
+/** How long one process may hold the automatic sync before another may take over (a crashed holder). */
+const AUTO_SYNC_LEASE_MS = 5 * 60_000;
 /** How long a second arrival of an authorization code waits for the first one's result. */
 const AUTH_CODE_WAIT_MS = 10_000;
 
@@ -277,6 +279,8 @@ export function createPlatform(options: PlatformOptions): Platform {
     )
       state = 'ok';
     else noteUnknown();
+    // Having served an authorized account, an empty index later means the store lost its data.
+    if (state === 'ok') servedBefore = true;
     revokedSeen.set(appId, { state, at: now() });
     return state;
   };
@@ -328,11 +332,20 @@ export function createPlatform(options: PlatformOptions): Platform {
     if (!servedBefore || syncing || now() - lastAutoSync < 60_000) return;
     lastAutoSync = now();
     syncing = (async () => {
-      if ((await index.all()).length > 0) return;
-      const report = await sync();
-      options.logger?.warn(
-        `wxkit platform ${componentAppId}: the store had no accounts; restored ${report.restored} refresh tokens from ${report.pages} list pages`,
-      );
+      // One process restores for all: the others keep answering from memory and find the index refilled.
+      const store = await getStore();
+      const lock = `wxkit:component:${componentAppId}:sync:lock`;
+      const owner = await store.tryLock(lock, AUTO_SYNC_LEASE_MS);
+      if (owner === undefined) return;
+      try {
+        if ((await index.all()).length > 0) return;
+        const report = await sync();
+        options.logger?.warn(
+          `wxkit platform ${componentAppId}: the store had no accounts; restored ${report.restored} refresh tokens from ${report.pages} list pages`,
+        );
+      } finally {
+        await store.unlock(lock, owner).catch(() => {});
+      }
     })()
       .catch((e) =>
         options.logger?.warn(`wxkit platform ${componentAppId}: automatic sync failed: ${String(e)}`),
