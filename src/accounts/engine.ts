@@ -198,12 +198,17 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
       let res: Response;
       // Lifetimes count from when the request left: conservative, whatever the answer's latency.
       const sentAt = now();
+      // One deadline for the headers and the body, handed to fetch itself (a signal carried on a
+      // Request is lost on Node 20). An answer counts only once its body is in: headers followed by a
+      // stalled body are a timeout, not a success.
+      const signal = AbortSignal.timeout(fetchTimeoutMs);
       try {
-        res = await fetchImpl(makeRequest(), { signal: AbortSignal.timeout(fetchTimeoutMs) });
+        res = await readWhole(await fetchImpl(makeRequest(), { signal }), signal);
       } catch (e) {
         metrics.inc('wxkit_upstream_calls_total', { endpoint, errcode: 'network' }, 1, UPSTREAM_HELP);
-        const err = networkError(base, e);
-        if (attempt < 2 && !isTimeout(e)) {
+        const timedOut = signal.aborted || isTimeout(e);
+        const err = networkError(base, timedOut && !isTimeout(e) ? signal.reason : e);
+        if (attempt < 2 && !timedOut) {
           breaker.released();
           await sleep(150 * (0.5 + Math.random()));
           continue;
@@ -483,6 +488,36 @@ async function peekErrcode(res: Response): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The answer with its body read into memory before `signal` fires: a body that stalls rejects with the
+ * signal's reason even under a `fetch` that does not tie the signal to the body.
+ */
+async function readWhole(res: Response, signal: AbortSignal): Promise<Response> {
+  const body = await new Promise<ArrayBuffer>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      res.body?.cancel().catch(() => {});
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    res.arrayBuffer().then(
+      (b) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(b);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+  return new Response(res.status === 204 || res.status === 304 ? null : body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
 
 /** Waits for `p`, or rejects with `aborted` as soon as `signal` fires. */
