@@ -1,5 +1,11 @@
 import { Breaker, worstOf } from '../credentials/breaker.ts';
-import { Custody, type CustodyTiming, DEFAULT_TIMING, StoreLink } from '../credentials/custody.ts';
+import {
+  type CredentialRecord,
+  Custody,
+  type CustodyTiming,
+  DEFAULT_TIMING,
+  StoreLink,
+} from '../credentials/custody.ts';
 import { TicketRechecker } from '../credentials/ticket-recheck.ts';
 import { type Fetched, failureKind, isTimeout, networkError } from '../credentials/upstream.ts';
 import type { KnownTicket } from '../diagnose.ts';
@@ -122,6 +128,9 @@ export function engineMembers<T extends string>(engine: Engine<T>) {
     close: () => engine.close(),
   };
 }
+
+/** At most one token dropped on `request()` token errcodes per account in this window (as on the token API). */
+const TOKEN_DROP_INTERVAL_MS = 10_000;
 
 /** At most one upstream re-check of a ticket per account and type in this window (SPEC §10). */
 const TICKET_RECHECK_INTERVAL_MS = 60_000;
@@ -323,6 +332,24 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
     if (closed) throw new WxkitError(ErrorCodes.CONFIG_ERROR, `wxkit for ${kind.id} was closed`);
   };
 
+  /**
+   * A token errcode on `request()`: drops the token, unless one was dropped within
+   * {@link TOKEN_DROP_INTERVAL_MS} (here, or — through a store lock — in another instance): the token
+   * now held is then younger than that, and WeChat does not refuse a token it issued seconds ago. A
+   * storm of 40001s (a media proxy answering them, a fault) otherwise dropped every fresh token again:
+   * one token fetch per request, a day's classic quota in half an hour.
+   */
+  let lastDropAt = Number.NEGATIVE_INFINITY;
+  const dropRefusedToken = async (t: CredentialRecord): Promise<boolean> => {
+    if (now() - lastDropAt < TOKEN_DROP_INTERVAL_MS) return false;
+    const lock = await link.run((s) =>
+      s.tryLock(`wxkit:${kind.id}:access_token:invalidated`, TOKEN_DROP_INTERVAL_MS),
+    );
+    if (lock.ok && lock.value === undefined) return false;
+    lastDropAt = now();
+    return invalidateAccessToken(t.value);
+  };
+
   const request = async (path: string, init: RequestInit & CallOptions = {}): Promise<Response> => {
     ensureOpen();
     const url = apiUrl(kind.apiBase, path);
@@ -330,10 +357,13 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
       metrics.inc('wxkit_upstream_calls_total', { endpoint: url.pathname, errcode }, 1, UPSTREAM_HELP);
     const send = async (t: string) => {
       url.searchParams.set('access_token', t);
+      // Our deadline joins the caller's signal, and both go to fetch itself: it then also bounds the
+      // body the caller reads (a signal carried on a Request is lost on Node 20).
+      const deadline = AbortSignal.timeout(fetchTimeoutMs * 4);
       try {
         return await fetchImpl(url, {
           ...init,
-          signal: init.signal ?? AbortSignal.timeout(fetchTimeoutMs * 4),
+          signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline,
         });
       } catch (e) {
         count('network');
@@ -347,12 +377,15 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
     let errcode = await peekErrcode(res);
     count(errcode ?? 0);
     if (errcode !== undefined && actionFor(errcode, kind.platform) === 'refresh-token') {
-      await invalidateAccessToken(t1.value);
+      const dropped = await dropRefusedToken(t1);
       const t2 = await withSignal(token.get(), init.signal);
-      await res.body?.cancel();
-      res = await send(t2.value);
-      errcode = await peekErrcode(res);
-      count(errcode ?? 0);
+      // The same token again (one was dropped moments ago): asking again would get the same answer.
+      if (dropped || t2.value !== t1.value) {
+        await res.body?.cancel();
+        res = await send(t2.value);
+        errcode = await peekErrcode(res);
+        count(errcode ?? 0);
+      }
     }
     return res;
   };
