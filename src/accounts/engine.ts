@@ -129,7 +129,7 @@ export function engineMembers<T extends string>(engine: Engine<T>) {
   };
 }
 
-/** At most one token dropped on `request()` token errcodes per account in this window (as on the token API). */
+/** A token younger than this is dropped on `request()` token errcodes at most once per this window. */
 const TOKEN_DROP_INTERVAL_MS = 10_000;
 
 /** At most one upstream re-check of a ticket per account and type in this window (SPEC §10). */
@@ -326,6 +326,7 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
         handoff.delete(type);
       }
     },
+    adopt: (type, expected) => ticket(type as T).adoptShared(expected),
   });
 
   const ensureOpen = () => {
@@ -333,21 +334,30 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
   };
 
   /**
-   * A token errcode on `request()`: drops the token, unless one was dropped within
-   * {@link TOKEN_DROP_INTERVAL_MS} (here, or — through a store lock — in another instance): the token
-   * now held is then younger than that, and WeChat does not refuse a token it issued seconds ago. A
-   * storm of 40001s (a media proxy answering them, a fault) otherwise dropped every fresh token again:
-   * one token fetch per request, a day's classic quota in half an hour.
+   * A token errcode on `request()`. A token held a while is dropped (compare-and-invalidate: many
+   * callers refused with it drop it once). A token seconds old is dropped at most once per
+   * {@link TOKEN_DROP_INTERVAL_MS}, here and — through a store lock — in every instance: WeChat does not
+   * refuse a token it just issued unless something else is wrong, and a storm of 40001s (a media proxy
+   * answering them, a reset AppSecret) otherwise dropped every fresh token again: one token fetch per
+   * request, a day's classic quota in half an hour.
    */
-  let lastDropAt = Number.NEGATIVE_INFINITY;
+  let lastYoungDropAt = Number.NEGATIVE_INFINITY;
   const dropRefusedToken = async (t: CredentialRecord): Promise<boolean> => {
-    if (now() - lastDropAt < TOKEN_DROP_INTERVAL_MS) return false;
-    const lock = await link.run((s) =>
-      s.tryLock(`wxkit:${kind.id}:access_token:invalidated`, TOKEN_DROP_INTERVAL_MS),
-    );
-    if (lock.ok && lock.value === undefined) return false;
-    lastDropAt = now();
-    return invalidateAccessToken(t.value);
+    const at = now();
+    // Its age as held now: stable_token hands the same value out again, so another caller's (or
+    // instance's) drop and refetch makes it young again.
+    const current = await token.peek();
+    const fetchedAt = current?.value === t.value ? Math.max(current.fetchedAt, t.fetchedAt) : t.fetchedAt;
+    if (at - fetchedAt < TOKEN_DROP_INTERVAL_MS) {
+      if (at - lastYoungDropAt < TOKEN_DROP_INTERVAL_MS) return false;
+      const lock = await link.run((s) =>
+        s.tryLock(`wxkit:${kind.id}:access_token:invalidated`, TOKEN_DROP_INTERVAL_MS),
+      );
+      if (lock.ok && lock.value === undefined) return false;
+      lastYoungDropAt = at;
+    }
+    await kind.token.invalidated?.(t.value);
+    return token.invalidate(t.value, t.fetchedAt);
   };
 
   const request = async (path: string, init: RequestInit & CallOptions = {}): Promise<Response> => {
@@ -379,7 +389,7 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
     if (errcode !== undefined && actionFor(errcode, kind.platform) === 'refresh-token') {
       const dropped = await dropRefusedToken(t1);
       const t2 = await withSignal(token.get(), init.signal);
-      // The same token again (one was dropped moments ago): asking again would get the same answer.
+      // The same token again (a young one, not dropped): asking again would get the same answer.
       if (dropped || t2.value !== t1.value) {
         await res.body?.cancel();
         res = await send(t2.value);

@@ -24,6 +24,7 @@ export interface MemoryStore extends Store {
 export function createMemoryStore(options: StoreClockOptions = {}): MemoryStore {
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
+  const listeners = new Set<(key: string) => void>();
   // Entries are dropped when read after expiry; keys nobody reads again (abandoned OAuth logins, say)
   // are swept every SWEEP_EVERY writes, so memory stays bounded by what is live.
   let writes = 0;
@@ -77,6 +78,22 @@ export function createMemoryStore(options: StoreClockOptions = {}): MemoryStore 
       if (read(key)?.value !== owner) return false;
       entries.delete(key);
       return true;
+    },
+    async getEntry(key) {
+      const e = read(key);
+      if (!e) return undefined;
+      return {
+        value: e.value,
+        ...(e.expiresAt === Number.POSITIVE_INFINITY ? {} : { ttlMs: e.expiresAt - now() }),
+      };
+    },
+    // Every createWxkit() given this store object hears of a change at once.
+    async publish(key) {
+      for (const listener of [...listeners]) queueMicrotask(() => listener(key));
+    },
+    async subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     async ping() {},
     async close() {},

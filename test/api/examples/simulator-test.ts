@@ -19,5 +19,3 @@ try {
   await wx.close();
   await sim.close();
 }
-
-export {};
