@@ -19,3 +19,5 @@ try {
   await wx.close();
   await sim.close();
 }
+
+export {};
