@@ -1,5 +1,11 @@
 import { Breaker, worstOf } from '../credentials/breaker.ts';
-import { Custody, type CustodyTiming, DEFAULT_TIMING, StoreLink } from '../credentials/custody.ts';
+import {
+  type CredentialRecord,
+  Custody,
+  type CustodyTiming,
+  DEFAULT_TIMING,
+  StoreLink,
+} from '../credentials/custody.ts';
 import { TicketRechecker } from '../credentials/ticket-recheck.ts';
 import { type Fetched, failureKind, isTimeout, networkError } from '../credentials/upstream.ts';
 import type { KnownTicket } from '../diagnose.ts';
@@ -123,6 +129,9 @@ export function engineMembers<T extends string>(engine: Engine<T>) {
   };
 }
 
+/** A token younger than this is dropped on `request()` token errcodes at most once per this window. */
+const TOKEN_DROP_INTERVAL_MS = 10_000;
+
 /** At most one upstream re-check of a ticket per account and type in this window (SPEC §10). */
 const TICKET_RECHECK_INTERVAL_MS = 60_000;
 
@@ -198,12 +207,17 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
       let res: Response;
       // Lifetimes count from when the request left: conservative, whatever the answer's latency.
       const sentAt = now();
+      // One deadline for the headers and the body, handed to fetch itself (a signal carried on a
+      // Request is lost on Node 20). An answer counts only once its body is in: headers followed by a
+      // stalled body are a timeout, not a success.
+      const signal = AbortSignal.timeout(fetchTimeoutMs);
       try {
-        res = await fetchImpl(makeRequest(), { signal: AbortSignal.timeout(fetchTimeoutMs) });
+        res = await readWhole(await fetchImpl(makeRequest(), { signal }), signal);
       } catch (e) {
         metrics.inc('wxkit_upstream_calls_total', { endpoint, errcode: 'network' }, 1, UPSTREAM_HELP);
-        const err = networkError(base, e);
-        if (attempt < 2 && !isTimeout(e)) {
+        const timedOut = signal.aborted || isTimeout(e);
+        const err = networkError(base, timedOut && !isTimeout(e) ? signal.reason : e);
+        if (attempt < 2 && !timedOut) {
           breaker.released();
           await sleep(150 * (0.5 + Math.random()));
           continue;
@@ -312,10 +326,38 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
         handoff.delete(type);
       }
     },
+    adopt: (type, expected) => ticket(type as T).adoptShared(expected),
   });
 
   const ensureOpen = () => {
     if (closed) throw new WxkitError(ErrorCodes.CONFIG_ERROR, `wxkit for ${kind.id} was closed`);
+  };
+
+  /**
+   * A token errcode on `request()`. A token held a while is dropped (compare-and-invalidate: many
+   * callers refused with it drop it once). A token seconds old is dropped at most once per
+   * {@link TOKEN_DROP_INTERVAL_MS}, here and — through a store lock — in every instance: WeChat does not
+   * refuse a token it just issued unless something else is wrong, and a storm of 40001s (a media proxy
+   * answering them, a reset AppSecret) otherwise dropped every fresh token again: one token fetch per
+   * request, a day's classic quota in half an hour.
+   */
+  let lastYoungDropAt = Number.NEGATIVE_INFINITY;
+  const dropRefusedToken = async (t: CredentialRecord): Promise<boolean> => {
+    const at = now();
+    // Its age as held now: stable_token hands the same value out again, so another caller's (or
+    // instance's) drop and refetch makes it young again.
+    const current = await token.peek();
+    const fetchedAt = current?.value === t.value ? Math.max(current.fetchedAt, t.fetchedAt) : t.fetchedAt;
+    if (at - fetchedAt < TOKEN_DROP_INTERVAL_MS) {
+      if (at - lastYoungDropAt < TOKEN_DROP_INTERVAL_MS) return false;
+      const lock = await link.run((s) =>
+        s.tryLock(`wxkit:${kind.id}:access_token:invalidated`, TOKEN_DROP_INTERVAL_MS),
+      );
+      if (lock.ok && lock.value === undefined) return false;
+      lastYoungDropAt = at;
+    }
+    await kind.token.invalidated?.(t.value);
+    return token.invalidate(t.value, t.fetchedAt);
   };
 
   const request = async (path: string, init: RequestInit & CallOptions = {}): Promise<Response> => {
@@ -325,10 +367,13 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
       metrics.inc('wxkit_upstream_calls_total', { endpoint: url.pathname, errcode }, 1, UPSTREAM_HELP);
     const send = async (t: string) => {
       url.searchParams.set('access_token', t);
+      // Our deadline joins the caller's signal, and both go to fetch itself: it then also bounds the
+      // body the caller reads (a signal carried on a Request is lost on Node 20).
+      const deadline = AbortSignal.timeout(fetchTimeoutMs * 4);
       try {
         return await fetchImpl(url, {
           ...init,
-          signal: init.signal ?? AbortSignal.timeout(fetchTimeoutMs * 4),
+          signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline,
         });
       } catch (e) {
         count('network');
@@ -342,12 +387,15 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
     let errcode = await peekErrcode(res);
     count(errcode ?? 0);
     if (errcode !== undefined && actionFor(errcode, kind.platform) === 'refresh-token') {
-      await invalidateAccessToken(t1.value);
+      const dropped = await dropRefusedToken(t1);
       const t2 = await withSignal(token.get(), init.signal);
-      await res.body?.cancel();
-      res = await send(t2.value);
-      errcode = await peekErrcode(res);
-      count(errcode ?? 0);
+      // The same token again (a young one, not dropped): asking again would get the same answer.
+      if (dropped || t2.value !== t1.value) {
+        await res.body?.cancel();
+        res = await send(t2.value);
+        errcode = await peekErrcode(res);
+        count(errcode ?? 0);
+      }
     }
     return res;
   };
@@ -483,6 +531,36 @@ async function peekErrcode(res: Response): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The answer with its body read into memory before `signal` fires: a body that stalls rejects with the
+ * signal's reason even under a `fetch` that does not tie the signal to the body.
+ */
+async function readWhole(res: Response, signal: AbortSignal): Promise<Response> {
+  const body = await new Promise<ArrayBuffer>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      res.body?.cancel().catch(() => {});
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    res.arrayBuffer().then(
+      (b) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(b);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+  return new Response(res.status === 204 || res.status === 304 ? null : body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
 
 /** Waits for `p`, or rejects with `aborted` as soon as `signal` fires. */

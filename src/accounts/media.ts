@@ -31,7 +31,7 @@ export async function downloadMedia(
   });
   const type = res.headers.get('content-type') ?? 'application/octet-stream';
   if (isTextual(type) || !res.ok) {
-    const text = await res.text();
+    const text = await readBody(res.text(), source, call);
     let body: { errcode?: unknown; errmsg?: unknown } = {};
     try {
       body = JSON.parse(text) as typeof body;
@@ -63,8 +63,25 @@ export async function downloadMedia(
     const bytes = new TextEncoder().encode(text);
     return { bytes, contentType: type, ...filenameOf(res) };
   }
-  const bytes = new Uint8Array(await res.arrayBuffer());
+  const bytes = new Uint8Array(await readBody(res.arrayBuffer(), source, call));
   return { bytes, contentType: type, ...filenameOf(res) };
+}
+
+/** The body, or a typed error when it stalled past the request's deadline or broke off. */
+async function readBody<T>(body: Promise<T>, source: MediaSource, call?: CallOptions): Promise<T> {
+  try {
+    return await body;
+  } catch (cause) {
+    if (call?.signal?.aborted) {
+      throw new WxkitError(ErrorCodes.ABORTED, 'The media download was aborted', { cause });
+    }
+    const why = (cause as { name?: unknown })?.name === 'TimeoutError' ? 'timed out' : 'broke off';
+    throw new WxkitError(
+      ErrorCodes.UPSTREAM_UNAVAILABLE,
+      `${source.upstreamName} began answering media/get, then the body ${why}`,
+      { cause, retryAfter: 1 },
+    );
+  }
 }
 
 function isTextual(contentType: string): boolean {

@@ -5,7 +5,10 @@ import type { Store } from '../stores/types.ts';
 import { type Breaker, isRefusal, unreachableUntil } from './breaker.ts';
 import { type Fetched, failureKind } from './upstream.ts';
 
-/** What is kept in the store for one credential (JSON). */
+/**
+ * What is kept in the store for one credential (JSON). Its times are in the writer's clock; a reader
+ * moves them into its own by the key's remaining TTL (see {@link localRecord}).
+ */
 export interface CredentialRecord {
   value: string;
   /** ms since the epoch, wxkit's clock. */
@@ -27,8 +30,10 @@ interface FailureRecord {
   /** Whose errcode (absent: WeChat's). */
   platform?: ErrcodePlatform;
   status: number;
-  /** Do not ask upstream again before this time (ms, wxkit's clock). */
+  /** Do not ask upstream again before this time (ms, the writer's clock: only for the writer itself). */
   until: number;
+  /** How long that was when written (ms): what other processes go by, whatever their clocks say. */
+  waitMs?: number;
   failures: number;
   /** Set when the upstream (this origin) did not answer: other processes open their breaker until `until`. */
   unreachable?: string;
@@ -64,6 +69,13 @@ export interface CustodyTiming {
   backoffCapMs: number;
   /** While the store is unreachable, probe it at most this often (real time). */
   storeProbeMs: number;
+  /**
+   * Re-read the store this often when it cannot tell processes of a change (no `subscribe`, as the
+   * file store): a ticket healed by another process is then picked up within about this long.
+   */
+  pollMs: number;
+  /** No credential lives longer (WeChat's and WeCom's 7200 s): an expiry read or fetched is capped there. */
+  maxLifetimeMs: number;
 }
 
 export const DEFAULT_TIMING: CustodyTiming = {
@@ -80,6 +92,8 @@ export const DEFAULT_TIMING: CustodyTiming = {
   backoffBaseMs: 1_000,
   backoffCapMs: 60_000,
   storeProbeMs: 1_000,
+  pollMs: 1_000,
+  maxLifetimeMs: 7_200_000,
 };
 
 /** Shared by the credentials of one account: the store (and whether it answers), clock, metrics. */
@@ -87,7 +101,11 @@ export class StoreLink {
   reachable = true;
   /** Set by {@link StoreLink.close}: a call still in flight then must not fall back to fetching upstream. */
   closed = false;
+  /** True once the store tells this process of changes (pub/sub): periodic re-reads can then be rare. */
+  pushes = false;
   private store: Store | undefined;
+  private readonly watchers = new Map<string, () => void>();
+  private unsubscribe: (() => void) | undefined;
   private opening: Promise<Store> | undefined;
   private nextProbe = 0;
   private openError: unknown;
@@ -105,6 +123,7 @@ export class StoreLink {
       this.opening ??= this.open().then(
         (s) => {
           this.store = s;
+          this.listen(s);
           return s;
         },
         (e) => {
@@ -165,11 +184,34 @@ export class StoreLink {
     this.get().catch(() => {});
   }
 
+  /** Calls `onChange` when a process sharing the store (this one too) announces that `key` changed. */
+  watch(key: string, onChange: () => void): void {
+    this.watchers.set(key, onChange);
+  }
+
+  /** Announces that `key` changed, to every process sharing the store (best effort, not awaited). */
+  publish(key: string): void {
+    const s = this.store;
+    if (this.reachable && s?.publish) s.publish(key).catch(() => {});
+  }
+
   /** Closes the store, also one still opening. */
   async close(): Promise<void> {
     this.closed = true;
+    this.unsubscribe?.();
     const store = this.store ?? (await this.opening?.catch(() => undefined));
     await store?.close();
+  }
+
+  private listen(s: Store): void {
+    s.subscribe?.((key) => this.watchers.get(key)?.()).then(
+      (stop) => {
+        if (this.closed) return stop();
+        this.unsubscribe = stop;
+        this.pushes = true;
+      },
+      () => {}, // no push: processes re-read every `pollMs` instead
+    );
   }
 
   opened(): Store | undefined {
@@ -212,6 +254,10 @@ export class Custody {
   private mem: CredentialRecord | undefined;
   private memCheckedAt = 0;
   private failure: FailureRecord | undefined;
+  /** The failure is also in the store (written or read there): it ends when its key does. */
+  private failureShared = false;
+  /** A change was announced while a re-read was out: read once more when it ends. */
+  private noticed = false;
   private inflight: Promise<CredentialRecord> | undefined;
   private nextAheadAt = 0;
   private rechecking = false;
@@ -225,6 +271,7 @@ export class Custody {
   constructor(private readonly d: CustodyDeps) {
     this.key = `wxkit:${d.appId}:${d.kind}`;
     this.labels = { appid: d.appId, credential: d.kind };
+    d.link.watch(this.key, () => this.recheck(true));
   }
 
   /** The current credential; waits only when no usable one is held. */
@@ -238,8 +285,8 @@ export class Custody {
           this.nextAheadAt = now + 5_000;
           this.flight(true).catch(() => {});
         }
-      } else if (now - this.memCheckedAt >= this.d.timing.recheckMs) {
-        this.recheck();
+      } else if (now - this.memCheckedAt >= this.recheckEvery()) {
+        this.recheck(false);
       }
       return m;
     }
@@ -254,9 +301,25 @@ export class Custody {
 
   /** The cached record without fetching (memory, else store). */
   async peek(): Promise<CredentialRecord | undefined> {
-    const r = await this.d.link.run((s) => s.get(this.key));
+    const r = await this.d.link.run((s) => readEntry(s, this.key));
     // The store's copy, else this process's (e.g. a Redis that restarted empty while we keep serving).
-    return (r.ok ? parseRecord(r.value) : undefined) ?? this.mem;
+    return (r.ok ? this.local(r.value) : undefined) ?? this.mem;
+  }
+
+  /**
+   * A page signed with `expected` failed, and another process re-checked the ticket moments ago (the
+   * re-check is rate-limited): if the store now holds another ticket, hold it too, without asking
+   * upstream. True when this process now holds another value than `expected`.
+   */
+  async adoptShared(expected: string): Promise<boolean> {
+    const r = await this.d.link.run((s) => readEntry(s, this.key));
+    const rec = r.ok ? this.local(r.value) : undefined;
+    if (rec && rec.value !== expected && !this.dead.includes(rec.value) && this.usable(rec, this.d.now())) {
+      if (!this.dead.includes(expected)) this.dead.unshift(expected);
+      this.dead.length = Math.min(this.dead.length, 4);
+      this.adopt(rec);
+    }
+    return this.mem !== undefined && this.mem.value !== expected;
   }
 
   /** The last failure, if it still blocks upstream calls. */
@@ -270,8 +333,13 @@ export class Custody {
    * Compare-and-invalidate: drops `value` from memory and from the store only if it is still the
    * current one. True when the store (or, while it is down, memory) held it.
    */
-  async invalidate(value: string): Promise<boolean> {
+  async invalidate(value: string, fetchedBy?: number): Promise<boolean> {
     let dropped = false;
+    // With `fetchedBy`: the refused record, not just its value — stable_token hands the same value out
+    // again, and a copy fetched after the refusal (1 s of clock tolerance) must not be dropped with it.
+    const same = (r: CredentialRecord | undefined): r is CredentialRecord =>
+      r?.value === value && (fetchedBy === undefined || r.fetchedAt <= fetchedBy + 1_000);
+    if (fetchedBy !== undefined && this.mem?.value === value && !same(this.mem)) return false;
     if (!this.dead.includes(value)) {
       this.dead.unshift(value);
       this.dead.length = Math.min(this.dead.length, 4);
@@ -283,10 +351,9 @@ export class Custody {
       dropped = true;
     }
     const r = await this.d.link.run(async (s) => {
-      const raw = await s.get(this.key);
-      const rec = parseRecord(raw);
-      if (!rec || rec.value !== value || raw === undefined) return false;
-      return s.compareAndDelete(this.key, raw);
+      const entry = await readEntry(s, this.key);
+      if (!entry || !same(this.local(entry))) return false;
+      return s.compareAndDelete(this.key, entry.raw);
     });
     return r.ok ? r.value : dropped;
   }
@@ -332,6 +399,7 @@ export class Custody {
     this.mem = undefined;
     this.generation++;
     this.failure = undefined;
+    this.failureShared = false;
     await this.d.link.run(async (s) => {
       await s.delete(this.key);
       await s.delete(`${this.key}:error`);
@@ -358,22 +426,36 @@ export class Custody {
     return this.inflight;
   }
 
-  private recheck(): void {
-    if (this.rechecking) return;
+  /** How often the store is re-read behind the memory copy: rarely when it announces changes itself. */
+  private recheckEvery(): number {
+    const t = this.d.timing;
+    return this.d.link.pushes ? t.recheckMs : Math.min(t.recheckMs, t.pollMs);
+  }
+
+  /**
+   * Re-reads the store in the background and adopts a newer value found there. `announced`: another
+   * process said it wrote this key (a healed or rotated ticket): its value is the current one even if
+   * it ends sooner than ours.
+   */
+  private recheck(announced: boolean): void {
+    if (this.rechecking) {
+      if (announced) this.noticed = true;
+      return;
+    }
     this.rechecking = true;
     this.memCheckedAt = this.d.now();
     const generation = this.generation;
     this.d.link
-      .run((s) => s.get(this.key))
+      .run((s) => readEntry(s, this.key))
       .then((r) => {
-        const rec = r.ok ? parseRecord(r.value) : undefined;
+        const rec = r.ok ? this.local(r.value) : undefined;
         if (
           rec &&
           generation === this.generation &&
           !this.inflight &&
           rec.value !== this.mem?.value &&
           !this.dead.includes(rec.value) &&
-          rec.expiresAt >= (this.mem?.expiresAt ?? 0) &&
+          (announced || rec.expiresAt >= (this.mem?.expiresAt ?? 0)) &&
           this.usable(rec, this.d.now())
         ) {
           this.adopt(rec);
@@ -381,7 +463,16 @@ export class Custody {
       })
       .finally(() => {
         this.rechecking = false;
+        if (this.noticed) {
+          this.noticed = false;
+          this.recheck(true);
+        }
       });
+  }
+
+  /** A stored record in this process's clock (see {@link localRecord}). */
+  private local(entry: StoredEntry | undefined): CredentialRecord | undefined {
+    return entry && localRecord(entry.raw, entry.ttlMs, this.d.now(), this.d.timing.maxLifetimeMs);
   }
 
   private async obtain(ahead: boolean): Promise<CredentialRecord> {
@@ -443,22 +534,28 @@ export class Custody {
   /** Reads the record and the failure record; `unreachable` when the store does not answer. */
   private async readShared(): Promise<{ rec: CredentialRecord | undefined } | 'unreachable'> {
     const r = await this.d.link.run(
-      async (s) => [await s.get(this.key), await s.get(`${this.key}:error`)] as const,
+      async (s) => [await readEntry(s, this.key), await readEntry(s, `${this.key}:error`)] as const,
     );
     if (!r.ok) {
       this.throwIfFailing();
       return 'unreachable';
     }
-    const [raw, rawErr] = r.value;
-    const failure = parseFailure(rawErr);
-    if (failure && failure.until > this.d.now()) {
+    const [entry, errEntry] = r.value;
+    const now = this.d.now();
+    const failure = errEntry && localFailure(errEntry.raw, errEntry.ttlMs, now);
+    if (failure && failure.until > now) {
       this.failure = failure;
+      this.failureShared = true;
       if (failure.unreachable && failure.unreachable === this.d.breaker?.upstream) {
         this.d.breaker.learn(failure.until);
       }
+    } else if (!errEntry && this.failureShared) {
+      // Its key is gone: the failure is over everywhere, whatever this process's clock says.
+      this.failure = undefined;
+      this.failureShared = false;
     }
-    this.memCheckedAt = this.d.now();
-    return { rec: parseRecord(raw) };
+    this.memCheckedAt = now;
+    return { rec: this.local(entry) };
   }
 
   /** Takes the store lock; returns the owner, or a record another process stored while we waited. */
@@ -523,13 +620,14 @@ export class Custody {
     const now = this.d.now();
     const rec: CredentialRecord = {
       value: fetched.value,
-      expiresAt: fetched.expiresAt,
+      // A remote wxkit answers its own clock's expiry: never more than a credential can live.
+      expiresAt: Math.min(fetched.expiresAt, now0 + this.d.timing.maxLifetimeMs),
       fetchedAt: now0,
       source: fetched.source,
     };
     const old = previous ?? this.mem;
     if (old && old.value === fetched.value) {
-      if (fetched.expiresAt <= old.expiresAt + 1_000) rec.sameUntil = fetched.expiresAt;
+      if (rec.expiresAt <= old.expiresAt + 1_000) rec.sameUntil = rec.expiresAt;
       if (old.previous !== undefined) rec.previous = old.previous;
     } else if (old) {
       rec.previous = old.value;
@@ -539,12 +637,13 @@ export class Custody {
     if (deadAt !== -1) this.dead.splice(deadAt, 1);
     this.d.metrics.inc('wxkit_refresh_total', this.labels, 1, HELP.refresh);
     this.failure = undefined;
+    this.failureShared = false;
     this.d.onError?.(undefined);
     const ttl = Math.max(1_000, rec.expiresAt - now);
     const newer = await this.d.link.run(async (s) => {
       // Our lease may have ended during a slow fetch and another process fetched after us: its value is
       // the newer one (a classic token replaces ours), so keep it rather than writing ours over it.
-      const theirs = parseRecord(await s.get(this.key));
+      const theirs = this.local(await readEntry(s, this.key));
       if (
         theirs &&
         theirs.fetchedAt >= now0 &&
@@ -557,6 +656,8 @@ export class Custody {
       await s.delete(`${this.key}:error`);
       return undefined;
     });
+    // Others re-read now rather than at their next periodic re-read (a healed ticket, a new token).
+    if (newer.ok && !newer.value) this.d.link.publish(this.key);
     return this.adopt((newer.ok && newer.value) || rec);
   }
 
@@ -582,6 +683,7 @@ export class Custody {
       message: err.message,
       status: err.status,
       until: now + delay,
+      waitMs: delay,
       failures,
       ...(err.errcode === undefined ? {} : { errcode: err.errcode }),
       ...(err.errmsg === undefined ? {} : { errmsg: err.errmsg }),
@@ -589,8 +691,12 @@ export class Custody {
       ...(unreachable ? { unreachable: unreachable.upstream } : {}),
     };
     this.failure = rec;
+    this.failureShared = false;
     Object.defineProperty(err, 'retryAfter', { value: Math.max(1, Math.ceil(delay / 1000)) });
-    if (shared) await this.d.link.run((s) => s.set(`${this.key}:error`, JSON.stringify(rec), delay));
+    if (shared) {
+      const r = await this.d.link.run((s) => s.set(`${this.key}:error`, JSON.stringify(rec), delay));
+      this.failureShared = r.ok && this.failure === rec;
+    }
   }
 
   private throwIfFailing(): void {
@@ -630,6 +736,55 @@ function parseRecord(raw: string | undefined): CredentialRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A stored value and, when the store tells, how long its key has left. */
+interface StoredEntry {
+  raw: string;
+  ttlMs?: number | undefined;
+}
+
+async function readEntry(s: Store, key: string): Promise<StoredEntry | undefined> {
+  if (typeof s.getEntry === 'function') {
+    const e = await s.getEntry(key);
+    return e && { raw: e.value, ttlMs: e.ttlMs };
+  }
+  const raw = await s.get(key);
+  return raw === undefined ? undefined : { raw };
+}
+
+/**
+ * A stored record with its times moved into the reader's clock. The writer's absolute times are in
+ * its clock, which may be minutes off ours: the key's remaining TTL (counted by the store) says when
+ * the credential ends at the latest, and the record's other times move with it. A writer's clock can
+ * so only shorten what a reader believes, never lengthen it; without a TTL, the expiry is capped at
+ * the longest a credential lives.
+ */
+export function localRecord(
+  raw: string,
+  ttlMs: number | undefined,
+  now: number,
+  maxLifetimeMs: number,
+): CredentialRecord | undefined {
+  const rec = parseRecord(raw);
+  if (!rec) return undefined;
+  const expiresAt = Math.min(rec.expiresAt, now + Math.min(ttlMs ?? maxLifetimeMs, maxLifetimeMs));
+  const shift = expiresAt - rec.expiresAt;
+  if (shift === 0) return rec;
+  return {
+    ...rec,
+    expiresAt,
+    fetchedAt: rec.fetchedAt + shift,
+    ...(rec.sameUntil === undefined ? {} : { sameUntil: rec.sameUntil + shift }),
+  };
+}
+
+/** A stored failure, its `until` in the reader's clock: no later than the key's TTL, or the duration written. */
+function localFailure(raw: string, ttlMs: number | undefined, now: number): FailureRecord | undefined {
+  const f = parseFailure(raw);
+  if (!f) return undefined;
+  const left = ttlMs ?? f.waitMs;
+  return left === undefined ? f : { ...f, until: Math.min(f.until, now + left) };
 }
 
 function parseFailure(raw: string | undefined): FailureRecord | undefined {

@@ -25,6 +25,8 @@ export interface TicketRecheckDeps {
   fetch: (type: string) => Promise<Fetched>;
   /** Replaces `expected` by `fetched` if it is still the held ticket; resolves to the ticket now held. */
   replace: (type: string, expected: string, fetched: Fetched) => Promise<string>;
+  /** Holds the store's ticket if it is another than `expected` (no upstream call); true when it did. */
+  adopt: (type: string, expected: string) => Promise<boolean>;
 }
 
 export class TicketRechecker {
@@ -37,14 +39,14 @@ export class TicketRechecker {
     const now = this.d.now();
     const last = this.last.get(type);
     if (last !== undefined && now - last < this.d.intervalMs) {
-      return limited(this.d.intervalMs - (now - last));
+      return this.limited(type, expected, this.d.intervalMs - (now - last));
     }
     this.last.set(type, now);
     const lock = await this.d.link.run((s) =>
       s.tryLock(`wxkit:${this.d.appId}:${type}_ticket:recheck`, this.d.intervalMs),
     );
     // Another process re-checked within the window (a store that does not answer limits in-process only).
-    if (lock.ok && lock.value === undefined) return limited(this.d.intervalMs);
+    if (lock.ok && lock.value === undefined) return this.limited(type, expected, this.d.intervalMs);
     try {
       const fetched = await this.d.fetch(type);
       if (fetched.value === expected) return { rechecked: true, refreshed: false };
@@ -60,6 +62,16 @@ export class TicketRechecker {
         ...(typeof code === 'string' ? { error: code } : {}),
       };
     }
+  }
+
+  /**
+   * Re-checked moments ago, here or by another instance: that re-check may have stored a new ticket
+   * while this process still signs with `expected`. Hold the store's ticket then (no upstream call), so
+   * this instance's pages stop failing now rather than at its next periodic re-read.
+   */
+  private async limited(type: string, expected: string, waitMs: number): Promise<TicketRecheck> {
+    const adopted = await this.d.adopt(type, expected).catch(() => false);
+    return { ...limited(waitMs), refreshed: adopted };
   }
 }
 

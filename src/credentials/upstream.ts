@@ -232,7 +232,16 @@ function isError(body: Record<string, unknown>): boolean {
 }
 
 function wechatError(body: Record<string, unknown>, what: string): WxkitError {
-  const errcode = typeof body.errcode === 'number' ? body.errcode : -1;
+  // `{"errcode":0}` (or no errcode) without the value: a glitch of WeChat or a proxy, not our
+  // configuration — backed off and asked again like a busy WeChat, as the WeCom path does.
+  if (typeof body.errcode !== 'number' || body.errcode === 0) {
+    return new WxkitError(
+      ErrorCodes.UPSTREAM_UNAVAILABLE,
+      `WeChat answered the ${what} request without a ${what}`,
+      { retryAfter: 1 },
+    );
+  }
+  const errcode = body.errcode;
   const errmsg = typeof body.errmsg === 'string' ? body.errmsg.slice(0, 300) : '';
   const info = describeErrcode(errcode);
   const action = actionFor(errcode);

@@ -67,11 +67,13 @@ async function get(
 ): Promise<Response> {
   const url = `${(ctx.apiBase ?? DEFAULT_API_BASE).replace(/\/+$/, '')}${path}?${new URLSearchParams(params)}`;
   const doFetch = ctx.fetch ?? globalThis.fetch;
+  // The deadline goes to fetch itself (with the caller's signal): it then also bounds the body read.
+  const deadline = AbortSignal.timeout(ctx.timeoutMs ?? 8_000);
   try {
     return await doFetch(url, {
       method: 'GET',
       headers: { accept: 'application/json' },
-      signal: ctx.signal ?? null,
+      signal: ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline,
     });
   } catch (cause) {
     // The URL carries the secret or a token: it never goes into the message.

@@ -49,12 +49,13 @@ function applyFault(state: SimState, input: Record<string, unknown>): void {
     'times',
     'latencyMs',
     'drop',
+    'stallBody',
     'ipWhitelist',
     'exhaustQuota',
     'appId',
   ]);
   for (const k of Object.keys(input)) if (!known.has(k)) throw new BadInput(`unknown fault field "${k}"`);
-  const { path, errcode, times, latencyMs, drop, ipWhitelist, exhaustQuota, appId } = input;
+  const { path, errcode, times, latencyMs, drop, stallBody, ipWhitelist, exhaustQuota, appId } = input;
   if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
     throw new BadInput('path must start with /');
   }
@@ -106,11 +107,19 @@ function applyFault(state: SimState, input: Record<string, unknown>): void {
     if (fault.drop) throw new BadInput('a fault either drops or answers an errcode, not both');
     fault.errcode = errcode;
   }
-  if (fault.latencyMs !== undefined || fault.drop || fault.errcode !== undefined) {
+  if (stallBody !== undefined) {
+    if (stallBody !== true) throw new BadInput('stallBody must be true');
+    if (fault.drop || fault.errcode !== undefined) {
+      throw new BadInput('a fault either drops, answers an errcode or stalls the body, not two of them');
+    }
+    fault.stallBody = true;
+  }
+  if (fault.latencyMs !== undefined || fault.drop || fault.errcode !== undefined || fault.stallBody) {
     state.faults.push(fault);
     did = true;
   }
-  if (!did) throw new BadInput('no fault given (errcode, latencyMs, drop, ipWhitelist or exhaustQuota)');
+  if (!did)
+    throw new BadInput('no fault given (errcode, latencyMs, drop, stallBody, ipWhitelist or exhaustQuota)');
 }
 
 /** The control operations, shared by the HTTP API and `startSimulator()`'s methods. */

@@ -79,6 +79,8 @@ export interface SimulatorFault {
   times?: number;
   latencyMs?: number;
   drop?: true;
+  /** Send the status, the headers and half of the body, then stall until the caller gives up. */
+  stallBody?: true;
   ipWhitelist?: string[] | null;
   /** Spend today's quota of this endpoint (`/cgi-bin/token`, `/cgi-bin/stable_token`, `/cgi-bin/ticket/getticket`). */
   exhaustQuota?: string;

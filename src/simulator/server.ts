@@ -41,6 +41,13 @@ function withCors(res: Response): Response {
 export type SimDispatch = (req: Request, info: { ip: string }) => Promise<Response | 'drop'>;
 
 /**
+ * Answers whose body stalls (fault `stallBody`): the adapter sends the status, the headers and half of
+ * the body, then nothing until the caller gives up (or the simulator closes) — a proxy or WeChat that
+ * hangs mid-answer, which a client's header timeout does not catch.
+ */
+const stalled = new WeakSet<Response>();
+
+/**
  * The simulator as a function. `baseUrl` is what handlers see as the simulator's own address.
  * Requests to `/__sim/*` are neither counted nor subject to faults.
  */
@@ -61,9 +68,10 @@ export function createDispatch(
     const route = findRoute(routes, path);
     const cors = route?.cors === true || isControl(path);
     if (req.method === 'OPTIONS' && cors) return new Response(null, { status: 204, headers: CORS_HEADERS });
+    let fault: ReturnType<SimState['takeFaults']> | undefined;
     if (!isControl(path)) {
       state.count(path);
-      const fault = state.takeFaults(path);
+      fault = state.takeFaults(path);
       if (fault.latencyMs > 0) {
         // A pending delay must not keep a closed simulator's process alive.
         const slept = await sleep(fault.latencyMs, undefined, closing ? { signal: closing } : {}).then(
@@ -82,7 +90,9 @@ export function createDispatch(
       }
     }
     const res = await run(state, route, req, { state, url, ip, baseUrl: baseUrl() });
-    return cors ? withCors(res) : res;
+    const out = cors ? withCors(res) : res;
+    if (fault?.stallBody) stalled.add(out);
+    return out;
   };
 }
 
@@ -151,7 +161,12 @@ function toHeaders(req: IncomingMessage): Headers {
   return headers;
 }
 
-async function writeResponse(res: ServerResponse, response: Response, close = false): Promise<void> {
+async function writeResponse(
+  res: ServerResponse,
+  response: Response,
+  close = false,
+  closing?: AbortSignal,
+): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => {
     if (k !== 'set-cookie') headers[k] = v;
@@ -162,6 +177,16 @@ async function writeResponse(res: ServerResponse, response: Response, close = fa
   const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
   if (body && headers['content-length'] === undefined) headers['content-length'] = String(body.length);
   res.writeHead(response.status, headers);
+  if (stalled.has(response)) {
+    res.write(body ? body.subarray(0, Math.floor(body.length / 2)) : '');
+    // Hold the connection until the caller hangs up or the simulator closes, then cut it.
+    await new Promise<void>((resolve) => {
+      res.once('close', resolve);
+      closing?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    res.destroy();
+    return;
+  }
   res.end(body);
 }
 
@@ -219,7 +244,7 @@ export async function listen(
           req.socket.destroy();
           return;
         }
-        await writeResponse(res, response);
+        await writeResponse(res, response, false, closing.signal);
       } catch {
         if (!res.headersSent) {
           await writeResponse(

@@ -58,6 +58,8 @@ export interface SimFault {
   drop?: boolean;
   /** Delay the answer (real milliseconds). */
   latencyMs?: number;
+  /** Send the status, the headers and half of the body, then nothing more until the caller gives up. */
+  stallBody?: boolean;
   times?: number;
 }
 
@@ -517,23 +519,30 @@ export class SimState {
 
   /**
    * The faults that apply to one request to `path`; counted-down faults are consumed.
-   * Latency comes first, then a drop or an errcode (the first that matches).
+   * Latency comes first, then a drop, an errcode or a stalled body (the first that matches).
    */
-  takeFaults(path: string): { latencyMs: number; drop: boolean; errcode: number | undefined } {
+  takeFaults(path: string): {
+    latencyMs: number;
+    drop: boolean;
+    errcode: number | undefined;
+    stallBody?: true;
+  } {
     let latencyMs = 0;
     let drop = false;
     let errcode: number | undefined;
+    let stallBody = false;
     for (const f of this.faults) {
       if (f.path !== undefined && f.path !== path) continue;
       if (f.times !== undefined && f.times <= 0) continue;
-      const acts = f.drop === true || f.errcode !== undefined;
-      if (acts && (drop || errcode !== undefined)) continue;
+      const acts = f.drop === true || f.errcode !== undefined || f.stallBody === true;
+      if (acts && (drop || errcode !== undefined || stallBody)) continue;
       if (f.latencyMs !== undefined) latencyMs = Math.max(latencyMs, f.latencyMs);
       if (f.drop) drop = true;
       else if (f.errcode !== undefined) errcode = f.errcode;
+      else if (f.stallBody) stallBody = true;
       if (f.times !== undefined) f.times -= 1;
     }
     this.faults = this.faults.filter((f) => f.times === undefined || f.times > 0);
-    return { latencyMs, drop, errcode };
+    return { latencyMs, drop, errcode, ...(stallBody ? { stallBody: true as const } : {}) };
   }
 }

@@ -26,6 +26,7 @@ export interface MemoryStore extends IndexedStore {
 export function createMemoryStore(options: StoreClockOptions = {}): MemoryStore {
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
+  const listeners = new Set<(key: string) => void>();
   // Entries are dropped when read after expiry; keys nobody reads again (abandoned OAuth logins, say)
   // are swept every SWEEP_EVERY writes, so memory stays bounded by what is live.
   let writes = 0;
@@ -103,6 +104,22 @@ export function createMemoryStore(options: StoreClockOptions = {}): MemoryStore 
     },
     async members(key) {
       return [...(read(key)?.set ?? [])];
+    },
+    async getEntry(key) {
+      const e = read(key);
+      if (!e) return undefined;
+      return {
+        value: e.value,
+        ...(e.expiresAt === Number.POSITIVE_INFINITY ? {} : { ttlMs: e.expiresAt - now() }),
+      };
+    },
+    // Every createWxkit() given this store object hears of a change at once.
+    async publish(key) {
+      for (const listener of [...listeners]) queueMicrotask(() => listener(key));
+    },
+    async subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     async ping() {},
     async close() {},

@@ -91,6 +91,44 @@ end
 return 1`;
 
 /**
+ * The value with its remaining lifetime, both read at once.
+ * KEYS[1] — the key. Returns nil when absent, else {value, PTTL in ms (-1: no expiry)}.
+ */
+const GET_WITH_PTTL = `local v = redis.call('GET', KEYS[1])
+if not v then return nil end
+return {v, redis.call('PTTL', KEYS[1])}`;
+
+/** The pub/sub channel (after the key prefix) on which processes announce a changed key. */
+const CHANGES_CHANNEL = 'wxkit:changes';
+
+/** What a subscriber connection (an ioredis client's `duplicate()`) offers. */
+interface Subscriber {
+  subscribe(channel: string): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'error', listener: (e: unknown) => void): unknown;
+  disconnect(): void;
+}
+
+/**
+ * A second connection in subscriber mode (Redis allows no other command on it), or undefined when the
+ * client cannot make one (a client of your own without `duplicate`): processes then notice changes at
+ * their periodic re-read.
+ */
+function duplicateSubscriber(client: RedisLike): Subscriber | undefined {
+  const c = client as RedisLike & {
+    duplicate?: (...args: unknown[]) => Subscriber;
+    isCluster?: boolean;
+  };
+  if (typeof c.duplicate !== 'function') return undefined;
+  // Queue the SUBSCRIBE until connected (ioredis re-subscribes by itself after a reconnect).
+  const sub = c.isCluster
+    ? c.duplicate([], { enableOfflineQueue: true })
+    : c.duplicate({ enableOfflineQueue: true });
+  sub.on('error', () => {});
+  return sub;
+}
+
+/**
  * A store in Redis, for processes on several machines. Locks are `SET key owner NX PX lease` with a
  * random owner, renewed by a compare-and-pexpire Lua script and released by a compare-and-delete one,
  * so a holder whose lease ended can never extend or release someone else's lock. Commands fail fast (no offline queue) while Redis is down, so wxkit can
@@ -124,6 +162,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Inde
 
   const call = (command: string, ...args: (string | number)[]): Promise<unknown> =>
     run(() => client.call(command, ...args));
+  const listeners = new Set<(key: string) => void>();
+  let subscriber: Promise<Subscriber | undefined> | undefined;
 
   return {
     description,
@@ -169,10 +209,35 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Inde
       const r = await call('SMEMBERS', prefix + key);
       return Array.isArray(r) ? r.map(String) : [];
     },
+    async getEntry(key) {
+      const r = await call('EVAL', GET_WITH_PTTL, 1, prefix + key);
+      if (!Array.isArray(r) || typeof r[0] !== 'string') return undefined;
+      const ttl = Number(r[1]);
+      return { value: r[0], ...(ttl >= 0 ? { ttlMs: ttl } : {}) };
+    },
+    async publish(key) {
+      await call('PUBLISH', prefix + CHANGES_CHANNEL, key);
+    },
+    async subscribe(listener) {
+      subscriber ??= (async () => {
+        const sub = duplicateSubscriber(client);
+        if (!sub) return undefined;
+        sub.on('message', (channel, message) => {
+          if (channel !== prefix + CHANGES_CHANNEL) return;
+          for (const l of [...listeners]) l(message);
+        });
+        await sub.subscribe(prefix + CHANGES_CHANNEL);
+        return sub;
+      })();
+      if (!(await subscriber)) throw unavailable('This Redis client cannot open a subscriber connection');
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async ping() {
       await call('PING');
     },
     async close() {
+      await subscriber?.then((sub) => sub?.disconnect()).catch(() => {});
       if (!owned) return;
       let timer: NodeJS.Timeout | undefined;
       try {

@@ -59,6 +59,22 @@ export interface Store {
   members?(key: string): Promise<string[]>;
   /** Releases connections and timers. */
   close(): Promise<void>;
+  /**
+   * Optional: the value with how long the key has left, counted by the store (`ttlMs` absent for a key
+   * without expiry). Processes whose clocks disagree then agree on when a shared credential ends:
+   * without it, wxkit caps what it reads at a credential's longest lifetime.
+   */
+  getEntry?(key: string): Promise<{ value: string; ttlMs?: number | undefined } | undefined>;
+  /**
+   * Optional: tells every process sharing the store that `key` changed (a healed or rotated ticket),
+   * so they re-read it at once instead of at their next periodic re-read. Best effort.
+   */
+  publish?(key: string): Promise<void>;
+  /**
+   * Optional: calls `listener(key)` for every {@link Store.publish} by any process sharing the store
+   * (this one included). Resolves to a function that stops listening.
+   */
+  subscribe?(listener: (key: string) => void): Promise<() => void>;
 }
 
 /** A store with the optional operations the third-party platform needs; wxkit's built-in stores are. */

@@ -191,6 +191,26 @@ describe('a black-holed WeChat (simulator, virtual clock)', () => {
     await wx.close();
   });
 
+  // Issue 18 item 11: headers then a stalled body marked the breaker healthy and the body timeout was
+  // retried as transient (caller p99 16 s, the breaker never opened).
+  test('headers followed by a stalled body: one timeout, not retried, and the breaker opens', async () => {
+    fresh();
+    const wx = wxkit({ fetchTimeoutMs: 300 });
+    sim.setFaults({ path: '/cgi-bin/stable_token', stallBody: true });
+    const first = reasons(await settleAll(Array.from({ length: 5 }, () => wx.accessToken())));
+    assert.ok(first.every((e) => e?.code === 'upstream_unavailable' && /timed out/.test(e.message)));
+    assert.equal(calls(), 1, 'the body timeout is a timeout: not retried');
+    assert.equal(wx.breaker().state, 'open', 'an answer counts only once its body is read');
+    await assert.rejects(wx.accessToken(), { code: 'upstream_unavailable' });
+    assert.equal(calls(), 1, 'refused at once while open');
+
+    sim.clearFaults();
+    sim.advance(6);
+    assert.ok(await wx.accessToken(), 'the probe reads a whole body and closes the breaker');
+    assert.equal(wx.breaker().state, 'closed');
+    await wx.close();
+  });
+
   test('another process sharing the store learns the upstream is unreachable and holds off without asking', async () => {
     fresh();
     const store = createMemoryStore();

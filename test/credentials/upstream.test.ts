@@ -47,6 +47,20 @@ describe('upstream interpreters (no network)', () => {
     assert.equal(e4.code, 'upstream_unavailable');
   });
 
+  // Issue 18 item 17: `{"errcode":0}` without a token was a permanent config error for 30 s.
+  test('errcode 0 (or none) without the token or ticket is transient, as on the WeCom path', async () => {
+    for (const body of [{ errcode: 0, errmsg: 'ok' }, {}, { errcode: 0, access_token: '' }]) {
+      const e = await processTokenResponse(json(body), 0, 'stable_token').catch((x) => x);
+      assert.equal(e.code, 'upstream_unavailable', JSON.stringify(body));
+      assert.equal(e.errcode, undefined);
+      assert.equal(failureKind(e), 'transient');
+    }
+    const t = await processTicketResponse(json({ errcode: 0, errmsg: 'ok' }), 0).catch((x) => x);
+    assert.equal(t.code, 'upstream_unavailable');
+    assert.match(t.message, /without a ticket/);
+    assert.equal(failureKind(t), 'transient');
+  });
+
   test('a ticket answer with errcode 0 is a credential', async () => {
     const r = await processTicketResponse(
       json({ errcode: 0, errmsg: 'ok', ticket: 'T', expires_in: 7200 }),

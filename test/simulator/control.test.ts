@@ -116,6 +116,17 @@ describe('control API', () => {
     await ok.arrayBuffer();
   });
 
+  test('stallBody sends the status, the headers and half the body, then stalls until the caller gives up', async () => {
+    await postJson(`${sim.url}/__sim/faults`, { stallBody: true, times: 1, path: '/cgi-bin/token' });
+    const url = `${sim.url}/cgi-bin/token?grant_type=client_credential&appid=${APP}&secret=${SECRET}`;
+    const signal = AbortSignal.timeout(300);
+    const res = await fetch(url, { signal });
+    assert.equal(res.status, 200, 'the headers arrive');
+    assert.match(res.headers.get('content-type') ?? '', /json/);
+    await assert.rejects(res.text(), (e: Error) => e.name === 'TimeoutError', 'the body never completes');
+    assert.equal(typeof (await classicToken(sim)).access_token, 'string', 'times counted it down');
+  });
+
   test('exhaustQuota spends today’s quota for real (45009 until the next day)', async () => {
     await postJson(`${sim.url}/__sim/faults`, { exhaustQuota: '/cgi-bin/token', appId: APP });
     assert.ok(isWechatError(await classicToken(sim), 45009));
@@ -141,6 +152,8 @@ describe('control API', () => {
       { times: 0, errcode: 1 },
       { drop: 'yes' },
       { drop: true, errcode: 40001 },
+      { stallBody: 1 },
+      { stallBody: true, errcode: 40001 },
       { latencyMs: -5 },
       { path: 'cgi-bin/token', errcode: 1 },
       { typo: 1 },
