@@ -5,7 +5,9 @@ import { gzipSync } from 'node:zlib';
 import { distFile } from './stack.ts';
 
 /** The IIFE is sent to every page inside WeChat; its budget is part of the product (docs/benchmarks.md). */
-const BUDGET_GZIP_BYTES = 2.5 * 1024;
+// 2.5 KB until 2026-12-07; then the helper gained wxkit.pay(), Chinese-first errors and the checks
+// against DOM clobbering, and the budget became 2.75 KB (docs/decisions.md).
+const BUDGET_GZIP_BYTES = 2.75 * 1024;
 
 test(`dist/client.global.js stays within ${BUDGET_GZIP_BYTES} bytes min+gzip`, () => {
   const script = distFile('client.global.js');
