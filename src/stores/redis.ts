@@ -163,7 +163,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Inde
   const call = (command: string, ...args: (string | number)[]): Promise<unknown> =>
     run(() => client.call(command, ...args));
   const listeners = new Set<(key: string) => void>();
-  let subscriber: Promise<Subscriber | undefined> | undefined;
+  let subscriber: Subscriber | undefined;
+  let subscribed: Promise<boolean> | undefined;
 
   return {
     description,
@@ -219,17 +220,34 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Inde
       await call('PUBLISH', prefix + CHANGES_CHANNEL, key);
     },
     async subscribe(listener) {
-      subscriber ??= (async () => {
-        const sub = duplicateSubscriber(client);
-        if (!sub) return undefined;
-        sub.on('message', (channel, message) => {
-          if (channel !== prefix + CHANGES_CHANNEL) return;
-          for (const l of [...listeners]) l(message);
-        });
-        await sub.subscribe(prefix + CHANGES_CHANNEL);
-        return sub;
-      })();
-      if (!(await subscriber)) throw unavailable('This Redis client cannot open a subscriber connection');
+      if (!subscribed) {
+        subscriber = duplicateSubscriber(client);
+        const sub = subscriber;
+        if (!sub) subscribed = Promise.resolve(false);
+        else {
+          sub.on('message', (channel, message) => {
+            if (channel !== prefix + CHANGES_CHANNEL) return;
+            for (const l of [...listeners]) l(message);
+          });
+          // A Redis that is down would keep SUBSCRIBE queued forever: give up after the command timeout
+          // (the caller then re-reads periodically); the connection stays until close() ends it.
+          let timer: NodeJS.Timeout | undefined;
+          subscribed = Promise.race([
+            sub.subscribe(prefix + CHANGES_CHANNEL).then(() => true),
+            new Promise<boolean>((r) => {
+              timer = setTimeout(() => r(false), timeoutMs);
+            }),
+          ])
+            .catch(() => false)
+            .finally(() => clearTimeout(timer));
+        }
+      }
+      if (!(await subscribed)) {
+        subscribed = undefined;
+        subscriber?.disconnect();
+        subscriber = undefined;
+        throw unavailable('This Redis client cannot open a subscriber connection');
+      }
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
@@ -237,7 +255,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Inde
       await call('PING');
     },
     async close() {
-      await subscriber?.then((sub) => sub?.disconnect()).catch(() => {});
+      subscriber?.disconnect();
+      subscriber = undefined;
       if (!owned) return;
       let timer: NodeJS.Timeout | undefined;
       try {
