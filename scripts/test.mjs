@@ -47,7 +47,15 @@ if (files.length === 0) {
 run(
   `${files.length} test files`,
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', '--test-force-exit', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=180000',
+    '--test-force-exit',
+    ...files,
+  ],
   {
     WXKIT_TEST: '1',
   },
