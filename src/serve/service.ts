@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWecom } from '../accounts/wecom.ts';
 import { accountOptions, loadConfig, type WxkitConfig, wecomOptions } from '../config.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
-import { createHandler, type WxkitHandler } from '../http/handler.ts';
+import { createHandler, HANDLE_INPUT, type WxkitHandler } from '../http/handler.ts';
 import { jsonLines, type LogSink, redact } from '../http/log.ts';
 import { send } from '../http/reply.ts';
 import type { Route } from '../http/route.ts';
@@ -250,9 +250,20 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const generatedSessionSecret = settings.sessionSecret === undefined;
   const sessionSecret = settings.sessionSecret ?? randomBytes(32).toString('base64url');
   let handler: WxkitHandler | undefined;
+  // The handler needs the bound port (OAuth, the sandbox's payment notify URL), so it is made after
+  // listen(); a request that arrives in between (a worker's port is shared as soon as it listens)
+  // waits for it instead of failing with a 500.
+  let handlerMade: (h: WxkitHandler) => void = () => {};
+  const made = new Promise<WxkitHandler>((resolve) => {
+    handlerMade = resolve;
+  });
+  const pending = Object.assign((req: Request, info?: object) => made.then((h) => h(req, info)), {
+    [HANDLE_INPUT]: (input: Parameters<WxkitHandler[typeof HANDLE_INPUT]>[0]) =>
+      made.then((h) => h[HANDLE_INPUT](input)),
+  }) as WxkitHandler;
   let server: RunningServer;
   try {
-    server = await listen(() => handler as WxkitHandler, settings.host, settings.port, timeouts);
+    server = await listen(() => handler ?? pending, settings.host, settings.port, timeouts);
   } catch (e) {
     await Promise.allSettled(accounts.map((a) => a.close()));
     await simulator?.close();
@@ -297,6 +308,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       ...((pay ?? demoPay) ? { pay: pay ?? demoPay } : {}),
     },
   });
+  handlerMade(handler);
   // Fetch the credentials now, so a wrong secret or a missing IP-whitelist entry shows at start and
   // the first page does not wait. Never blocks serving; failures are retried by the next request.
   for (const a of accounts) {
