@@ -2,6 +2,7 @@ import type { Fetched } from '../credentials/upstream.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { Component } from '../platform/component.ts';
 import { platformKeys } from '../platform/keys.ts';
+import { createComponentOAuthClient } from '../platform/oauth.ts';
 import {
   authorizerInfoRequest,
   authorizerTokenRequest,
@@ -178,6 +179,19 @@ export function createAuthorizer(
     openBase: deps.openBase,
     token: { name: 'access_token', upstream: deps.apiBase, fetch: () => refreshTokens.fetchToken() },
     options: deps.options,
+    // Web OAuth on the account's behalf: component_appid and the component token, never a secret.
+    oauth: (engine) =>
+      createComponentOAuthClient({
+        appId: deps.appId,
+        componentAppId: deps.componentAppId,
+        component: deps.component,
+        apiBase: deps.apiBase,
+        openBase: deps.openBase,
+        store: engine.oauthStore,
+        now: engine.now,
+        metrics: engine.metrics,
+        fetch: deps.options.fetch,
+      }),
     recheckable: true,
     async refresh(engine) {
       await engine.clearCache();

@@ -31,7 +31,12 @@ const STATE_RE = /^[A-Za-z0-9]{0,128}$/;
  * // https://open.weixin.qq.com/connect/oauth2/authorize?appid=wx123&redirect_uri=https%3A%2F%2Fh5.example.com%2Fcb&response_type=code&scope=snsapi_base&state=abc#wechat_redirect
  */
 export function buildAuthorizeUrl(
-  input: AuthorizeUrlInput & { appId: string; openBase?: string | undefined },
+  input: AuthorizeUrlInput & {
+    appId: string;
+    openBase?: string | undefined;
+    /** A third-party platform asking on the account's behalf (代公众号发起网页授权). */
+    componentAppId?: string | undefined;
+  },
 ): string {
   const scope = input.scope ?? 'snsapi_base';
   if (!OAUTH_SCOPES.includes(scope)) {
@@ -44,6 +49,7 @@ export function buildAuthorizeUrl(
     `appid=${encodeURIComponent(input.appId)}` +
     `&redirect_uri=${encodeURIComponent(input.redirectUri)}` +
     `&response_type=code&scope=${scope}&state=${state}` +
+    (input.componentAppId ? `&component_appid=${encodeURIComponent(input.componentAppId)}` : '') +
     (input.forcePopup ? '&forcePopup=true' : '');
   return `${base}/connect/oauth2/authorize?${query}#wechat_redirect`;
 }

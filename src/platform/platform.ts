@@ -11,6 +11,7 @@ import type { AccountOptions } from '../accounts/options.ts';
 import { checkBaseUrl } from '../base-url.ts';
 import { ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
 import { Metrics } from '../metrics.ts';
+import { linkedOAuthStore, type OAuthStore } from '../oauth/store.ts';
 import { createPushCrypto } from '../push/crypto.ts';
 import { openPush } from '../push/envelope.ts';
 import { readXml } from '../push/xml.ts';
@@ -125,6 +126,11 @@ export interface Platform {
   accountFor(appId: string): WxkitInstance;
   /** Every authorized appId (from the index). */
   authorizers(): Promise<string[]>;
+  /**
+   * The platform's store as OAuth uses it: the service keeps the login claims and sessions of every
+   * account's users here, so any instance can finish a login another one started.
+   */
+  readonly oauthStore: OAuthStore;
   /** Restores every refresh token from `api_get_authorizer_list` (500 a page). */
   sync(): Promise<SyncReport>;
   status(): Promise<PlatformStatus>;
@@ -320,6 +326,16 @@ export function createPlatform(options: PlatformOptions): Platform {
       chooseCardSign: wrap(a.chooseCardSign),
       cardExt: wrap(a.cardExt),
       ...(a.recheckTicket ? { recheckTicket: wrap(a.recheckTicket) } : {}),
+      // Component OAuth for an account that took its authorization back: 403, and WeChat is not asked.
+      oauth: {
+        ...a.oauth,
+        exchangeCode: wrap(a.oauth.exchangeCode),
+        refresh: wrap(a.oauth.refresh),
+        userinfo: wrap(a.oauth.userinfo),
+        checkAccessToken: wrap(a.oauth.checkAccessToken),
+      },
+      /** For routes that must refuse before sending a browser to WeChat (GET /oauth/login). */
+      assertAuthorized: () => assertAuthorized(appId),
     });
   }
 
@@ -569,6 +585,8 @@ export function createPlatform(options: PlatformOptions): Platform {
     },
 
     authorizers: () => index.all(),
+
+    oauthStore: linkedOAuthStore(async (op) => ({ ok: true, value: await op(await getStore()) })),
 
     sync: () => sync(),
 

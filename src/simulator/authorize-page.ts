@@ -1,6 +1,7 @@
 import { parseJsDomains } from '../domains.ts';
 import type { SimContext, SimRoute } from './http.ts';
 import { isSnapshotUser, issueOAuthCode } from './oauth.ts';
+import { platformOf } from './platform/routes.ts';
 import type { SimApp } from './state.ts';
 import { isWecomAuthorize, wecomAuthorize } from './wecom/oauth.ts';
 
@@ -19,6 +20,8 @@ interface AuthorizeParams {
   redirectUri: URL;
   scope: Scope;
   state: string;
+  /** A third-party platform asking on the account's behalf (`component_appid`). */
+  componentAppId?: string | undefined;
 }
 
 /** The user the simulated WeChat client is "logged in" as (the last one who consented). */
@@ -66,6 +69,13 @@ function readParams(ctx: SimContext, source: URLSearchParams): AuthorizeParams |
   if (!appid) return errorPage(10012, 'appid 参数错误 / appid is missing');
   const app = ctx.state.app(appid);
   if (!app) return errorPage(40013, 'invalid appid / 不存在此公众号（appid 错误）');
+  const componentAppId = source.get('component_appid') ?? undefined;
+  if (componentAppId !== undefined && !authorizedTo(ctx, app.appId, componentAppId)) {
+    return errorPage(
+      10015,
+      `公众号未授权第三方平台，请检查授权状态 / ${app.appId} has not authorized the third-party platform ${componentAppId.slice(0, 64)}`,
+    );
+  }
   const redirect = source.get('redirect_uri');
   if (!redirect) return errorPage(10011, 'redirect_uri 参数错误 / redirect_uri is missing');
   let redirectUri: URL;
@@ -92,7 +102,13 @@ function readParams(ctx: SimContext, source: URLSearchParams): AuthorizeParams |
   const state = source.get('state') ?? '';
   if (Buffer.byteLength(state) > 128)
     return errorPage(10013, 'state 参数超过 128 字节 / state is longer than 128 bytes');
-  return { app, redirectUri, scope: scope as Scope, state };
+  return { app, redirectUri, scope: scope as Scope, state, componentAppId };
+}
+
+/** Whether `appId` authorized the component (and has not taken it back): component OAuth needs it. */
+function authorizedTo(ctx: SimContext, appId: string, componentAppId: string): boolean {
+  const auth = platformOf(ctx.state).get(componentAppId)?.authorizations.get(appId);
+  return auth !== undefined && !auth.revoked;
 }
 
 /** `redirect_uri` with `code` (unless denied) and `state` added, the way WeChat appends them. */
@@ -104,6 +120,8 @@ function backTo(
   const target = new URL(params.redirectUri);
   if (code !== undefined) target.searchParams.set('code', code);
   target.searchParams.set('state', params.state);
+  // Component OAuth names the account in the callback too (the platform serves many).
+  if (params.componentAppId !== undefined) target.searchParams.set('appid', params.app.appId);
   return new Response(null, {
     status: 302,
     headers: { location: target.href, 'cache-control': 'no-store', ...headers },
@@ -137,7 +155,7 @@ function consentPage(ctx: SimContext, params: AuthorizeParams, remembered: strin
 <p>公众号 <b id="appid">${escapeHtml(params.app.appId)}</b> 申请获得以下权限 / requests:</p>
 <ul><li>获得你的公开信息（昵称、头像等）/ your public profile (nickname, avatar)</li></ul>
 <form method="post" action="${escapeHtml(`${new URL(ctx.baseUrl).pathname.replace(/\/$/, '')}/connect/oauth2/authorize/confirm`)}">
-${hidden('appid', params.app.appId)}${hidden('redirect_uri', params.redirectUri.href)}${hidden('response_type', 'code')}${hidden('scope', params.scope)}${hidden('state', params.state)}
+${hidden('appid', params.app.appId)}${hidden('redirect_uri', params.redirectUri.href)}${hidden('response_type', 'code')}${hidden('scope', params.scope)}${hidden('state', params.state)}${params.componentAppId === undefined ? '' : hidden('component_appid', params.componentAppId)}
 <fieldset><legend>模拟用户 / Simulated user</legend>${options}${snapshot}</fieldset>
 <button type="submit" id="allow" name="action" value="allow">允许 / Allow</button>
 <button type="submit" id="deny" name="action" value="deny">拒绝 / Deny</button>
@@ -163,6 +181,7 @@ const authorize: SimRoute = {
       appId: params.app.appId,
       user: user ?? 'snapshot',
       scope: 'snsapi_base',
+      componentAppId: params.componentAppId,
     });
     return backTo(params, code);
   },
@@ -179,7 +198,12 @@ const confirm: SimRoute = {
     const openid = form.get('openid') ?? '';
     const user = openid === '__snapshot__' ? 'snapshot' : params.app.users.find((u) => u.openid === openid);
     if (user === undefined) return errorPage(40003, 'invalid openid / 没有这个模拟用户');
-    const code = issueOAuthCode(ctx.state, { appId: params.app.appId, user, scope: params.scope });
+    const code = issueOAuthCode(ctx.state, {
+      appId: params.app.appId,
+      user,
+      scope: params.scope,
+      componentAppId: params.componentAppId,
+    });
     const remember =
       user === 'snapshot'
         ? {}

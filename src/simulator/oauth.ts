@@ -15,6 +15,8 @@ export const SIM_OAUTH_LIMITS = { code: 300, accessToken: 7200, refreshToken: 30
 
 interface Grant {
   appId: string;
+  /** Set when a third-party platform asked on the account's behalf (component OAuth). */
+  componentAppId?: string | undefined;
   openid: string;
   scope: 'snsapi_base' | 'snsapi_userinfo';
   snapshot: boolean;
@@ -55,13 +57,16 @@ const ERRMSG: Record<number, string> = {
   41008: 'missing code',
   42002: 'refresh_token expired',
   48001: 'api unauthorized',
+  61003: 'component is not authorized by this account',
 };
 
-function fail(ctx: SimContext, errcode: number): Response {
+/** WeChat's OAuth error body for `errcode`, with its errmsg. */
+export function oauthFail(ctx: SimContext, errcode: number): Response {
   return ERRMSG[errcode] === undefined
     ? wechatError(ctx.state, errcode)
     : wechatError(ctx.state, errcode, ERRMSG[errcode]);
 }
+const fail = oauthFail;
 
 /** True when the user stands for a timeline-snapshot visitor. */
 export function isSnapshotUser(user: SimUser): boolean {
@@ -79,12 +84,18 @@ export function snapshotOpenid(appId: string): string {
  */
 export function issueOAuthCode(
   state: SimState,
-  input: { appId: string; user: SimUser | 'snapshot'; scope: 'snsapi_base' | 'snsapi_userinfo' },
+  input: {
+    appId: string;
+    user: SimUser | 'snapshot';
+    scope: 'snsapi_base' | 'snsapi_userinfo';
+    componentAppId?: string | undefined;
+  },
 ): string {
   const snapshot = input.user === 'snapshot' || isSnapshotUser(input.user);
   const code = randomBytes(16).toString('hex');
   oauthData(state).codes.set(code, {
     appId: input.appId,
+    componentAppId: input.componentAppId,
     openid: input.user === 'snapshot' ? snapshotOpenid(input.appId) : input.user.openid,
     scope: snapshot ? 'snsapi_base' : input.scope,
     snapshot,
@@ -113,6 +124,56 @@ function tokenBody(state: SimState, grant: Grant, refreshToken: string): Record<
   return body;
 }
 
+/**
+ * Redeems a code for the user's tokens: single use (40163), 5 minutes, bound to the account and to
+ * whoever asked for it — a code from a platform's authorize link is exchanged only by that platform
+ * (`componentAppId`), an account's own code only with its secret (40029 otherwise).
+ */
+export function redeemOAuthCode(
+  ctx: SimContext,
+  appid: string,
+  codeValue: string,
+  componentAppId: string | undefined,
+): Response {
+  const code = oauthData(ctx.state).codes.get(codeValue);
+  if (
+    !code ||
+    code.appId !== appid ||
+    code.componentAppId !== componentAppId ||
+    ctx.state.now() >= code.expiresAt
+  )
+    return fail(ctx, 40029);
+  if (code.used) return fail(ctx, 40163);
+  code.used = true;
+  const refreshToken = randomBytes(48).toString('base64url');
+  const grant: Grant = {
+    appId: code.appId,
+    componentAppId: code.componentAppId,
+    openid: code.openid,
+    scope: code.scope,
+    snapshot: code.snapshot,
+    unionid: code.unionid,
+  };
+  oauthData(ctx.state).refreshTokens.set(refreshToken, {
+    ...grant,
+    expiresAt: ctx.state.now() + SIM_OAUTH_LIMITS.refreshToken,
+  });
+  return json(tokenBody(ctx.state, grant, refreshToken));
+}
+
+/** Renews a user's token with its refresh_token, for the account (or platform) it was issued to. */
+export function renewOAuthToken(
+  ctx: SimContext,
+  appid: string,
+  value: string,
+  componentAppId: string | undefined,
+): Response {
+  const rt = oauthData(ctx.state).refreshTokens.get(value);
+  if (!rt || rt.appId !== appid || rt.componentAppId !== componentAppId) return fail(ctx, 40030);
+  if (ctx.state.now() >= rt.expiresAt) return fail(ctx, 42002);
+  return json(tokenBody(ctx.state, rt, value));
+}
+
 const accessToken: SimRoute = {
   path: '/sns/oauth2/access_token',
   methods: ['GET'],
@@ -128,23 +189,7 @@ const accessToken: SimRoute = {
     const codeValue = q.get('code');
     if (!codeValue) return fail(ctx, 41008);
     if (q.get('grant_type') !== 'authorization_code') return fail(ctx, 40002);
-    const code = oauthData(ctx.state).codes.get(codeValue);
-    if (!code || code.appId !== appid || ctx.state.now() >= code.expiresAt) return fail(ctx, 40029);
-    if (code.used) return fail(ctx, 40163);
-    code.used = true;
-    const refreshToken = randomBytes(48).toString('base64url');
-    const grant: Grant = {
-      appId: code.appId,
-      openid: code.openid,
-      scope: code.scope,
-      snapshot: code.snapshot,
-      unionid: code.unionid,
-    };
-    oauthData(ctx.state).refreshTokens.set(refreshToken, {
-      ...grant,
-      expiresAt: ctx.state.now() + SIM_OAUTH_LIMITS.refreshToken,
-    });
-    return json(tokenBody(ctx.state, grant, refreshToken));
+    return redeemOAuthCode(ctx, appid, codeValue, undefined);
   },
 };
 
@@ -157,11 +202,7 @@ const refresh: SimRoute = {
     if (!appid) return fail(ctx, 41002);
     if (!ctx.state.app(appid)) return fail(ctx, 40013);
     if (q.get('grant_type') !== 'refresh_token') return fail(ctx, 40002);
-    const value = q.get('refresh_token') ?? '';
-    const rt = oauthData(ctx.state).refreshTokens.get(value);
-    if (!rt || rt.appId !== appid) return fail(ctx, 40030);
-    if (ctx.state.now() >= rt.expiresAt) return fail(ctx, 42002);
-    return json(tokenBody(ctx.state, rt, value));
+    return renewOAuthToken(ctx, appid, q.get('refresh_token') ?? '', undefined);
   },
 };
 

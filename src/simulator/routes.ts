@@ -9,6 +9,7 @@ import { payControlRoutes } from './pay/control.ts';
 import { payRoutes } from './pay/routes.ts';
 import { platformControlRoutes } from './platform/control.ts';
 import { platformLoginRoutes } from './platform/login-page.ts';
+import { platformOAuthRoutes } from './platform/oauth.ts';
 import { platformApiRoutes } from './platform/routes.ts';
 import { pushControlRoutes } from './push/control.ts';
 import { customSendRoutes } from './push/custom-send.ts';
@@ -29,6 +30,7 @@ export const simRoutes: readonly SimRoute[] = [
   ...controlRoutes,
   ...bridgeRoutes,
   ...oauthRoutes,
+  ...platformOAuthRoutes,
   ...wecomRoutes,
   ...wecomOAuthRoutes,
   ...pushControlRoutes,

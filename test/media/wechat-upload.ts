@@ -14,7 +14,7 @@ export interface UploadOptions {
  */
 export async function uploadToWechat(
   sim: Simulator,
-  account: Wxkit,
+  account: Pick<Wxkit, 'accessToken'>,
   bytes: Uint8Array,
   { type = 'image/png', filename = 'photo.png' }: UploadOptions = {},
 ): Promise<string> {

@@ -95,6 +95,9 @@ function oauthOf(account: Account): OAuthClient {
 
 /** Sessions and the callback claims live in the default account's store, so every instance sees them. */
 export function storeOf(ctx: RouteContext): OAuthStore {
+  // A platform-only service has no default account: its platform's store is the shared one.
+  const platform = ctx.options.extra.platform as { oauthStore?: OAuthStore } | undefined;
+  if (ctx.accounts.length === 0 && platform?.oauthStore) return platform.oauthStore;
   const client = (ctx.account() as Wxkit & { oauth?: OAuthClient }).oauth;
   if (client) return client.store;
   let store = ctx.state.get('oauth:store') as OAuthStore | undefined;
@@ -180,6 +183,8 @@ async function login(ctx: RouteContext): Promise<Reply> {
   const returnTo = safeReturnTo(q.get('returnTo'));
   const opts = routeOptions(ctx);
   const account = ctx.account(readAppId(q.get('appId')), readAgentId(q.get('agentId')));
+  // A platform's account that never authorized it, or took it back: refused here, not on WeChat's page.
+  await (account as { assertAuthorized?: () => Promise<void> }).assertAuthorized?.();
   if (isWecom(account)) return wecomLogin(ctx, account, q.get('scope'), returnTo);
   const scope = (q.get('scope') || opts.defaultScope) as OAuthScope;
   if (!OAUTH_SCOPES.includes(scope)) {

@@ -61,7 +61,8 @@ function accountFor(ctx: RouteContext): { wx: Wxkit | Wecom; key: KeyLabel } {
   const key = authorize(ctx);
   const appId = ctx.params.appId ?? '';
   const agentId = readAgentId(readQuery(ctx.url.search, TOKEN_QUERY).get('agentId'));
-  if (!ctx.accounts.some((a) => a.appId === appId)) {
+  // A platform's appIds are not listed: its account answers unknown_app / authorizer_revoked itself.
+  if (!ctx.accounts.some((a) => a.appId === appId) && !ctx.options.extra.platform) {
     throw new WxkitError(
       ErrorCodes.UNKNOWN_APP,
       `No account ${JSON.stringify(appId.slice(0, 64))} is configured here.`,
