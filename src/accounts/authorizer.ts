@@ -100,7 +100,9 @@ export class RefreshTokens {
   }
 
   async markRevoked(): Promise<void> {
-    await this.d.store.set(platformKeys.revoked(this.d.componentAppId, this.d.appId), String(this.d.now()));
+    const { store, componentAppId, appId } = this.d;
+    await store.set(platformKeys.revoked(componentAppId, appId), String(this.d.now()));
+    await store.addMembers(platformKeys.revokedShard(componentAppId, platformKeys.shardOf(appId)), [appId]);
   }
 
   /** A new access token: from the stored refresh token, healed once through get_authorizer_info on 61023. */

@@ -123,6 +123,7 @@ function printStatus(io: CliIO, s: PlatformStatus): void {
     }`,
   );
   io.out(`  authorized accounts ${s.authorizers} / 已授权账号 ${s.authorizers} 个`);
+  io.out(`  revoked accounts    ${s.revoked} / 已取消授权 ${s.revoked} 个`);
   if (s.warning) {
     io.out(`  warning: ${s.warning.en}`);
     io.out(`  警告：${s.warning.zh}`);

@@ -1,5 +1,5 @@
 import type { ErrcodePlatform } from '../errcodes.ts';
-import { ErrorCodes, WxkitError } from '../errors.ts';
+import { ErrorCodes, type Hint, WxkitError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../stores/types.ts';
 import { type Breaker, isRefusal, unreachableUntil } from './breaker.ts';
@@ -25,6 +25,9 @@ export interface CredentialRecord {
 interface FailureRecord {
   code: string;
   message: string;
+  /** The Chinese message and the hint: a remembered failure says what the first one said. */
+  zh?: string;
+  hint?: Hint;
   errcode?: number;
   errmsg?: string;
   /** Whose errcode (absent: WeChat's). */
@@ -681,6 +684,8 @@ export class Custody {
     const rec: FailureRecord = {
       code: err.code,
       message: err.message,
+      zh: err.messageZh,
+      hint: err.hint,
       status: err.status,
       until: now + delay,
       waitMs: delay,
@@ -805,6 +810,8 @@ function toError(f: FailureRecord, now: number): WxkitError {
     ...(f.errcode === undefined ? {} : { errcode: f.errcode }),
     ...(f.errmsg === undefined ? {} : { errmsg: f.errmsg }),
     ...(f.platform === undefined ? {} : { platform: f.platform }),
+    ...(typeof f.zh === 'string' ? { zh: f.zh } : {}),
+    ...(typeof f.hint?.en === 'string' && typeof f.hint.zh === 'string' ? { hint: f.hint } : {}),
     details: { cachedFailure: true },
   });
 }

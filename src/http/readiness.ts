@@ -1,4 +1,6 @@
 import type { MediaStore } from '../media/types.ts';
+import type { PlatformStatus } from '../platform/platform.ts';
+import { TICKET_EXPIRED_CAUSE, type VerifyTicketHealth } from '../platform/verify-ticket.ts';
 import type { Account, BreakerStatus } from '../types.ts';
 import { isWecom } from './account-kind.ts';
 
@@ -46,12 +48,39 @@ export interface MediaReadiness {
   error?: { code: string; message: string };
 }
 
+/**
+ * A third-party platform's readiness. Only a verify ticket over 12 hours old makes it not ready: the
+ * component token can then not be renewed. A missing ticket (a new deployment waits up to 10 minutes
+ * for the first push) or a late one is a warning — a 503 then would make a load balancer keep away
+ * the very push that heals it.
+ */
+export interface PlatformReadiness {
+  componentAppId: string;
+  ready: boolean;
+  verifyTicket: { health: VerifyTicketHealth; ageSeconds?: number };
+  componentToken: { cached: boolean };
+  authorizers: number;
+  revoked: number;
+  /** What needs attention before it fails (both languages). */
+  warning?: { en: string; zh: string };
+  /** Why it is not ready. */
+  error?: { code: string; message: string; zh?: string };
+}
+
+/** What the readiness probe needs of a platform (`createPlatform()`). */
+export interface PlatformProbe {
+  readonly componentAppId: string;
+  status(): Promise<PlatformStatus>;
+}
+
 export interface ReadinessResult {
   /** When the probe finished (ms since the epoch, real time). */
   at: number;
   accounts: AccountReadiness[];
   /** Present when the handler has a media store to check. */
   media?: MediaReadiness;
+  /** Present when the handler serves a third-party platform. */
+  platform?: PlatformReadiness;
 }
 
 export interface ReadinessView {
@@ -66,13 +95,15 @@ export class ReadinessMonitor {
   private last: ReadinessResult | undefined;
   private probe: Promise<ReadinessResult> | undefined;
   /** Status calls still waiting for a store that hangs: never more than one per account (or media store). */
-  private readonly stuck = new Set<Account | MediaStore>();
+  private readonly stuck = new Set<Account | MediaStore | PlatformProbe>();
 
   constructor(
     private readonly accounts: readonly Account[],
     private readonly o: ReadinessOptions = DEFAULT_READINESS,
     /** The media store to check, when there is one (it may be opened later). */
     private readonly mediaStore: () => Promise<MediaStore> | undefined = () => undefined,
+    /** The third-party platform, when the handler serves one. */
+    private readonly platform: () => PlatformProbe | undefined = () => undefined,
   ) {}
 
   /** The freshest result available without waiting long; starts a probe when the last one is stale. */
@@ -99,11 +130,17 @@ export class ReadinessMonitor {
   }
 
   private async run(): Promise<ReadinessResult> {
-    const [accounts, media] = await Promise.all([
+    const [accounts, media, platform] = await Promise.all([
       Promise.all(this.accounts.map((wx) => this.check(wx))),
       this.media(),
+      this.checkPlatform(),
     ]);
-    const result: ReadinessResult = { at: Date.now(), accounts, ...(media ? { media } : {}) };
+    const result: ReadinessResult = {
+      at: Date.now(),
+      accounts,
+      ...(media ? { media } : {}),
+      ...(platform ? { platform } : {}),
+    };
     this.last = result;
     return result;
   }
@@ -174,6 +211,54 @@ export class ReadinessMonitor {
     const breaker = wx.breaker?.();
     if (breaker) out.breaker = breaker;
     return out;
+  }
+
+  /** The platform's status (store reads only, no upstream call) bounded by the timeout. */
+  private async checkPlatform(): Promise<PlatformReadiness | undefined> {
+    const p = this.platform();
+    if (p === undefined) return undefined;
+    const unreachable = (message: string): PlatformReadiness => ({
+      componentAppId: p.componentAppId,
+      ready: false,
+      verifyTicket: { health: 'missing' },
+      componentToken: { cached: false },
+      authorizers: 0,
+      revoked: 0,
+      error: { code: 'store_unavailable', message },
+    });
+    if (this.stuck.has(p)) return unreachable('The platform’s store has not answered its last check');
+    this.stuck.add(p);
+    const call = p.status().then(
+      (s) => s,
+      () => undefined,
+    );
+    void call.finally(() => this.stuck.delete(p));
+    const s = await within(call, this.o.timeoutMs);
+    if (s === TIMED_OUT || s === undefined) return unreachable('The platform’s store did not answer');
+    const t = s.verifyTicket;
+    const expired = t.health === 'expired';
+    return {
+      componentAppId: s.componentAppId,
+      ready: !expired,
+      verifyTicket: {
+        health: t.health,
+        ...(t.ageMs === undefined ? {} : { ageSeconds: Math.floor(t.ageMs / 1000) }),
+      },
+      componentToken: { cached: s.componentToken.cached },
+      authorizers: s.authorizers,
+      revoked: s.revoked,
+      ...(expired
+        ? {
+            error: {
+              code: 'verify_ticket_expired',
+              message: TICKET_EXPIRED_CAUSE.en,
+              zh: TICKET_EXPIRED_CAUSE.zh,
+            },
+          }
+        : s.warning
+          ? { warning: s.warning }
+          : {}),
+    };
   }
 
   /** `wx.status()` bounded by the timeout; a call still hanging from an earlier probe is not repeated. */

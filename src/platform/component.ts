@@ -3,7 +3,7 @@ import type { AccountOptions } from '../accounts/options.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { IndexedStore } from '../stores/types.ts';
 import { componentTokenRequest, processComponentTokenResponse } from './requests.ts';
-import { readVerifyTicket } from './verify-ticket.ts';
+import { readVerifyTicket, ticketExpired, verifyTicketHealth } from './verify-ticket.ts';
 
 /**
  * The component itself as an account for the engine (src/accounts/engine.ts): one credential, the
@@ -46,6 +46,7 @@ function noTicket(component: string): WxkitError {
 
 export function createComponent(options: ComponentOptions): Component {
   const { componentAppId, componentSecret, apiBase, store } = options;
+  const now = options.now ?? Date.now;
   const kind: AccountKind<never> = {
     id: `component:${componentAppId}`,
     platform: 'official',
@@ -57,6 +58,9 @@ export function createComponent(options: ComponentOptions): Component {
       async fetch(up) {
         const ticket = await readVerifyTicket(store, componentAppId);
         if (!ticket) throw noTicket(componentAppId);
+        // WeChat would answer 61005: say what stopped instead, without spending a call.
+        if (verifyTicketHealth(ticket, now()) === 'expired')
+          throw ticketExpired(componentAppId, ticket, now());
         return up.call(
           '/cgi-bin/component/api_component_token',
           apiBase,

@@ -20,6 +20,8 @@ export const platformKeys = {
     `wxkit:component:${component}:authorizer:{${appId}}:refresh_token`,
   revoked: (component: string, appId: string) => `wxkit:component:${component}:authorizer:{${appId}}:revoked`,
   indexShard: (component: string, shard: number) => `wxkit:component:${component}:authorizers:{s${shard}}`,
+  /** Accounts that took their authorization back, spread like the index (status and doctor count them). */
+  revokedShard: (component: string, shard: number) => `wxkit:component:${component}:revoked:{s${shard}}`,
   shardOf: (appId: string) => createHash('sha1').update(appId).digest()[0]! % INDEX_SHARDS,
 };
 

@@ -32,6 +32,7 @@ import {
 import {
   readVerifyTicket,
   saveVerifyTicket,
+  TICKET_EXPIRED_CAUSE,
   VERIFY_TICKET_LIFETIME_MS,
   type VerifyTicketHealth,
   verifyTicketHealth,
@@ -87,6 +88,8 @@ export interface PlatformStatus {
   componentToken: { cached: boolean; expiresAt?: number | undefined };
   /** Authorized accounts in the index. */
   authorizers: number;
+  /** Accounts that took their authorization back (取消授权) and have not authorized again. */
+  revoked: number;
   /** Accounts held in this process's memory now. */
   inMemory: number;
   /** A sentence for operators when something needs attention (both languages), else undefined. */
@@ -393,6 +396,29 @@ export function createPlatform(options: PlatformOptions): Platform {
     },
   };
 
+  /** Accounts that took their authorization back (counted by status and doctor). */
+  const revokedIndex = {
+    async add(appId: string) {
+      const store = await getStore();
+      await store.addMembers(platformKeys.revokedShard(componentAppId, platformKeys.shardOf(appId)), [appId]);
+    },
+    async remove(appId: string) {
+      const store = await getStore();
+      await store.removeMembers(platformKeys.revokedShard(componentAppId, platformKeys.shardOf(appId)), [
+        appId,
+      ]);
+    },
+    async count(): Promise<number> {
+      const store = await getStore();
+      const shards = await Promise.all(
+        Array.from({ length: INDEX_SHARDS }, (_, i) =>
+          store.members(platformKeys.revokedShard(componentAppId, i)),
+        ),
+      );
+      return shards.reduce((n, s) => n + s.length, 0);
+    },
+  };
+
   const refreshTokensOf = async (appId: string) =>
     new RefreshTokens({
       componentAppId,
@@ -455,6 +481,7 @@ export function createPlatform(options: PlatformOptions): Platform {
     const { raw } = await tokens.read();
     await tokens.replace(raw ?? null, auth.refreshToken);
     await store.delete(platformKeys.revoked(componentAppId, appId));
+    await revokedIndex.remove(appId);
     revokedSeen.delete(appId);
     await index.add(appId);
     servedBefore = true;
@@ -469,6 +496,7 @@ export function createPlatform(options: PlatformOptions): Platform {
     await store.set(platformKeys.revoked(componentAppId, appId), String(now()));
     revokedSeen.set(appId, { state: 'revoked', at: now() });
     await index.remove(appId);
+    await revokedIndex.add(appId);
     await dropCredentials(appId);
   };
 
@@ -629,6 +657,7 @@ export function createPlatform(options: PlatformOptions): Platform {
           }
           await index.add(row.authorizerAppId);
           await store.delete(platformKeys.revoked(componentAppId, row.authorizerAppId));
+          await revokedIndex.remove(row.authorizerAppId);
           revokedSeen.delete(row.authorizerAppId);
           if (value === undefined) continue;
           const key = platformKeys.refreshToken(componentAppId, row.authorizerAppId);
@@ -652,6 +681,7 @@ export function createPlatform(options: PlatformOptions): Platform {
       const component = await getComponent();
       const rec = await component.engine.token.peek();
       const authorizers = (await index.all()).length;
+      const revoked = await revokedIndex.count();
       const warning: PlatformStatus['warning'] =
         health === 'missing'
           ? {
@@ -659,10 +689,7 @@ export function createPlatform(options: PlatformOptions): Platform {
               zh: '尚未收到 component_verify_ticket：请检查「授权事件接收URL」（POST /platform/events）。',
             }
           : health === 'expired'
-            ? {
-                en: 'The last component_verify_ticket is over 12 hours old: WeChat pushes are not arriving, the component token cannot be renewed.',
-                zh: '最近的 component_verify_ticket 已超过 12 小时：微信推送未到达，无法再获取 component_access_token。',
-              }
+            ? { ...TICKET_EXPIRED_CAUSE }
             : health === 'late'
               ? {
                   en: 'No ticket push for over 30 minutes (WeChat sends one every 10): check the 授权事件接收URL before the last ticket ends 12 hours after its push.',
@@ -686,6 +713,7 @@ export function createPlatform(options: PlatformOptions): Platform {
           ...(rec ? { expiresAt: rec.expiresAt } : {}),
         },
         authorizers,
+        revoked,
         inMemory: accounts.size,
         ...(warning ? { warning } : {}),
       };

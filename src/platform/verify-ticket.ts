@@ -1,3 +1,4 @@
+import { ErrorCodes, WxkitError } from '../errors.ts';
 import type { IndexedStore } from '../stores/types.ts';
 import { platformKeys } from './keys.ts';
 
@@ -69,4 +70,31 @@ export function verifyTicketHealth(ticket: VerifyTicket | undefined, nowMs: numb
   const age = nowMs - ticket.createTime * 1000;
   if (age >= VERIFY_TICKET_LIFETIME_MS) return 'expired';
   return age >= VERIFY_TICKET_LATE_MS ? 'late' : 'fresh';
+}
+
+/** The cause, in both languages, when the last ticket is over 12 hours old (status, /readyz, doctor, errors). */
+export const TICKET_EXPIRED_CAUSE = {
+  en: 'component_verify_ticket older than 12 h: check the 授权事件接收URL (POST /platform/events) — WeChat’s pushes (every 10 minutes) are not reaching this service, so the component token cannot be renewed',
+  zh: 'component_verify_ticket 已超过 12 小时：请检查「授权事件接收URL」（POST /platform/events）——微信每 10 分钟一次的推送未到达本服务，component_access_token 无法续期',
+} as const;
+
+/**
+ * What a component-token fetch gets once the last ticket is over 12 hours old: the cause rather than
+ * WeChat's bare 61005 (whose number it carries), and when the last push came.
+ */
+export function ticketExpired(component: string, ticket: VerifyTicket, nowMs: number): WxkitError {
+  const hours = Math.floor((nowMs - ticket.createTime * 1000) / 3600_000);
+  return new WxkitError(
+    ErrorCodes.UPSTREAM_UNAVAILABLE,
+    `${TICKET_EXPIRED_CAUSE.en} (${component}: the last ticket was pushed ${hours} h ago)`,
+    {
+      zh: `${TICKET_EXPIRED_CAUSE.zh}（${component}：最近一次 ticket 推送在 ${hours} 小时前）`,
+      errcode: 61005,
+      retryAfter: 60,
+      hint: {
+        en: 'Make the 授权事件接收URL configured on open.weixin.qq.com reach POST /platform/events and answer `success`; the next push (within 10 minutes) brings the component token back at once.',
+        zh: '请让开放平台配置的「授权事件接收URL」能访问到 POST /platform/events 并回复 success；下一次推送（10 分钟内）到达后 component_access_token 会立即恢复。',
+      },
+    },
+  );
 }

@@ -4,6 +4,8 @@ import { anonymousMetrics } from '../metrics-visibility.ts';
 import {
   type AccountReadiness,
   DEFAULT_READINESS,
+  type PlatformProbe,
+  type PlatformReadiness,
   ReadinessMonitor,
   type ReadinessOptions,
 } from '../readiness.ts';
@@ -26,6 +28,7 @@ function monitorOf(ctx: RouteContext): ReadinessMonitor {
       ctx.accounts,
       { timeoutMs: pick('timeoutMs'), maxAgeMs: pick('maxAgeMs'), graceMs: pick('graceMs') },
       () => openedMediaStore(ctx),
+      () => ctx.options.extra.platform as PlatformProbe | undefined,
     );
     ctx.state.set('readiness', m);
   }
@@ -53,10 +56,22 @@ function publicAccount(a: AccountReadiness) {
   };
 }
 
+/** An anonymous caller learns the verify ticket's state and the cause, not the platform or its counts. */
+function publicPlatform(p: PlatformReadiness) {
+  return {
+    ready: p.ready,
+    verifyTicket: { health: p.verifyTicket.health },
+    ...(p.warning ? { warning: p.warning } : {}),
+    ...(p.error ? { error: p.error } : {}),
+  };
+}
+
 async function readyz(ctx: RouteContext) {
   const { result, probing } = await monitorOf(ctx).read();
   const ready =
-    result.accounts.every((a) => a.storeReachable && a.credentials) && result.media?.reachable !== false;
+    result.accounts.every((a) => a.storeReachable && a.credentials) &&
+    result.media?.reachable !== false &&
+    result.platform?.ready !== false;
   // `mode` so a probe (and whoever reads it) can tell a sandbox from a live service (SPEC §10).
   const mode = ctx.options.sandbox ? 'sandbox' : 'live';
   const internal = isInternalCaller(ctx.input, ctx.options.apiKeyHashes);
@@ -77,6 +92,7 @@ async function readyz(ctx: RouteContext) {
               },
         }
       : {}),
+    ...(result.platform ? { platform: internal ? result.platform : publicPlatform(result.platform) } : {}),
   };
   return json(ready ? 200 : 503, body, NO_STORE);
 }
