@@ -102,7 +102,9 @@ export class RefreshTokens {
   async markRevoked(): Promise<void> {
     const { store, componentAppId, appId } = this.d;
     await store.set(platformKeys.revoked(componentAppId, appId), String(this.d.now()));
-    await store.addMembers(platformKeys.revokedShard(componentAppId, platformKeys.shardOf(appId)), [appId]);
+    const shard = platformKeys.shardOf(appId);
+    await store.addMembers(platformKeys.revokedShard(componentAppId, shard), [appId]);
+    await store.removeMembers(platformKeys.indexShard(componentAppId, shard), [appId]);
   }
 
   /** A new access token: from the stored refresh token, healed once through get_authorizer_info on 61023. */

@@ -6,6 +6,7 @@ import { parseJsDomains } from '../domains.ts';
 import { isWxkitError } from '../errors.ts';
 import { normalizeSignUrl } from '../signature.ts';
 import { payDoctorUsage, runPayDoctor } from './doctor-pay.ts';
+import { platformDoctorUsage, runPlatformDoctor } from './doctor-platform.ts';
 import { pushDoctorUsage, runPushDoctor } from './doctor-push.ts';
 import { type CliIO, duration, noAccountForTicket, parseFlags, required, UsageError } from './io.ts';
 import { type TicketOrigin, type TicketSource, ticketWithOrigin } from './sign.ts';
@@ -43,13 +44,18 @@ wxkit doctor --agent --url U --signature X --noncestr N --timestamp S [--corp-id
   --corp-id（页面的 corpid）不是该企业时为 corpid_mismatch；--agent-id 不符为 agentid_mismatch，类型不对为
   agentid_type（数字或纯数字字符串均可）；并检查 wx.config 的全部 URL 问题。
 ${pushDoctorUsage}
-${payDoctorUsage}`;
+${payDoctorUsage}
+${platformDoctorUsage}`;
 
 export async function runDoctor(argv: string[], io: CliIO, ticketSource?: TicketSource): Promise<number> {
   if (argv.includes('--card') || argv.includes('--add-card')) return runCardDoctor(argv, io, ticketSource);
   if (argv.includes('--agent')) return runAgentDoctor(argv, io);
   if (argv.some((a) => a === '--push' || a.startsWith('--push='))) return runPushDoctor(argv, io);
   if (argv.includes('--pay')) return runPayDoctor(argv, io);
+  // A platform set-up: `--platform`, or plain `wxkit doctor` where WX_COMPONENT_APP_ID is set.
+  if (argv.includes('--platform') || (argv.length === 0 && io.env.WX_COMPONENT_APP_ID?.trim())) {
+    return runPlatformDoctor(argv, io);
+  }
   const { values } = parseFlags(argv, {
     url: { type: 'string' },
     signature: { type: 'string' },

@@ -18,7 +18,7 @@ export const platformUsage = `wxkit platform [list|sync|status] [--json]
 const ACTIONS = new Set(['status', 'list', 'sync']);
 
 /** The component's four settings are required together: a platform is nothing without any one of them. */
-function openPlatform(io: CliIO): Platform {
+export function openPlatform(io: CliIO): Platform {
   const e = (name: string) => {
     const v = io.env[name]?.trim();
     return v === '' ? undefined : v;

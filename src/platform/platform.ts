@@ -136,6 +136,15 @@ export interface Platform {
   readonly oauthStore: OAuthStore;
   /** Restores every refresh token from `api_get_authorizer_list` (500 a page). */
   sync(): Promise<SyncReport>;
+  /**
+   * The component_access_token from custody: the cached one, else one fetched from the latest verify
+   * ticket (one fetch across every process sharing the store). For the platform's own API calls and
+   * `wxkit doctor`.
+   *
+   * @example
+   * const { value, expiresAt } = await platform.componentTokenInfo()
+   */
+  componentTokenInfo(): Promise<{ value: string; expiresAt: number }>;
   status(): Promise<PlatformStatus>;
   readonly metrics: Metrics;
   close(): Promise<void>;
@@ -617,6 +626,11 @@ export function createPlatform(options: PlatformOptions): Platform {
     oauthStore: linkedOAuthStore(async (op) => ({ ok: true, value: await op(await getStore()) })),
 
     sync: () => sync(),
+
+    async componentTokenInfo() {
+      const { value, expiresAt } = await (await getComponent()).engine.token.get();
+      return { value, expiresAt };
+    },
 
     async status() {
       return status();

@@ -124,6 +124,90 @@ describe('wxkit platform', () => {
       for (const s of secrets) assert.ok(!out.includes(s), 'a secret was printed');
   });
 
+  const codes = (out: string) =>
+    [...out.matchAll(/^(OK|WARN|FAIL) \[(\w+)\]/gm)].map((m) => `${m[1]} ${m[2]}`);
+
+  test('doctor for a platform set-up: one check a line in both languages; --app-id signs, or says why not', async () => {
+    const withDomains = { ...env, WX_COMPONENT_JS_DOMAINS: 'shop.example.com' };
+    const authorized = JSON.parse((await run(['platform', 'list', '--json'], env, cwd)).out).authorizers;
+    const plain = await run(['doctor'], withDomains, cwd);
+    assert.equal(plain.code, 0, plain.out + plain.err);
+    assert.deepEqual(codes(plain.out), [
+      'OK platform_settings',
+      'OK platform_ticket',
+      'OK platform_component_token',
+      'OK platform_accounts',
+      'OK platform_js_domains',
+    ]);
+    assert.match(plain.out, /^正确 \[platform_accounts\] 已授权账号 3 个，已取消授权 0 个$/m);
+    assert.match(plain.out, /component_access_token cached/);
+    const app = await run(['doctor', '--platform', '--app-id', authorized[0]], withDomains, cwd);
+    assert.equal(app.code, 0, app.out);
+    assert.match(app.out, /^OK \[platform_app\] .* is authorized and signs pages/m);
+    for (const secret of [SECRET, AES_KEY, TOKEN]) assert.ok(!app.out.includes(secret));
+
+    // The account took its authorization back and no event reached the store: WeChat's 61003 tells.
+    await fetch(`${sim.url}/__sim/platform/unauthorize`, {
+      method: 'POST',
+      body: JSON.stringify({ appId: authorized[1] }),
+    });
+    const revoked = await run(['doctor', '--platform', '--app-id', authorized[1], '--json'], env, cwd);
+    assert.equal(revoked.code, 1);
+    const report = JSON.parse(revoked.out) as { ok: boolean; checks: { code: string; level: string }[] };
+    assert.deepEqual(
+      report.checks.map((c) => `${c.level} ${c.code}`),
+      [
+        'ok platform_settings',
+        'ok platform_ticket',
+        'ok platform_component_token',
+        'ok platform_accounts',
+        'fail platform_js_domains_missing',
+        'fail platform_app_authorizer_revoked',
+      ],
+    );
+    const after = await run(['doctor', '--platform', '--app-id', 'wxnever0authorized'], withDomains, cwd);
+    assert.match(after.out, /^正确 \[platform_accounts\] 已授权账号 2 个，已取消授权 1 个$/m);
+    assert.match(after.out, /^FAIL \[platform_app_unknown_app\]/m);
+  });
+
+  test('doctor: a malformed AES key stops at the settings; a ticket past 12 h fails with its cause', async () => {
+    const bad = await run(['doctor'], { ...env, WX_COMPONENT_AES_KEY: AES_KEY.slice(1) }, cwd);
+    assert.equal(bad.code, 1);
+    assert.deepEqual(codes(bad.out), ['FAIL platform_settings_malformed']);
+    assert.match(bad.out, /43-character EncodingAESKey .*it has 42/);
+    assert.match(bad.out, /^错误 \[platform_settings_malformed\] WX_COMPONENT_AES_KEY 不是 43 位/m);
+    assert.ok(!bad.out.includes(AES_KEY.slice(1)));
+
+    // Another store whose last ticket was pushed 13 hours ago and no component token is cached.
+    const old = mkdtempSync(join(tmpdir(), 'wxkit-platform-doctor-'));
+    try {
+      const store = createFileStore({ dir: join(old, 'store') });
+      const value = sim.openPlatform.state.issueVerifyTicket(sim.openPlatform.state.get(COMPONENT)!);
+      await saveVerifyTicket(store, COMPONENT, {
+        value,
+        createTime: Math.floor(Date.now() / 1000) - 13 * 3600,
+      });
+      await store.close();
+      sim.reset();
+      const r = await run(
+        ['doctor', '--platform'],
+        { ...env, WX_COMPONENT_JS_DOMAINS: 'shop.example.com' },
+        old,
+      );
+      assert.equal(r.code, 1);
+      assert.deepEqual(codes(r.out).slice(0, 3), [
+        'OK platform_settings',
+        'FAIL platform_ticket_expired',
+        'FAIL platform_component_token_failed',
+      ]);
+      assert.match(r.out, /component_verify_ticket older than 12 h: check the 授权事件接收URL/);
+      assert.match(r.out, /^错误 \[platform_ticket_expired\] component_verify_ticket 已超过 12 小时/m);
+      assert.equal(calls('/cgi-bin/component/api_component_token'), 0);
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
+  });
+
   test('bad usage exits 2; a missing setting exits 1 naming it (never its value)', async () => {
     const bad = await run(['platform', 'purge'], env, cwd);
     assert.equal(bad.code, 2);
