@@ -349,11 +349,14 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
     const current = await token.peek();
     const fetchedAt = current?.value === t.value ? Math.max(current.fetchedAt, t.fetchedAt) : t.fetchedAt;
     if (at - fetchedAt < TOKEN_DROP_INTERVAL_MS) {
-      if (at - lastYoungDropAt < TOKEN_DROP_INTERVAL_MS) return false;
+      // Not dropped again, but a copy the store has already moved past (another instance dropped it,
+      // or a platform's re-authorization cleared it) is let go: that costs no fetch, and keeping it
+      // answered callers with a 40001.
+      if (at - lastYoungDropAt < TOKEN_DROP_INTERVAL_MS) return token.forgetIfReplaced(t.value);
       const lock = await link.run((s) =>
         s.tryLock(`wxkit:${kind.id}:access_token:invalidated`, TOKEN_DROP_INTERVAL_MS),
       );
-      if (lock.ok && lock.value === undefined) return false;
+      if (lock.ok && lock.value === undefined) return token.forgetIfReplaced(t.value);
       lastYoungDropAt = at;
     }
     await kind.token.invalidated?.(t.value);

@@ -325,6 +325,26 @@ export class Custody {
     return this.mem !== undefined && this.mem.value !== expected;
   }
 
+  /**
+   * `value` was refused but is too young to drop (the engine's throttle): if the store no longer holds
+   * it — another caller or instance dropped or replaced it, as an authorizer's re-authorization does —
+   * this process forgets its copy too. The next `get()` takes the store's token or joins its one fetch,
+   * so this costs no upstream call. True when this process no longer holds `value`.
+   */
+  async forgetIfReplaced(value: string): Promise<boolean> {
+    if (this.mem?.value !== value) return true;
+    const r = await this.d.link.run((s) => readEntry(s, this.key));
+    if (!r.ok || this.local(r.value)?.value === value) return false;
+    if (!this.dead.includes(value)) {
+      this.dead.unshift(value);
+      this.dead.length = Math.min(this.dead.length, 4);
+    }
+    this.remember(value);
+    this.mem = undefined;
+    this.generation++;
+    return true;
+  }
+
   /** The last failure, if it still blocks upstream calls. */
   activeFailure(): WxkitError | undefined {
     return this.failure && this.failure.until > this.d.now()

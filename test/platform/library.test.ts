@@ -178,7 +178,7 @@ describe('createPlatform through the simulated open platform', () => {
     assert.ok('appId' in check, 'the new token is valid');
   });
 
-  test('61023 storm: a stale refresh token heals through get_authorizer_info, once per account', async () => {
+  test('61023 storm: stale refresh tokens on two instances heal through get_authorizer_info, once per account', async () => {
     const ids = candidates().slice(5, 10);
     const component = sim.openPlatform.state.get(COMPONENT)!;
     // Another environment re-authorized behind our back (no event reached us): every stored refresh token is stale.
@@ -187,24 +187,93 @@ describe('createPlatform through the simulated open platform', () => {
     p.onEvent = undefined;
     for (const id of ids) p.authorize(component, id);
     p.onEvent = onEvent;
-    const fresh = make(store);
     // Their cached tokens and tickets end (WeChat killed the tokens): the next signature needs a token.
-    for (const id of ids) await (await fresh.authorizer(id)).clearCache();
+    for (const id of ids) for (const x of [a, b]) await (await x.authorizer(id)).clearCache();
     sim.reset();
+    const configs = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const id = ids[i % ids.length]!;
+        const x = i % 2 === 0 ? a : b;
+        return { id, config: await (await x.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] }) };
+      }),
+    );
+    for (const c of configs) verifies(c.config, c.id);
+    // Per account, across both instances: the stale token's 61023, the info, the healed exchange.
+    assert.equal(calls('/cgi-bin/component/api_get_authorizer_info'), ids.length);
+    assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 2 * ids.length);
+    assert.equal(calls('/cgi-bin/ticket/getticket'), ids.length);
+    assert.equal(calls('/cgi-bin/component/api_component_token'), 0);
+  });
+
+  /** Calls WeChat with the account's token (the simulator checks it): the body, or the error's code. */
+  const useToken = async (x: Platform, id: string): Promise<string> => {
     try {
-      const configs = await Promise.all(
-        Array.from({ length: 100 }, async (_, i) => {
-          const id = ids[i % ids.length]!;
-          return { id, config: await (await fresh.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] }) };
-        }),
-      ).catch(async (e) => {
-        throw e;
-      });
-      for (const c of configs) assert.equal(c.config.appId, c.id);
-      assert.equal(calls('/cgi-bin/component/api_get_authorizer_info'), ids.length);
-    } finally {
-      await fresh.close();
+      const res = await (await x.authorizer(id)).request('/cgi-bin/ticket/getticket?type=jsapi');
+      const body = (await res.json()) as { errcode?: number };
+      return body.errcode ? `errcode ${body.errcode}` : 'ok';
+    } catch (e) {
+      return isWxkitError(e) ? e.code : String(e);
     }
+  };
+  const control = (path: string, appId: string) =>
+    fetch(`${sim.url}/__sim/platform/${path}`, {
+      method: 'POST',
+      body: JSON.stringify({ componentAppId: COMPONENT, appId }),
+    });
+
+  test('re-authorization storm: accounts re-authorize while two instances call WeChat with their tokens — no error, at most two token fetches each', async () => {
+    const ids = candidates().slice(12, 17);
+    for (const id of ids) for (const x of [a, b]) assert.equal(await useToken(x, id), 'ok');
+    sim.reset();
+    const [results] = await Promise.all([
+      Promise.all(Array.from({ length: 200 }, (_, i) => useToken(i % 2 ? a : b, ids[i % ids.length]!))),
+      Promise.all(ids.map((id) => control('authorize', id))),
+    ]);
+    await sim.openPlatform.pusher.settle();
+    assert.deepEqual([...new Set(results)], ['ok']);
+    assert.equal(
+      calls('/cgi-bin/component/api_query_auth'),
+      ids.length,
+      'each event exchanged its code once',
+    );
+    const fetched = calls('/cgi-bin/component/api_authorizer_token');
+    assert.ok(fetched >= ids.length && fetched <= 2 * ids.length, `${fetched} api_authorizer_token calls`);
+    assert.ok(calls('/cgi-bin/component/api_get_authorizer_info') <= ids.length);
+    // After the storm both instances hold live tokens: the dead ones were dropped everywhere.
+    for (const id of ids) {
+      for (const x of [a, b]) {
+        const token = await (await x.authorizer(id)).accessToken();
+        assert.ok('appId' in sim.state.validateAccessToken(token), `${id} holds a live token`);
+      }
+    }
+  });
+
+  test('unauthorization storm: accounts take their authorization back under load — each call succeeds or gets authorizer_revoked, then 403 with no call upstream', async () => {
+    const ids = candidates().slice(17, 21);
+    for (const id of ids) for (const x of [a, b]) assert.equal(await useToken(x, id), 'ok');
+    sim.reset();
+    const [results] = await Promise.all([
+      Promise.all(Array.from({ length: 200 }, (_, i) => useToken(i % 2 ? a : b, ids[i % ids.length]!))),
+      Promise.all(ids.map((id) => control('unauthorize', id))),
+    ]);
+    await sim.openPlatform.pusher.settle();
+    assert.deepEqual(
+      [...new Set(results)].filter((r) => r !== 'ok' && r !== 'authorizer_revoked'),
+      [],
+      'no other outcome than ok or authorizer_revoked',
+    );
+    // At most one 61003 per account (then it is known revoked everywhere), no retry loop.
+    assert.ok(calls('/cgi-bin/component/api_authorizer_token') <= ids.length);
+    sim.advance(6); // past the few seconds an instance trusts what it last read about an account
+    sim.reset();
+    const after = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => useToken(i % 2 ? a : b, ids[i % ids.length]!)),
+    );
+    assert.deepEqual([...new Set(after)], ['authorizer_revoked']);
+    assert.deepEqual(sim.stats().calls, {});
+    const status = await a.status();
+    assert.ok(status.revoked >= ids.length);
+    for (const id of ids) assert.ok(!(await a.authorizers()).includes(id));
   });
 
   test('unauthorization: authorizer_revoked at once, with no call upstream, until it authorizes again', async () => {
@@ -215,6 +284,8 @@ describe('createPlatform through the simulated open platform', () => {
       body: JSON.stringify({ componentAppId: COMPONENT, appId }),
     });
     await sim.openPlatform.pusher.settle();
+    // The instance that got the event knows at once; the other trusts its last read for up to 5 s.
+    sim.advance(6);
     sim.reset();
     for (const p of [a, b]) {
       await assert.rejects(
@@ -229,8 +300,9 @@ describe('createPlatform through the simulated open platform', () => {
       body: JSON.stringify({ componentAppId: COMPONENT, appId }),
     });
     await sim.openPlatform.pusher.settle();
-    const config = await (await b.authorizer(appId)).jssdkConfig({ url: PAGE, jsApiList: [] });
-    verifies(config, appId);
+    sim.advance(6); // as above: whichever instance got the event, both serve it again
+    for (const p of [a, b])
+      verifies(await (await p.authorizer(appId)).jssdkConfig({ url: PAGE, jsApiList: [] }), appId);
   });
 
   test('the store lost everything: sync restores every refresh token from the list (and get_authorizer_info where the list omits it)', async () => {
