@@ -266,4 +266,101 @@ describe('simulated open platform', () => {
       else assert.ok(String(r.refresh_token).startsWith('refreshtoken@@@'));
     }
   });
+
+  test('component OAuth: the authorize page needs component_appid of a platform the account authorized (10015); the component exchange keeps the code rules', async () => {
+    const [mine, other, , late, revoked] = component().candidates as [string, string, string, string, string];
+    const authorizeUrl = (appid: string, extra: Record<string, string> = {}) =>
+      `${sim.url}/connect/oauth2/authorize?${new URLSearchParams({
+        appid,
+        redirect_uri: 'http://127.0.0.1/cb',
+        response_type: 'code',
+        scope: 'snsapi_base',
+        state: 's',
+        ...extra,
+      })}#wechat_redirect`;
+    const codeFor = async (appid: string, viaComponent = true) => {
+      const res = await fetch(authorizeUrl(appid, viaComponent ? { component_appid: COMPONENT } : {}), {
+        redirect: 'manual',
+      });
+      const back = new URL(res.headers.get('location') ?? '');
+      if (viaComponent) assert.equal(back.searchParams.get('appid'), appid);
+      return back.searchParams.get('code') ?? '';
+    };
+    const exchange = async (q: Record<string, string>, path = '/sns/oauth2/component/access_token') =>
+      (await (await fetch(`${sim.url}${path}?${new URLSearchParams(q)}`)).json()) as Record<string, unknown>;
+    const asComponent = (appid: string, code: string) =>
+      exchange({
+        appid,
+        code,
+        grant_type: 'authorization_code',
+        component_appid: COMPONENT,
+        component_access_token: componentToken,
+      });
+
+    await post(sim, '/__sim/platform/unauthorize', { appId: revoked });
+    for (const url of [
+      authorizeUrl(revoked, { component_appid: COMPONENT }),
+      authorizeUrl(mine, { component_appid: 'wxnotaplatform00' }),
+    ]) {
+      assert.match(await (await fetch(url)).text(), /data-errcode="10015"[^<]*公众号未授权第三方平台/);
+    }
+
+    const code = await codeFor(mine);
+    assert.equal((await asComponent(other, code)).errcode, 40029, 'bound to the appId');
+    assert.equal(
+      (
+        await exchange({
+          appid: mine,
+          code,
+          grant_type: 'authorization_code',
+          component_appid: COMPONENT,
+          component_access_token: 'made-up',
+        })
+      ).errcode,
+      40001,
+    );
+    const secret = sim.state.app(mine)!.secret;
+    assert.equal(
+      (
+        await exchange(
+          { appid: mine, secret, code, grant_type: 'authorization_code' },
+          '/sns/oauth2/access_token',
+        )
+      ).errcode,
+      40029,
+      'a platform’s code is not exchanged with the account’s secret',
+    );
+    const token = await asComponent(mine, code);
+    assert.match(String(token.openid), /^o/);
+    assert.equal((await asComponent(mine, code)).errcode, 40163, 'single use');
+    assert.equal(
+      (await asComponent(mine, await codeFor(mine, false))).errcode,
+      40029,
+      'an own code is not the platform’s',
+    );
+    const refreshed = await exchange(
+      {
+        appid: mine,
+        grant_type: 'refresh_token',
+        component_appid: COMPONENT,
+        component_access_token: componentToken,
+        refresh_token: String(token.refresh_token),
+      },
+      '/sns/oauth2/component/refresh_token',
+    );
+    assert.equal(refreshed.openid, token.openid);
+
+    const stale = await codeFor(late);
+    sim.advance(300);
+    assert.equal((await asComponent(late, stale)).errcode, 40029, 'five minutes');
+    const pending = await codeFor(late);
+    await post(sim, '/__sim/platform/unauthorize', { appId: late });
+    assert.equal((await asComponent(late, pending)).errcode, 61003);
+    sim.advance(7200);
+    assert.equal(
+      (await asComponent(mine, await codeFor(mine))).errcode,
+      42001,
+      'the component token expired',
+    );
+  });
 });
