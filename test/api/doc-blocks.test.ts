@@ -440,6 +440,14 @@ describe('the examples run', () => {
         }),
       );
       await platform.close();
+      // Web OAuth for that account: the component_appid link, the exchange with the component token.
+      process.env.EXAMPLE_OPENID = platformSim.state.app(appId)?.users[0]?.openid;
+      const oauth = await import('./examples/platform-oauth.ts');
+      assert.equal(new URL(oauth.link).searchParams.get('component_appid'), component.componentAppId);
+      assert.equal(oauth.user.openid, process.env.EXAMPLE_OPENID);
+      assert.equal(oauth.profile.openid, oauth.user.openid);
+      assert.equal(platformSim.stats().calls['/sns/oauth2/component/access_token'], 1);
+      await oauth.platform.close();
     } finally {
       process.env = saved;
       await seed.close();
