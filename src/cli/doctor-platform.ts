@@ -1,6 +1,6 @@
 import { parseJsDomains } from '../domains.ts';
 import { isWxkitError } from '../errors.ts';
-import type { Platform } from '../platform/platform.ts';
+import type { Platform, PlatformStatus } from '../platform/platform.ts';
 import { TICKET_EXPIRED_CAUSE } from '../platform/verify-ticket.ts';
 import { createPushCrypto } from '../push/crypto.ts';
 import { type CliIO, duration, parseFlags } from './io.ts';
@@ -65,8 +65,7 @@ function settingsCheck(io: CliIO): Check {
   };
 }
 
-async function ticketCheck(platform: Platform): Promise<Check> {
-  const { verifyTicket: t } = await platform.status();
+function ticketCheck({ verifyTicket: t }: PlatformStatus): Check {
   const age = t.ageMs === undefined ? '' : duration(t.ageMs);
   const left = t.expiresAt === undefined ? 0 : t.expiresAt - Date.now();
   switch (t.health) {
@@ -96,8 +95,10 @@ async function ticketCheck(platform: Platform): Promise<Check> {
   }
 }
 
-async function componentTokenCheck(platform: Platform): Promise<Check> {
-  const cached = (await platform.status()).componentToken;
+async function componentTokenCheck(
+  platform: Platform,
+  { componentToken: cached }: PlatformStatus,
+): Promise<Check> {
   try {
     const { expiresAt } = await platform.componentTokenInfo();
     const how = cached.cached ? 'cached' : 'fetched now';
@@ -120,8 +121,7 @@ async function componentTokenCheck(platform: Platform): Promise<Check> {
   }
 }
 
-async function accountsCheck(platform: Platform): Promise<Check> {
-  const { authorizers, revoked } = await platform.status();
+function accountsCheck({ authorizers, revoked }: PlatformStatus): Check {
   if (authorizers === 0) {
     return {
       code: 'platform_no_accounts',
@@ -203,9 +203,10 @@ export async function runPlatformDoctor(argv: string[], io: CliIO): Promise<numb
   if (checks[0]?.level !== 'fail') {
     const platform = openPlatform(io);
     try {
-      checks.push(await ticketCheck(platform));
-      checks.push(await componentTokenCheck(platform));
-      checks.push(await accountsCheck(platform));
+      const status = await platform.status();
+      checks.push(ticketCheck(status));
+      checks.push(await componentTokenCheck(platform, status));
+      checks.push(accountsCheck(status));
       checks.push(domainsCheck(io));
       const appId = values['app-id'];
       if (appId !== undefined) checks.push(await appCheck(platform, appId, io));

@@ -87,6 +87,16 @@ describe('wxkit serve as a third-party platform', () => {
     };
     assert.ok(log.pushes.some((p) => p.infoType === 'component_verify_ticket' && p.ok));
     assert.ok(!lines.join('\n').includes(SECRET), 'the secret never reaches the log');
+    // No fixed account: /readyz is about the platform, its ticket fresh.
+    const ready = await fetch(`${service.url}/readyz`);
+    assert.equal(ready.status, 200);
+    const body = (await ready.json()) as {
+      accounts: unknown[];
+      platform: { ready: boolean; verifyTicket: { health: string } };
+    };
+    assert.deepEqual(body.accounts, []);
+    assert.equal(body.platform.ready, true);
+    assert.equal(body.platform.verifyTicket.health, 'fresh');
   });
 
   test('the authorization page carries the link with a fresh pre_auth_code; the callback stores the account', async () => {
