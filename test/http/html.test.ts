@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { escapeHtml } from '../../src/http/html.ts';
 
-const unescape = (s: string) =>
+const decode = (s: string) =>
   s.replace(
     /&(amp|lt|gt|quot|#39);/g,
     (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e] as string,
@@ -14,7 +14,7 @@ test('escapeHtml: nothing that can end an element or a quoted attribute survives
     fc.property(fc.string({ unit: 'binary' }), (s) => {
       const out = escapeHtml(s);
       assert.doesNotMatch(out, /[<>"']/);
-      assert.equal(unescape(out), s);
+      assert.equal(decode(out), s);
     }),
     { numRuns: 500 },
   );
