@@ -5,6 +5,7 @@ import type { PushFields } from '../push/message.ts';
 import { originalIdOf, type PushEndpoint, type PushRecord, pushStateOf } from '../push/state.ts';
 import type { SimState } from '../state.ts';
 import { componentRoute } from './control.ts';
+import { componentMessagesEndpoint } from './messages.ts';
 import { pusherOf } from './pusher.ts';
 import { platformOf } from './routes.ts';
 import type { SimComponent } from './state.ts';
@@ -193,16 +194,11 @@ export async function runReleaseCheck(
     const x: Exchange = {
       state,
       fan,
-      endpoint: {
-        kind: 'official',
+      endpoint: componentMessagesEndpoint(
+        c as SimComponent & { messagesUrl: string },
         appId,
-        urls: [c.messagesUrl.replaceAll('$APPID$', appId)],
-        token: c.token,
-        encodingAESKey: c.encodingAESKey,
-        mode: 'safe',
-        toUserName: RELEASE_TEST_ACCOUNTS[appId] ?? originalIdOf(appId),
-        receiveId: c.componentAppId,
-      },
+        RELEASE_TEST_ACCOUNTS[appId] ?? originalIdOf(appId),
+      ),
     };
     cases.push(await textCase(x), await apiCase(x, c, input.waitMs));
   }
