@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createWxkit } from '../../src/index.ts';
+import { createPlatform, createWxkit } from '../../src/index.ts';
 import { createPushHandler, reply } from '../../src/push/index.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { type ServeProcess, startServe } from '../serve/spawn.ts';
@@ -109,6 +109,47 @@ describe('全网发布: the release check against wxkit serve', () => {
       body: JSON.stringify({ authorizerAppId: 'wxnotatestaccount1' }),
     });
     assert.equal(res.status, 400);
+  });
+
+  test('createPlatform users get it too: handleEvents and messages() on their own server pass', async () => {
+    const platform = createPlatform({
+      componentAppId: COMPONENT,
+      componentSecret: SECRET,
+      token: TOKEN,
+      encodingAESKey: AES_KEY,
+      store: `file:${join(dir, 'library')}`,
+      apiBase: sim.url,
+    });
+    let handled = 0;
+    const messages = platform.messages({
+      log: false,
+      onMessage: () => {
+        handled++;
+        return undefined;
+      },
+    });
+    const server: Server = createServer(async (req, res) => {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const request = new Request(`http://127.0.0.1${req.url}`, { method: 'POST', body });
+      const path = new URL(request.url).pathname;
+      const answer = path.startsWith('/platform/messages/')
+        ? await messages(request, path.slice('/platform/messages/'.length))
+        : await platform.handleEvents(request);
+      res.writeHead(answer.status).end(await answer.text());
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      await urls(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const report = await check();
+      assert.equal(report.passed, true, JSON.stringify(report, null, 2));
+      await messages.drain();
+      assert.equal(handled, 0, 'the test account never reaches onMessage');
+    } finally {
+      await urls(serve.url);
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await platform.close();
+    }
   });
 
   test('the driver fails a service without the responder (an ordinary push handler) and a silent one', async () => {
