@@ -35,6 +35,8 @@ export function platformFromEnv(
       },
     );
   }
+  // Checked now, before anything is opened: a bad forward URL is a start-up error.
+  platformForwardFromEnv(env);
   const logger = {
     warn: (message: string) => context.log({ time: new Date().toISOString(), level: 'warn', msg: message }),
   };

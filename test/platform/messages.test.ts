@@ -191,4 +191,31 @@ describe('wxkit serve: GET|POST /platform/messages/:appId', () => {
     assert.equal(report.passed, true, JSON.stringify(report));
     assert.equal(receiver.deliveries.length, before);
   });
+
+  test('configuration: a WX_COMPONENT_FORWARD that is not a URL, or forwarding without the secret, stops the start', async () => {
+    const env = {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      WX_API_BASE: sim.url,
+      WXKIT_STORE: 'memory',
+      WX_COMPONENT_APP_ID: COMPONENT,
+      WX_COMPONENT_SECRET: SECRET,
+      WX_COMPONENT_TOKEN: TOKEN,
+      WX_COMPONENT_AES_KEY: AES_KEY,
+      WXKIT_LOG: 'off',
+    };
+    await assert.rejects(
+      startService({
+        env: { ...env, WX_COMPONENT_FORWARD: 'ftp://x', WXKIT_PUSH_FORWARD_SECRET: FORWARD_SECRET },
+        cwd: dir,
+      }),
+      (e: { code?: string; message: string }) =>
+        e.code === 'config_error' && /WX_COMPONENT_FORWARD/.test(e.message),
+    );
+    await assert.rejects(
+      startService({ env: { ...env, WX_COMPONENT_FORWARD: receiver.url }, cwd: dir }),
+      (e: { code?: string; message: string }) =>
+        e.code === 'config_error' && /WXKIT_PUSH_FORWARD_SECRET/.test(e.message),
+    );
+  });
 });
