@@ -15,11 +15,13 @@ import { writeXml } from '../../src/push/xml.ts';
 import { type Service, startService } from '../../src/serve/service.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { FORWARD_SECRET, type Receiver, startReceiver } from '../serve/push-helpers.ts';
+import { platformServeEnv } from './env.ts';
 
 const COMPONENT = 'wxc0mp0nentmessage';
 const SECRET = 'messages-component-secret';
 const TOKEN = 'messagescomponenttoken';
 const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+const component = { componentAppId: COMPONENT, secret: SECRET, token: TOKEN, encodingAESKey: AES_KEY };
 
 describe('wxkit serve: GET|POST /platform/messages/:appId', () => {
   let sim: Simulator;
@@ -53,26 +55,14 @@ describe('wxkit serve: GET|POST /platform/messages/:appId', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'wxkit-platform-messages-'));
     sim = await startSimulator({
-      components: [
-        { componentAppId: COMPONENT, secret: SECRET, token: TOKEN, encodingAESKey: AES_KEY, authorizers: 4 },
-      ],
+      components: [{ ...component, authorizers: 4 }],
     });
     receiver = await startReceiver();
     service = await startService({
       env: {
-        HOST: '127.0.0.1',
-        PORT: '0',
-        WX_API_BASE: sim.url,
-        WX_OPEN_BASE: sim.url,
-        WXKIT_STORE: `file:${join(dir, 'store')}`,
-        WXKIT_MEDIA_STORE: `file:${join(dir, 'media')}`,
-        WX_COMPONENT_APP_ID: COMPONENT,
-        WX_COMPONENT_SECRET: SECRET,
-        WX_COMPONENT_TOKEN: TOKEN,
-        WX_COMPONENT_AES_KEY: AES_KEY,
+        ...platformServeEnv(component, sim.url, dir),
         WX_COMPONENT_FORWARD: receiver.url,
         WXKIT_PUSH_FORWARD_SECRET: FORWARD_SECRET,
-        WXKIT_LOG: 'all',
       },
       cwd: dir,
       logLine: (line) => lines.push(line),
@@ -193,17 +183,7 @@ describe('wxkit serve: GET|POST /platform/messages/:appId', () => {
   });
 
   test('configuration: a WX_COMPONENT_FORWARD that is not a URL, or forwarding without the secret, stops the start', async () => {
-    const env = {
-      HOST: '127.0.0.1',
-      PORT: '0',
-      WX_API_BASE: sim.url,
-      WXKIT_STORE: 'memory',
-      WX_COMPONENT_APP_ID: COMPONENT,
-      WX_COMPONENT_SECRET: SECRET,
-      WX_COMPONENT_TOKEN: TOKEN,
-      WX_COMPONENT_AES_KEY: AES_KEY,
-      WXKIT_LOG: 'off',
-    };
+    const env = { ...platformServeEnv(component, sim.url, dir), WXKIT_STORE: 'memory', WXKIT_LOG: 'off' };
     await assert.rejects(
       startService({
         env: { ...env, WX_COMPONENT_FORWARD: 'ftp://x', WXKIT_PUSH_FORWARD_SECRET: FORWARD_SECRET },

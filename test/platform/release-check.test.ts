@@ -8,21 +8,59 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createPlatform, createWxkit } from '../../src/index.ts';
-import { createPushHandler, reply } from '../../src/push/index.ts';
+import { createPlatform, createWxkit, isReleaseTestAccount, RELEASE_TEST_APP_IDS } from '../../src/index.ts';
+import { releaseAction } from '../../src/platform/release-check.ts';
+import { createPushHandler, parseMessage, reply } from '../../src/push/index.ts';
+import { writeXml } from '../../src/push/xml.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { type ServeProcess, startServe } from '../serve/spawn.ts';
+import { platformServeEnv } from './env.ts';
 
 const COMPONENT = 'wxc0mp0nentre1ease';
 const SECRET = 'release-component-secret';
 const TOKEN = 'releasecomponenttoken';
 const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+const component = { componentAppId: COMPONENT, secret: SECRET, token: TOKEN, encodingAESKey: AES_KEY };
 
 interface Report {
   passed: boolean;
   authorizerAppId: string;
   cases: { name: string; passed: boolean; reason: string }[];
 }
+
+test('the rules: only WeChat’s ten test appIds; the text, the API case and the older event case', () => {
+  assert.equal(RELEASE_TEST_APP_IDS.length, 10);
+  assert.ok(isReleaseTestAccount('wx570bc396a51b8ff8'));
+  assert.ok(!isReleaseTestAccount('wxa0000000000000001'));
+  const text = (Content: string) =>
+    releaseAction(
+      parseMessage(
+        writeXml({
+          ToUserName: 'gh',
+          FromUserName: 'o',
+          CreateTime: 1,
+          MsgType: 'text',
+          Content,
+          MsgId: '1',
+        }),
+      ),
+    );
+  assert.deepEqual(text('TESTCOMPONENT_MSG_TYPE_TEXT'), {
+    kind: 'reply',
+    content: 'TESTCOMPONENT_MSG_TYPE_TEXT_callback',
+  });
+  assert.deepEqual(text('QUERY_AUTH_CODE:abc@@@1'), {
+    kind: 'query-auth',
+    code: 'abc@@@1',
+    content: 'abc@@@1_from_api',
+  });
+  assert.deepEqual(text('QUERY_AUTH_CODE:'), { kind: 'none' });
+  assert.deepEqual(text('hello'), { kind: 'none' });
+  const event = parseMessage(
+    writeXml({ ToUserName: 'gh', FromUserName: 'o', CreateTime: 1, MsgType: 'event', Event: 'LOCATION' }),
+  );
+  assert.deepEqual(releaseAction(event), { kind: 'reply', content: 'LOCATIONfrom_callback' });
+});
 
 describe('全网发布: the release check against wxkit serve', () => {
   let sim: Simulator;
@@ -50,22 +88,9 @@ describe('全网发布: the release check against wxkit serve', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'wxkit-release-check-'));
     sim = await startSimulator({
-      components: [
-        { componentAppId: COMPONENT, secret: SECRET, token: TOKEN, encodingAESKey: AES_KEY, authorizers: 1 },
-      ],
+      components: [{ ...component, authorizers: 1 }],
     });
-    serve = await startServe({
-      HOST: '127.0.0.1',
-      WX_API_BASE: sim.url,
-      WX_OPEN_BASE: sim.url,
-      WXKIT_STORE: `file:${join(dir, 'store')}`,
-      WXKIT_MEDIA_STORE: `file:${join(dir, 'media')}`,
-      WX_COMPONENT_APP_ID: COMPONENT,
-      WX_COMPONENT_SECRET: SECRET,
-      WX_COMPONENT_TOKEN: TOKEN,
-      WX_COMPONENT_AES_KEY: AES_KEY,
-      WXKIT_LOG: 'all',
-    });
+    serve = await startServe(platformServeEnv(component, sim.url, dir));
     await urls(serve.url);
   });
   after(async () => {
