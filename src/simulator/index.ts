@@ -419,6 +419,8 @@ export type { SimMchConfig, SimPayOutcome } from './pay/state.ts';
 export { SANDBOX_MCH_ID } from './pay/state.ts';
 export type { PlatformPushRecord } from './platform/pusher.ts';
 export { PlatformPusher } from './platform/pusher.ts';
+export type { ReleaseCase, ReleaseReport } from './platform/release-check.ts';
+export { RELEASE_TEST_ACCOUNTS, RELEASE_TEST_APP_ID } from './platform/release-check.ts';
 export type { PlatformEvent, SimAuthorization, SimComponent, SimComponentConfig } from './platform/state.ts';
 export { PLATFORM_LIMITS, PlatformState } from './platform/state.ts';
 export type { PushConfigInput, PushSendInput } from './push/control.ts';
