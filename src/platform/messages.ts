@@ -88,7 +88,13 @@ export class PlatformMessages {
   async handle(appId: string, request: PushRequest): Promise<Reply> {
     try {
       if (!APP_ID.test(appId)) {
-        throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The appId in the path is malformed.');
+        throw new WxkitError(ErrorCodes.INVALID_REQUEST, 'The appId in the path is malformed.', {
+          zh: '路径中的 appId 格式不正确。',
+          hint: {
+            en: 'The 消息与事件接收URL ends with $APPID$, which WeChat replaces with the account’s appId.',
+            zh: '「消息与事件接收URL」应以 $APPID$ 结尾，微信会将其替换为公众号的 appId。',
+          },
+        });
       }
       return (await this.endpointFor(appId)).handle(request);
     } catch (e) {
@@ -110,13 +116,18 @@ export class PlatformMessages {
       return endpoint;
     }
     const test = isReleaseTestAccount(appId);
+    const account = await this.host.account(appId);
+    const store = this.o.store ?? (await this.host.store());
+    // Another request for the same account may have made it while this one waited.
+    const made = this.endpoints.get(appId);
+    if (made) return made;
     endpoint = new PushEndpoint({
-      account: await this.host.account(appId),
+      account,
       token: this.host.token,
       encodingAESKey: this.host.encodingAESKey,
       receiveId: this.host.componentAppId,
       dedupeScope: this.host.componentAppId,
-      store: this.o.store ?? (await this.host.store()),
+      store,
       deadlineMs: this.o.deadlineMs,
       maxBodyBytes: this.o.maxBodyBytes,
       log: this.sink ?? false,
