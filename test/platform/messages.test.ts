@@ -162,6 +162,9 @@ describe('wxkit serve: GET|POST /platform/messages/:appId', () => {
       '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&b;</Content></xml>';
     const inside = sealPush(bomb, { crypto, token: TOKEN, toUserName: 'gh_test' });
     assert.equal((await send(appId, inside)).status, 400);
+    const malformed = await send('bad%20id', s);
+    assert.equal(malformed.status, 400);
+    assert.equal(((await malformed.json()) as { error: { code: string } }).error.code, 'invalid_request');
     assert.equal(
       receiver.deliveries.filter((d) => ['forged', 'foreign'].includes(String(d.message.Content))).length,
       0,
