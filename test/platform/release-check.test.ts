@@ -127,13 +127,18 @@ describe('全网发布: the release check against wxkit serve', () => {
     assert.ok(!serve.stdout().includes(SECRET));
   });
 
-  test('another of WeChat’s test accounts passes too; an unknown authorizer is a 400', async () => {
+  test('another of WeChat’s test accounts passes too; an unknown authorizer or a messages URL without $APPID$ is a 400', async () => {
     assert.equal((await check({ authorizerAppId: 'wx9252c5e0bb1836fc' })).passed, true);
     const res = await fetch(`${sim.url}/__sim/platform/release-check`, {
       method: 'POST',
       body: JSON.stringify({ authorizerAppId: 'wxnotatestaccount1' }),
     });
     assert.equal(res.status, 400);
+    const noPlaceholder = await fetch(`${sim.url}/__sim/platform/components`, {
+      method: 'POST',
+      body: JSON.stringify({ messagesUrl: `${serve.url}/platform/messages/wx1` }),
+    });
+    assert.equal(noPlaceholder.status, 400);
   });
 
   test('createPlatform users get it too: handleEvents and messages() on their own server pass', async () => {
