@@ -70,6 +70,17 @@ export interface PushHandlerOptions {
   log?: LogSink | false | undefined;
   /** Clock in milliseconds (the replay window, CreateTime of replies). @default Date.now */
   now?: (() => number) | undefined;
+  /**
+   * What "no reply" is answered with: `success`, or an empty body (both mean "don't retry" to WeChat;
+   * the release check of a third-party platform asks for the empty one). @default 'success'
+   */
+  noReplyBody?: 'success' | '' | undefined;
+  /**
+   * Where de-duplication records are kept apart. @default the account's appId — a third-party
+   * platform passes its component appId: every account's messages arrive signed with one token, so a
+   * push replayed to another account's URL must read as a duplicate, not as a new message.
+   */
+  dedupeScope?: string | undefined;
 }
 
 /** A request to the push endpoint, however it arrived. */
@@ -100,6 +111,7 @@ export class PushEndpoint {
   private readonly onMessage: PushHandlerOptions['onMessage'];
   private readonly sink: LogSink | undefined;
   private readonly now: () => number;
+  private readonly noReplyBody: string;
   private readonly pending = new Set<Promise<void>>();
 
   constructor(options: PushHandlerOptions) {
@@ -131,9 +143,9 @@ export class PushEndpoint {
     }
     this.ledger = new Ledger({
       store: options.store ?? createMemoryStore(),
-      appId: this.wecom
-        ? `${account.appId}:${(account as { agentId?: string }).agentId ?? ''}`
-        : account.appId,
+      appId:
+        options.dedupeScope ??
+        (this.wecom ? `${account.appId}:${(account as { agentId?: string }).agentId ?? ''}` : account.appId),
       doneTtlMs: options.rememberMs,
     });
     this.deadlineMs = options.deadlineMs ?? 4_500;
@@ -145,6 +157,7 @@ export class PushEndpoint {
     this.onMessage = options.onMessage;
     this.sink = options.log === false ? undefined : (options.log ?? jsonLines());
     this.now = options.now ?? Date.now;
+    this.noReplyBody = options.noReplyBody ?? 'success';
   }
 
   /** Answers one request: URL verification (GET) or a push (POST). Never throws. */
@@ -390,7 +403,7 @@ export class PushEndpoint {
   }
 
   private send(answer: string, format: PushFormat, encrypted: boolean): Reply {
-    if (answer === 'success') return text('success');
+    if (answer === 'success') return text(this.noReplyBody);
     if (!encrypted) return { status: 200, headers: { 'content-type': contentType(format) }, body: answer };
     const sealed = sealReply(answer, {
       crypto: this.crypto as PushCrypto,

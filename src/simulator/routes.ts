@@ -9,6 +9,7 @@ import { payControlRoutes } from './pay/control.ts';
 import { payRoutes } from './pay/routes.ts';
 import { platformControlRoutes } from './platform/control.ts';
 import { platformLoginRoutes } from './platform/login-page.ts';
+import { releaseCheckRoute } from './platform/release-check.ts';
 import { platformApiRoutes } from './platform/routes.ts';
 import { pushControlRoutes } from './push/control.ts';
 import { customSendRoutes } from './push/custom-send.ts';
@@ -36,6 +37,7 @@ export const simRoutes: readonly SimRoute[] = [
   ...platformApiRoutes,
   ...platformLoginRoutes,
   ...platformControlRoutes,
+  releaseCheckRoute,
   ...payRoutes,
   ...payControlRoutes,
   cashierRoute,

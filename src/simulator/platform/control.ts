@@ -26,6 +26,7 @@ function view(ctx: SimContext, c: SimComponent) {
   return {
     componentAppId: c.componentAppId,
     eventsUrl: c.eventsUrl ?? null,
+    messagesUrl: c.messagesUrl ?? null,
     pushing: c.pushing,
     lastTicketAt: latest?.issuedAt ?? null,
     ticketValidUntil: latest ? latest.issuedAt + PLATFORM_LIMITS.ticketLifetime : null,
@@ -35,7 +36,7 @@ function view(ctx: SimContext, c: SimComponent) {
 }
 
 /** A control route over one component named by `componentAppId` (the only one, when omitted). */
-function componentRoute(
+export function componentRoute(
   path: string,
   run: (ctx: SimContext, c: SimComponent, body: Record<string, unknown>) => Promise<Response> | Response,
 ): SimRoute {
@@ -55,7 +56,7 @@ function componentRoute(
   };
 }
 
-/** GET lists the components; POST sets one's events URL and pushes it a ticket at once. */
+/** GET lists the components; POST sets one's events URL (and messages URL) and pushes it a ticket at once. */
 const components = (): SimRoute => {
   const post = componentRoute('/__sim/platform/components', async (ctx, c, body) => {
     if (body.eventsUrl !== undefined) {
@@ -63,6 +64,16 @@ const components = (): SimRoute => {
         return bad('eventsUrl must be an http(s) URL');
       }
       c.eventsUrl = body.eventsUrl;
+    }
+    if (body.messagesUrl !== undefined) {
+      if (
+        typeof body.messagesUrl !== 'string' ||
+        !/^https?:\/\//.test(body.messagesUrl) ||
+        !body.messagesUrl.includes('$APPID$')
+      ) {
+        return bad('messagesUrl must be an http(s) URL with $APPID$ where the account goes');
+      }
+      c.messagesUrl = body.messagesUrl;
     }
     const pushed = c.eventsUrl ? await pusherOf(ctx.state, platformOf(ctx.state)).pushTicket(c) : undefined;
     return json({ ...view(ctx, c), ...(pushed ? { pushed } : {}) });
