@@ -1,6 +1,7 @@
 import { ErrorCodes, WxkitError } from '../../errors.ts';
 import { HANDLE_PUSH, type PlatformMessageHandlerInternal } from '../../platform/messages.ts';
 import type { Platform } from '../../platform/platform.ts';
+import { escapeHtml } from '../html.ts';
 import type { Route, RouteContext } from '../route.ts';
 
 /**
@@ -15,13 +16,6 @@ function platformOf(ctx: RouteContext): Platform {
   const p = ctx.options.extra.platform as Platform | undefined;
   if (!p) throw new WxkitError(ErrorCodes.NOT_FOUND, 'No third-party platform is configured here.');
   return p;
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
 }
 
 function page(title: string, body: string): Response {
