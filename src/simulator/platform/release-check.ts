@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { json, type SimRoute } from '../http.ts';
+import { badRequest, json, type SimRoute } from '../http.ts';
 import { deliver } from '../push/deliver.ts';
 import type { PushFields } from '../push/message.ts';
 import { originalIdOf, type PushEndpoint, type PushRecord, pushStateOf } from '../push/state.ts';
@@ -210,10 +210,6 @@ export async function runReleaseCheck(
   };
 }
 
-function bad(message: string): Response {
-  return json({ error: { code: 'invalid_request', message } }, 400);
-}
-
 /**
  * `POST /__sim/platform/release-check` `{componentAppId?, authorizerAppId?, waitMs?}`: runs the check
  * and answers the report (200 whether it passed or not; 400 for bad input).
@@ -227,13 +223,13 @@ export const releaseCheckRoute: SimRoute = componentRoute(
       !/^[\w-]{1,64}$/.test(appId) ||
       !(appId in RELEASE_TEST_ACCOUNTS || ctx.state.app(appId))
     ) {
-      return bad(
+      return badRequest(
         'authorizerAppId must be one of WeChat’s release-check test accounts or a simulated account',
       );
     }
     const waitMs = body.waitMs ?? DEFAULT_WAIT_MS;
     if (!Number.isInteger(waitMs) || (waitMs as number) < 100 || (waitMs as number) > 60_000) {
-      return bad('waitMs must be an integer from 100 to 60000');
+      return badRequest('waitMs must be an integer from 100 to 60000');
     }
     return json(await runReleaseCheck(ctx.state, c, { authorizerAppId: appId, waitMs: waitMs as number }));
   },
