@@ -42,20 +42,12 @@ if (files.length === 0) {
   console.error('[test] no test files matched');
   process.exit(1);
 }
-// --test-force-exit: a file whose tests all finished exits even if a connection of a dependency
-// (ioredis' disconnect) is still closing; without it two credential files sat out the 180 s timeout.
+// No --test-force-exit: a file that leaves a timer or connection behind (an unclosed store, a server
+// still listening) must fail here, as it would keep a user's process alive.
 run(
   `${files.length} test files`,
   process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-concurrency=2',
-    '--test-timeout=180000',
-    '--test-force-exit',
-    ...files,
-  ],
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...files],
   {
     WXKIT_TEST: '1',
   },

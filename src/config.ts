@@ -333,9 +333,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): WxkitConfig {
   for (const a of [...accounts, ...wecom]) if (a.jsDomains.length === 0) a.jsDomains = [...jsDomains];
   const push = pushFromEnv(e);
   for (const a of [...accounts, ...wecom]) if (a.push === undefined && push !== undefined) a.push = push;
-  const forwarding = [push, ...accounts.map((a) => a.push), ...wecom.map((a) => a.push)].some(
-    (p) => (p?.forward.length ?? 0) > 0,
-  );
+  // A third-party platform forwards its accounts' messages to WX_COMPONENT_FORWARD with the same secret.
+  const forwarding =
+    [push, ...accounts.map((a) => a.push), ...wecom.map((a) => a.push)].some(
+      (p) => (p?.forward.length ?? 0) > 0,
+    ) || (e('WX_COMPONENT_FORWARD') ?? '') !== '';
   const secretEnv = file.pushForwardSecretEnv;
   if (secretEnv !== undefined && typeof secretEnv !== 'string') {
     throw configError('wxkit.config.json: pushForwardSecretEnv must be the name of an environment variable');

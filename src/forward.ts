@@ -1,4 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
  * Handing a verified message on to the team's own services (push messages; payment
@@ -47,7 +49,7 @@ export interface ForwardOptions {
   headers?: Record<string, string> | undefined;
   /** Aborts the call early. */
   signal?: AbortSignal | undefined;
-  /** For tests. @default globalThis.fetch */
+  /** For tests: a fetch to call instead of node:http. @default node:http with a keep-alive agent */
   fetch?: typeof fetch | undefined;
 }
 
@@ -110,16 +112,79 @@ export async function forwardJson(
     ...options.headers,
   };
   if (options.secret) headers[FORWARD_SIGNATURE_HEADER] = forwardSignature(options.secret, body);
-  const doFetch = options.fetch ?? fetch;
-  let res: Response;
-  let text: string;
+  let res: { status: number; body: string };
   try {
-    // The signal goes to fetch itself (a signal carried on a Request is lost on Node 20).
-    res = await doFetch(url, { method: 'POST', headers, body, signal, redirect: 'error' });
-    text = await res.text();
+    res = options.fetch
+      ? await viaFetch(options.fetch, url, headers, body, signal)
+      : await viaNodeHttp(url, headers, body, signal);
   } catch (cause) {
     throw new ForwardFailure(target, timeout.aborted ? 'timeout' : 'network', undefined, { cause });
   }
   if (res.status < 200 || res.status > 299) throw new ForwardFailure(target, 'status', res.status);
-  return { status: res.status, body: text };
+  return res;
+}
+
+async function viaFetch(
+  doFetch: typeof fetch,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+): Promise<{ status: number; body: string }> {
+  // The signal goes to fetch itself (a signal carried on a Request is lost on Node 20).
+  const res = await doFetch(url, { method: 'POST', headers, body, signal, redirect: 'error' });
+  return { status: res.status, body: await res.text() };
+}
+
+// Every message or notification is one forward: node:http on kept-alive connections costs a third of
+// the CPU of fetch (undici's Request/stream machinery), measured in bench/push.ts. Free sockets are
+// unref'd by the agent, so they never keep a process alive.
+const agents = {
+  'http:': new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+  'https:': new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+};
+
+function viaNodeHttp(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+  retried = false,
+): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    return Promise.reject(new TypeError(`unsupported protocol ${u.protocol}`));
+  }
+  const payload = Buffer.from(body, 'utf8');
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(u, {
+      method: 'POST',
+      agent: agents[u.protocol as 'http:' | 'https:'],
+      headers: { ...headers, 'content-length': String(payload.length) },
+      // Covers connect, headers and body: the response stream is destroyed with the request.
+      signal,
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // A kept-alive socket the receiver closed while idle: the request never reached it; once more
+      // on a new connection (Node's documented pattern for request.reusedSocket).
+      if (!retried && req.reusedSocket && e.code === 'ECONNRESET' && !signal.aborted) {
+        viaNodeHttp(url, headers, body, signal, true).then(resolve, reject);
+        return;
+      }
+      reject(e);
+    });
+    req.on('response', (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('aborted', () => reject(new Error('response aborted')));
+      res.on('end', () =>
+        res.complete
+          ? resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })
+          : reject(new Error('response ended early')),
+      );
+    });
+    req.end(payload);
+  });
 }

@@ -62,6 +62,7 @@ export type {
   UserinfoInput,
 } from './oauth/types.ts';
 export { OAUTH_SCOPES } from './oauth/types.ts';
+export type { PlatformMessageHandler, PlatformMessagesOptions } from './platform/messages.ts';
 export type {
   AuthorizeLinkInput,
   Platform,
@@ -70,6 +71,7 @@ export type {
   SyncReport,
 } from './platform/platform.ts';
 export { createPlatform } from './platform/platform.ts';
+export { isReleaseTestAccount, RELEASE_TEST_APP_IDS } from './platform/release-check.ts';
 export type { VerifyTicketHealth } from './platform/verify-ticket.ts';
 export type { BuildJssdkConfigInput, JssdkConfig, SignInput } from './signature.ts';
 export {

@@ -133,6 +133,17 @@ function writeReply(res: ServerResponse, reply: Exclude<RouteResult, Response>, 
   res.end(head || noBody || body === null ? undefined : body);
 }
 
+/** A web Response's headers for `res.writeHead`, each `Set-Cookie` kept apart (the Headers join would merge them). */
+export function nodeHeaders(response: Response): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((v, k) => {
+    if (k !== 'set-cookie') headers[k] = v;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  return headers;
+}
+
 /**
  * Writes a web `Response` (any body, streaming) to a Node response, one chunk at a time: the next
  * chunk is read from the body only once the socket took the last one (backpressure), and a response
@@ -144,13 +155,7 @@ export async function sendWebResponse(
   head = false,
   writeStallMs?: number,
 ): Promise<void> {
-  const headers: Record<string, string | string[]> = {};
-  response.headers.forEach((v, k) => {
-    if (k !== 'set-cookie') headers[k] = v;
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) headers['set-cookie'] = cookies;
-  res.writeHead(response.status, headers);
+  res.writeHead(response.status, nodeHeaders(response));
   if (head || !response.body) {
     res.end();
     // A HEAD answer never reads the body: cancel it so its source stops.

@@ -3,15 +3,17 @@ import { SANDBOX_APP_ID, startSimulator } from '../simulator/index.ts';
 import { type CliIO, parseFlags, UsageError } from './io.ts';
 
 export const simulatorUsage = `wxkit simulator [--host 127.0.0.1] [--port 9100] [--app APPID:SECRET]... [--corp CORPID:AGENTID:SECRET]... [--js-domain D]... [--platform ios|android] [--mch MCHID]...
-  [--component APPID:SECRET:TOKEN:AESKEY]... [--component-events URL] [--authorizers N]
+  [--component APPID:SECRET:TOKEN:AESKEY]... [--component-events URL] [--component-messages URL] [--authorizers N]
   Runs the WeChat simulator (API, OAuth page, JS bridge, /__sim control API) until Ctrl-C.
   Without --app it accepts one sandbox account, printed at start. --corp adds a WeCom (企业微信) app.
   --mch adds a WeChat Pay merchant (API v3 gateway, cashier, notifications); its test keys are at /__sim/pay/keys.
   --component adds a third-party platform (第三方平台) whose verify tickets and authorization events go to
-  --component-events, with N simulated accounts to authorize it (default 3).
+  --component-events, with N simulated accounts to authorize it (default 3); --component-messages is its
+  消息与事件接收URL with $APPID$, which POST /__sim/platform/release-check (全网发布) pushes to.
   运行微信模拟器直到 Ctrl-C；不带 --app 时接受一个沙箱公众号；--corp 添加一个企业微信应用；
   --mch 添加一个微信支付商户（v3 接口、收银台、支付通知），测试密钥见 /__sim/pay/keys；
-  --component 添加一个第三方平台，其 ticket 与授权事件推送到 --component-events，可授权的模拟公众号数量由 --authorizers 指定（默认 3）。`;
+  --component 添加一个第三方平台，其 ticket 与授权事件推送到 --component-events，可授权的模拟公众号数量由 --authorizers 指定（默认 3）；
+  --component-messages 是它的「消息与事件接收URL」（含 $APPID$），POST /__sim/platform/release-check（全网发布检测）向其推送。`;
 
 /** Shows an account's secret only when it is the sandbox one; secrets passed in are not echoed. */
 function describeSecret(appId: string, secret: string): string {
@@ -29,6 +31,7 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
     platform: { type: 'string', default: 'android' },
     component: { type: 'string', multiple: true },
     'component-events': { type: 'string' },
+    'component-messages': { type: 'string' },
     authorizers: { type: 'string' },
   });
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
@@ -68,6 +71,13 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
       '--component-events 必须是 http(s) 地址',
     );
   }
+  const messages = values['component-messages'];
+  if (messages !== undefined && (!/^https?:\/\//.test(messages) || !messages.includes('$APPID$'))) {
+    throw new UsageError(
+      '--component-messages must be an http(s) URL containing $APPID$',
+      '--component-messages 必须是包含 $APPID$ 的 http(s) 地址',
+    );
+  }
   const jsDomains = values['js-domain'];
   if (jsDomains?.some((d) => d.trim() === '' || /[\s,]/.test(d))) {
     throw new UsageError(
@@ -86,6 +96,7 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
       ...(values.mch ? { mchs: values.mch } : {}),
       ...(values.component ? { components: values.component } : {}),
       ...(events ? { componentEvents: events } : {}),
+      ...(messages ? { componentMessages: messages } : {}),
       ...(authorizers ? { authorizers: Number(authorizers) } : {}),
       ...(jsDomains ? { jsDomains } : {}),
     });
@@ -120,8 +131,9 @@ export async function runSimulator(argv: string[], io: CliIO): Promise<number> {
   }
   for (const c of sim.openPlatform.state.components.values()) {
     io.out(
-      `  component (第三方平台) ${c.componentAppId}  ${c.candidates.length} accounts to authorize  events ${c.eventsUrl ?? '(none: set with POST /__sim/platform/components)'}`,
+      `  component (第三方平台) ${c.componentAppId}  ${c.candidates.length} accounts to authorize  events ${c.eventsUrl ?? '(none: set with POST /__sim/platform/components)'}  messages ${c.messagesUrl ?? '(none)'}`,
     );
+    io.out(`    全网发布检测 / release check: POST ${sim.url}/__sim/platform/release-check`);
   }
   // Without a stop signal (embedded use) it runs until the process ends.
   const signal = io.stopSignal;

@@ -227,11 +227,16 @@ export async function readPlatformJson(
   return body as Record<string, unknown>;
 }
 
-function isError(body: Record<string, unknown>): boolean {
+/** Whether a WeChat JSON answer carries a non-zero errcode. */
+export function isError(body: Record<string, unknown>): boolean {
   return typeof body.errcode === 'number' && body.errcode !== 0;
 }
 
-function wechatError(body: Record<string, unknown>, what: string): WxkitError {
+/**
+ * The error for a WeChat JSON answer that does not hold what was asked for (`what`): a busy WeChat is
+ * `upstream_unavailable` (backed off and asked again), any other errcode `wechat_error`.
+ */
+export function wechatError(body: Record<string, unknown>, what: string): WxkitError {
   // `{"errcode":0}` (or no errcode) without the value: a glitch of WeChat or a proxy, not our
   // configuration — backed off and asked again like a busy WeChat, as the WeCom path does.
   if (typeof body.errcode !== 'number' || body.errcode === 0) {
@@ -253,7 +258,8 @@ function wechatError(body: Record<string, unknown>, what: string): WxkitError {
   );
 }
 
-function lifetimeMs(expiresIn: unknown): number {
+/** `expires_in` in ms (WeChat's 7200 s when absent or nonsense). */
+export function lifetimeMs(expiresIn: unknown): number {
   const s = typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 7200;
   return s * 1000;
 }

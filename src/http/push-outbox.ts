@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Store } from '../stores/types.ts';
+import { isIndexedStore, type Store } from '../stores/types.ts';
 
 /**
  * Forwards that did not go through, kept in the store until they do (docs/push-service.md):
@@ -8,7 +8,9 @@ import type { Store } from '../stores/types.ts';
  * store sweeps the due entries, one instance per entry at a time (the entry's lease lock), with backoff.
  * A crash loses nothing: the entry stays, and another instance's lease takes it over.
  *
- * The store has no list operation, so an index key (updated under its own lock) names the entries.
+ * The entries are named in an index: a store set (`addMembers`/`members`, on every built-in store), so
+ * adding or removing one entry costs one command whatever the backlog; a custom store without sets gets
+ * a JSON index key rewritten under its own lock, fine for hundreds of entries.
  */
 
 /** One message still owed to some forward URLs. */
@@ -35,8 +37,11 @@ export interface OutboxEntry {
 export const OUTBOX_BACKOFF_MS = [2_000, 10_000, 60_000, 300_000, 1_800_000] as const;
 /** How long an undelivered message is kept: the 48 hours a late reply may still reach the user. */
 export const OUTBOX_TTL_MS = 48 * 3600 * 1000;
+/** The JSON index of stores without sets (and of versions before the set). */
 const INDEX_KEY = 'wxkit:push:outbox:index';
 const INDEX_LOCK = 'wxkit:push:outbox:index:lock';
+/** The set index. */
+const INDEX_SET = 'wxkit:push:outbox:entries';
 /** One sweeper holds an entry this long (renewed while it delivers). */
 const ENTRY_LEASE_MS = 60_000;
 
@@ -82,13 +87,36 @@ export class Outbox {
     };
     const key = entryKey(entry.id, entry.account);
     await this.store.set(key, JSON.stringify(full), OUTBOX_TTL_MS);
-    await this.withIndex((keys) => (keys.includes(key) ? undefined : [...keys, key]));
+    if (isIndexedStore(this.store)) await this.store.addMembers(INDEX_SET, [key]);
+    else await this.withIndex((keys) => (keys.includes(key) ? undefined : [...keys, key]));
+  }
+
+  /** The entry keys the index names (the set, and a JSON index an older version may have left). */
+  private async keys(): Promise<string[]> {
+    const raw = await this.store.get(INDEX_KEY);
+    const legacy = raw === undefined ? [] : (JSON.parse(raw) as string[]);
+    if (!isIndexedStore(this.store)) return legacy;
+    const members = await this.store.members(INDEX_SET);
+    if (legacy.length === 0) return members;
+    // Upgrading from the JSON index: its entries move into the set, once.
+    await this.store.addMembers(INDEX_SET, legacy);
+    await this.withIndex(() => []);
+    return [...new Set([...members, ...legacy])];
+  }
+
+  private async forget(gone: readonly string[]): Promise<void> {
+    if (gone.length === 0) return;
+    if (isIndexedStore(this.store)) {
+      await this.store.removeMembers(INDEX_SET, gone);
+      return;
+    }
+    const drop = new Set(gone);
+    await this.withIndex((all) => all.filter((k) => !drop.has(k)));
   }
 
   /** Entries waiting, for status and tests. */
   async pending(): Promise<OutboxEntry[]> {
-    const raw = await this.store.get(INDEX_KEY);
-    const keys = raw === undefined ? [] : (JSON.parse(raw) as string[]);
+    const keys = await this.keys();
     const out: OutboxEntry[] = [];
     for (const key of keys) {
       const v = await this.store.get(key);
@@ -105,8 +133,7 @@ export class Outbox {
     deliver: (entry: OutboxEntry) => Promise<number[]>,
     onGiveUp: (entry: OutboxEntry) => void,
   ): Promise<number> {
-    const raw = await this.store.get(INDEX_KEY);
-    const keys = raw === undefined ? [] : (JSON.parse(raw) as string[]);
+    const keys = await this.keys();
     let done = 0;
     const gone: string[] = [];
     for (const key of keys) {
@@ -146,7 +173,7 @@ export class Outbox {
         await this.store.unlock(`${key}:lock`, owner).catch(() => false);
       }
     }
-    if (gone.length > 0) await this.withIndex((all) => all.filter((k) => !gone.includes(k)));
+    await this.forget(gone);
     return done;
   }
 }

@@ -22,9 +22,22 @@ export function pushKeyOf(account: Account): string {
     : account.appId;
 }
 
+/** An account the relay forwards for that is not in `configs` (a third-party platform's authorizer). */
+export interface ResolvedPushAccount {
+  config: PushAccountConfig;
+  account: Account;
+  /** Added to every forwarded body (`componentAppId`). */
+  fields?: Readonly<Record<string, string>> | undefined;
+}
+
 export interface PushRelayOptions {
   /** Push settings by {@link pushKeyOf}. */
   configs: ReadonlyMap<string, PushAccountConfig>;
+  /**
+   * Accounts not known at start, by key: a platform's authorized accounts arrive and leave while it
+   * runs, and the outbox of any instance must still find them.
+   */
+  resolve?: ((key: string) => ResolvedPushAccount | undefined) | undefined;
   /** The store shared by every instance (de-duplication and the outbox). */
   store: Store;
   forwardSecret: string | undefined;
@@ -61,24 +74,32 @@ export class PushRelay {
   }
 
   /** The forwarded JSON: which account, the message id (stable across WeChat's tries) and the message. */
-  private body(account: Account, id: string, message: PushMessage): string {
+  private body(account: Account, id: string, message: PushMessage, key: string): string {
     const agentId = (account as { agentId?: unknown }).agentId;
     return JSON.stringify({
       appId: account.appId,
       ...(account.type === 'wecom' && typeof agentId === 'string' ? { agentId } : {}),
+      ...(this.o.configs.has(key) ? {} : this.o.resolve?.(key)?.fields),
       id,
       message,
     });
   }
 
-  /** The `onMessage` of one account: forward, keep what failed, answer with URL 0's reply. */
-  async onMessage(account: Account, message: PushMessage): Promise<unknown> {
-    const config = this.config(account);
+  private configOf(key: string): PushAccountConfig | undefined {
+    return this.o.configs.get(key) ?? this.o.resolve?.(key)?.config;
+  }
+
+  /**
+   * The `onMessage` of one account: forward, keep what failed, answer with URL 0's reply. `key` names
+   * an account outside `configs` (see {@link PushRelayOptions.resolve}).
+   */
+  async onMessage(account: Account, message: PushMessage, key = pushKeyOf(account)): Promise<unknown> {
+    const config = this.configOf(key);
     if (!config || config.forward.length === 0) return undefined;
-    const key = pushKeyOf(account);
-    this.accounts.set(key, account);
+    // Resolved accounts are found again through resolve(): memory does not grow with a platform's accounts.
+    if (this.o.configs.has(key)) this.accounts.set(key, account);
     const id = dedupeKey(message);
-    const body = this.body(account, id, message);
+    const body = this.body(account, id, message, key);
     return forwardMessage(this.plan(config, account.appId), id, body, async (pending) => {
       try {
         await this.outbox.add({ id, account: key, body, pending, user: message.FromUserName, attempts: 1 });
@@ -96,8 +117,8 @@ export class PushRelay {
 
   /** One delivery round of an outbox entry; a reply of URL 0 goes to the user through custom/send. */
   private async deliver(entry: OutboxEntry): Promise<number[]> {
-    const config = this.o.configs.get(entry.account);
-    const account = this.accounts.get(entry.account);
+    const config = this.configOf(entry.account);
+    const account = this.accounts.get(entry.account) ?? this.o.resolve?.(entry.account)?.account;
     if (!config || !account) return entry.pending;
     const plan = this.plan(config, account.appId);
     const answers = new Map<number, string>();

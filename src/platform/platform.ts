@@ -20,6 +20,12 @@ import type { IndexedStore, Store } from '../stores/types.ts';
 import { type Component, createComponent } from './component.ts';
 import { INDEX_SHARDS, platformKeys, requireIndexedStore } from './keys.ts';
 import {
+  type PlatformMessageHandler,
+  PlatformMessages,
+  type PlatformMessagesOptions,
+  platformMessageHandler,
+} from './messages.ts';
+import {
   authorizerInfoRequest,
   authorizerListRequest,
   preAuthCodeRequest,
@@ -111,6 +117,18 @@ export interface Platform {
   readonly jsDomains: readonly string[];
   /** The 授权事件接收URL handler: tickets and authorization events (safe mode, XML); answers `success`. */
   handleEvents(req: Request): Promise<Response>;
+  /**
+   * The handler of the 消息与事件接收URL (`https://…/platform/messages/$APPID$`): verifies and decrypts
+   * with the component's token and key, runs `onMessage` once per message of an authorized account,
+   * answers messages of unauthorized ones `success` (logged), and passes 全网发布 (the release check)
+   * by itself — its test accounts never reach `onMessage`.
+   *
+   * @example
+   * const messages = platform.messages({ onMessage: (m) => (m.type === 'text' ? reply.text('hi') : undefined) })
+   * // Next.js app/platform/messages/[appId]/route.ts
+   * export const POST = (req: Request, { params }: { params: { appId: string } }) => messages(req, params.appId)
+   */
+  messages(options?: PlatformMessagesOptions): PlatformMessageHandler;
   /** A fresh authorization link (a new pre_auth_code each time; it is single use). */
   authorizeUrl(input: AuthorizeLinkInput): Promise<string>;
   /** The callback's `auth_code` → the account is stored and indexed. Repeating it is harmless. */
@@ -562,11 +580,37 @@ export function createPlatform(options: PlatformOptions): Platform {
     }
   };
 
+  const messages = (o: PlatformMessagesOptions = {}): PlatformMessageHandler =>
+    platformMessageHandler(
+      new PlatformMessages(
+        {
+          componentAppId,
+          token: options.token,
+          encodingAESKey: options.encodingAESKey,
+          apiBase,
+          maxAccounts,
+          fetch: options.fetch ?? globalThis.fetch,
+          now,
+          store: getStore,
+          account,
+          authorization,
+          queryAuth: async (code) =>
+            (await getComponent()).call(
+              '/cgi-bin/component/api_query_auth',
+              (ct) => queryAuthRequest(apiBase, ct, componentAppId, code),
+              processQueryAuthResponse,
+            ),
+        },
+        o,
+      ),
+    );
+
   return {
     componentAppId,
     jsDomains,
     metrics,
     handleEvents,
+    messages,
 
     async authorizeUrl(input) {
       let redirect: URL;

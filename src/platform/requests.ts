@@ -1,6 +1,4 @@
-import { type Fetched, readPlatformJson } from '../credentials/upstream.ts';
-import { describeErrcode } from '../errcodes.ts';
-import { ErrorCodes, WxkitError } from '../errors.ts';
+import { type Fetched, isError, lifetimeMs, readPlatformJson, wechatError } from '../credentials/upstream.ts';
 
 /**
  * The open platform's component API: request builders and the pure functions that read
@@ -91,28 +89,6 @@ export function authorizerListRequest(
   });
 }
 
-/** WeChat's `{errcode, errmsg}` answer as a typed error (a transient errcode is `upstream_unavailable`). */
-export function componentError(body: Record<string, unknown>, what: string): WxkitError {
-  const errcode = typeof body.errcode === 'number' ? body.errcode : -1;
-  const errmsg = typeof body.errmsg === 'string' ? body.errmsg.slice(0, 300) : '';
-  const info = describeErrcode(errcode);
-  const transient = info?.category === 'transient';
-  return new WxkitError(
-    transient ? ErrorCodes.UPSTREAM_UNAVAILABLE : ErrorCodes.WECHAT_ERROR,
-    `WeChat refused the ${what} request: ${errcode} ${info?.name ?? errmsg}`,
-    { errcode, errmsg, ...(transient ? { retryAfter: 1 } : {}) },
-  );
-}
-
-function isError(body: Record<string, unknown>): boolean {
-  return typeof body.errcode === 'number' && body.errcode !== 0;
-}
-
-function lifetimeMs(expiresIn: unknown): number {
-  const s = typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 7200;
-  return s * 1000;
-}
-
 function nonEmpty(v: unknown): v is string {
   return typeof v === 'string' && v !== '';
 }
@@ -127,7 +103,7 @@ export async function processComponentTokenResponse(res: Response, sentAt: numbe
       source: 'api_component_token',
     };
   }
-  throw componentError(body.errcode === undefined ? { ...body, errcode: -1 } : body, 'component token');
+  throw wechatError(body, 'component token');
 }
 
 /** `{pre_auth_code, expires_in}`. */
@@ -139,7 +115,7 @@ export async function processPreAuthCodeResponse(
   if (!isError(body) && nonEmpty(body.pre_auth_code)) {
     return { preAuthCode: body.pre_auth_code, expiresAt: sentAt + lifetimeMs(body.expires_in) };
   }
-  throw componentError(body, 'pre_auth_code');
+  throw wechatError(body, 'pre_auth_code');
 }
 
 /** What an authorization gives: the account, its first access token and its refresh token. */
@@ -173,7 +149,7 @@ export async function processQueryAuthResponse(res: Response, sentAt: number): P
       funcInfo: funcInfoIds(info.func_info),
     };
   }
-  throw componentError(body.errcode === undefined ? { ...body, errcode: -1 } : body, 'api_query_auth');
+  throw wechatError(body, 'api_query_auth');
 }
 
 /** `{authorizer_access_token, expires_in, authorizer_refresh_token}`. */
@@ -190,13 +166,13 @@ export async function processAuthorizerTokenResponse(
       refreshToken: nonEmpty(body.authorizer_refresh_token) ? body.authorizer_refresh_token : undefined,
     };
   }
-  throw componentError(body.errcode === undefined ? { ...body, errcode: -1 } : body, 'api_authorizer_token');
+  throw wechatError(body, 'api_authorizer_token');
 }
 
 /** The refresh token `api_get_authorizer_info` reports, or `undefined` when the field is missing. */
 export async function processAuthorizerInfoResponse(res: Response): Promise<string | undefined> {
   const body = await readPlatformJson(res, 'api_get_authorizer_info');
-  if (isError(body)) throw componentError(body, 'api_get_authorizer_info');
+  if (isError(body)) throw wechatError(body, 'api_get_authorizer_info');
   const info = body.authorization_info as Record<string, unknown> | undefined;
   return nonEmpty(info?.authorizer_refresh_token) ? info.authorizer_refresh_token : undefined;
 }
@@ -206,7 +182,7 @@ export async function processAuthorizerListResponse(
   res: Response,
 ): Promise<{ total: number; rows: Array<{ authorizerAppId: string; refreshToken: string | undefined }> }> {
   const body = await readPlatformJson(res, 'api_get_authorizer_list');
-  if (isError(body)) throw componentError(body, 'api_get_authorizer_list');
+  if (isError(body)) throw wechatError(body, 'api_get_authorizer_list');
   const list = Array.isArray(body.list) ? (body.list as Record<string, unknown>[]) : [];
   return {
     total: typeof body.total_count === 'number' ? body.total_count : list.length,

@@ -1,4 +1,4 @@
-import { ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
+import { ErrorCodes, WxkitError } from '../errors.ts';
 import { isoNow, jsonLines, type LogEntry, type LogSink } from '../http/log.ts';
 import { asWxkitError, errorReply, type Reply } from '../http/reply.ts';
 import { createMemoryStore } from '../stores/memory.ts';
@@ -15,6 +15,8 @@ import { type PushReply, renderReply, toReply } from './reply.ts';
 import { checkSignature, pushSignature } from './signature.ts';
 import { queryParam, verifyUrl, verifyWecomUrl } from './url-verification.ts';
 
+/** `onMessage` threw before the deadline: answered with an error so that WeChat tries again. */
+const FAILED = Symbol('failed');
 /** What `onMessage` is told besides the message. */
 export interface PushContext {
   /** The account the push is for (its `request()` calls WeChat with the account's token). */
@@ -68,6 +70,17 @@ export interface PushHandlerOptions {
   log?: LogSink | false | undefined;
   /** Clock in milliseconds (the replay window, CreateTime of replies). @default Date.now */
   now?: (() => number) | undefined;
+  /**
+   * What "no reply" is answered with: `success`, or an empty body (both mean "don't retry" to WeChat;
+   * the release check of a third-party platform asks for the empty one). @default 'success'
+   */
+  noReplyBody?: 'success' | '' | undefined;
+  /**
+   * Where de-duplication records are kept apart. @default the account's appId — a third-party
+   * platform passes its component appId: every account's messages arrive signed with one token, so a
+   * push replayed to another account's URL must read as a duplicate, not as a new message.
+   */
+  dedupeScope?: string | undefined;
 }
 
 /** A request to the push endpoint, however it arrived. */
@@ -98,6 +111,7 @@ export class PushEndpoint {
   private readonly onMessage: PushHandlerOptions['onMessage'];
   private readonly sink: LogSink | undefined;
   private readonly now: () => number;
+  private readonly noReplyBody: string;
   private readonly pending = new Set<Promise<void>>();
 
   constructor(options: PushHandlerOptions) {
@@ -129,9 +143,9 @@ export class PushEndpoint {
     }
     this.ledger = new Ledger({
       store: options.store ?? createMemoryStore(),
-      appId: this.wecom
-        ? `${account.appId}:${(account as { agentId?: string }).agentId ?? ''}`
-        : account.appId,
+      appId:
+        options.dedupeScope ??
+        (this.wecom ? `${account.appId}:${(account as { agentId?: string }).agentId ?? ''}` : account.appId),
       doneTtlMs: options.rememberMs,
     });
     this.deadlineMs = options.deadlineMs ?? 4_500;
@@ -143,6 +157,7 @@ export class PushEndpoint {
     this.onMessage = options.onMessage;
     this.sink = options.log === false ? undefined : (options.log ?? jsonLines());
     this.now = options.now ?? Date.now;
+    this.noReplyBody = options.noReplyBody ?? 'success';
   }
 
   /** Answers one request: URL verification (GET) or a push (POST). Never throws. */
@@ -221,6 +236,14 @@ export class PushEndpoint {
     this.checkFresh(query);
     const message = messageFrom(readFields(messageText, format), format);
     const answer = await this.answer(message, encrypted, started);
+    if (answer === FAILED) {
+      // Not `success`: WeChat tries again (3 tries in all), and the next try runs onMessage again.
+      return errorReply(
+        new WxkitError(ErrorCodes.INTERNAL, 'onMessage failed; WeChat will push the message again.', {
+          zh: 'onMessage 出错；微信会重新推送这条消息。',
+        }),
+      );
+    }
     return this.send(answer, format, encrypted);
   }
 
@@ -256,7 +279,11 @@ export class PushEndpoint {
   }
 
   /** The plaintext answer to this try: the reply, a retry's stored reply, or `success`. */
-  private async answer(message: PushMessage, encrypted: boolean, started: number): Promise<string> {
+  private async answer(
+    message: PushMessage,
+    encrypted: boolean,
+    started: number,
+  ): Promise<string | typeof FAILED> {
     const key = dedupeKey(message);
     const deadline = started + this.deadlineMs;
     let claim: Awaited<ReturnType<Ledger['claim']>>;
@@ -274,7 +301,16 @@ export class PushEndpoint {
     if (claim.kind === 'busy') {
       this.count('duplicate');
       const outcome = await this.ledger.wait(key, deadline).catch(() => undefined);
-      return outcome ? answerOf(outcome) : 'success';
+      if (outcome) return answerOf(outcome);
+      // No outcome by the deadline: either the other try is still running (it answers late through
+      // custom/send, so `success` is right) or it failed and let go — then only a failure here makes
+      // WeChat try once more instead of dropping the message.
+      const again = await this.ledger.claim(key).catch(() => undefined);
+      if (again?.kind === 'run') {
+        await again.release();
+        return FAILED;
+      }
+      return again?.kind === 'done' ? answerOf(again.outcome) : 'success';
     }
     return this.run(key, message, encrypted, deadline, claim.release);
   }
@@ -285,20 +321,26 @@ export class PushEndpoint {
     encrypted: boolean,
     deadline: number,
     release: () => Promise<void>,
-  ): Promise<string> {
+  ): Promise<string | typeof FAILED> {
     const ctx = { account: this.account, deadline, late: false, encrypted };
-    const work = (async (): Promise<PushReply | undefined> => {
+    const work = (async (): Promise<PushReply | undefined | typeof FAILED> => {
+      let r: OnMessageResult;
       try {
-        const r = await this.onMessage(message, ctx);
+        r = await this.onMessage(message, ctx);
+      } catch (e) {
+        this.log('error', 'onMessage failed', {
+          late: ctx.late,
+          error: e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 300) : String(e).slice(0, 300),
+        });
+        return FAILED;
+      }
+      try {
         return r === undefined || r === null ? undefined : toReply(r);
       } catch (e) {
-        this.log(
-          'error',
-          isWxkitError(e) && e.code === ErrorCodes.INTERNAL ? 'push reply is invalid' : 'onMessage failed',
-          {
-            error: e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 300) : String(e).slice(0, 300),
-          },
-        );
+        // A reply that is not a reply is the handler's bug, and a retry would repeat it: `success`.
+        this.log('error', 'push reply is invalid', {
+          error: e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 300) : String(e).slice(0, 300),
+        });
         return undefined;
       }
     })();
@@ -309,6 +351,12 @@ export class PushEndpoint {
     });
     const first = await Promise.race([work, expired]);
     clearTimeout(timer);
+    if (first === FAILED) {
+      // No outcome recorded and the claim let go: the next try (here or on another instance) runs it.
+      await release();
+      this.count('failed');
+      return FAILED;
+    }
     if (first !== LATE) {
       const rendered = first === undefined ? 'success' : this.render(first, message);
       await this.ledger.finish(key, { reply: rendered }).catch(() => {});
@@ -322,7 +370,8 @@ export class PushEndpoint {
       // Recorded before the claim goes, so a try arriving now is answered, not run.
       await this.ledger.finish(key, { late: true }).catch(() => {});
       await release();
-      if (r === undefined || r.type === 'success') return;
+      // Failed after the deadline: WeChat was answered `success` already; the log above says so.
+      if (r === undefined || r === FAILED || r.type === 'success') return;
       try {
         const sent = await deliverLate(this.account, r, message);
         this.count(sent ? 'delivered_late' : 'undeliverable');
@@ -354,7 +403,7 @@ export class PushEndpoint {
   }
 
   private send(answer: string, format: PushFormat, encrypted: boolean): Reply {
-    if (answer === 'success') return text('success');
+    if (answer === 'success') return text(this.noReplyBody);
     if (!encrypted) return { status: 200, headers: { 'content-type': contentType(format) }, body: answer };
     const sealed = sealReply(answer, {
       crypto: this.crypto as PushCrypto,

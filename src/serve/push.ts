@@ -1,6 +1,6 @@
 import type { WxkitConfig } from '../config.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
-import { PushRelay } from '../http/push-relay.ts';
+import { PushRelay, type ResolvedPushAccount } from '../http/push-relay.ts';
 import type { PushServiceOptions } from '../http/routes/push.ts';
 import type { PushAccountConfig } from '../push-config.ts';
 import { SANDBOX_APP_ID } from '../simulator/state.ts';
@@ -59,10 +59,13 @@ export async function openPushService(
     cwd: string;
     accounts: readonly Account[];
     log: (entry: Record<string, unknown>) => void;
+    /** A third-party platform's accounts (../serve/platform.ts): forwarded like the others. */
+    platform?: { resolve(key: string): ResolvedPushAccount | undefined; forwarding: boolean } | undefined;
   },
 ): Promise<{ options: PushServiceOptions; store: Store; close(): Promise<void> } | undefined> {
-  const configs = pushAccounts(config, options.sandbox);
-  if (!configs) return undefined;
+  const found = pushAccounts(config, options.sandbox);
+  if (!found && !options.platform) return undefined;
+  const configs = found ?? new Map<string, PushAccountConfig>();
   const forwardTimeoutMs = forwardTimeoutFromEnv(env);
   const spec = config.redis
     ? ({ kind: 'redis', topology: config.redis } as const)
@@ -75,10 +78,11 @@ export async function openPushService(
     store,
     forwardSecret: config.pushForwardSecret,
     forwardTimeoutMs,
+    resolve: options.platform?.resolve,
     log: (e) => options.log({ time: new Date().toISOString(), ...e }),
   });
   relay.register(options.accounts);
-  if ([...configs.values()].some((c) => c.forward.length > 0)) relay.start();
+  if ([...configs.values()].some((c) => c.forward.length > 0) || options.platform?.forwarding) relay.start();
   return {
     store,
     options: { relay, store },

@@ -24,7 +24,7 @@ import { demoPage } from './demo/page.ts';
 import { sandboxPay, sandboxPayRoutes } from './demo/pay.ts';
 import { shareImageRoute } from './demo/share-image.ts';
 import { payRouteOptions, readPaySettings } from './pay-config.ts';
-import { platformFromEnv, startPlatform } from './platform.ts';
+import { platformFromEnv, platformMessagesFor, platformPushAccounts, startPlatform } from './platform.ts';
 import { openPushService } from './push.ts';
 import { decideSandbox } from './sandbox.ts';
 import { listen, type RunningServer, readServerTimeouts } from './server.ts';
@@ -217,6 +217,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       cwd,
       accounts,
       log: sink as (e: Record<string, unknown>) => void,
+      ...(platform ? { platform: platformPushAccounts(platform, env) } : {}),
     });
   } catch (e) {
     await Promise.allSettled(accounts.map((a) => a.close()));
@@ -305,6 +306,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       ...(sandbox && simulatorUrl ? { client: { sdkUrl: `${simulatorUrl}/jweixin.js` } } : {}),
       ...(push ? { push: push.options } : {}),
       ...(platform ? { platform } : {}),
+      // The 消息与事件接收URL: forwarded like /wechat/push, the release check answered by the library.
+      ...(platform && push
+        ? { platformMessages: platformMessagesFor(platform, { ...push.options, store: push.store }, sink) }
+        : {}),
       ...((pay ?? demoPay) ? { pay: pay ?? demoPay } : {}),
     },
   });

@@ -1,4 +1,5 @@
 import { parseJsDomains } from '../domains.ts';
+import { escapeHtml } from '../http/html.ts';
 import type { SimContext, SimRoute } from './http.ts';
 import { isSnapshotUser, issueOAuthCode } from './oauth.ts';
 import { platformOf } from './platform/routes.ts';
@@ -26,13 +27,6 @@ interface AuthorizeParams {
 
 /** The user the simulated WeChat client is "logged in" as (the last one who consented). */
 const USER_COOKIE = 'wxsim_user';
-
-function escapeHtml(value: string): string {
-  return value.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
-}
 
 function page(title: string, body: string, status = 200, headers: Record<string, string> = {}): Response {
   const html = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>body{font-family:-apple-system,"PingFang SC",sans-serif;max-width:480px;margin:2em auto;padding:0 1em;color:#222}button{font-size:1em;padding:.6em 1.6em;margin:.4em .4em 0 0;border-radius:4px;border:1px solid #ccc}#allow{background:#07c160;color:#fff;border-color:#07c160}label{display:block;padding:.4em 0}.err{color:#c00}</style></head><body>${body}</body></html>`;

@@ -1,4 +1,4 @@
-import { asRecord, json, parseJson, type SimRoute } from './http.ts';
+import { asRecord, badRequest, json, parseJson, type SimRoute } from './http.ts';
 import { SANDBOX_APP_ID, SIM_LIMITS, type SimFault, type SimState, type SimTicketType } from './state.ts';
 import { wecomControlRoutes } from './wecom/control.ts';
 
@@ -17,10 +17,6 @@ const DAILY_QUOTAS: Record<string, number> = {
 };
 
 class BadInput extends Error {}
-
-function bad(message: string): Response {
-  return json({ error: { code: 'invalid_request', message } }, 400);
-}
 
 async function body(req: Request): Promise<Record<string, unknown>> {
   const text = await req.text();
@@ -178,7 +174,7 @@ function guard(fn: (req: Request, state: SimState) => Promise<Response> | Respon
     try {
       return await fn(req, ctx.state);
     } catch (e) {
-      if (e instanceof BadInput) return bad(e.message);
+      if (e instanceof BadInput) return badRequest(e.message);
       throw e;
     }
   };

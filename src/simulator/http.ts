@@ -93,6 +93,18 @@ export function checkIpWhitelist(ctx: SimContext): Response | undefined {
 }
 
 /** Parses JSON text; `undefined` for empty or malformed text (handlers answer 44002/47001). */
+/** A control API refusal: HTTP 400 (or `status`) `{"error":{"code":"invalid_request","message"}}`. */
+export function badRequest(message: string, status = 400): Response {
+  return json({ error: { code: 'invalid_request', message } }, status);
+}
+
+/** A control API body: `{}` when empty, `undefined` when it is not a JSON object. */
+export async function controlBody(req: Request): Promise<Record<string, unknown> | undefined> {
+  const text = await req.text();
+  if (text.trim() === '') return {};
+  return asRecord(parseJson(text));
+}
+
 export function parseJson(text: string): unknown {
   try {
     return text.trim() === '' ? undefined : (JSON.parse(text) as unknown);

@@ -55,6 +55,8 @@ export interface SimulatorOptions {
   components?: ReadonlyArray<SimComponentConfig | string>;
   /** The 授权事件接收URL of components given as strings (`--component-events URL`). */
   componentEvents?: string;
+  /** The 消息与事件接收URL (with `$APPID$`) of components given as strings (`--component-messages URL`). */
+  componentMessages?: string;
   /** Simulated accounts each component can be authorized by (`--authorizers N`). @default 3 */
   authorizers?: number;
   /**
@@ -212,12 +214,25 @@ function parseComponents(options: SimulatorOptions): SimComponentConfig[] {
           'a component must be given as APPID:SECRET:TOKEN:AESKEY',
         );
       }
-      c = { componentAppId, secret, token, encodingAESKey, eventsUrl: options.componentEvents };
-    } else c = { eventsUrl: options.componentEvents, ...entry };
+      c = {
+        componentAppId,
+        secret,
+        token,
+        encodingAESKey,
+        eventsUrl: options.componentEvents,
+        messagesUrl: options.componentMessages,
+      };
+    } else c = { eventsUrl: options.componentEvents, messagesUrl: options.componentMessages, ...entry };
     if (!/^[\w-]{1,64}$/.test(c.componentAppId) || !/^[A-Za-z0-9]{43}$/.test(c.encodingAESKey)) {
       throw new WxkitError(
         ErrorCodes.CONFIG_ERROR,
         `invalid component "${c.componentAppId}": the EncodingAESKey is 43 letters and digits`,
+      );
+    }
+    if (c.messagesUrl !== undefined && !c.messagesUrl.includes('$APPID$')) {
+      throw new WxkitError(
+        ErrorCodes.CONFIG_ERROR,
+        `the messages URL of component "${c.componentAppId}" must contain $APPID$`,
       );
     }
     checkJsDomains(c.jsDomains, `component "${c.componentAppId}"`);
@@ -404,6 +419,8 @@ export type { SimMchConfig, SimPayOutcome } from './pay/state.ts';
 export { SANDBOX_MCH_ID } from './pay/state.ts';
 export type { PlatformPushRecord } from './platform/pusher.ts';
 export { PlatformPusher } from './platform/pusher.ts';
+export type { ReleaseCase, ReleaseReport } from './platform/release-check.ts';
+export { RELEASE_TEST_ACCOUNTS, RELEASE_TEST_APP_ID } from './platform/release-check.ts';
 export type { PlatformEvent, SimAuthorization, SimComponent, SimComponentConfig } from './platform/state.ts';
 export { PLATFORM_LIMITS, PlatformState } from './platform/state.ts';
 export type { PushConfigInput, PushSendInput } from './push/control.ts';

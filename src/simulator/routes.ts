@@ -10,6 +10,7 @@ import { payRoutes } from './pay/routes.ts';
 import { platformControlRoutes } from './platform/control.ts';
 import { platformLoginRoutes } from './platform/login-page.ts';
 import { platformOAuthRoutes } from './platform/oauth.ts';
+import { releaseCheckRoute } from './platform/release-check.ts';
 import { platformApiRoutes } from './platform/routes.ts';
 import { pushControlRoutes } from './push/control.ts';
 import { customSendRoutes } from './push/custom-send.ts';
@@ -38,6 +39,7 @@ export const simRoutes: readonly SimRoute[] = [
   ...platformApiRoutes,
   ...platformLoginRoutes,
   ...platformControlRoutes,
+  releaseCheckRoute,
   ...payRoutes,
   ...payControlRoutes,
   cashierRoute,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { nodeHeaders } from '../adapters/node.ts';
 import { errmsgFor, json, type SimContext, type SimRoute, wechatError, wecomError } from './http.ts';
 import type { SimState } from './state.ts';
 
@@ -167,12 +168,7 @@ async function writeResponse(
   close = false,
   closing?: AbortSignal,
 ): Promise<void> {
-  const headers: Record<string, string | string[]> = {};
-  response.headers.forEach((v, k) => {
-    if (k !== 'set-cookie') headers[k] = v;
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  const headers = nodeHeaders(response);
   if (close) headers.connection = 'close';
   const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
   if (body && headers['content-length'] === undefined) headers['content-length'] = String(body.length);

@@ -131,7 +131,8 @@ describe('a black-holed WeChat (simulator, virtual clock)', () => {
     sim.setFaults(BLACK_HOLE);
     const first = reasons(await settleAll(Array.from({ length: 20 }, () => wx.accessToken())));
     assert.ok(first.every((e) => e?.code === 'upstream_unavailable'));
-    assert.equal(calls(), 1, 'the timeout was not retried: waiters were held one timeout, not two');
+    // ≤ 1, not = 1: on a loaded machine the 1 s deadline can pass before the request reaches the simulator.
+    assert.ok(calls() <= 1, 'the timeout was not retried: waiters were held one timeout, not two');
     assert.equal(wx.breaker().state, 'open');
     assert.equal(wx.metrics.gauge(GAUGE, { appid: APP.appId, host: new URL(sim.url).host }), 2);
     assert.match(wx.metrics.render(), new RegExp(`${GAUGE}\\{appid="${APP.appId}",host="[^"]+"\\} 2`));

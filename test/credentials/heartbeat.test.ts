@@ -34,11 +34,12 @@ describe('store lock heartbeat', () => {
       fresh();
       const store = open();
       // Two processes' worth of custody sharing one store (separate createWxkit, separate memory copies).
-      const timing = { lockLeaseMs: 600 };
+      // A lease long enough that a loaded machine's stalled timers (hundreds of ms) do not lose it.
+      const timing = { lockLeaseMs: 1_500 };
       const a = createWxkit({ ...base({ store, timing }), now: () => bed.sim.state.nowMs() });
       const b = createWxkit({ ...base({ store, timing }), now: () => bed.sim.state.nowMs() });
       try {
-        bed.sim.setFaults({ path: '/cgi-bin/stable_token', latencyMs: 2_000, times: 1 });
+        bed.sim.setFaults({ path: '/cgi-bin/stable_token', latencyMs: 4_500, times: 1 });
         const ta = a.accessToken();
         await until(() => calls('/cgi-bin/stable_token') === 1);
         const tb = await b.accessToken();

@@ -62,6 +62,8 @@ async function instance(app: { appId: string; secret: string }, store: Store | s
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await wx.close();
+      // A store handed in as an object belongs to the caller: wx.close() leaves it open.
+      if (typeof store !== 'string') await store.close();
     },
   };
 }

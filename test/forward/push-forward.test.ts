@@ -13,6 +13,7 @@ import {
 } from '../../src/http/push-forward.ts';
 import { backoffMs, Outbox, type OutboxEntry } from '../../src/http/push-outbox.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
+import type { Store } from '../../src/stores/types.ts';
 
 const SECRET = 'forward-secret-0123456789';
 
@@ -161,6 +162,94 @@ describe('push forwarding', () => {
     assert.equal(x + y, 20);
     assert.equal(b.got.length, 20);
     assert.equal(new Set(b.got.map((g) => g.id)).size, 20);
+  });
+
+  test('the index is a store set: adding to a backlog of 2,000 costs the same few commands as the first; a store without sets still works', async () => {
+    const counted = (store: Store) => {
+      const calls: string[] = [];
+      const wrapped = new Proxy(store, {
+        get(target, name, receiver) {
+          const v = Reflect.get(target, name, receiver);
+          return typeof v === 'function'
+            ? (...args: unknown[]) => {
+                calls.push(String(name));
+                return v.apply(target, args);
+              }
+            : v;
+        },
+      });
+      return { store: wrapped, calls };
+    };
+    const entry = (i: number) => ({
+      id: `b${i}`,
+      account: 'wx1',
+      body: '{}',
+      pending: [0],
+      user: 'o1',
+      attempts: 1,
+    });
+    const { store, calls } = counted(createMemoryStore());
+    const outbox = new Outbox(store, () => 0);
+    await outbox.add(entry(0));
+    const first = calls.length;
+    for (let i = 1; i < 2_000; i++) await outbox.add(entry(i));
+    calls.length = 0;
+    await outbox.add(entry(2_000));
+    assert.equal(calls.length, first, `commands for one add: ${calls.join(', ')}`);
+    assert.ok(!calls.includes('get'), 'no index read on add');
+    assert.equal((await outbox.pending()).length, 2_001);
+    // A custom store without sets: the JSON index under its lock, same behaviour.
+    const { addMembers: _a, removeMembers: _r, members: _m, ...plain } = createMemoryStore();
+    let now = 0;
+    const legacy = new Outbox(plain as Store, () => now);
+    for (let i = 0; i < 3; i++) await legacy.add(entry(i));
+    now += backoffMs(1);
+    assert.equal(
+      await legacy.sweep(
+        async () => [],
+        () => {},
+      ),
+      3,
+    );
+    assert.deepEqual(await legacy.pending(), []);
+  });
+
+  test('entries an older version indexed in the JSON key are still delivered after the upgrade to the set', async () => {
+    const shared = createMemoryStore();
+    const { addMembers: _a, removeMembers: _r, members: _m, ...plain } = shared;
+    let now = 0;
+    await new Outbox(plain as Store, () => now).add({
+      id: 'old-index',
+      account: 'wx1',
+      body: '{}',
+      pending: [0],
+      user: 'o1',
+      attempts: 1,
+    });
+    const upgraded = new Outbox(shared, () => now);
+    await upgraded.add({
+      id: 'new-index',
+      account: 'wx1',
+      body: '{}',
+      pending: [0],
+      user: 'o1',
+      attempts: 1,
+    });
+    assert.deepEqual((await upgraded.pending()).map((e) => e.id).sort(), ['new-index', 'old-index']);
+    now += backoffMs(1);
+    const delivered: string[] = [];
+    assert.equal(
+      await upgraded.sweep(
+        async (e) => {
+          delivered.push(e.id);
+          return [];
+        },
+        () => {},
+      ),
+      2,
+    );
+    assert.deepEqual(delivered.sort(), ['new-index', 'old-index']);
+    assert.deepEqual(await upgraded.pending(), []);
   });
 
   test('an entry still undelivered after 48 hours is dropped with a give-up call (no content)', async () => {

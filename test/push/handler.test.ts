@@ -131,6 +131,34 @@ describe('createPushHandler through the simulator (SPEC §11)', () => {
     }
   });
 
+  test('an onMessage that throws once: WeChat tries again, the second try runs it, the user gets the reply', async () => {
+    const account = simAccount(sim, APP, SECRET);
+    let runs = 0;
+    const server = await pushServer({
+      account,
+      encodingAESKey: AES_KEY,
+      onMessage(m) {
+        runs++;
+        if (runs === 1) throw new Error('database briefly down');
+        return echo(m);
+      },
+    });
+    try {
+      await configureSafe(sim, APP, server.url);
+      const record = await sim.push({ appId: APP, message: { MsgType: 'text', Content: 'again' } });
+      assert.equal(record.result, 'replied', JSON.stringify(record.tries));
+      assert.deepEqual(
+        record.tries.map((t) => t.status),
+        [500, 200],
+      );
+      assert.equal(record.userSaw?.content, 'echo: again');
+      assert.equal(runs, 2);
+    } finally {
+      await server.close();
+      await account.close();
+    }
+  });
+
   test('a retry of a push already answered gets the same reply (re-encrypted), without running the handler', async () => {
     const account = simAccount(sim, APP, SECRET);
     const server = await pushServer({ account, encodingAESKey: AES_KEY, onMessage: echo });

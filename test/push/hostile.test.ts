@@ -267,20 +267,26 @@ describe('push URL under hostile input', () => {
     );
   });
 
-  test('onMessage that throws, or returns something that is not a reply: success to WeChat, a log line, nothing else', async () => {
+  test('onMessage that throws: an error answer (WeChat tries again), no stack; a non-reply: success and a log line', async () => {
     const server = await pushServer({
       account,
       onMessage(m) {
-        if (m.type === 'text' && m.Content === 'throw') throw new Error('handler bug');
+        if (m.type === 'text' && m.Content === 'throw') throw new Error('handler bug at /srv/app.js:12');
         return { type: 'nonsense' } as never;
       },
     });
     try {
-      for (const content of ['throw', 'nonsense']) {
-        const res = await fetch(`${server.url}?${plainQuery()}`, { method: 'POST', body: text(content) });
-        assert.equal(res.status, 200);
-        assert.equal(await res.text(), 'success');
-      }
+      const failed = await fetch(`${server.url}?${plainQuery()}`, { method: 'POST', body: text('throw') });
+      assert.equal(failed.status, 500);
+      const body = await failed.text();
+      assert.match(body, /"code":"internal"/);
+      assert.doesNotMatch(body, /handler bug|app\.js|at /);
+      const nonsense = await fetch(`${server.url}?${plainQuery()}`, {
+        method: 'POST',
+        body: text('nonsense'),
+      });
+      assert.equal(nonsense.status, 200);
+      assert.equal(await nonsense.text(), 'success');
       assert.deepEqual(
         server.logs.filter((l) => l.level === 'error').map((l) => l.msg),
         ['onMessage failed', 'push reply is invalid'],

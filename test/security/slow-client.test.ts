@@ -163,7 +163,8 @@ test(`${SOCKETS} sockets that never read a 9 MB file: RSS stays bounded, past ${
   assert.ok(peakRss - baseRss < 64 * 1024 * 1024, `RSS grew by ${mb(peakRss - baseRss)} MB`);
   assert.equal(statuses.filter((s) => s === 200).length, PER_CLIENT, statuses.join(','));
   assert.equal(statuses.filter((s) => s === 429).length, SOCKETS - PER_CLIENT, statuses.join(','));
-  assert.ok(peakSockets >= baseSockets + SOCKETS, 'the server held every socket at first');
+  // Minus 2: a baseline socket or two (the warm-up's kept-alive connection) may close meanwhile.
+  assert.ok(peakSockets >= baseSockets + SOCKETS - 2, 'the server held every socket at first');
   assert.ok(openSockets(pid) <= baseSockets, 'the server closed every socket the clients kept open');
 
   // The client never closed anything: resume, and every socket ends; the 200s ended short of the file.

@@ -84,6 +84,7 @@ test('bad flags exit 2 with one line', async () => {
     ['--corp', 'ww1:s3cret'],
     ['--corp', 'ww1:abc:s3cret'],
     ['--corp', 'ww1:1000002:s', '--corp', 'ww1:1000002:t'],
+    ['--component-messages', 'http://127.0.0.1:8080/platform/messages/no-placeholder'],
   ]) {
     const p = run(['simulator', ...args]);
     const [code] = await once(p.child, 'exit');

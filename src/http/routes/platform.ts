@@ -1,25 +1,21 @@
 import { ErrorCodes, WxkitError } from '../../errors.ts';
+import { HANDLE_PUSH, type PlatformMessageHandlerInternal } from '../../platform/messages.ts';
 import type { Platform } from '../../platform/platform.ts';
+import { escapeHtml } from '../html.ts';
 import type { Route, RouteContext } from '../route.ts';
 
 /**
  * The third-party platform's routes, present when the handler has a platform
  * (`extra.platform`): `POST /platform/events` (the 授权事件接收URL), `GET /platform/authorize` (the page
  * with the button — WeChat shows its authorization page only after a click on the platform's own
- * domain) and `GET /platform/authorized` (the callback that stores the new account).
+ * domain), `GET /platform/authorized` (the callback that stores the new account) and
+ * `GET|POST /platform/messages/:appId` (the 消息与事件接收URL, `$APPID$` in the path).
  */
 
 function platformOf(ctx: RouteContext): Platform {
   const p = ctx.options.extra.platform as Platform | undefined;
   if (!p) throw new WxkitError(ErrorCodes.NOT_FOUND, 'No third-party platform is configured here.');
   return p;
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
 }
 
 function page(title: string, body: string): Response {
@@ -39,7 +35,39 @@ function origin(ctx: RouteContext): string {
   return (ctx.options.publicUrl ?? `${ctx.url.protocol}//${ctx.url.host}`).replace(/\/+$/, '');
 }
 
+/**
+ * The messages handler: the service's (`extra.platformMessages`, forwarding through its relay), or
+ * one made once per handler that answers `success` and the release check (a library mount).
+ */
+function messagesOf(ctx: RouteContext): PlatformMessageHandlerInternal {
+  const given = ctx.options.extra.platformMessages as PlatformMessageHandlerInternal | undefined;
+  if (given) return given;
+  let made = ctx.state.get('platform.messages') as PlatformMessageHandlerInternal | undefined;
+  if (!made) {
+    made = platformOf(ctx).messages({
+      log: (entry) => ctx.log(entry as unknown as Record<string, unknown>),
+    }) as PlatformMessageHandlerInternal;
+    ctx.state.set('platform.messages', made);
+  }
+  return made;
+}
+
+/** WeChat's servers send in bursts from few addresses: no per-client rate limit, no CORS (as /wechat/push). */
+const messageRoutes: Route[] = (['GET', 'POST'] as const).map((method) => ({
+  method,
+  path: '/platform/messages/:appId',
+  cors: false,
+  rateLimit: false,
+  handle: (ctx: RouteContext) =>
+    messagesOf(ctx)[HANDLE_PUSH](ctx.params.appId ?? '', {
+      method: ctx.method,
+      query: ctx.url.searchParams,
+      readBody: (limit) => ctx.input.readBody(limit),
+    }),
+}));
+
 export const routes: readonly Route[] = [
+  ...messageRoutes,
   {
     method: 'POST',
     path: '/platform/events',

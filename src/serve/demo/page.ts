@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../http/html.ts';
 import { demoLoginSection } from './login.ts';
 import { demoPaySection } from './pay.ts';
 
@@ -15,12 +16,6 @@ export interface DemoPageOptions {
   simulatorUrl: string;
   appId: string;
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
-  );
 
 export function demoPage(options: DemoPageOptions): string {
   const sdkUrl = JSON.stringify(`${options.simulatorUrl}/jweixin.js`).replace(/</g, '\\u003c');

@@ -1,4 +1,4 @@
-import { asRecord, json, parseJson, type SimRoute } from '../http.ts';
+import { asRecord, badRequest, json, parseJson, type SimRoute } from '../http.ts';
 import { completePayment, transaction } from './payment.ts';
 import { type PaySim, payOf } from './registry.ts';
 import type { SimMch, SimPayOutcome } from './state.ts';
@@ -7,10 +7,6 @@ import type { SimMch, SimPayOutcome } from './state.ts';
  * The pay control API: `GET /__sim/pay/keys` (what a merchant downloads from the merchant platform),
  * `POST /__sim/pay/outcome`, `POST /__sim/pay/directories`, `GET /__sim/pay/notifications`.
  */
-
-function bad(message: string, status = 400): Response {
-  return json({ error: { code: 'invalid_request', message } }, status);
-}
 
 /** The merchant named by `mchId`, or the first one. */
 function pick(mchs: Map<string, SimMch>, mchId: unknown): SimMch | undefined {
@@ -40,7 +36,7 @@ const keys: SimRoute = {
     const mch = pick(payOf(ctx.state)?.pay.mchs ?? new Map(), ctx.url.searchParams.get('mchId'));
     return mch
       ? json(merchantKeys(mch))
-      : bad('no such merchant (start the simulator with --mch MCHID)', 404);
+      : badRequest('no such merchant (start the simulator with --mch MCHID)', 404);
   },
 };
 
@@ -50,9 +46,9 @@ const outcome: SimRoute = {
   handler: async (req, ctx) => {
     const b = asRecord(parseJson(await req.text())) ?? {};
     const mch = pick(payOf(ctx.state)?.pay.mchs ?? new Map(), b.mchId);
-    if (!mch) return bad('no such merchant', 404);
+    if (!mch) return badRequest('no such merchant', 404);
     if (b.outcome !== 'ok' && b.outcome !== 'cancel' && b.outcome !== 'fail')
-      return bad('outcome must be ok, cancel or fail');
+      return badRequest('outcome must be ok, cancel or fail');
     mch.outcome = b.outcome as SimPayOutcome;
     return json({ mchId: mch.mchId, outcome: mch.outcome });
   },
@@ -64,14 +60,14 @@ const directories: SimRoute = {
   handler: async (req, ctx) => {
     const b = asRecord(parseJson(await req.text())) ?? {};
     const mch = pick(payOf(ctx.state)?.pay.mchs ?? new Map(), b.mchId);
-    if (!mch) return bad('no such merchant', 404);
+    if (!mch) return badRequest('no such merchant', 404);
     const list = b.directories;
     if (
       !Array.isArray(list) ||
       list.length > 5 ||
       !list.every((d) => typeof d === 'string' && /^https?:\/\/[^?#]+\/$/.test(d))
     ) {
-      return bad('directories: up to 5 http(s) URLs ending in "/"');
+      return badRequest('directories: up to 5 http(s) URLs ending in "/"');
     }
     mch.payDirectories = [...(list as string[])];
     return json({ mchId: mch.mchId, directories: mch.payDirectories });
@@ -90,7 +86,7 @@ const payNow: SimRoute = {
     const sim = payOf(ctx.state);
     const result =
       sim && typeof b.outTradeNo === 'string' ? payOrder(sim, b.outTradeNo, b.mchId) : 'no such merchant';
-    return typeof result === 'string' ? bad(result, 409) : json(result);
+    return typeof result === 'string' ? badRequest(result, 409) : json(result);
   },
 };
 

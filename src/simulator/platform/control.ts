@@ -1,4 +1,4 @@
-import { asRecord, json, parseJson, type SimContext, type SimRoute } from '../http.ts';
+import { badRequest, controlBody, json, type SimContext, type SimRoute } from '../http.ts';
 import { pusherOf } from './pusher.ts';
 import { platformOf } from './routes.ts';
 import { PLATFORM_LIMITS, type SimComponent } from './state.ts';
@@ -10,22 +10,13 @@ import { PLATFORM_LIMITS, type SimComponent } from './state.ts';
  * `{"error":{"code":"invalid_request","message"}}` like the rest of the control API.
  */
 
-function bad(message: string): Response {
-  return json({ error: { code: 'invalid_request', message } }, 400);
-}
-
-async function input(req: Request): Promise<Record<string, unknown> | undefined> {
-  const text = await req.text();
-  if (text.trim() === '') return {};
-  return asRecord(parseJson(text));
-}
-
 function view(ctx: SimContext, c: SimComponent) {
   const p = platformOf(ctx.state);
   const latest = c.tickets.at(-1);
   return {
     componentAppId: c.componentAppId,
     eventsUrl: c.eventsUrl ?? null,
+    messagesUrl: c.messagesUrl ?? null,
     pushing: c.pushing,
     lastTicketAt: latest?.issuedAt ?? null,
     ticketValidUntil: latest ? latest.issuedAt + PLATFORM_LIMITS.ticketLifetime : null,
@@ -35,7 +26,7 @@ function view(ctx: SimContext, c: SimComponent) {
 }
 
 /** A control route over one component named by `componentAppId` (the only one, when omitted). */
-function componentRoute(
+export function componentRoute(
   path: string,
   run: (ctx: SimContext, c: SimComponent, body: Record<string, unknown>) => Promise<Response> | Response,
 ): SimRoute {
@@ -44,25 +35,35 @@ function componentRoute(
     methods: ['POST'],
     cors: true,
     handler: async (req, ctx) => {
-      const body = await input(req);
-      if (!body) return bad('body must be a JSON object');
+      const body = await controlBody(req);
+      if (!body) return badRequest('body must be a JSON object');
       const p = platformOf(ctx.state);
       const id = body.componentAppId ?? (p.components.size === 1 ? [...p.components.keys()][0] : undefined);
       const c = p.get(id);
-      if (!c) return bad(`unknown componentAppId ${JSON.stringify(String(id)).slice(0, 40)}`);
+      if (!c) return badRequest(`unknown componentAppId ${JSON.stringify(String(id)).slice(0, 40)}`);
       return run(ctx, c, body);
     },
   };
 }
 
-/** GET lists the components; POST sets one's events URL and pushes it a ticket at once. */
+/** GET lists the components; POST sets one's events URL (and messages URL) and pushes it a ticket at once. */
 const components = (): SimRoute => {
   const post = componentRoute('/__sim/platform/components', async (ctx, c, body) => {
     if (body.eventsUrl !== undefined) {
       if (typeof body.eventsUrl !== 'string' || !/^https?:\/\//.test(body.eventsUrl)) {
-        return bad('eventsUrl must be an http(s) URL');
+        return badRequest('eventsUrl must be an http(s) URL');
       }
       c.eventsUrl = body.eventsUrl;
+    }
+    if (body.messagesUrl !== undefined) {
+      if (
+        typeof body.messagesUrl !== 'string' ||
+        !/^https?:\/\//.test(body.messagesUrl) ||
+        !body.messagesUrl.includes('$APPID$')
+      ) {
+        return badRequest('messagesUrl must be an http(s) URL with $APPID$ where the account goes');
+      }
+      c.messagesUrl = body.messagesUrl;
     }
     const pushed = c.eventsUrl ? await pusherOf(ctx.state, platformOf(ctx.state)).pushTicket(c) : undefined;
     return json({ ...view(ctx, c), ...(pushed ? { pushed } : {}) });
@@ -91,9 +92,9 @@ const authorize = componentRoute('/__sim/platform/authorize', async (ctx, c, bod
   let appIds: string[];
   if (typeof appId === 'string') appIds = [appId];
   else if (Number.isInteger(count) && (count as number) >= 1) appIds = c.candidates.slice(0, count as number);
-  else return bad('give appId, or count (the first N accounts)');
+  else return badRequest('give appId, or count (the first N accounts)');
   const unknown = appIds.find((a) => !c.candidates.includes(a));
-  if (unknown) return bad(`${unknown} is not one of this component's accounts`);
+  if (unknown) return badRequest(`${unknown} is not one of this component's accounts`);
   // Thousands of authorizations at once (a scale test) may skip the events: `events: false`.
   const onEvent = p.onEvent;
   if (events === false) p.onEvent = undefined;
@@ -106,7 +107,7 @@ const authorize = componentRoute('/__sim/platform/authorize', async (ctx, c, bod
 });
 
 const unauthorize = componentRoute('/__sim/platform/unauthorize', (ctx, c, body) => {
-  if (typeof body.appId !== 'string') return bad('appId is required');
+  if (typeof body.appId !== 'string') return badRequest('appId is required');
   return json({ unauthorized: platformOf(ctx.state).unauthorize(c, body.appId) });
 });
 
@@ -116,7 +117,7 @@ const quirks = componentRoute('/__sim/platform/quirks', (_ctx, c, body) => {
     !Array.isArray(listMissingRefreshToken) ||
     !listMissingRefreshToken.every((a) => typeof a === 'string')
   ) {
-    return bad('listMissingRefreshToken must be a list of appIds');
+    return badRequest('listMissingRefreshToken must be a list of appIds');
   }
   let n = 0;
   for (const a of listMissingRefreshToken as string[]) {

@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../http/html.ts';
 import type { SimContext, SimRoute } from '../http.ts';
 import { platformOf } from './routes.ts';
 import type { SimComponent } from './state.ts';
@@ -9,13 +10,6 @@ import type { SimComponent } from './state.ts';
  * authorize with, and on "授权" redirects to `redirect_uri?auth_code&expires_in` and pushes the
  * `authorized` (or `updateauthorized`) event. A browser test clicks `#account-N` then `#authorize`.
  */
-
-function escapeHtml(value: string): string {
-  return value.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
-}
 
 function page(body: string): Response {
   const html = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>公众号授权 / Authorize</title><style>body{font-family:-apple-system,"PingFang SC",sans-serif;max-width:520px;margin:2em auto;padding:0 1em}label{display:block;padding:.3em 0}button{font-size:1em;padding:.6em 1.6em;background:#07c160;color:#fff;border:0;border-radius:4px}.err{color:#c00}</style></head><body>${body}</body></html>`;

@@ -19,6 +19,8 @@ export interface SimComponentConfig {
   encodingAESKey: string;
   /** The 授权事件接收URL: tickets and authorization events are pushed here (none when unset). */
   eventsUrl?: string | undefined;
+  /** The 消息与事件接收URL, `$APPID$` standing for the account (the release check pushes here). */
+  messagesUrl?: string | undefined;
   /** The 公众号开发域名: the JS-safe domains of every account it serves. Default: the simulator's. */
   jsDomains?: string[] | undefined;
   /** Simulated accounts that can authorize it (the choice on the authorization page). @default 3 */
@@ -66,6 +68,8 @@ export interface SimComponent {
   readonly token: string;
   readonly encodingAESKey: string;
   eventsUrl: string | undefined;
+  /** The 消息与事件接收URL template (`$APPID$`). */
+  messagesUrl: string | undefined;
   readonly jsDomains: string[];
   /** Tickets pushed, newest last (each valid 12 h from its push). */
   tickets: Array<{ value: string; issuedAt: number }>;
@@ -116,6 +120,7 @@ export class PlatformState {
       token: cfg.token,
       encodingAESKey: cfg.encodingAESKey,
       eventsUrl: cfg.eventsUrl,
+      messagesUrl: cfg.messagesUrl,
       jsDomains: cfg.jsDomains ?? [],
       tickets: [],
       pushing: true,

@@ -1,5 +1,6 @@
 import { createPushCrypto, PushError } from '../../push/index.ts';
 import { asRecord, json, parseJson, type SimRoute } from '../http.ts';
+import { platformEndpointOf } from '../platform/messages.ts';
 import type { SimState } from '../state.ts';
 import { deliver } from './deliver.ts';
 import type { PushFields, PushFieldValue } from './message.ts';
@@ -195,7 +196,10 @@ export async function sendPush(state: SimState, input: Record<string, unknown>):
   only(input, ['appId', 'agentId', 'message', 'mode', 'format', 'networkDelayMs']);
   const owner = ownerOf(state, input.appId, input.agentId);
   const push = pushStateOf(state);
-  const endpoint = push.endpoint(owner.appId, owner.agentId);
+  // An account authorized to a third-party platform has its messages sent to the platform's URL.
+  const endpoint =
+    (owner.kind === 'official' ? platformEndpointOf(state, owner.appId) : undefined) ??
+    push.endpoint(owner.appId, owner.agentId);
   if (!endpoint) {
     throw new PushControlError(
       'no server URL is configured for this account (POST /__sim/push/config first)',

@@ -46,7 +46,7 @@ export function pushRequest(
   if (endpoint.kind === 'wecom' || mode !== 'plain') {
     const crypto = createPushCrypto({
       encodingAESKey: endpoint.encodingAESKey as string,
-      receiveId: endpoint.appId,
+      receiveId: endpoint.receiveId ?? endpoint.appId,
     });
     const encrypt = crypto.encrypt(plaintext);
     const msgSignature = pushSignature(endpoint.token, ts, n, encrypt);

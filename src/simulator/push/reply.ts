@@ -114,7 +114,7 @@ export function judgeReply(
     try {
       inner = createPushCrypto({
         encodingAESKey: endpoint.encodingAESKey as string,
-        receiveId: endpoint.appId,
+        receiveId: endpoint.receiveId ?? endpoint.appId,
       }).decrypt(encrypt).message;
     } catch (e) {
       return {

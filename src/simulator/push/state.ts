@@ -27,6 +27,8 @@ export interface PushEndpoint {
   mode: PushMode;
   /** What the account's messages carry as ToUserName: the Official Account's original id, the corpId. */
   toUserName: string;
+  /** Who messages are encrypted for: the component appId when a third-party platform receives them. @default appId */
+  receiveId?: string | undefined;
 }
 
 /** One HTTP request WeChat made for a push. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { escapeHtml } from '../../http/html.ts';
 import { onDomains } from '../bridge/verify.ts';
 import { json, type SimContext, type SimRoute, wecomError } from '../http.ts';
 import type { SimState } from '../state.ts';
@@ -35,13 +36,6 @@ function codesOf(state: SimState): Map<string, Code> {
     codes.set(state, map);
   }
   return map;
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
 }
 
 /** WeCom's error page for a bad authorize link, with its number. */
