@@ -123,7 +123,10 @@ describe('全网发布: the release check against wxkit serve', () => {
       log.seen.some((s) => s.via === 'reply' && s.content === 'TESTCOMPONENT_MSG_TYPE_TEXT_callback'),
     );
     assert.ok(log.seen.some((s) => s.via === 'custom' && s.content.endsWith('_from_api')));
-    assert.match(serve.stdout(), /release check \(全网发布\): api_query_auth and custom\/send done/);
+    // The log line is written after the send the simulator already saw: wait for it (bounded).
+    const done = /release check \(全网发布\): api_query_auth and custom\/send done/;
+    for (let i = 0; i < 100 && !done.test(serve.stdout()); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(serve.stdout(), done);
     assert.ok(!serve.stdout().includes(SECRET));
   });
 
