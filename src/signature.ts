@@ -1,5 +1,6 @@
-import { createHash, randomFillSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { ErrorCodes, WxkitError } from './errors.ts';
+import { randomByte } from './random.ts';
 
 /** What `wx.config` needs, as returned by `jssdkConfig()` and `GET /jssdk/config`. */
 export interface JssdkConfig {
@@ -126,21 +127,11 @@ export function signJssdk(input: SignInput): string {
 
 const NONCE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-// Random bytes are drawn from a 4 KB pool refilled when used up (as crypto.randomUUID does): one
-// randomFillSync per ~250 nonces instead of one per nonce, which on the signing hot path cost more
-// than the sha1 itself.
-const pool = Buffer.allocUnsafe(4096);
-let poolAt = pool.length;
-
 /** 16 characters of [A-Za-z0-9] from the CSPRNG, without modulo bias. */
 export function createNonce(length = 16): string {
   let out = '';
   while (out.length < length) {
-    if (poolAt === pool.length) {
-      randomFillSync(pool);
-      poolAt = 0;
-    }
-    const byte = pool[poolAt++] as number;
+    const byte = randomByte();
     // 248 = 4 * 62: bytes at or above it would favour the first characters.
     if (byte < 248) out += NONCE_ALPHABET[byte % 62];
   }

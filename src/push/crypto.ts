@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomPooled } from '../random.ts';
 import { PushError } from './errors.ts';
 
 /** Options of {@link createPushCrypto}. */
@@ -110,7 +111,7 @@ function aesKey(encodingAESKey: string): Buffer {
 }
 
 function randomPart(given: Uint8Array | string | undefined): Buffer {
-  if (given === undefined) return randomBytes(16);
+  if (given === undefined) return randomPooled(16);
   const bytes = typeof given === 'string' ? Buffer.from(given, 'utf8') : Buffer.from(given);
   if (bytes.length !== 16) throw new RangeError('encrypt(): `random` must be 16 bytes.');
   return bytes;

@@ -3,6 +3,7 @@ import type { Dir } from 'node:fs';
 import { chmod, mkdir, open, opendir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, WxkitError } from '../errors.ts';
+import { randomHex } from '../random.ts';
 import type { IndexedStore, StoreClockOptions } from './types.ts';
 
 /** Options for {@link createFileStore}. */
@@ -219,7 +220,7 @@ export function createFileStore(options: FileStoreOptions): IndexedStore {
     async tryLock(key, leaseMs) {
       await ensureDir();
       const path = pathOf(key, 'lock');
-      const owner = randomBytes(12).toString('hex');
+      const owner = randomHex(12);
       const body = JSON.stringify({ v: owner, e: now() + leaseMs, pid: process.pid });
       for (let attempt = 0; attempt < 2; attempt++) {
         try {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../random.ts';
 import type { IndexedStore, StoreClockOptions } from './types.ts';
 
 interface Entry {
@@ -66,7 +66,7 @@ export function createMemoryStore(options: StoreClockOptions = {}): MemoryStore 
     },
     async tryLock(key, leaseMs) {
       if (read(key)) return undefined;
-      const owner = randomBytes(12).toString('hex');
+      const owner = randomHex(12);
       write(key, { value: owner, expiresAt: now() + leaseMs });
       return owner;
     },

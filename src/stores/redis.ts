@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { ErrorCodes, WxkitError } from '../errors.ts';
+import { randomHex } from '../random.ts';
 import type { IndexedStore } from './types.ts';
 
 /**
@@ -183,7 +183,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Inde
       return Number(await call('EVAL', COMPARE_AND_DELETE, 1, prefix + key, expected)) === 1;
     },
     async tryLock(key, leaseMs) {
-      const owner = randomBytes(12).toString('hex');
+      const owner = randomHex(12);
       const r = await call('SET', prefix + key, owner, 'PX', Math.max(1, Math.ceil(leaseMs)), 'NX');
       return r === 'OK' ? owner : undefined;
     },
