@@ -606,8 +606,11 @@ export class Custody {
         e instanceof WxkitError
           ? e
           : new WxkitError(ErrorCodes.INTERNAL, 'Obtaining a credential failed unexpectedly', { cause: e });
-      if (isRefusal(err)) {
-        // The breaker answered without asking upstream: nothing new to remember or to back off from.
+      if (isRefusal(err) || err.code === ErrorCodes.STORE_UNAVAILABLE) {
+        // The breaker answered without asking upstream, or the store did not answer a read the fetch
+        // needed (a refresh token, the verify ticket): nothing is known about the upstream, so nothing to
+        // remember or back off from. Remembered, a store hiccup refused every call for the negative
+        // cache's 30 s without one upstream call — and, for the component token, every account's.
         this.d.onError?.(err);
         throw err;
       }

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isWxkitError } from '../../src/errors.ts';
+import { ErrorCodes, isWxkitError, WxkitError } from '../../src/errors.ts';
 import { createPlatform, type Platform } from '../../src/platform/platform.ts';
 import { readVerifyTicket, saveVerifyTicket } from '../../src/platform/verify-ticket.ts';
 import { signJssdk } from '../../src/signature.ts';
@@ -337,6 +337,47 @@ describe('createPlatform through the simulated open platform', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a store hiccup while fetching is not remembered as an upstream failure: the next call asks WeChat', async () => {
+    const inner = createMemoryStore({ now: () => sim.state.nowMs() });
+    // A Redis that misses one read of a key ending so (its command timed out behind a burst).
+    let failNext: string | undefined;
+    const flaky: IndexedStore = {
+      ...inner,
+      async get(key) {
+        if (failNext && key.endsWith(failNext)) {
+          failNext = undefined;
+          throw new WxkitError(ErrorCodes.STORE_UNAVAILABLE, 'Redis did not answer in time');
+        }
+        return inner.get(key);
+      },
+    };
+    const seeder = make(flaky);
+    await saveVerifyTicket(flaky, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+    await seeder.sync();
+    await seeder.close();
+    await inner.delete(`wxkit:component:${COMPONENT}:component_access_token`);
+    const p = make(flaky);
+    const storeError = (e: unknown) => isWxkitError(e) && e.code === 'store_unavailable';
+    try {
+      const [id1, id2] = (await p.authorizers()).slice(0, 2) as [string, string];
+      sim.reset();
+      // The component token's fetch misses the verify ticket: the next call (any account's) fetches it.
+      const wx1 = await p.authorizer(id1);
+      failNext = ':verify_ticket';
+      await assert.rejects(wx1.jssdkConfig({ url: PAGE, jsApiList: [] }), storeError);
+      verifies(await wx1.jssdkConfig({ url: PAGE, jsApiList: [] }), id1);
+      // An account's token fetch misses its refresh token: its next call fetches.
+      const wx2 = await p.authorizer(id2);
+      failNext = ':refresh_token';
+      await assert.rejects(wx2.jssdkConfig({ url: PAGE, jsApiList: [] }), storeError);
+      verifies(await wx2.jssdkConfig({ url: PAGE, jsApiList: [] }), id2);
+      assert.equal(calls('/cgi-bin/component/api_component_token'), 1);
+      assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 2);
+    } finally {
+      await p.close();
     }
   });
 
