@@ -9,6 +9,7 @@ import {
   processAuthorizerTokenResponse,
 } from '../platform/requests.ts';
 import type { IndexedStore } from '../stores/types.ts';
+import type { EngineShared } from './engine.ts';
 import { createOfficialAccount, type WxkitInstance } from './official.ts';
 import type { AccountOptions } from './options.ts';
 
@@ -30,6 +31,8 @@ export interface AuthorizerDeps {
   openBase: string;
   /** The account options (store object, clock, metrics, logger…) shared by every authorizer. */
   options: AccountOptions;
+  /** The store link, breakers and metrics label every authorizer of the platform shares. */
+  shared?: EngineShared | undefined;
 }
 
 /** A refresh token as kept in the store. */
@@ -178,6 +181,7 @@ export function createAuthorizer(
     openBase: deps.openBase,
     token: { name: 'access_token', upstream: deps.apiBase, fetch: () => refreshTokens.fetchToken() },
     options: deps.options,
+    shared: deps.shared,
     recheckable: true,
     async refresh(engine) {
       await engine.clearCache();

@@ -189,6 +189,21 @@ export class StoreLink {
     this.watchers.set(key, onChange);
   }
 
+  /** Stops calling `onChange` for `key` (unless another watcher took the key over since). */
+  unwatch(key: string, onChange: () => void): void {
+    if (this.watchers.get(key) === onChange) this.watchers.delete(key);
+  }
+
+  /**
+   * Ends this link's subscription without closing the store (someone else's object): an account
+   * closed while the store lives on must not stay reachable from the store's listeners.
+   */
+  release(): void {
+    this.closed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
   /** Announces that `key` changed, to every process sharing the store (best effort, not awaited). */
   publish(key: string): void {
     const s = this.store;
@@ -229,6 +244,8 @@ export class StoreLink {
 
 export interface CustodyDeps {
   appId: string;
+  /** The `appid` label of its metrics. @default appId */
+  metricsId?: string | undefined;
   /** `access_token`, `jsapi_ticket`, `wx_card_ticket`. */
   kind: string;
   link: StoreLink;
@@ -268,10 +285,17 @@ export class Custody {
   /** Earlier values seen by this process, newest first (for diagnosis). */
   readonly history: string[] = [];
 
+  private readonly onAnnounced = () => this.recheck(true);
+
   constructor(private readonly d: CustodyDeps) {
     this.key = `wxkit:${d.appId}:${d.kind}`;
-    this.labels = { appid: d.appId, credential: d.kind };
-    d.link.watch(this.key, () => this.recheck(true));
+    this.labels = { appid: d.metricsId ?? d.appId, credential: d.kind };
+    d.link.watch(this.key, this.onAnnounced);
+  }
+
+  /** Stops listening for changes announced through the store (the account is closed). */
+  detach(): void {
+    this.d.link.unwatch(this.key, this.onAnnounced);
   }
 
   /** The current credential; waits only when no usable one is held. */

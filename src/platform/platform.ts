@@ -5,7 +5,7 @@ import {
   parseRefreshRecord,
   RefreshTokens,
 } from '../accounts/authorizer.ts';
-import { isLoopbackUrl } from '../accounts/engine.ts';
+import { createEngineShared, type EngineShared, isLoopbackUrl } from '../accounts/engine.ts';
 import type { WxkitInstance } from '../accounts/official.ts';
 import type { AccountOptions } from '../accounts/options.ts';
 import { checkBaseUrl } from '../base-url.ts';
@@ -235,6 +235,8 @@ export function createPlatform(options: PlatformOptions): Platform {
     while (revokedSeen.size > maxAccounts * 4) revokedSeen.delete(revokedSeen.keys().next().value as string);
   };
 
+  // One store link, breaker per host and metrics label for all the accounts (not one each).
+  let shared: EngineShared | undefined;
   /** The account (LRU), created once store and component are open. */
   const accountNow = (appId: string, store: IndexedStore, component: Component) => {
     let a = accounts.get(appId);
@@ -243,6 +245,11 @@ export function createPlatform(options: PlatformOptions): Platform {
       accounts.set(appId, a);
       return a;
     }
+    shared ??= createEngineShared(store, {
+      metricsId: `authorizers:${componentAppId}`,
+      logger: options.logger,
+      storeProbeMs: options.timing?.storeProbeMs,
+    });
     a = guarded(
       appId,
       createAuthorizer({
@@ -253,6 +260,7 @@ export function createPlatform(options: PlatformOptions): Platform {
         apiBase,
         openBase,
         options: { ...options, store, jsDomains, metrics },
+        shared,
       }),
     );
     accounts.set(appId, a);
@@ -278,7 +286,16 @@ export function createPlatform(options: PlatformOptions): Platform {
       )
     )
       state = 'ok';
-    else noteUnknown();
+    else {
+      noteUnknown();
+      // An account this process found authorized that the store no longer knows at all (no refresh
+      // token, no revocation, not indexed): the store lost its data (a flush, a restart without
+      // persistence), not the account its authorization — an `unauthorized` event leaves the
+      // revocation behind. Keep serving it (from memory; a token it lacks heals its refresh token
+      // through api_get_authorizer_info) while the sync restores the index, rather than telling its
+      // callers to authorize again.
+      if (seen?.state === 'ok') state = 'ok';
+    }
     // Having served an authorized account, an empty index later means the store lost its data.
     if (state === 'ok') servedBefore = true;
     revokedSeen.set(appId, { state, at: now() });
@@ -581,6 +598,7 @@ export function createPlatform(options: PlatformOptions): Platform {
       accounts.clear();
       await syncing;
       await Promise.all(all.map((a) => a.close().catch(() => {})));
+      shared?.link.release();
       if (componentPromise) await (await componentPromise).engine.close();
       if (ownsStore && storePromise) await (await storePromise).close();
     },

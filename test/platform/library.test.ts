@@ -310,14 +310,12 @@ describe('createPlatform through the simulated open platform', () => {
       sim.advance(6); // past the few seconds an account's authorization is trusted in memory
       sim.reset();
       // Both instances find the index empty; one of them restores it (a lease in the store), not both.
-      await Promise.all(
-        [p, p2].map((x) =>
-          assert.rejects(
-            x.accountFor(ids[0]!).jssdkConfig({ url: PAGE, jsApiList: [] }),
-            /has not authorized/,
-          ),
-        ),
-      );
+      // Meanwhile each keeps signing for the accounts it served (0 accounts to authorize again): from
+      // memory, with no call upstream.
+      for (const id of ids) verifies(await p.accountFor(id).jssdkConfig({ url: PAGE, jsApiList: [] }), id);
+      verifies(await p2.accountFor(ids[0]!).jssdkConfig({ url: PAGE, jsApiList: [] }), ids[0]!);
+      assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 0);
+      assert.equal(calls('/cgi-bin/ticket/getticket'), 0);
       await new Promise((r) => setTimeout(r, 50));
       await p.close(); // waits for the sync it started
       await p2.close();
@@ -379,6 +377,59 @@ describe('createPlatform through the simulated open platform', () => {
     } finally {
       await p.close();
     }
+  });
+
+  test('memory and metrics do not grow with the accounts served: one store subscription, no series per appId', async () => {
+    const inner = createMemoryStore({ now: () => sim.state.nowMs() });
+    // Subscriptions to the store's announcements now open: each one keeps its listener (and what the
+    // listener reaches) alive.
+    let listening = 0;
+    const counted: IndexedStore = {
+      ...inner,
+      async subscribe(listener) {
+        const stop = await inner.subscribe!(listener);
+        listening++;
+        return () => {
+          listening--;
+          stop();
+        };
+      },
+    };
+    const seeder = make(counted);
+    await saveVerifyTicket(counted, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+    await seeder.sync();
+    await seeder.close();
+    const warnings: string[] = [];
+    const p = createPlatform({
+      componentAppId: COMPONENT,
+      componentSecret: SECRET,
+      token: TOKEN,
+      encodingAESKey: AES_KEY,
+      store: counted,
+      apiBase: sim.url,
+      openBase: sim.url,
+      jsDomains: ['shop.example.com'],
+      now: () => sim.state.nowMs(),
+      maxAccounts: 5,
+      logger: { warn: (m) => warnings.push(m) },
+    });
+    try {
+      const ids = (await p.authorizers()).slice(0, 20);
+      assert.equal(ids.length, 20);
+      for (const id of ids)
+        verifies(await (await p.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] }), id);
+      await new Promise((r) => setTimeout(r, 20)); // evicted accounts close in the background
+      // The component's subscription and the accounts' shared one, however many accounts came and went.
+      assert.ok(listening <= 2, `${listening} subscriptions open for 5 accounts in memory`);
+      assert.equal((await p.status()).inMemory, 5);
+      const text = p.metrics.render();
+      for (const id of ids) assert.ok(!text.includes(id), `a metrics series names ${id}`);
+      assert.match(text, new RegExp(`appid="authorizers:${COMPONENT}"`));
+      assert.deepEqual(warnings, []);
+    } finally {
+      await p.close();
+    }
+    assert.equal(listening, 0, 'close() ends every subscription');
   });
 
   test('ticket pushes stop: the last ticket serves 11 hours; at 12 hours status and the error say why', async () => {

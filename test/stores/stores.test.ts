@@ -278,7 +278,7 @@ return redis.call('GET', KEYS[1])`;
           ? raw.call('EVAL', busy20ms, 1, ...args, pad)
           : raw.call(command, ...args),
       get status() {
-        return raw.status;
+        return raw.status ?? 'ready';
       },
       once: (event, listener) => raw.once?.(event, listener),
       removeListener: (event, listener) => raw.removeListener?.(event, listener),
