@@ -371,6 +371,7 @@ export async function connect(
  * keep arriving. Timing each command from its own send counted that wait as an outage, and the burst
  * failed with thousands of `store_unavailable` although Redis answered all along. A Redis that stops
  * answering (frozen, black-holed) still fails every waiting command `timeoutMs` after its last answer;
+ * answers that arrived while this process was busy are read before that verdict;
  * a command never waits longer than {@link QUEUED_COMMAND_CAP} timeouts in all.
  */
 export function commandRunner(
@@ -431,10 +432,13 @@ export function commandRunner(
             if (silentFor >= timeoutMs || t >= giveUpAt) {
               reject(unavailable(`${name} did not answer in time`));
             } else {
-              timer = setTimeout(check, Math.min(timeoutMs - silentFor, giveUpAt - t));
+              timer = setTimeout(due, Math.min(timeoutMs - silentFor, giveUpAt - t));
             }
           };
-          timer = setTimeout(check, timeoutMs);
+          // Timers run before the event loop reads its sockets: after a busy stretch (thousands of
+          // callers' work in one turn) the answers may be waiting unread. Judge after the next read.
+          const due = () => setImmediate(check);
+          timer = setTimeout(due, timeoutMs);
         }),
       ]);
     } catch (e) {
