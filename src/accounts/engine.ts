@@ -132,15 +132,15 @@ export function engineMembers<T extends string>(engine: Engine<T>) {
 /**
  * What the many accounts of one owner (a platform's authorizers) share instead of holding one each:
  * the store link (one subscription to the store's announcements, one reachability state, one warning
- * per store), one circuit breaker per upstream host, and one `appid` metrics label. Per account, ten
- * thousand accounts made ten thousand subscriptions (each keeping its closed account alive), series and
- * "store unreachable" lines.
+ * per store) and one `appid` metrics label. Per account, ten thousand accounts made ten thousand
+ * subscriptions (each keeping its closed account alive), series and "store unreachable" lines.
+ * Circuit breakers stay per account (one slow answer must not refuse every account), without a gauge:
+ * one series could not tell which of them is open.
  */
 export interface EngineShared {
   link: StoreLink;
   /** Called when the store is reachable again; each open account adds its re-sync here. */
   readonly reconnected: Set<() => void>;
-  readonly breakers: Map<string, Breaker>;
   /** The `appid` label of the accounts' metrics. */
   metricsId: string;
   /** Where the accounts' failures are reported, rate-limited per kind of failure. */
@@ -185,7 +185,7 @@ export function createEngineShared(
       );
     },
   );
-  return { link, reconnected, breakers: new Map(), metricsId: o.metricsId, warn };
+  return { link, reconnected, metricsId: o.metricsId, warn };
 }
 
 /** A token younger than this is dropped on `request()` token errcodes at most once per this window. */
@@ -253,7 +253,7 @@ export function createEngine<T extends string>(
   };
 
   // One circuit breaker per upstream host this account calls; the token's first (shown when all are closed).
-  const breakers = shared?.breakers ?? new Map<string, Breaker>();
+  const breakers = new Map<string, Breaker>();
   const breakerFor = (base: string): Breaker => {
     let b = breakers.get(base);
     if (!b) {
@@ -261,7 +261,7 @@ export function createEngine<T extends string>(
         appId: metricsId,
         upstream: base,
         now,
-        metrics,
+        metrics: shared ? undefined : metrics,
         openMs: timing.breakerOpenMs,
         capMs: timing.backoffCapMs,
         attemptMs: fetchTimeoutMs,

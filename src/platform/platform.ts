@@ -235,7 +235,7 @@ export function createPlatform(options: PlatformOptions): Platform {
     while (revokedSeen.size > maxAccounts * 4) revokedSeen.delete(revokedSeen.keys().next().value as string);
   };
 
-  // One store link, breaker per host and metrics label for all the accounts (not one each).
+  // One store link and metrics label for all the accounts (not one each).
   let shared: EngineShared | undefined;
   /** The account (LRU), created once store and component are open. */
   const accountNow = (appId: string, store: IndexedStore, component: Component) => {
