@@ -8,6 +8,7 @@ import {
 } from '../credentials/custody.ts';
 import { TicketRechecker } from '../credentials/ticket-recheck.ts';
 import { type Fetched, failureKind, isTimeout, networkError } from '../credentials/upstream.ts';
+import { upstreamLimitOf } from '../credentials/upstream-limit.ts';
 import type { KnownTicket } from '../diagnose.ts';
 import { isLoopbackHost } from '../domains.ts';
 import { actionFor, type ErrcodePlatform } from '../errcodes.ts';
@@ -272,11 +273,15 @@ export function createEngine<T extends string>(
   };
   breakerFor(kind.token.upstream);
 
+  const limit = upstreamLimitOf(fetchImpl);
+  const send = limit?.inner ?? fetchImpl;
   const call: Upstream['call'] = async (endpoint, base, makeRequest, interpret) => {
     const breaker = breakerFor(base);
     for (let attempt = 1; ; attempt++) {
       breaker.admit();
       let res: Response;
+      // A turn among the process's open requests first: the deadline below starts once it is ours.
+      await limit?.acquire();
       // Lifetimes count from when the request left: conservative, whatever the answer's latency.
       const sentAt = now();
       // One deadline for the headers and the body, handed to fetch itself (a signal carried on a
@@ -284,7 +289,7 @@ export function createEngine<T extends string>(
       // stalled body are a timeout, not a success.
       const signal = AbortSignal.timeout(fetchTimeoutMs);
       try {
-        res = await readWhole(await fetchImpl(makeRequest(), { signal }), signal);
+        res = await readWhole(await send(makeRequest(), { signal }), signal);
       } catch (e) {
         metrics.inc('wxkit_upstream_calls_total', { endpoint, errcode: 'network' }, 1, UPSTREAM_HELP);
         const timedOut = signal.aborted || isTimeout(e);
@@ -296,6 +301,8 @@ export function createEngine<T extends string>(
         }
         breaker.failed(err);
         throw err;
+      } finally {
+        limit?.release();
       }
       breaker.succeeded();
       try {

@@ -9,6 +9,7 @@ import { createEngineShared, type EngineShared, isLoopbackUrl } from '../account
 import type { WxkitInstance } from '../accounts/official.ts';
 import type { AccountOptions } from '../accounts/options.ts';
 import { checkBaseUrl } from '../base-url.ts';
+import { limitConcurrency } from '../credentials/upstream-limit.ts';
 import { ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
 import { Metrics } from '../metrics.ts';
 import { createPushCrypto } from '../push/crypto.ts';
@@ -64,6 +65,11 @@ export interface PlatformOptions extends Omit<AccountOptions, 'store' | 'jsDomai
   jsDomains?: readonly string[] | string | undefined;
   /** Accounts kept in memory at once (least recently used first out). @default 1000 */
   maxAccounts?: number | undefined;
+  /**
+   * Upstream requests open at once, all accounts and the component together (the others wait their
+   * turn): a cold burst over thousands of accounts must not open thousands of connections. @default 32
+   */
+  maxUpstreamRequests?: number | undefined;
 }
 
 /** Input of {@link Platform.authorizeUrl}. */
@@ -182,6 +188,10 @@ export function createPlatform(options: PlatformOptions): Platform {
   const now = options.now ?? Date.now;
   const metrics = options.metrics ?? new Metrics();
   const maxAccounts = options.maxAccounts ?? 1000;
+  const fetchLimited = limitConcurrency(
+    options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    options.maxUpstreamRequests ?? 32,
+  );
   const storeOption = typeof options.store === 'string' ? parseStoreSpec(options.store) : options.store;
   const ownsStore = !('get' in storeOption);
 
@@ -197,6 +207,7 @@ export function createPlatform(options: PlatformOptions): Platform {
   let componentPromise: Promise<Component> | undefined;
   const accountOptions = async (): Promise<AccountOptions> => ({
     ...options,
+    fetch: fetchLimited,
     store: await getStore(),
     jsDomains,
     metrics,
@@ -259,7 +270,7 @@ export function createPlatform(options: PlatformOptions): Platform {
         appId,
         apiBase,
         openBase,
-        options: { ...options, store, jsDomains, metrics },
+        options: { ...options, fetch: fetchLimited, store, jsDomains, metrics },
         shared,
       }),
     );

@@ -432,6 +432,53 @@ describe('createPlatform through the simulated open platform', () => {
     assert.equal(listening, 0, 'close() ends every subscription');
   });
 
+  test('a cold burst over many accounts keeps at most maxUpstreamRequests requests open at once', async () => {
+    const inner = createMemoryStore({ now: () => sim.state.nowMs() });
+    const seeder = make(inner);
+    await saveVerifyTicket(inner, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+    await seeder.sync();
+    await seeder.close();
+    await inner.delete(`wxkit:component:${COMPONENT}:component_access_token`);
+    let open = 0;
+    let most = 0;
+    const p = createPlatform({
+      componentAppId: COMPONENT,
+      componentSecret: SECRET,
+      token: TOKEN,
+      encodingAESKey: AES_KEY,
+      store: inner,
+      apiBase: sim.url,
+      openBase: sim.url,
+      jsDomains: ['shop.example.com'],
+      now: () => sim.state.nowMs(),
+      maxUpstreamRequests: 3,
+      fetch: async (input, init) => {
+        most = Math.max(most, ++open);
+        try {
+          return await fetch(input, init);
+        } finally {
+          open--;
+        }
+      },
+    });
+    try {
+      const ids = (await p.authorizers()).slice(0, 20);
+      sim.reset();
+      const configs = await Promise.all(
+        ids.map(
+          async (id) =>
+            [id, await (await p.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] })] as const,
+        ),
+      );
+      for (const [id, config] of configs) verifies(config, id);
+      // A token and a ticket per account, and the component token: 41 requests, never more than 3 open.
+      assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 20);
+      assert.equal(most, 3);
+    } finally {
+      await p.close();
+    }
+  });
+
   test('ticket pushes stop: the last ticket serves 11 hours; at 12 hours status and the error say why', async () => {
     await fetch(`${sim.url}/__sim/platform/tickets`, {
       method: 'POST',
