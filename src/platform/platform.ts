@@ -289,15 +289,23 @@ export function createPlatform(options: PlatformOptions): Platform {
     if (seen && now() - seen.at < REVOKED_CHECK_MS) return seen.state;
     const store = await getStore();
     let state: 'ok' | 'revoked' | 'unknown' = 'unknown';
-    if ((await store.get(platformKeys.revoked(componentAppId, appId))) !== undefined) state = 'revoked';
-    else if ((await store.get(platformKeys.refreshToken(componentAppId, appId))) !== undefined) state = 'ok';
-    else if (
-      (await store.members(platformKeys.indexShard(componentAppId, platformKeys.shardOf(appId)))).includes(
-        appId,
+    try {
+      if ((await store.get(platformKeys.revoked(componentAppId, appId))) !== undefined) state = 'revoked';
+      else if ((await store.get(platformKeys.refreshToken(componentAppId, appId))) !== undefined)
+        state = 'ok';
+      else if (
+        (await store.members(platformKeys.indexShard(componentAppId, platformKeys.shardOf(appId)))).includes(
+          appId,
+        )
       )
-    )
-      state = 'ok';
-    else {
+        state = 'ok';
+    } catch (e) {
+      // The store did not answer: what this process last knew of the account still holds (degrade,
+      // don't die: its credentials serve from memory); only an account never seen here has to wait.
+      if (seen) return seen.state;
+      throw e;
+    }
+    if (state === 'unknown') {
       noteUnknown();
       // An account this process found authorized that the store no longer knows at all (no refresh
       // token, no revocation, not indexed): the store lost its data (a flush, a restart without

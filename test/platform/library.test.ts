@@ -374,6 +374,12 @@ describe('createPlatform through the simulated open platform', () => {
       verifies(await wx2.jssdkConfig({ url: PAGE, jsApiList: [] }), id2);
       assert.equal(calls('/cgi-bin/component/api_component_token'), 1);
       assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 2);
+      // The authorization re-check (every few seconds) misses the store: the account it served keeps
+      // signing from memory.
+      sim.advance(6);
+      failNext = ':revoked';
+      verifies(await wx1.jssdkConfig({ url: PAGE, jsApiList: [] }), id1);
+      assert.equal(failNext, undefined, 'the store missed the read');
     } finally {
       await p.close();
     }
