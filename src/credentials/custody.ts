@@ -285,7 +285,12 @@ export class Custody {
   /** Earlier values seen by this process, newest first (for diagnosis). */
   readonly history: string[] = [];
 
-  private readonly onAnnounced = () => this.recheck(true);
+  /** Callers waiting for another process's fetch: woken when the store announces the new value. */
+  private waiters: Array<() => void> = [];
+  private readonly onAnnounced = () => {
+    this.recheck(true);
+    for (const wake of this.waiters.splice(0)) wake();
+  };
 
   constructor(private readonly d: CustodyDeps) {
     this.key = `wxkit:${d.appId}:${d.kind}`;
@@ -608,12 +613,40 @@ export class Custody {
           { retryAfter: 1 },
         );
       }
-      await sleep(Math.min(15 * 1.5 ** Math.min(attempt, 6), 150) * (0.5 + Math.random()));
+      await this.pause(attempt);
       const seen = await this.readShared();
       if (seen === 'unreachable') return { rec: undefined };
       if (good(seen.rec)) return { rec: seen.rec };
       this.throwIfFailing();
     }
+  }
+
+  /**
+   * Waits before looking at the lock again. When the store announces changes, the holder's result
+   * wakes us and the polls only back it up (up to a third of the lease apart); without announcements,
+   * at most 150 ms apart. Polling every 150 ms from every waiting account of every process was the
+   * flood that, in a 20,000-call burst, queued the holders' lease renewals behind it until leases ran
+   * out and a second process fetched the same token.
+   */
+  private pause(attempt: number): Promise<void> {
+    const ms = this.d.link.pushes
+      ? Math.min(100 * 2 ** Math.min(attempt, 10), Math.max(150, this.d.timing.lockLeaseMs / 3))
+      : Math.min(15 * 1.5 ** Math.min(attempt, 6), 150);
+    return new Promise((resolve) => {
+      const woken = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(
+        () => {
+          const at = this.waiters.indexOf(woken);
+          if (at !== -1) this.waiters.splice(at, 1);
+          resolve();
+        },
+        ms * (0.5 + Math.random()),
+      );
+      this.waiters.push(woken);
+    });
   }
 
   private async fetchAndSave(shared: boolean): Promise<CredentialRecord> {
@@ -723,6 +756,8 @@ export class Custody {
     if (shared) {
       const r = await this.d.link.run((s) => s.set(`${this.key}:error`, JSON.stringify(rec), delay));
       this.failureShared = r.ok && this.failure === rec;
+      // Processes waiting for this fetch learn the failure now rather than at their next poll.
+      if (r.ok) this.d.link.publish(this.key);
     }
   }
 
@@ -839,8 +874,4 @@ function toError(f: FailureRecord, now: number): WxkitError {
 /** A store without `renew` (one written before it existed) gets a lease long enough for a whole fetch. */
 function leaseFor(s: Store, t: CustodyTiming): number {
   return typeof s.renew === 'function' ? t.lockLeaseMs : Math.max(t.lockLeaseMs, t.lockHoldMaxMs);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

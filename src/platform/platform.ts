@@ -149,6 +149,8 @@ const REVOKED_CHECK_MS = 5_000;
 const AUTH_CODE_RESULT_MS = 3600_000;
 /** How long one process may hold the automatic sync before another may take over (a crashed holder). */
 const AUTO_SYNC_LEASE_MS = 5 * 60_000;
+/** How long a call for an account the store no longer knows waits for the sync that restores it. */
+const RESTORE_WAIT_MS = 30_000;
 /** How long a second arrival of an authorization code waits for the first one's result. */
 const AUTH_CODE_WAIT_MS = 10_000;
 
@@ -289,16 +291,34 @@ export function createPlatform(options: PlatformOptions): Platform {
     if (seen && now() - seen.at < REVOKED_CHECK_MS) return seen.state;
     const store = await getStore();
     let state: 'ok' | 'revoked' | 'unknown' = 'unknown';
+    const read = async (): Promise<{ state: typeof state; indexLost: boolean }> => {
+      if ((await store.get(platformKeys.revoked(componentAppId, appId))) !== undefined)
+        return { state: 'revoked', indexLost: false };
+      if ((await store.get(platformKeys.refreshToken(componentAppId, appId))) !== undefined)
+        return { state: 'ok', indexLost: false };
+      const shard = await store.members(platformKeys.indexShard(componentAppId, platformKeys.shardOf(appId)));
+      if (shard.includes(appId)) return { state: 'ok', indexLost: false };
+      // An empty part of the index says little on a small platform: the whole index empty does.
+      return { state: 'unknown', indexLost: shard.length === 0 && (await index.all()).length === 0 };
+    };
     try {
-      if ((await store.get(platformKeys.revoked(componentAppId, appId))) !== undefined) state = 'revoked';
-      else if ((await store.get(platformKeys.refreshToken(componentAppId, appId))) !== undefined)
-        state = 'ok';
-      else if (
-        (await store.members(platformKeys.indexShard(componentAppId, platformKeys.shardOf(appId)))).includes(
-          appId,
-        )
-      )
-        state = 'ok';
+      let r = await read();
+      // The index empty, after this process served accounts: the store lost its data and a
+      // sync is restoring it (this process's or another's). Wait for it rather than tell the caller to
+      // authorize again; a never-authorized appId is refused once the index is back.
+      for (
+        let waited = 0;
+        r.state === 'unknown' && r.indexLost && servedBefore && waited < RESTORE_WAIT_MS;
+      ) {
+        noteUnknown();
+        if (syncing) await syncing;
+        else {
+          await new Promise((done) => setTimeout(done, 250));
+          waited += 250;
+        }
+        r = await read();
+      }
+      state = r.state;
     } catch (e) {
       // The store did not answer: what this process last knew of the account still holds (degrade,
       // don't die: its credentials serve from memory); only an account never seen here has to wait.
@@ -317,6 +337,7 @@ export function createPlatform(options: PlatformOptions): Platform {
     }
     // Having served an authorized account, an empty index later means the store lost its data.
     if (state === 'ok') servedBefore = true;
+    revokedSeen.delete(appId); // least recently checked first out
     revokedSeen.set(appId, { state, at: now() });
     return state;
   };

@@ -316,6 +316,11 @@ describe('createPlatform through the simulated open platform', () => {
       verifies(await p2.accountFor(ids[0]!).jssdkConfig({ url: PAGE, jsApiList: [] }), ids[0]!);
       assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 0);
       assert.equal(calls('/cgi-bin/ticket/getticket'), 0);
+      // An account p2 never served waits for the sync that restores the index, then signs (with a
+      // component token from the ticket WeChat pushes again).
+      await saveVerifyTicket(fileStore, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+      verifies(await p2.accountFor(ids[1]!).jssdkConfig({ url: PAGE, jsApiList: [] }), ids[1]!);
+      assert.equal(calls('/cgi-bin/component/api_get_authorizer_list'), 1, 'one sync');
       await new Promise((r) => setTimeout(r, 50));
       await p.close(); // waits for the sync it started
       await p2.close();
@@ -482,6 +487,62 @@ describe('createPlatform through the simulated open platform', () => {
       assert.equal(most, 3);
     } finally {
       await p.close();
+    }
+  });
+
+  test("a process waiting for another one's fetch is woken by the store, not polling it every 150 ms", async () => {
+    const inner = createMemoryStore({ now: () => sim.state.nowMs() });
+    const seeder = make(inner);
+    await saveVerifyTicket(inner, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+    await seeder.sync();
+    const [id, other] = await seeder.authorizers();
+    await seeder.close();
+    // p2's attempts at the account's locks while p1 holds them for a 3-second api_authorizer_token.
+    let attempts = 0;
+    const counted: IndexedStore = {
+      ...inner,
+      async tryLock(key, leaseMs) {
+        if (key.startsWith(`wxkit:${id}:`)) attempts++;
+        return inner.tryLock(key, leaseMs);
+      },
+    };
+    const options = {
+      componentAppId: COMPONENT,
+      componentSecret: SECRET,
+      token: TOKEN,
+      encodingAESKey: AES_KEY,
+      apiBase: sim.url,
+      openBase: sim.url,
+      jsDomains: ['shop.example.com'],
+      now: () => sim.state.nowMs(),
+    };
+    const p1 = createPlatform({
+      ...options,
+      store: inner,
+      fetch: async (input, init) => {
+        if (String((input as Request).url ?? input).includes('api_authorizer_token'))
+          await new Promise((r) => setTimeout(r, 3000));
+        return fetch(input, init);
+      },
+    });
+    const p2 = createPlatform({ ...options, store: counted });
+    try {
+      await p1.ready();
+      await p2.ready();
+      await (await p2.authorizer(other!)).accessToken(); // p2's link is open and subscribed
+      sim.reset();
+      attempts = 0;
+      const first = (await p1.authorizer(id!)).jssdkConfig({ url: PAGE, jsApiList: [] });
+      await new Promise((r) => setTimeout(r, 200));
+      const second = (await p2.authorizer(id!)).jssdkConfig({ url: PAGE, jsApiList: [] });
+      verifies(await first, id!);
+      verifies(await second, id!);
+      assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 1);
+      // Every 150 ms for 3 s would be about 20; woken by the announcement, a handful of checks.
+      assert.ok(attempts <= 8, `${attempts} lock attempts while waiting`);
+    } finally {
+      await p1.close();
+      await p2.close();
     }
   });
 
