@@ -298,14 +298,18 @@ export function createPlatform(options: PlatformOptions): Platform {
         return { state: 'ok', indexLost: false };
       const shard = await store.members(platformKeys.indexShard(componentAppId, platformKeys.shardOf(appId)));
       if (shard.includes(appId)) return { state: 'ok', indexLost: false };
-      // An empty part of the index says little on a small platform: the whole index empty does.
-      return { state: 'unknown', indexLost: shard.length === 0 && (await index.all()).length === 0 };
+      // Lost: the whole index empty (an empty part says little on a small platform), or the automatic
+      // sync restoring it right now (it fills the index page by page).
+      const lost =
+        (await store.get(syncingKey)) !== undefined ||
+        (shard.length === 0 && (await index.all()).length === 0);
+      return { state: 'unknown', indexLost: lost };
     };
     try {
       let r = await read();
-      // The index empty, after this process served accounts: the store lost its data and a
-      // sync is restoring it (this process's or another's). Wait for it rather than tell the caller to
-      // authorize again; a never-authorized appId is refused once the index is back.
+      // The index lost after this process served accounts: a sync is restoring it (this process's or
+      // another's). Wait for it rather than tell the caller to authorize again; a never-authorized
+      // appId is refused once the index is back.
       for (
         let waited = 0;
         r.state === 'unknown' && r.indexLost && servedBefore && waited < RESTORE_WAIT_MS;
@@ -380,6 +384,9 @@ export function createPlatform(options: PlatformOptions): Platform {
     });
   }
 
+  const syncLockKey = `wxkit:component:${componentAppId}:sync:lock`;
+  /** Present while a sync runs (any process's): a partly restored index is not the truth yet. */
+  const syncingKey = `wxkit:component:${componentAppId}:sync:running`;
   // An empty index while this process has served accounts means the store lost its data (a flush, a
   // restart without persistence): restore it from WeChat's list, once at a time, at most once a minute.
   let lastAutoSync = Number.NEGATIVE_INFINITY;
@@ -391,7 +398,7 @@ export function createPlatform(options: PlatformOptions): Platform {
     syncing = (async () => {
       // One process restores for all: the others keep answering from memory and find the index refilled.
       const store = await getStore();
-      const lock = `wxkit:component:${componentAppId}:sync:lock`;
+      const lock = syncLockKey;
       const owner = await store.tryLock(lock, AUTO_SYNC_LEASE_MS);
       if (owner === undefined) return;
       try {
@@ -649,38 +656,51 @@ export function createPlatform(options: PlatformOptions): Platform {
       const component = await getComponent();
       const store = await getStore();
       const report: SyncReport = { pages: 0, accounts: 0, restored: 0, fromInfo: 0 };
-      for (let offset = 0; ; offset += 500) {
-        const page = await component.call(
-          '/cgi-bin/component/api_get_authorizer_list',
-          (ct) => authorizerListRequest(apiBase, ct, componentAppId, offset, 500),
-          processAuthorizerListResponse,
-        );
-        report.pages++;
-        for (const row of page.rows) {
-          report.accounts++;
-          let value = row.refreshToken;
-          if (value === undefined) {
-            value = await component.call(
-              '/cgi-bin/component/api_get_authorizer_info',
-              (ct) => authorizerInfoRequest(apiBase, ct, componentAppId, row.authorizerAppId),
-              (res) => processAuthorizerInfoResponse(res),
-            );
-            report.fromInfo++;
-          }
-          await index.add(row.authorizerAppId);
-          await store.delete(platformKeys.revoked(componentAppId, row.authorizerAppId));
-          revokedSeen.delete(row.authorizerAppId);
-          if (value === undefined) continue;
-          const key = platformKeys.refreshToken(componentAppId, row.authorizerAppId);
-          const raw = await store.get(key);
-          if (parseRefreshRecord(raw)?.value === value) continue;
-          if (await store.compareAndSet(key, raw ?? null, JSON.stringify({ value, updatedAt: now() }))) {
-            report.restored++;
-          }
-        }
-        if (page.rows.length === 0 || offset + 500 >= page.total) break;
+      await store.set(syncingKey, String(now()), AUTO_SYNC_LEASE_MS);
+      try {
+        await restoreFromList(component, store, report);
+      } finally {
+        await store.delete(syncingKey).catch(() => {});
       }
       return report;
+    }
+  }
+
+  async function restoreFromList(
+    component: Component,
+    store: IndexedStore,
+    report: SyncReport,
+  ): Promise<void> {
+    for (let offset = 0; ; offset += 500) {
+      const page = await component.call(
+        '/cgi-bin/component/api_get_authorizer_list',
+        (ct) => authorizerListRequest(apiBase, ct, componentAppId, offset, 500),
+        processAuthorizerListResponse,
+      );
+      report.pages++;
+      for (const row of page.rows) {
+        report.accounts++;
+        let value = row.refreshToken;
+        if (value === undefined) {
+          value = await component.call(
+            '/cgi-bin/component/api_get_authorizer_info',
+            (ct) => authorizerInfoRequest(apiBase, ct, componentAppId, row.authorizerAppId),
+            (res) => processAuthorizerInfoResponse(res),
+          );
+          report.fromInfo++;
+        }
+        await index.add(row.authorizerAppId);
+        await store.delete(platformKeys.revoked(componentAppId, row.authorizerAppId));
+        revokedSeen.delete(row.authorizerAppId);
+        if (value === undefined) continue;
+        const key = platformKeys.refreshToken(componentAppId, row.authorizerAppId);
+        const raw = await store.get(key);
+        if (parseRefreshRecord(raw)?.value === value) continue;
+        if (await store.compareAndSet(key, raw ?? null, JSON.stringify({ value, updatedAt: now() }))) {
+          report.restored++;
+        }
+      }
+      if (page.rows.length === 0 || offset + 500 >= page.total) break;
     }
   }
 

@@ -158,6 +158,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Inde
     description = describeRedisTopology(options.topology);
     client = await connect(options.topology, timeoutMs);
     owned = true;
+    // A Cluster (or Sentinel) client is ready only after several exchanges (the slot map, the master's
+    // address), which on a busy machine take longer than one command's budget: the first burst then
+    // failed whole ("not connected"). Wait for that here, once, within a bound.
+    await untilReady(client, Math.max(TOPOLOGY_READY_MS, timeoutMs));
   } else {
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createRedisStore needs a url, a topology or a client');
   }
@@ -448,6 +452,23 @@ export function commandRunner(
       clearTimeout(timer);
     }
   };
+}
+
+/** How long a store on a Cluster or Sentinel waits for its client to be ready when created. */
+const TOPOLOGY_READY_MS = 5_000;
+
+/** Resolves once `client` is ready, or after `ms` (the store then starts degraded and reconnects). */
+function untilReady(client: RedisLike, ms: number): Promise<void> {
+  if (client.status === undefined || client.status === 'ready' || !client.once) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.removeListener?.('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once?.('ready', done);
+  });
 }
 
 /**

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCodes, isWxkitError, WxkitError } from '../../src/errors.ts';
+import { platformKeys } from '../../src/platform/keys.ts';
 import { createPlatform, type Platform } from '../../src/platform/platform.ts';
 import { readVerifyTicket, saveVerifyTicket } from '../../src/platform/verify-ticket.ts';
 import { signJssdk } from '../../src/signature.ts';
@@ -316,11 +317,31 @@ describe('createPlatform through the simulated open platform', () => {
       verifies(await p2.accountFor(ids[0]!).jssdkConfig({ url: PAGE, jsApiList: [] }), ids[0]!);
       assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 0);
       assert.equal(calls('/cgi-bin/ticket/getticket'), 0);
-      // An account p2 never served waits for the sync that restores the index, then signs (with a
-      // component token from the ticket WeChat pushes again).
+      // Another process is restoring the index (its lock held, one account back so far): an account p2
+      // never served waits for that sync, then signs (with a component token from the ticket WeChat
+      // pushes again), rather than being told it never authorized.
       await saveVerifyTicket(fileStore, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
-      verifies(await p2.accountFor(ids[1]!).jssdkConfig({ url: PAGE, jsApiList: [] }), ids[1]!);
-      assert.equal(calls('/cgi-bin/component/api_get_authorizer_list'), 1, 'one sync');
+      const syncLock = `wxkit:component:${COMPONENT}:sync:lock`;
+      let owner: string | undefined;
+      for (let i = 0; i < 100 && !owner; i++) {
+        owner = await fileStore.tryLock(syncLock, 60_000); // once the automatic sync let go of it
+        if (!owner) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(owner);
+      await fileStore.set(`wxkit:component:${COMPONENT}:sync:running`, '1', 60_000);
+      // What the automatic sync restored is gone again but for one account: a restore under way.
+      for (const id of candidates()) {
+        await fileStore.delete(platformKeys.refreshToken(COMPONENT, id));
+        await fileStore.removeMembers(platformKeys.indexShard(COMPONENT, platformKeys.shardOf(id)), [id]);
+      }
+      await fileStore.addMembers(platformKeys.indexShard(COMPONENT, platformKeys.shardOf(ids[2]!)), [
+        ids[2]!,
+      ]);
+      const waiting = p2.accountFor(ids[1]!).jssdkConfig({ url: PAGE, jsApiList: [] });
+      await new Promise((r) => setTimeout(r, 300));
+      await p.sync();
+      await fileStore.unlock(syncLock, owner);
+      verifies(await waiting, ids[1]!);
       await new Promise((r) => setTimeout(r, 50));
       await p.close(); // waits for the sync it started
       await p2.close();
@@ -332,8 +353,8 @@ describe('createPlatform through the simulated open platform', () => {
           verifies(await (await again.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] }), id);
         assert.equal(
           calls('/cgi-bin/component/api_get_authorizer_list'),
-          1,
-          'one list page restored everything',
+          2,
+          'one list page restored everything (the automatic sync, and the one run here as another process)',
         );
       } finally {
         await again.close();

@@ -125,6 +125,8 @@ export interface RedisCluster {
   ports: number[];
   /** Empties every node (FLUSHALL on each: a cluster has no one command for all). */
   flushAll(): void;
+  /** Sends `signal` to every node (SIGSTOP freezes them, SIGCONT resumes them). */
+  kill(signal: 'SIGSTOP' | 'SIGCONT'): void;
   /** Stops every node and removes their files. */
   stop(): Promise<void>;
 }
@@ -167,6 +169,9 @@ export async function startRedisCluster(nodes = 3): Promise<RedisCluster> {
     ports,
     flushAll() {
       for (const port of ports) cli('-p', String(port), 'FLUSHALL');
+    },
+    kill(signal) {
+      for (const p of procs) p.kill(signal);
     },
     async stop() {
       for (const p of procs) {
