@@ -10,6 +10,7 @@ import {
   processAuthorizerTokenResponse,
 } from '../platform/requests.ts';
 import type { IndexedStore } from '../stores/types.ts';
+import type { EngineShared } from './engine.ts';
 import { createOfficialAccount, type WxkitInstance } from './official.ts';
 import type { AccountOptions } from './options.ts';
 
@@ -31,6 +32,8 @@ export interface AuthorizerDeps {
   openBase: string;
   /** The account options (store object, clock, metrics, logger…) shared by every authorizer. */
   options: AccountOptions;
+  /** The store link, breakers and metrics label every authorizer of the platform shares. */
+  shared?: EngineShared | undefined;
 }
 
 /** A refresh token as kept in the store. */
@@ -196,6 +199,7 @@ export function createAuthorizer(
         metrics: engine.metrics,
         fetch: deps.options.fetch,
       }),
+    shared: deps.shared,
     recheckable: true,
     async refresh(engine) {
       await engine.clearCache();

@@ -8,6 +8,7 @@ import {
 } from '../credentials/custody.ts';
 import { TicketRechecker } from '../credentials/ticket-recheck.ts';
 import { type Fetched, failureKind, isTimeout, networkError } from '../credentials/upstream.ts';
+import { upstreamLimitOf } from '../credentials/upstream-limit.ts';
 import type { KnownTicket } from '../diagnose.ts';
 import { isLoopbackHost } from '../domains.ts';
 import { actionFor, type ErrcodePlatform } from '../errcodes.ts';
@@ -26,7 +27,7 @@ import type {
   TicketRecheck,
 } from '../types.ts';
 import { downloadMedia } from './media.ts';
-import type { AccountOptions } from './options.ts';
+import type { AccountOptions, WxkitLogger } from './options.ts';
 
 /**
  * The machinery every kind of account shares. A kind (src/accounts/official.ts, wecom.ts) describes its
@@ -129,6 +130,65 @@ export function engineMembers<T extends string>(engine: Engine<T>) {
   };
 }
 
+/**
+ * What the many accounts of one owner (a platform's authorizers) share instead of holding one each:
+ * the store link (one subscription to the store's announcements, one reachability state, one warning
+ * per store) and one `appid` metrics label. Per account, ten thousand accounts made ten thousand
+ * subscriptions (each keeping its closed account alive), series and "store unreachable" lines.
+ * Circuit breakers stay per account (one slow answer must not refuse every account), without a gauge:
+ * one series could not tell which of them is open.
+ */
+export interface EngineShared {
+  link: StoreLink;
+  /** Called when the store is reachable again; each open account adds its re-sync here. */
+  readonly reconnected: Set<() => void>;
+  /** The `appid` label of the accounts' metrics. */
+  metricsId: string;
+  /** Where the accounts' failures are reported, rate-limited per kind of failure. */
+  warn(code: string, message: string): void;
+}
+
+/** How often one kind of failure is logged for all the accounts that share an {@link EngineShared}. */
+const SHARED_WARN_INTERVAL_MS = 30_000;
+
+/**
+ * The shared part of many accounts on `store` (see {@link EngineShared}); `description` names the store
+ * in warnings.
+ */
+export function createEngineShared(
+  store: Store,
+  o: { metricsId: string; logger?: WxkitLogger | undefined; storeProbeMs?: number | undefined },
+): EngineShared {
+  const reconnected = new Set<() => void>();
+  const last = new Map<string, { at: number; suppressed: number }>();
+  const warn = (code: string, message: string) => {
+    if (!o.logger) return;
+    const t = Date.now();
+    const seen = last.get(code);
+    if (seen && t - seen.at < SHARED_WARN_INTERVAL_MS) {
+      seen.suppressed++;
+      return;
+    }
+    const more = seen?.suppressed ? ` (${seen.suppressed} more like it since the last one)` : '';
+    last.set(code, { at: t, suppressed: 0 });
+    o.logger.warn(message + more);
+  };
+  const link = new StoreLink(
+    () => Promise.resolve(store),
+    o.storeProbeMs ?? DEFAULT_TIMING.storeProbeMs,
+    (reachable) => {
+      if (reachable) for (const resync of [...reconnected]) resync();
+      warn(
+        'store',
+        reachable
+          ? `wxkit ${o.metricsId}: store ${store.description} is reachable again; coordinating through it`
+          : `wxkit ${o.metricsId}: store ${store.description} is unreachable; serving from memory and coordinating in-process`,
+      );
+    },
+  );
+  return { link, reconnected, metricsId: o.metricsId, warn };
+}
+
 /** A token younger than this is dropped on `request()` token errcodes at most once per this window. */
 const TOKEN_DROP_INTERVAL_MS = 10_000;
 
@@ -137,7 +197,11 @@ const TICKET_RECHECK_INTERVAL_MS = 60_000;
 
 const UPSTREAM_HELP = 'Calls to WeChat (or the central wxkit) by endpoint and errcode (0 = success).';
 
-export function createEngine<T extends string>(kind: AccountKind<T>, options: AccountOptions): Engine<T> {
+export function createEngine<T extends string>(
+  kind: AccountKind<T>,
+  options: AccountOptions,
+  shared?: EngineShared,
+): Engine<T> {
   const now = options.now ?? Date.now;
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const metrics = options.metrics ?? new Metrics();
@@ -156,20 +220,27 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
   const types = Object.keys(kind.tickets) as T[];
   let lastError: AccountStatus['lastError'];
   let closed = false;
+  const metricsId = shared?.metricsId ?? kind.id;
 
-  const link = new StoreLink(
-    () => (spec ? openStore(spec, { cwd: options.cwd }) : Promise.resolve(storeOption as Store)),
-    timing.storeProbeMs,
-    (reachable) => {
-      if (closed) return;
-      if (reachable) for (const c of all()) void c.resync();
-      logger?.warn(
-        reachable
-          ? `wxkit: store ${storeDescription} is reachable again; coordinating through it`
-          : `wxkit: store ${storeDescription} is unreachable; serving from memory and coordinating in-process`,
-      );
-    },
-  );
+  const resyncAll = () => {
+    if (!closed) for (const c of all()) void c.resync();
+  };
+  shared?.reconnected.add(resyncAll);
+  const link =
+    shared?.link ??
+    new StoreLink(
+      () => (spec ? openStore(spec, { cwd: options.cwd }) : Promise.resolve(storeOption as Store)),
+      timing.storeProbeMs,
+      (reachable) => {
+        if (closed) return;
+        if (reachable) for (const c of all()) void c.resync();
+        logger?.warn(
+          reachable
+            ? `wxkit: store ${storeDescription} is reachable again; coordinating through it`
+            : `wxkit: store ${storeDescription} is unreachable; serving from memory and coordinating in-process`,
+        );
+      },
+    );
   if (ownsStore) link.warm();
   const onError = (e: WxkitError | undefined) => {
     lastError = e && {
@@ -177,7 +248,9 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
       ...(e.errcode === undefined ? {} : { errcode: e.errcode }),
       message: e.message,
     };
-    if (e) logger?.warn(`wxkit ${kind.id}: ${e.message}`);
+    if (!e) return;
+    if (shared) shared.warn(e.code, `wxkit ${kind.id}: ${e.message}`);
+    else logger?.warn(`wxkit ${kind.id}: ${e.message}`);
   };
 
   // One circuit breaker per upstream host this account calls; the token's first (shown when all are closed).
@@ -186,10 +259,10 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
     let b = breakers.get(base);
     if (!b) {
       b = new Breaker({
-        appId: kind.id,
+        appId: metricsId,
         upstream: base,
         now,
-        metrics,
+        metrics: shared ? undefined : metrics,
         openMs: timing.breakerOpenMs,
         capMs: timing.backoffCapMs,
         attemptMs: fetchTimeoutMs,
@@ -200,11 +273,15 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
   };
   breakerFor(kind.token.upstream);
 
+  const limit = upstreamLimitOf(fetchImpl);
+  const send = limit?.inner ?? fetchImpl;
   const call: Upstream['call'] = async (endpoint, base, makeRequest, interpret) => {
     const breaker = breakerFor(base);
     for (let attempt = 1; ; attempt++) {
       breaker.admit();
       let res: Response;
+      // A turn among the process's open requests first: the deadline below starts once it is ours.
+      await limit?.acquire();
       // Lifetimes count from when the request left: conservative, whatever the answer's latency.
       const sentAt = now();
       // One deadline for the headers and the body, handed to fetch itself (a signal carried on a
@@ -212,7 +289,7 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
       // stalled body are a timeout, not a success.
       const signal = AbortSignal.timeout(fetchTimeoutMs);
       try {
-        res = await readWhole(await fetchImpl(makeRequest(), { signal }), signal);
+        res = await readWhole(await send(makeRequest(), { signal }), signal);
       } catch (e) {
         metrics.inc('wxkit_upstream_calls_total', { endpoint, errcode: 'network' }, 1, UPSTREAM_HELP);
         const timedOut = signal.aborted || isTimeout(e);
@@ -224,6 +301,8 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
         }
         breaker.failed(err);
         throw err;
+      } finally {
+        limit?.release();
       }
       breaker.succeeded();
       try {
@@ -264,6 +343,7 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
   const custody = (source: CredentialSource, fetch: () => Promise<Fetched>) =>
     new Custody({
       appId: kind.id,
+      metricsId,
       kind: source.name,
       link,
       now,
@@ -501,7 +581,10 @@ export function createEngine<T extends string>(kind: AccountKind<T>, options: Ac
       // A fetch in flight holds the store lock: let it store its value and unlock (tickets first, they
       // may still ask for the token), else other processes wait out the lease.
       for (const c of [...tickets.values(), token]) await c.settle(timing.lockLeaseMs);
+      for (const c of all()) c.detach();
+      shared?.reconnected.delete(resyncAll);
       if (ownsStore) await link.close();
+      else if (!shared) link.release();
     },
   };
 }

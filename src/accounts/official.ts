@@ -23,6 +23,7 @@ import {
   type AccountKind,
   createEngine,
   type Engine,
+  type EngineShared,
   engineMembers,
   isLoopbackUrl,
   type Upstream,
@@ -198,6 +199,8 @@ export interface OfficialAccountInput {
   /** OAuth for the account, when not the secret-based one (a platform's component OAuth). */
   oauth?: ((engine: Engine<TicketType>) => OAuthClient) | undefined;
   options: AccountOptions;
+  /** What it shares with accounts of the same owner (a platform's authorizers). */
+  shared?: EngineShared | undefined;
   /** Whether a ticket re-check may ask WeChat (not when a central wxkit holds the ticket). */
   recheckable: boolean;
   refresh(engine: Engine<TicketType>, options?: { force?: boolean | undefined }): Promise<void>;
@@ -246,7 +249,7 @@ export function createOfficialAccount(input: OfficialAccountInput): WxkitInstanc
       },
     },
   };
-  const engine = createEngine(kind, options);
+  const engine = createEngine(kind, options, input.shared);
 
   /** The account's `wx_card` ticket (card signatures), which only an open account hands out. */
   const cardTicket = async (signal: AbortSignal | undefined): Promise<string> => {

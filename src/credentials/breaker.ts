@@ -14,7 +14,8 @@ export interface BreakerOptions {
   /** The upstream origin, e.g. `https://api.weixin.qq.com`. */
   upstream: string;
   now: () => number;
-  metrics: Metrics;
+  /** Where its state is a gauge; none for accounts that share one `appid` label. */
+  metrics?: Metrics | undefined;
   /** First open period. */
   openMs: number;
   /** Longest open period. */
@@ -52,7 +53,7 @@ export class Breaker {
   constructor(private readonly o: BreakerOptions) {
     this.since = o.now();
     this.labels = { appid: o.appId, host: hostOf(o.upstream) };
-    o.metrics.set(GAUGE, this.labels, 0, GAUGE_HELP);
+    o.metrics?.set(GAUGE, this.labels, 0, GAUGE_HELP);
   }
 
   /** Lets one attempt go (the probe, when half-open is due) or throws a fast `upstream_unavailable`. */
@@ -129,7 +130,7 @@ export class Breaker {
   private enter(state: BreakerState, now: number): void {
     this.current = state;
     this.since = now;
-    this.o.metrics.set(GAUGE, this.labels, GAUGE_VALUE[state], GAUGE_HELP);
+    this.o.metrics?.set(GAUGE, this.labels, GAUGE_VALUE[state], GAUGE_HELP);
   }
 
   private refusal(now: number): WxkitError {

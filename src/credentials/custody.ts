@@ -192,6 +192,21 @@ export class StoreLink {
     this.watchers.set(key, onChange);
   }
 
+  /** Stops calling `onChange` for `key` (unless another watcher took the key over since). */
+  unwatch(key: string, onChange: () => void): void {
+    if (this.watchers.get(key) === onChange) this.watchers.delete(key);
+  }
+
+  /**
+   * Ends this link's subscription without closing the store (someone else's object): an account
+   * closed while the store lives on must not stay reachable from the store's listeners.
+   */
+  release(): void {
+    this.closed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
   /** Announces that `key` changed, to every process sharing the store (best effort, not awaited). */
   publish(key: string): void {
     const s = this.store;
@@ -232,6 +247,8 @@ export class StoreLink {
 
 export interface CustodyDeps {
   appId: string;
+  /** The `appid` label of its metrics. @default appId */
+  metricsId?: string | undefined;
   /** `access_token`, `jsapi_ticket`, `wx_card_ticket`. */
   kind: string;
   link: StoreLink;
@@ -271,10 +288,22 @@ export class Custody {
   /** Earlier values seen by this process, newest first (for diagnosis). */
   readonly history: string[] = [];
 
+  /** Callers waiting for another process's fetch: woken when the store announces the new value. */
+  private waiters: Array<() => void> = [];
+  private readonly onAnnounced = () => {
+    this.recheck(true);
+    for (const wake of this.waiters.splice(0)) wake();
+  };
+
   constructor(private readonly d: CustodyDeps) {
     this.key = `wxkit:${d.appId}:${d.kind}`;
-    this.labels = { appid: d.appId, credential: d.kind };
-    d.link.watch(this.key, () => this.recheck(true));
+    this.labels = { appid: d.metricsId ?? d.appId, credential: d.kind };
+    d.link.watch(this.key, this.onAnnounced);
+  }
+
+  /** Stops listening for changes announced through the store (the account is closed). */
+  detach(): void {
+    this.d.link.unwatch(this.key, this.onAnnounced);
   }
 
   /** The current credential; waits only when no usable one is held. */
@@ -607,12 +636,40 @@ export class Custody {
           { retryAfter: 1 },
         );
       }
-      await sleep(Math.min(15 * 1.5 ** Math.min(attempt, 6), 150) * (0.5 + Math.random()));
+      await this.pause(attempt);
       const seen = await this.readShared();
       if (seen === 'unreachable') return { rec: undefined };
       if (good(seen.rec)) return { rec: seen.rec };
       this.throwIfFailing();
     }
+  }
+
+  /**
+   * Waits before looking at the lock again. When the store announces changes, the holder's result
+   * wakes us and the polls only back it up (up to a third of the lease apart); without announcements,
+   * at most 150 ms apart. Polling every 150 ms from every waiting account of every process was the
+   * flood that, in a 20,000-call burst, queued the holders' lease renewals behind it until leases ran
+   * out and a second process fetched the same token.
+   */
+  private pause(attempt: number): Promise<void> {
+    const ms = this.d.link.pushes
+      ? Math.min(100 * 2 ** Math.min(attempt, 10), Math.max(150, this.d.timing.lockLeaseMs / 3))
+      : Math.min(15 * 1.5 ** Math.min(attempt, 6), 150);
+    return new Promise((resolve) => {
+      const woken = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(
+        () => {
+          const at = this.waiters.indexOf(woken);
+          if (at !== -1) this.waiters.splice(at, 1);
+          resolve();
+        },
+        ms * (0.5 + Math.random()),
+      );
+      this.waiters.push(woken);
+    });
   }
 
   private async fetchAndSave(shared: boolean): Promise<CredentialRecord> {
@@ -629,8 +686,11 @@ export class Custody {
         e instanceof WxkitError
           ? e
           : new WxkitError(ErrorCodes.INTERNAL, 'Obtaining a credential failed unexpectedly', { cause: e });
-      if (isRefusal(err)) {
-        // The breaker answered without asking upstream: nothing new to remember or to back off from.
+      if (isRefusal(err) || err.code === ErrorCodes.STORE_UNAVAILABLE) {
+        // The breaker answered without asking upstream, or the store did not answer a read the fetch
+        // needed (a refresh token, the verify ticket): nothing is known about the upstream, so nothing to
+        // remember or back off from. Remembered, a store hiccup refused every call for the negative
+        // cache's 30 s without one upstream call — and, for the component token, every account's.
         this.d.onError?.(err);
         throw err;
       }
@@ -721,6 +781,8 @@ export class Custody {
     if (shared) {
       const r = await this.d.link.run((s) => s.set(`${this.key}:error`, JSON.stringify(rec), delay));
       this.failureShared = r.ok && this.failure === rec;
+      // Processes waiting for this fetch learn the failure now rather than at their next poll.
+      if (r.ok) this.d.link.publish(this.key);
     }
   }
 
@@ -839,8 +901,4 @@ function toError(f: FailureRecord, now: number): WxkitError {
 /** A store without `renew` (one written before it existed) gets a lease long enough for a whole fetch. */
 function leaseFor(s: Store, t: CustodyTiming): number {
   return typeof s.renew === 'function' ? t.lockLeaseMs : Math.max(t.lockLeaseMs, t.lockHoldMaxMs);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

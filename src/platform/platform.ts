@@ -5,10 +5,11 @@ import {
   parseRefreshRecord,
   RefreshTokens,
 } from '../accounts/authorizer.ts';
-import { isLoopbackUrl } from '../accounts/engine.ts';
+import { createEngineShared, type EngineShared, isLoopbackUrl } from '../accounts/engine.ts';
 import type { WxkitInstance } from '../accounts/official.ts';
 import type { AccountOptions } from '../accounts/options.ts';
 import { checkBaseUrl } from '../base-url.ts';
+import { limitConcurrency } from '../credentials/upstream-limit.ts';
 import { ErrorCodes, isWxkitError, WxkitError } from '../errors.ts';
 import { Metrics } from '../metrics.ts';
 import { linkedOAuthStore, type OAuthStore } from '../oauth/store.ts';
@@ -72,6 +73,11 @@ export interface PlatformOptions extends Omit<AccountOptions, 'store' | 'jsDomai
   jsDomains?: readonly string[] | string | undefined;
   /** Accounts kept in memory at once (least recently used first out). @default 1000 */
   maxAccounts?: number | undefined;
+  /**
+   * Upstream requests open at once, all accounts and the component together (the others wait their
+   * turn): a cold burst over thousands of accounts must not open thousands of connections. @default 32
+   */
+  maxUpstreamRequests?: number | undefined;
 }
 
 /** Input of {@link Platform.authorizeUrl}. */
@@ -179,6 +185,8 @@ const REVOKED_CHECK_MS = 5_000;
 const AUTH_CODE_RESULT_MS = 3600_000;
 /** How long one process may hold the automatic sync before another may take over (a crashed holder). */
 const AUTO_SYNC_LEASE_MS = 5 * 60_000;
+/** How long a call for an account the store no longer knows waits for the sync that restores it. */
+const RESTORE_WAIT_MS = 30_000;
 /** How long a second arrival of an authorization code waits for the first one's result. */
 const AUTH_CODE_WAIT_MS = 10_000;
 
@@ -218,6 +226,10 @@ export function createPlatform(options: PlatformOptions): Platform {
   const now = options.now ?? Date.now;
   const metrics = options.metrics ?? new Metrics();
   const maxAccounts = options.maxAccounts ?? 1000;
+  const fetchLimited = limitConcurrency(
+    options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    options.maxUpstreamRequests ?? 32,
+  );
   const storeOption = typeof options.store === 'string' ? parseStoreSpec(options.store) : options.store;
   const ownsStore = !('get' in storeOption);
 
@@ -233,6 +245,7 @@ export function createPlatform(options: PlatformOptions): Platform {
   let componentPromise: Promise<Component> | undefined;
   const accountOptions = async (): Promise<AccountOptions> => ({
     ...options,
+    fetch: fetchLimited,
     store: await getStore(),
     jsDomains,
     metrics,
@@ -271,6 +284,8 @@ export function createPlatform(options: PlatformOptions): Platform {
     while (revokedSeen.size > maxAccounts * 4) revokedSeen.delete(revokedSeen.keys().next().value as string);
   };
 
+  // One store link and metrics label for all the accounts (not one each).
+  let shared: EngineShared | undefined;
   /** The account (LRU), created once store and component are open. */
   const accountNow = (appId: string, store: IndexedStore, component: Component) => {
     let a = accounts.get(appId);
@@ -279,6 +294,11 @@ export function createPlatform(options: PlatformOptions): Platform {
       accounts.set(appId, a);
       return a;
     }
+    shared ??= createEngineShared(store, {
+      metricsId: `authorizers:${componentAppId}`,
+      logger: options.logger,
+      storeProbeMs: options.timing?.storeProbeMs,
+    });
     a = guarded(
       appId,
       createAuthorizer({
@@ -288,7 +308,8 @@ export function createPlatform(options: PlatformOptions): Platform {
         appId,
         apiBase,
         openBase,
-        options: { ...options, store, jsDomains, metrics },
+        options: { ...options, fetch: fetchLimited, store, jsDomains, metrics },
+        shared,
       }),
     );
     accounts.set(appId, a);
@@ -306,17 +327,57 @@ export function createPlatform(options: PlatformOptions): Platform {
     if (seen && now() - seen.at < REVOKED_CHECK_MS) return seen.state;
     const store = await getStore();
     let state: 'ok' | 'revoked' | 'unknown' = 'unknown';
-    if ((await store.get(platformKeys.revoked(componentAppId, appId))) !== undefined) state = 'revoked';
-    else if ((await store.get(platformKeys.refreshToken(componentAppId, appId))) !== undefined) state = 'ok';
-    else if (
-      (await store.members(platformKeys.indexShard(componentAppId, platformKeys.shardOf(appId)))).includes(
-        appId,
-      )
-    )
-      state = 'ok';
-    else noteUnknown();
+    const read = async (): Promise<{ state: typeof state; indexLost: boolean }> => {
+      if ((await store.get(platformKeys.revoked(componentAppId, appId))) !== undefined)
+        return { state: 'revoked', indexLost: false };
+      if ((await store.get(platformKeys.refreshToken(componentAppId, appId))) !== undefined)
+        return { state: 'ok', indexLost: false };
+      const shard = await store.members(platformKeys.indexShard(componentAppId, platformKeys.shardOf(appId)));
+      if (shard.includes(appId)) return { state: 'ok', indexLost: false };
+      // Lost: the whole index empty (an empty part says little on a small platform), or the automatic
+      // sync restoring it right now (it fills the index page by page).
+      const lost =
+        (await store.get(syncingKey)) !== undefined ||
+        (shard.length === 0 && (await index.all()).length === 0);
+      return { state: 'unknown', indexLost: lost };
+    };
+    try {
+      let r = await read();
+      // The index lost after this process served accounts: a sync is restoring it (this process's or
+      // another's). Wait for it rather than tell the caller to authorize again; a never-authorized
+      // appId is refused once the index is back.
+      for (
+        let waited = 0;
+        r.state === 'unknown' && r.indexLost && servedBefore && waited < RESTORE_WAIT_MS;
+      ) {
+        noteUnknown();
+        if (syncing) await syncing;
+        else {
+          await new Promise((done) => setTimeout(done, 250));
+          waited += 250;
+        }
+        r = await read();
+      }
+      state = r.state;
+    } catch (e) {
+      // The store did not answer: what this process last knew of the account still holds (degrade,
+      // don't die: its credentials serve from memory); only an account never seen here has to wait.
+      if (seen) return seen.state;
+      throw e;
+    }
+    if (state === 'unknown') {
+      noteUnknown();
+      // An account this process found authorized that the store no longer knows at all (no refresh
+      // token, no revocation, not indexed): the store lost its data (a flush, a restart without
+      // persistence), not the account its authorization — an `unauthorized` event leaves the
+      // revocation behind. Keep serving it (from memory; a token it lacks heals its refresh token
+      // through api_get_authorizer_info) while the sync restores the index, rather than telling its
+      // callers to authorize again.
+      if (seen?.state === 'ok') state = 'ok';
+    }
     // Having served an authorized account, an empty index later means the store lost its data.
     if (state === 'ok') servedBefore = true;
+    revokedSeen.delete(appId); // least recently checked first out
     revokedSeen.set(appId, { state, at: now() });
     return state;
   };
@@ -369,6 +430,9 @@ export function createPlatform(options: PlatformOptions): Platform {
     });
   }
 
+  const syncLockKey = `wxkit:component:${componentAppId}:sync:lock`;
+  /** Present while a sync runs (any process's): a partly restored index is not the truth yet. */
+  const syncingKey = `wxkit:component:${componentAppId}:sync:running`;
   // An empty index while this process has served accounts means the store lost its data (a flush, a
   // restart without persistence): restore it from WeChat's list, once at a time, at most once a minute.
   let lastAutoSync = Number.NEGATIVE_INFINITY;
@@ -380,7 +444,7 @@ export function createPlatform(options: PlatformOptions): Platform {
     syncing = (async () => {
       // One process restores for all: the others keep answering from memory and find the index refilled.
       const store = await getStore();
-      const lock = `wxkit:component:${componentAppId}:sync:lock`;
+      const lock = syncLockKey;
       const owner = await store.tryLock(lock, AUTO_SYNC_LEASE_MS);
       if (owner === undefined) return;
       try {
@@ -685,6 +749,7 @@ export function createPlatform(options: PlatformOptions): Platform {
       accounts.clear();
       await syncing;
       await Promise.all(all.map((a) => a.close().catch(() => {})));
+      shared?.link.release();
       if (componentPromise) await (await componentPromise).engine.close();
       if (ownsStore && storePromise) await (await storePromise).close();
     },
@@ -695,39 +760,52 @@ export function createPlatform(options: PlatformOptions): Platform {
       const component = await getComponent();
       const store = await getStore();
       const report: SyncReport = { pages: 0, accounts: 0, restored: 0, fromInfo: 0 };
-      for (let offset = 0; ; offset += 500) {
-        const page = await component.call(
-          '/cgi-bin/component/api_get_authorizer_list',
-          (ct) => authorizerListRequest(apiBase, ct, componentAppId, offset, 500),
-          processAuthorizerListResponse,
-        );
-        report.pages++;
-        for (const row of page.rows) {
-          report.accounts++;
-          let value = row.refreshToken;
-          if (value === undefined) {
-            value = await component.call(
-              '/cgi-bin/component/api_get_authorizer_info',
-              (ct) => authorizerInfoRequest(apiBase, ct, componentAppId, row.authorizerAppId),
-              (res) => processAuthorizerInfoResponse(res),
-            );
-            report.fromInfo++;
-          }
-          await index.add(row.authorizerAppId);
-          await store.delete(platformKeys.revoked(componentAppId, row.authorizerAppId));
-          await revokedIndex.remove(row.authorizerAppId);
-          revokedSeen.delete(row.authorizerAppId);
-          if (value === undefined) continue;
-          const key = platformKeys.refreshToken(componentAppId, row.authorizerAppId);
-          const raw = await store.get(key);
-          if (parseRefreshRecord(raw)?.value === value) continue;
-          if (await store.compareAndSet(key, raw ?? null, JSON.stringify({ value, updatedAt: now() }))) {
-            report.restored++;
-          }
-        }
-        if (page.rows.length === 0 || offset + 500 >= page.total) break;
+      await store.set(syncingKey, String(now()), AUTO_SYNC_LEASE_MS);
+      try {
+        await restoreFromList(component, store, report);
+      } finally {
+        await store.delete(syncingKey).catch(() => {});
       }
       return report;
+    }
+  }
+
+  async function restoreFromList(
+    component: Component,
+    store: IndexedStore,
+    report: SyncReport,
+  ): Promise<void> {
+    for (let offset = 0; ; offset += 500) {
+      const page = await component.call(
+        '/cgi-bin/component/api_get_authorizer_list',
+        (ct) => authorizerListRequest(apiBase, ct, componentAppId, offset, 500),
+        processAuthorizerListResponse,
+      );
+      report.pages++;
+      for (const row of page.rows) {
+        report.accounts++;
+        let value = row.refreshToken;
+        if (value === undefined) {
+          value = await component.call(
+            '/cgi-bin/component/api_get_authorizer_info',
+            (ct) => authorizerInfoRequest(apiBase, ct, componentAppId, row.authorizerAppId),
+            (res) => processAuthorizerInfoResponse(res),
+          );
+          report.fromInfo++;
+        }
+        await index.add(row.authorizerAppId);
+        await store.delete(platformKeys.revoked(componentAppId, row.authorizerAppId));
+        await revokedIndex.remove(row.authorizerAppId);
+        revokedSeen.delete(row.authorizerAppId);
+        if (value === undefined) continue;
+        const key = platformKeys.refreshToken(componentAppId, row.authorizerAppId);
+        const raw = await store.get(key);
+        if (parseRefreshRecord(raw)?.value === value) continue;
+        if (await store.compareAndSet(key, raw ?? null, JSON.stringify({ value, updatedAt: now() }))) {
+          report.restored++;
+        }
+      }
+      if (page.rows.length === 0 || offset + 500 >= page.total) break;
     }
   }
 

@@ -194,6 +194,9 @@ export interface SimHttpServer {
   close(): Promise<void>;
 }
 
+/** Connections waiting to be accepted (the kernel caps it at net.core.somaxconn). */
+export const LISTEN_BACKLOG = 4096;
+
 /** Serves `dispatch` over `node:http` on `host:port` (port 0 = a free port). */
 export async function listen(
   state: SimState,
@@ -258,7 +261,10 @@ export async function listen(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    // A burst of cold calls (thousands of processes' fetches at once) opens thousands of connections:
+    // with Node's default backlog (511) the kernel dropped the overflow, and the clients' SYN retries
+    // (1 s, 3 s, 7 s) turned into 8-second upstream timeouts that opened wxkit's breakers.
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

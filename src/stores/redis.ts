@@ -47,7 +47,10 @@ export interface RedisStoreOptions {
   client?: RedisLike | undefined;
   /** Prepended to every key. @default '' */
   keyPrefix?: string | undefined;
-  /** How long one command may take before the store counts as unreachable. @default 1000 */
+  /**
+   * How long Redis may go without answering any command before a waiting command counts the store as
+   * unreachable (a command queued behind a burst waits while the answers before it arrive). @default 1000
+   */
   commandTimeoutMs?: number | undefined;
 }
 
@@ -155,6 +158,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Inde
     description = describeRedisTopology(options.topology);
     client = await connect(options.topology, timeoutMs);
     owned = true;
+    // A Cluster (or Sentinel) client is ready only after several exchanges (the slot map, the master's
+    // address), which on a busy machine take longer than one command's budget: the first burst then
+    // failed whole ("not connected"). Wait for that here, once, within a bound.
+    await untilReady(client, Math.max(TOPOLOGY_READY_MS, timeoutMs));
   } else {
     throw new WxkitError(ErrorCodes.CONFIG_ERROR, 'createRedisStore needs a url, a topology or a client');
   }
@@ -357,10 +364,19 @@ export async function connect(
 
 /**
  * How both Redis stores (credentials, media) run a command: wait for the first connection (up to
- * `timeoutMs`, one 'ready' listener however many commands wait), give up on an answer after `timeoutMs`,
- * and turn any failure into `unavailable("<name> is not connected" | "did not answer in time" | "failed: …")`.
+ * `timeoutMs`, one 'ready' listener however many commands wait), give up on an answer once the client
+ * has gone `timeoutMs` without answering anything, and turn any failure into
+ * `unavailable("<name> is not connected" | "did not answer in time" | "failed: …")`.
  * Once connected, a lost connection fails at once instead of waiting for a reconnection: a dead Redis
  * must not hold every media request (and the first `/readyz` probe) for the whole timeout.
+ *
+ * The budget runs from the client's last answer, not from each send: Redis answers a connection's
+ * commands in order, so a command queued behind a burst of 20,000 others waits its turn while answers
+ * keep arriving. Timing each command from its own send counted that wait as an outage, and the burst
+ * failed with thousands of `store_unavailable` although Redis answered all along. A Redis that stops
+ * answering (frozen, black-holed) still fails every waiting command `timeoutMs` after its last answer;
+ * answers that arrived while this process was busy are read before that verdict;
+ * a command never waits longer than {@link QUEUED_COMMAND_CAP} timeouts in all.
  */
 export function commandRunner(
   client: Pick<RedisLike, 'status' | 'once' | 'removeListener'>,
@@ -370,6 +386,8 @@ export function commandRunner(
 ): <T>(command: () => Promise<T>) => Promise<T> {
   let connecting: Promise<void> | undefined;
   let wasReady = client.status === 'ready';
+  /** When the client last answered a command (with a value or a Redis error): it is alive. */
+  let lastAnswerAt = 0;
   if (!wasReady) {
     client.once?.('ready', () => {
       wasReady = true;
@@ -395,14 +413,36 @@ export function commandRunner(
     });
     return connecting;
   };
+  const answered = () => {
+    lastAnswerAt = Date.now();
+  };
   return async (command) => {
     let timer: NodeJS.Timeout | undefined;
     try {
       await waitReady();
+      const sentAt = Date.now();
+      const giveUpAt = sentAt + timeoutMs * QUEUED_COMMAND_CAP;
+      const pending = command();
+      // A Redis error reply (a script error, WRONGTYPE) is an answer too; a dropped connection is not.
+      pending.then(answered, (e: unknown) => {
+        if ((e as { name?: unknown })?.name === 'ReplyError') answered();
+      });
       return await Promise.race([
-        command(),
+        pending,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(unavailable(`${name} did not answer in time`)), timeoutMs);
+          const check = () => {
+            const t = Date.now();
+            const silentFor = t - Math.max(sentAt, lastAnswerAt);
+            if (silentFor >= timeoutMs || t >= giveUpAt) {
+              reject(unavailable(`${name} did not answer in time`));
+            } else {
+              timer = setTimeout(due, Math.min(timeoutMs - silentFor, giveUpAt - t));
+            }
+          };
+          // Timers run before the event loop reads its sockets: after a busy stretch (thousands of
+          // callers' work in one turn) the answers may be waiting unread. Judge after the next read.
+          const due = () => setImmediate(check);
+          timer = setTimeout(due, timeoutMs);
         }),
       ]);
     } catch (e) {
@@ -413,6 +453,29 @@ export function commandRunner(
     }
   };
 }
+
+/** How long a store on a Cluster or Sentinel waits for its client to be ready when created. */
+const TOPOLOGY_READY_MS = 5_000;
+
+/** Resolves once `client` is ready, or after `ms` (the store then starts degraded and reconnects). */
+function untilReady(client: RedisLike, ms: number): Promise<void> {
+  if (client.status === undefined || client.status === 'ready' || !client.once) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.removeListener?.('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once?.('ready', done);
+  });
+}
+
+/**
+ * A command queued behind others gives up after this many command timeouts even while Redis keeps
+ * answering the commands ahead of it (a Redis answering, but far too slowly to be of use).
+ */
+const QUEUED_COMMAND_CAP = 30;
 
 /**
  * The server's `maxmemory-policy` (`noeviction`, `allkeys-lru`…), or `undefined` when it cannot be read

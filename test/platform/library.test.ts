@@ -6,8 +6,9 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isWxkitError } from '../../src/errors.ts';
+import { ErrorCodes, isWxkitError, WxkitError } from '../../src/errors.ts';
 import { createHandler } from '../../src/http/handler.ts';
+import { platformKeys } from '../../src/platform/keys.ts';
 import { createPlatform, type Platform } from '../../src/platform/platform.ts';
 import { readVerifyTicket, saveVerifyTicket } from '../../src/platform/verify-ticket.ts';
 import { signJssdk } from '../../src/signature.ts';
@@ -383,14 +384,37 @@ describe('createPlatform through the simulated open platform', () => {
       sim.advance(6); // past the few seconds an account's authorization is trusted in memory
       sim.reset();
       // Both instances find the index empty; one of them restores it (a lease in the store), not both.
-      await Promise.all(
-        [p, p2].map((x) =>
-          assert.rejects(
-            x.accountFor(ids[0]!).jssdkConfig({ url: PAGE, jsApiList: [] }),
-            /has not authorized/,
-          ),
-        ),
-      );
+      // Meanwhile each keeps signing for the accounts it served (0 accounts to authorize again): from
+      // memory, with no call upstream.
+      for (const id of ids) verifies(await p.accountFor(id).jssdkConfig({ url: PAGE, jsApiList: [] }), id);
+      verifies(await p2.accountFor(ids[0]!).jssdkConfig({ url: PAGE, jsApiList: [] }), ids[0]!);
+      assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 0);
+      assert.equal(calls('/cgi-bin/ticket/getticket'), 0);
+      // Another process is restoring the index (its lock held, one account back so far): an account p2
+      // never served waits for that sync, then signs (with a component token from the ticket WeChat
+      // pushes again), rather than being told it never authorized.
+      await saveVerifyTicket(fileStore, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+      const syncLock = `wxkit:component:${COMPONENT}:sync:lock`;
+      let owner: string | undefined;
+      for (let i = 0; i < 100 && !owner; i++) {
+        owner = await fileStore.tryLock(syncLock, 60_000); // once the automatic sync let go of it
+        if (!owner) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(owner);
+      await fileStore.set(`wxkit:component:${COMPONENT}:sync:running`, '1', 60_000);
+      // What the automatic sync restored is gone again but for one account: a restore under way.
+      for (const id of candidates()) {
+        await fileStore.delete(platformKeys.refreshToken(COMPONENT, id));
+        await fileStore.removeMembers(platformKeys.indexShard(COMPONENT, platformKeys.shardOf(id)), [id]);
+      }
+      await fileStore.addMembers(platformKeys.indexShard(COMPONENT, platformKeys.shardOf(ids[2]!)), [
+        ids[2]!,
+      ]);
+      const waiting = p2.accountFor(ids[1]!).jssdkConfig({ url: PAGE, jsApiList: [] });
+      await new Promise((r) => setTimeout(r, 300));
+      await p.sync();
+      await fileStore.unlock(syncLock, owner);
+      verifies(await waiting, ids[1]!);
       await new Promise((r) => setTimeout(r, 50));
       await p.close(); // waits for the sync it started
       await p2.close();
@@ -402,14 +426,217 @@ describe('createPlatform through the simulated open platform', () => {
           verifies(await (await again.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] }), id);
         assert.equal(
           calls('/cgi-bin/component/api_get_authorizer_list'),
-          1,
-          'one list page restored everything',
+          2,
+          'one list page restored everything (the automatic sync, and the one run here as another process)',
         );
       } finally {
         await again.close();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a store hiccup while fetching is not remembered as an upstream failure: the next call asks WeChat', async () => {
+    const inner = createMemoryStore({ now: () => sim.state.nowMs() });
+    // A Redis that misses one read of a key ending so (its command timed out behind a burst).
+    let failNext: string | undefined;
+    const flaky: IndexedStore = {
+      ...inner,
+      async get(key) {
+        if (failNext && key.endsWith(failNext)) {
+          failNext = undefined;
+          throw new WxkitError(ErrorCodes.STORE_UNAVAILABLE, 'Redis did not answer in time');
+        }
+        return inner.get(key);
+      },
+    };
+    const seeder = make(flaky);
+    await saveVerifyTicket(flaky, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+    await seeder.sync();
+    await seeder.close();
+    await inner.delete(`wxkit:component:${COMPONENT}:component_access_token`);
+    const p = make(flaky);
+    const storeError = (e: unknown) => isWxkitError(e) && e.code === 'store_unavailable';
+    try {
+      const [id1, id2] = (await p.authorizers()).slice(0, 2) as [string, string];
+      sim.reset();
+      // The component token's fetch misses the verify ticket: the next call (any account's) fetches it.
+      const wx1 = await p.authorizer(id1);
+      failNext = ':verify_ticket';
+      await assert.rejects(wx1.jssdkConfig({ url: PAGE, jsApiList: [] }), storeError);
+      verifies(await wx1.jssdkConfig({ url: PAGE, jsApiList: [] }), id1);
+      // An account's token fetch misses its refresh token: its next call fetches.
+      const wx2 = await p.authorizer(id2);
+      failNext = ':refresh_token';
+      await assert.rejects(wx2.jssdkConfig({ url: PAGE, jsApiList: [] }), storeError);
+      verifies(await wx2.jssdkConfig({ url: PAGE, jsApiList: [] }), id2);
+      assert.equal(calls('/cgi-bin/component/api_component_token'), 1);
+      assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 2);
+      // The authorization re-check (every few seconds) misses the store: the account it served keeps
+      // signing from memory.
+      sim.advance(6);
+      failNext = ':revoked';
+      verifies(await wx1.jssdkConfig({ url: PAGE, jsApiList: [] }), id1);
+      assert.equal(failNext, undefined, 'the store missed the read');
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('memory and metrics do not grow with the accounts served: one store subscription, no series per appId', async () => {
+    const inner = createMemoryStore({ now: () => sim.state.nowMs() });
+    // Subscriptions to the store's announcements now open: each one keeps its listener (and what the
+    // listener reaches) alive.
+    let listening = 0;
+    const counted: IndexedStore = {
+      ...inner,
+      async subscribe(listener) {
+        const stop = await inner.subscribe!(listener);
+        listening++;
+        return () => {
+          listening--;
+          stop();
+        };
+      },
+    };
+    const seeder = make(counted);
+    await saveVerifyTicket(counted, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+    await seeder.sync();
+    await seeder.close();
+    const warnings: string[] = [];
+    const p = createPlatform({
+      componentAppId: COMPONENT,
+      componentSecret: SECRET,
+      token: TOKEN,
+      encodingAESKey: AES_KEY,
+      store: counted,
+      apiBase: sim.url,
+      openBase: sim.url,
+      jsDomains: ['shop.example.com'],
+      now: () => sim.state.nowMs(),
+      maxAccounts: 5,
+      logger: { warn: (m) => warnings.push(m) },
+    });
+    try {
+      const ids = (await p.authorizers()).slice(0, 20);
+      assert.equal(ids.length, 20);
+      for (const id of ids)
+        verifies(await (await p.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] }), id);
+      await new Promise((r) => setTimeout(r, 20)); // evicted accounts close in the background
+      // The component's subscription and the accounts' shared one, however many accounts came and went.
+      assert.ok(listening <= 2, `${listening} subscriptions open for 5 accounts in memory`);
+      assert.equal((await p.status()).inMemory, 5);
+      const text = p.metrics.render();
+      for (const id of ids) assert.ok(!text.includes(id), `a metrics series names ${id}`);
+      assert.match(text, new RegExp(`appid="authorizers:${COMPONENT}"`));
+      assert.deepEqual(warnings, []);
+    } finally {
+      await p.close();
+    }
+    assert.equal(listening, 0, 'close() ends every subscription');
+  });
+
+  test('a cold burst over many accounts keeps at most maxUpstreamRequests requests open at once', async () => {
+    const inner = createMemoryStore({ now: () => sim.state.nowMs() });
+    const seeder = make(inner);
+    await saveVerifyTicket(inner, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+    await seeder.sync();
+    await seeder.close();
+    await inner.delete(`wxkit:component:${COMPONENT}:component_access_token`);
+    let open = 0;
+    let most = 0;
+    const p = createPlatform({
+      componentAppId: COMPONENT,
+      componentSecret: SECRET,
+      token: TOKEN,
+      encodingAESKey: AES_KEY,
+      store: inner,
+      apiBase: sim.url,
+      openBase: sim.url,
+      jsDomains: ['shop.example.com'],
+      now: () => sim.state.nowMs(),
+      maxUpstreamRequests: 3,
+      fetch: async (input, init) => {
+        most = Math.max(most, ++open);
+        try {
+          return await fetch(input, init);
+        } finally {
+          open--;
+        }
+      },
+    });
+    try {
+      const ids = (await p.authorizers()).slice(0, 20);
+      sim.reset();
+      const configs = await Promise.all(
+        ids.map(
+          async (id) =>
+            [id, await (await p.authorizer(id)).jssdkConfig({ url: PAGE, jsApiList: [] })] as const,
+        ),
+      );
+      for (const [id, config] of configs) verifies(config, id);
+      // A token and a ticket per account, and the component token: 41 requests, never more than 3 open.
+      assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 20);
+      assert.equal(most, 3);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test("a process waiting for another one's fetch is woken by the store, not polling it every 150 ms", async () => {
+    const inner = createMemoryStore({ now: () => sim.state.nowMs() });
+    const seeder = make(inner);
+    await saveVerifyTicket(inner, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+    await seeder.sync();
+    const [id, other] = await seeder.authorizers();
+    await seeder.close();
+    // p2's attempts at the account's locks while p1 holds them for a 3-second api_authorizer_token.
+    let attempts = 0;
+    const counted: IndexedStore = {
+      ...inner,
+      async tryLock(key, leaseMs) {
+        if (key.startsWith(`wxkit:${id}:`)) attempts++;
+        return inner.tryLock(key, leaseMs);
+      },
+    };
+    const options = {
+      componentAppId: COMPONENT,
+      componentSecret: SECRET,
+      token: TOKEN,
+      encodingAESKey: AES_KEY,
+      apiBase: sim.url,
+      openBase: sim.url,
+      jsDomains: ['shop.example.com'],
+      now: () => sim.state.nowMs(),
+    };
+    const p1 = createPlatform({
+      ...options,
+      store: inner,
+      fetch: async (input, init) => {
+        if (String((input as Request).url ?? input).includes('api_authorizer_token'))
+          await new Promise((r) => setTimeout(r, 3000));
+        return fetch(input, init);
+      },
+    });
+    const p2 = createPlatform({ ...options, store: counted });
+    try {
+      await p1.ready();
+      await p2.ready();
+      await (await p2.authorizer(other!)).accessToken(); // p2's link is open and subscribed
+      sim.reset();
+      attempts = 0;
+      const first = (await p1.authorizer(id!)).jssdkConfig({ url: PAGE, jsApiList: [] });
+      await new Promise((r) => setTimeout(r, 200));
+      const second = (await p2.authorizer(id!)).jssdkConfig({ url: PAGE, jsApiList: [] });
+      verifies(await first, id!);
+      verifies(await second, id!);
+      assert.equal(calls('/cgi-bin/component/api_authorizer_token'), 1);
+      // Every 150 ms for 3 s would be about 20; woken by the announcement, a handful of checks.
+      assert.ok(attempts <= 8, `${attempts} lock attempts while waiting`);
+    } finally {
+      await p1.close();
+      await p2.close();
     }
   });
 

@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A real redis-server on a free port, for tests. */
+/** A real redis-server on a free port, for tests and benchmarks. */
 export interface RedisServer {
   url: string;
   port: number;
@@ -18,6 +18,14 @@ export interface RedisServer {
    * SIGCONT resumes it, SIGKILL ends it (and waits for the exit). No-op when it is not running.
    */
   kill(signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): Promise<void>;
+}
+
+async function isFree(port: number): Promise<boolean> {
+  const srv = createServer();
+  return new Promise((resolve) => {
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 }
 
 export async function freePort(): Promise<number> {
@@ -55,6 +63,31 @@ export function untilPrinted(proc: ChildProcess, marker: string, name: string): 
   });
 }
 
+/** A redis-server on `port` without persistence, its files in `dir`; resolves once it accepts connections. */
+async function spawnRedis(port: number, dir: string, extra: string[] = []): Promise<ChildProcess> {
+  const proc = spawn(
+    '/usr/bin/redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+      '--dir',
+      dir,
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  await untilPrinted(proc, 'Ready to accept connections', 'redis-server');
+  return proc;
+}
+
 export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
   // Its own directory: a replica writes dump.rdb there, and a server started in the test's working
@@ -63,26 +96,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   let child: ChildProcess | undefined;
   const start = async () => {
     if (child && child.exitCode === null && child.signalCode === null) return; // already running
-    const proc = spawn(
-      '/usr/bin/redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--protected-mode',
-        'no',
-        '--dir',
-        dir,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child = proc;
-    await untilPrinted(proc, 'Ready to accept connections', 'redis-server');
+    child = await spawnRedis(port, dir);
   };
   await start();
   return {
@@ -102,6 +116,71 @@ export async function startRedisServer(): Promise<RedisServer> {
       if (!c || c.exitCode !== null) return;
       c.kill('SIGTERM');
       await once(c, 'exit');
+    },
+  };
+}
+
+/** A Redis Cluster of `nodes` masters (no replicas) on free ports, created with `redis-cli --cluster create`. */
+export interface RedisCluster {
+  ports: number[];
+  /** Empties every node (FLUSHALL on each: a cluster has no one command for all). */
+  flushAll(): void;
+  /** Sends `signal` to every node (SIGSTOP freezes them, SIGCONT resumes them). */
+  kill(signal: 'SIGSTOP' | 'SIGCONT'): void;
+  /** Stops every node and removes their files. */
+  stop(): Promise<void>;
+}
+
+export async function startRedisCluster(nodes = 3): Promise<RedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'wxkit-redis-cluster-'));
+  // Each node also listens on its port + 10000 (the cluster bus): both must be free.
+  const ports: number[] = [];
+  while (ports.length < nodes) {
+    const port = await freePort();
+    if (port + 10_000 < 65_536 && !ports.includes(port) && (await isFree(port + 10_000))) ports.push(port);
+  }
+  const procs = await Promise.all(
+    ports.map((port) =>
+      spawnRedis(port, dir, [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+      ]),
+    ),
+  );
+  const cli = (...args: string[]) => execFileSync('/usr/bin/redis-cli', args, { stdio: 'pipe' }).toString();
+  cli(
+    '--cluster',
+    'create',
+    ...ports.map((p) => `127.0.0.1:${p}`),
+    '--cluster-replicas',
+    '0',
+    '--cluster-yes',
+  );
+  for (
+    let i = 0;
+    i < 100 && !cli('-p', String(ports[0]), 'cluster', 'info').includes('cluster_state:ok');
+    i++
+  ) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    ports,
+    flushAll() {
+      for (const port of ports) cli('-p', String(port), 'FLUSHALL');
+    },
+    kill(signal) {
+      for (const p of procs) p.kill(signal);
+    },
+    async stop() {
+      for (const p of procs) {
+        if (p.exitCode === null && p.signalCode === null) {
+          p.kill('SIGTERM');
+          await once(p, 'exit');
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
