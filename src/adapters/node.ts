@@ -133,6 +133,9 @@ function writeReply(res: ServerResponse, reply: Exclude<RouteResult, Response>, 
   res.end(head || noBody || body === null ? undefined : body);
 }
 
+/** Connections waiting to be accepted by a listening server (the kernel caps it at net.core.somaxconn). */
+export const LISTEN_BACKLOG = 4096;
+
 /** A web Response's headers for `res.writeHead`, each `Set-Cookie` kept apart (the Headers join would merge them). */
 export function nodeHeaders(response: Response): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};

@@ -1,6 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { handleNode } from '../adapters/node.ts';
+import { handleNode, LISTEN_BACKLOG } from '../adapters/node.ts';
 import { ErrorCodes, WxkitError } from '../errors.ts';
 import { HANDLE_INPUT, type WxkitHandler } from '../http/handler.ts';
 
@@ -161,7 +161,10 @@ export function listen(
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    // A burst of new connections (a load balancer's cold start, a campaign going out) queues here
+    // instead of being dropped by the kernel past Node's default 511 (the clients' SYN retries turn
+    // drops into 1–7 s stalls).
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       const addr = server.address() as AddressInfo;
       const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nodeHeaders } from '../adapters/node.ts';
+import { LISTEN_BACKLOG, nodeHeaders } from '../adapters/node.ts';
 import { errmsgFor, json, type SimContext, type SimRoute, wechatError, wecomError } from './http.ts';
 import type { SimState } from './state.ts';
 
@@ -194,8 +194,7 @@ export interface SimHttpServer {
   close(): Promise<void>;
 }
 
-/** Connections waiting to be accepted (the kernel caps it at net.core.somaxconn). */
-export const LISTEN_BACKLOG = 4096;
+export { LISTEN_BACKLOG };
 
 /** Serves `dispatch` over `node:http` on `host:port` (port 0 = a free port). */
 export async function listen(
