@@ -332,11 +332,15 @@ export function createPlatform(options: PlatformOptions): Platform {
         return { state: 'revoked', indexLost: false };
       if ((await store.get(platformKeys.refreshToken(componentAppId, appId))) !== undefined)
         return { state: 'ok', indexLost: false };
+      // Read before the shard as well as after: a sync running now may restore this account between
+      // the token read and the shard read and finish before the last read — seen only at its start.
+      const syncingBefore = (await store.get(syncingKey)) !== undefined;
       const shard = await store.members(platformKeys.indexShard(componentAppId, platformKeys.shardOf(appId)));
       if (shard.includes(appId)) return { state: 'ok', indexLost: false };
       // Lost: the whole index empty (an empty part says little on a small platform), or the automatic
       // sync restoring it right now (it fills the index page by page).
       const lost =
+        syncingBefore ||
         (await store.get(syncingKey)) !== undefined ||
         (shard.length === 0 && (await index.all()).length === 0);
       return { state: 'unknown', indexLost: lost };

@@ -359,6 +359,71 @@ describe('createPlatform through the simulated open platform', () => {
     assert.deepEqual(sim.stats().calls, {});
   });
 
+  test('another process’s sync that restores an account in the middle of its authorization check: waited for, never unknown_app', async () => {
+    // The race a full-size FLUSHALL on a Redis Cluster showed (17 × unknown_app): this process read the
+    // account's refresh token (not restored yet) while another process's sync ran, then its shard (still
+    // missing it), and the sync had finished — marker deleted, index full — before the last read.
+    const inner = createMemoryStore({ now: () => sim.state.nowMs() });
+    const ids = candidates().slice(26, 28);
+    const [served, target] = ids as [string, string];
+    const syncing = `wxkit:component:${COMPONENT}:sync:running`;
+    const tokenKey = platformKeys.refreshToken(COMPONENT, target);
+    const shardKey = platformKeys.indexShard(COMPONENT, platformKeys.shardOf(target));
+    let saved: string | undefined;
+    let race: 'armed' | 'token-read' | 'done' | undefined;
+    const racing = new Proxy(inner, {
+      get(t, name, receiver) {
+        const v = Reflect.get(t, name, receiver);
+        if (name === 'get')
+          return async (key: string) => {
+            const value = await inner.get(key);
+            if (race === 'armed' && key === tokenKey) {
+              race = 'token-read';
+              await inner.set(syncing, '1', 60_000); // the other process's sync starts
+            }
+            return value;
+          };
+        if (name === 'members')
+          return async (key: string) => {
+            const value = await inner.members(key);
+            if (race === 'token-read' && key === shardKey) {
+              race = 'done';
+              // …restores this account and finishes before this process reads the marker again.
+              await inner.set(tokenKey, saved as string);
+              await inner.addMembers(shardKey, [target]);
+              await inner.delete(syncing);
+            }
+            return value;
+          };
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const p = make(racing);
+    try {
+      await p.ready();
+      await saveVerifyTicket(inner, COMPONENT, (await readVerifyTicket(store, COMPONENT))!);
+      const codes = (await (
+        await fetch(`${sim.url}/__sim/platform/authorize`, {
+          method: 'POST',
+          body: JSON.stringify({ componentAppId: COMPONENT, count: 28, events: false }),
+        })
+      ).json()) as { codes: { appId: string; authCode: string }[] };
+      for (const c of codes.codes.filter((x) => ids.includes(x.appId)))
+        await p.completeAuthorization(c.authCode);
+      verifies(await p.accountFor(served).jssdkConfig({ url: PAGE, jsApiList: [] }), served);
+      // The target's data is gone (a flush the sync is repairing); other accounts are indexed already.
+      saved = await inner.get(tokenKey);
+      assert.ok(saved);
+      await inner.delete(tokenKey);
+      await inner.removeMembers(shardKey, [target]);
+      race = 'armed';
+      verifies(await p.accountFor(target).jssdkConfig({ url: PAGE, jsApiList: [] }), target);
+      assert.equal(race, 'done', 'the check ran through the race');
+    } finally {
+      await p.close();
+    }
+  });
+
   test('the store is flushed while serving: accountFor() restores every account with one sync by itself', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxkit-platform-flush-'));
     const fileStore = createFileStore({ dir, now: () => sim.state.nowMs() });
