@@ -49,8 +49,6 @@ export interface ForwardOptions {
   headers?: Record<string, string> | undefined;
   /** Aborts the call early. */
   signal?: AbortSignal | undefined;
-  /** For tests: a fetch to call instead of node:http. @default node:http with a keep-alive agent */
-  fetch?: typeof fetch | undefined;
 }
 
 /** What a forward URL answered (2xx only). */
@@ -114,26 +112,12 @@ export async function forwardJson(
   if (options.secret) headers[FORWARD_SIGNATURE_HEADER] = forwardSignature(options.secret, body);
   let res: { status: number; body: string };
   try {
-    res = options.fetch
-      ? await viaFetch(options.fetch, url, headers, body, signal)
-      : await viaNodeHttp(url, headers, body, signal);
+    res = await viaNodeHttp(url, headers, body, signal);
   } catch (cause) {
     throw new ForwardFailure(target, timeout.aborted ? 'timeout' : 'network', undefined, { cause });
   }
   if (res.status < 200 || res.status > 299) throw new ForwardFailure(target, 'status', res.status);
   return res;
-}
-
-async function viaFetch(
-  doFetch: typeof fetch,
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-  signal: AbortSignal,
-): Promise<{ status: number; body: string }> {
-  // The signal goes to fetch itself (a signal carried on a Request is lost on Node 20).
-  const res = await doFetch(url, { method: 'POST', headers, body, signal, redirect: 'error' });
-  return { status: res.status, body: await res.text() };
 }
 
 // Every message or notification is one forward: node:http on kept-alive connections costs a third of
